@@ -78,7 +78,7 @@ pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 /// pulled by digest, configs referenced by a manifest).
 ///
 /// ```
-/// use oci_types::{Document, ImageManifest, Raw};
+/// use oci_types::{ImageManifest, Raw};
 /// let bytes = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
 ///   "config":{"mediaType":"application/vnd.oci.empty.v1+json","size":2,
 ///   "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},

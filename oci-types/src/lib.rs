@@ -52,9 +52,12 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod annotation;
 mod config;
 mod descriptor;
+mod distribution;
 mod digest;
+mod docker;
 mod document;
 mod error;
 mod layout;
@@ -64,6 +67,8 @@ mod platform;
 
 pub use config::{Config, History, ImageConfiguration, RootFs};
 pub use descriptor::{Descriptor, MAX_SIZE};
+pub use distribution::{Catalog, ErrorCode, ErrorResponse, RegistryError, TagList};
+pub use docker::{AnyManifest, DockerManifest, DockerManifestList};
 pub use digest::{Algorithm, Digest, Digester};
 pub use document::{to_canonical_vec, Document, Raw};
 pub use error::{DocumentKind, Error, Violation, Violations};

@@ -12,7 +12,7 @@ use crate::{Descriptor, DocumentKind, Error, MediaType};
 /// artifact (`manifest.md`).
 ///
 /// ```
-/// use oci_types::{Descriptor, Document, ImageManifest, MediaType};
+/// use oci_types::{Descriptor, Document, ImageManifest};
 /// // An artifact: empty config, one layer, and an artifact type.
 /// let mut m = ImageManifest::new(Descriptor::empty(), vec![Descriptor::empty()]);
 /// m.artifact_type = Some("application/vnd.example.sbom+json".parse()?);

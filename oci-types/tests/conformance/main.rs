@@ -1,0 +1,5 @@
+//! Conformance: every upstream spec test vector in ../shared/vectors, read
+//! in place, must get the same verdict from ocikit as from upstream.
+
+mod image;
+mod vectors;
