@@ -204,7 +204,9 @@ impl Document for ErrorResponse {
         v.field("errors", |v| {
             for (i, e) in self.errors.iter().enumerate() {
                 if e.code.as_str().is_empty() {
-                    v.index(i, |v| v.report_field("code", "a non-empty error code", "\"\""));
+                    v.index(i, |v| {
+                        v.report_field("code", "a non-empty error code", "\"\"")
+                    });
                 }
             }
         });
@@ -271,7 +273,10 @@ impl Document for TagList {
             for (i, t) in self.tags.iter().enumerate() {
                 if !is_tag(t) {
                     v.index(i, |v| {
-                        v.report("a tag matching [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}", format!("{t:?}"))
+                        v.report(
+                            "a tag matching [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
+                            format!("{t:?}"),
+                        )
                     });
                 }
             }

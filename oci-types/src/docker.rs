@@ -251,7 +251,11 @@ mod tests {
             "digest":"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"},
           "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":32654,
             "digest":"sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"}]}"#;
-        let m = AnyManifest::from_slice(bytes, Some("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8")).unwrap();
+        let m = AnyManifest::from_slice(
+            bytes,
+            Some("application/vnd.docker.distribution.manifest.v2+json; charset=utf-8"),
+        )
+        .unwrap();
         m.validate().unwrap();
         let AnyManifest::DockerManifest(d) = m else {
             panic!("expected a docker manifest")

@@ -55,8 +55,8 @@
 pub mod annotation;
 mod config;
 mod descriptor;
-mod distribution;
 mod digest;
+mod distribution;
 mod docker;
 mod document;
 mod error;
@@ -67,9 +67,9 @@ mod platform;
 
 pub use config::{Config, History, ImageConfiguration, RootFs};
 pub use descriptor::{Descriptor, MAX_SIZE};
+pub use digest::{Algorithm, Digest, Digester};
 pub use distribution::{Catalog, ErrorCode, ErrorResponse, RegistryError, TagList};
 pub use docker::{AnyManifest, DockerManifest, DockerManifestList};
-pub use digest::{Algorithm, Digest, Digester};
 pub use document::{to_canonical_vec, Document, Raw};
 pub use error::{DocumentKind, Error, Violation, Violations};
 pub use layout::{OciLayout, LAYOUT_VERSION};

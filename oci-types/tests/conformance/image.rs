@@ -80,7 +80,11 @@ fn image_spec_vectors_agree_with_upstream() {
         total - disagree.len()
     );
     assert_eq!(total, 81, "expected 81 image-spec vectors");
-    assert!(disagree.is_empty(), "disagreements:\n{}", disagree.join("\n"));
+    assert!(
+        disagree.is_empty(),
+        "disagreements:\n{}",
+        disagree.join("\n")
+    );
 }
 
 /// A valid manifest from the vectors, for single-defect variants.

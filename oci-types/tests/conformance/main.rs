@@ -2,4 +2,5 @@
 //! in place, must get the same verdict from ocikit as from upstream.
 
 mod image;
+mod props;
 mod vectors;

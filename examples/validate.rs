@@ -1,0 +1,223 @@
+//! Parse, validate and pretty-print any OCI document or value.
+//!
+//! ```text
+//! cargo run --example validate                     # a built-in sample of each kind
+//! cargo run --example validate -- manifest.json    # a document file (kind detected)
+//! cargo run --example validate -- busybox          # an image reference
+//! cargo run --example validate -- sha256:abc...    # a digest, media type or platform
+//! ```
+//!
+//! Exits 1 when anything given is invalid.
+
+use std::process::ExitCode;
+
+use oci_types::runtime::{Features, Spec, State};
+use oci_types::{
+    Catalog, Digest, DockerManifest, DockerManifestList, Document, DocumentKind, Error,
+    ErrorResponse, ImageConfiguration, ImageIndex, ImageManifest, MediaType, OciLayout, Platform,
+    Reference, TagList,
+};
+
+/// Guesses a document's kind from its `mediaType` or, failing that, its shape.
+fn detect(bytes: &[u8]) -> Option<DocumentKind> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let o = v.as_object()?;
+    let has = |k: &str| o.contains_key(k);
+    let media_type = o.get("mediaType").and_then(|m| m.as_str()).unwrap_or("");
+    Some(match media_type {
+        "application/vnd.oci.image.manifest.v1+json" if has("config") => {
+            DocumentKind::ImageManifest
+        }
+        "application/vnd.oci.image.index.v1+json" => DocumentKind::ImageIndex,
+        "application/vnd.docker.distribution.manifest.v2+json" => DocumentKind::DockerManifest,
+        "application/vnd.docker.distribution.manifest.list.v2+json" => {
+            DocumentKind::DockerManifestList
+        }
+        _ if has("digest") && has("size") => DocumentKind::Descriptor,
+        _ if has("manifests") => DocumentKind::ImageIndex,
+        _ if has("config") && has("layers") => DocumentKind::ImageManifest,
+        _ if has("rootfs") && has("architecture") => DocumentKind::ImageConfiguration,
+        _ if has("imageLayoutVersion") => DocumentKind::OciLayout,
+        _ if has("ociVersionMin") => DocumentKind::RuntimeFeatures,
+        _ if has("ociVersion") && has("status") => DocumentKind::RuntimeState,
+        _ if has("ociVersion") => DocumentKind::RuntimeConfig,
+        _ if has("errors") => DocumentKind::RegistryError,
+        _ if has("tags") => DocumentKind::TagList,
+        _ if has("repositories") => DocumentKind::Catalog,
+        _ => return None,
+    })
+}
+
+fn check<T: Document>(bytes: &[u8]) -> Result<String, Error> {
+    let doc = T::from_slice(bytes)?;
+    doc.validate()?;
+    Ok(doc.to_pretty_string())
+}
+
+fn validate_document(kind: DocumentKind, bytes: &[u8]) -> Result<String, Error> {
+    match kind {
+        DocumentKind::Descriptor => check::<oci_types::Descriptor>(bytes),
+        DocumentKind::ImageManifest => check::<ImageManifest>(bytes),
+        DocumentKind::ImageIndex => check::<ImageIndex>(bytes),
+        DocumentKind::ImageConfiguration => check::<ImageConfiguration>(bytes),
+        DocumentKind::OciLayout => check::<OciLayout>(bytes),
+        DocumentKind::DockerManifest => check::<DockerManifest>(bytes),
+        DocumentKind::DockerManifestList => check::<DockerManifestList>(bytes),
+        DocumentKind::RuntimeConfig => check::<Spec>(bytes),
+        DocumentKind::RuntimeState => check::<State>(bytes),
+        DocumentKind::RuntimeFeatures => check::<Features>(bytes),
+        DocumentKind::RegistryError => check::<ErrorResponse>(bytes),
+        DocumentKind::TagList => check::<TagList>(bytes),
+        _ => check::<Catalog>(bytes),
+    }
+}
+
+/// Reports on one document; true when it is valid.
+fn report_document(label: &str, bytes: &[u8]) -> bool {
+    let digest = Digest::sha256(bytes);
+    println!("== {label}");
+    println!("   size    {} bytes", bytes.len());
+    println!("   digest  {digest}");
+    let Some(kind) = detect(bytes) else {
+        println!("   kind    unknown: not a JSON object of any OCI document");
+        return false;
+    };
+    println!("   kind    {kind}");
+    match validate_document(kind, bytes) {
+        Ok(pretty) => {
+            println!("   verdict valid");
+            for line in pretty.lines() {
+                println!("   | {line}");
+            }
+            true
+        }
+        Err(Error::Invalid { violations, .. }) => {
+            println!("   verdict INVALID: {} violation(s)", violations.0.len());
+            for v in &violations.0 {
+                println!("   - {v}");
+            }
+            false
+        }
+        Err(e) => {
+            println!("   verdict INVALID: {e}");
+            false
+        }
+    }
+}
+
+/// Reports on a value given on the command line; true when it is valid.
+fn report_value(arg: &str) -> bool {
+    println!("== {arg:?}");
+    if arg.contains(':') && !arg.contains('/') {
+        return match arg.parse::<Digest>() {
+            Ok(d) => {
+                println!(
+                    "   digest: algorithm {}, encoded {}",
+                    d.algorithm(),
+                    d.encoded()
+                );
+                true
+            }
+            Err(e) => {
+                println!("   INVALID: {e}");
+                false
+            }
+        };
+    }
+    if let Ok(r) = arg.parse::<Reference>() {
+        println!("   reference {r}");
+        println!("   registry   {} (API host {})", r.registry(), r.api_host());
+        println!("   repository {}", r.repository());
+        println!("   tag        {}", r.tag().unwrap_or("-"));
+        println!(
+            "   digest     {}",
+            r.digest().map(|d| d.to_string()).unwrap_or("-".into())
+        );
+        return true;
+    }
+    if let Ok(m) = arg.parse::<MediaType>() {
+        println!(
+            "   media type{}: manifest {}, index {}, layer {}",
+            if matches!(m, MediaType::Other(_)) {
+                " (not one ocikit knows)"
+            } else {
+                ""
+            },
+            m.is_manifest(),
+            m.is_index(),
+            m.is_layer()
+        );
+        if let Ok(p) = arg.parse::<Platform>() {
+            println!("   also a platform: {}", p.normalized());
+        }
+        return true;
+    }
+    match arg.parse::<Reference>() {
+        Ok(_) => true,
+        Err(e) => {
+            println!("   INVALID: {e}");
+            false
+        }
+    }
+}
+
+const SAMPLES: &[(&str, &str)] = &[
+    (
+        "sample image manifest",
+        r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+  "config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":7023,
+    "digest":"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"},
+  "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":32654,
+    "digest":"sha256:9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0"}],
+  "annotations":{"org.opencontainers.image.ref.name":"v1"}}"#,
+    ),
+    (
+        "sample manifest with two defects",
+        r#"{"schemaVersion":3,"config":{"mediaType":"application/vnd.oci.image.config.v1+json",
+  "size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+  "urls":["not a url"]},"layers":[]}"#,
+    ),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut ok = true;
+    if args.is_empty() {
+        println!("No arguments: showing built-in samples. Give files, references, digests,");
+        println!("media types or platforms to check your own.\n");
+        for (label, json) in SAMPLES {
+            report_document(label, json.as_bytes());
+            println!();
+        }
+        let spec = Spec::default_linux();
+        report_document(
+            "Spec::default_linux() (what `runc spec` writes)",
+            &spec.to_canonical_vec(),
+        );
+        println!();
+        for v in ["busybox", "ghcr.io/org/app:1.0@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "Not/A:Ref!"] {
+            report_value(v);
+        }
+        return ExitCode::SUCCESS;
+    }
+    for arg in &args {
+        let path = std::path::Path::new(arg);
+        ok &= if path.is_file() {
+            match std::fs::read(path) {
+                Ok(bytes) => report_document(arg, &bytes),
+                Err(e) => {
+                    println!("== {arg}\n   cannot read: {e}");
+                    false
+                }
+            }
+        } else {
+            report_value(arg)
+        };
+        println!();
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
