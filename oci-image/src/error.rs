@@ -1,0 +1,178 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+use oci_types::Digest;
+
+/// Which of a layer's two digests a check concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayerDigestKind {
+    /// The digest of the blob as stored (compressed).
+    Blob,
+    /// The diff ID: the digest of the uncompressed tar stream.
+    DiffId,
+}
+
+impl std::fmt::Display for LayerDigestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LayerDigestKind::Blob => "blob digest",
+            LayerDigestKind::DiffId => "diff id",
+        })
+    }
+}
+
+/// Every failure `oci-image` reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A filesystem operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done (`open`, `write`, `rename`, ...).
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory is not an OCI image layout.
+    #[error("{path} is not an OCI image layout: expected {expected}")]
+    NotALayout {
+        /// The directory.
+        path: PathBuf,
+        /// What was missing or wrong.
+        expected: &'static str,
+    },
+    /// A document in the layout (or given to it) is malformed or invalid.
+    #[error("{path}: {source}")]
+    Document {
+        /// The file, or the blob's digest, that holds the document.
+        path: String,
+        /// What is wrong with it.
+        #[source]
+        source: oci_types::Error,
+    },
+    /// A blob is not in the store.
+    #[error("blob {digest} not found")]
+    BlobNotFound {
+        /// The missing blob.
+        digest: Digest,
+    },
+    /// Content failed its digest or size check.
+    #[error("blob {digest}: {source}")]
+    Integrity {
+        /// The digest the content was stored or requested under.
+        digest: Digest,
+        /// The mismatch (expected and found).
+        #[source]
+        source: oci_types::Error,
+    },
+    /// No manifest in the layout carries the tag.
+    #[error("tag {tag:?} not found in {path}")]
+    TagNotFound {
+        /// The tag asked for.
+        tag: String,
+        /// The layout.
+        path: PathBuf,
+    },
+    /// No entry of an index matches the wanted platform.
+    #[error("no manifest for platform {wanted} in index {index}; it offers {offered}")]
+    PlatformNotFound {
+        /// The platform asked for.
+        wanted: String,
+        /// The index searched.
+        index: Digest,
+        /// The platforms it offers, comma-separated.
+        offered: String,
+    },
+    /// A layer's blob digest or diff ID is not the one expected.
+    #[error("layer {layer}: {kind} mismatch: expected {expected}, found {found}")]
+    LayerDigestMismatch {
+        /// The layer's blob digest as described.
+        layer: Digest,
+        /// Which digest failed.
+        kind: LayerDigestKind,
+        /// The expected value.
+        expected: Digest,
+        /// The computed value.
+        found: Digest,
+    },
+    /// A layer entry would create, change or delete something outside the root.
+    #[error("layer entry {entry:?} escapes the root: {reason}")]
+    PathEscapesRoot {
+        /// The entry's path as written in the archive.
+        entry: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A layer entry is malformed or of a kind that cannot be applied.
+    #[error("layer entry {entry:?}: expected {expected}")]
+    BadEntry {
+        /// The entry's path as written in the archive.
+        entry: String,
+        /// What was expected of it.
+        expected: &'static str,
+    },
+    /// A limit on what a layer may unpack was reached (decompression bombs).
+    #[error("layer exceeds the {what} limit: at most {limit}, found more")]
+    LimitExceeded {
+        /// Which limit (`total size`, `entry count`, ...).
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// A layer's tar stream is malformed.
+    #[error("malformed layer archive: {source}")]
+    Archive {
+        /// The reader's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A compression this build does not support (feature disabled).
+    #[error("{compression} layers need the `{feature}` feature of oci-image")]
+    CompressionUnsupported {
+        /// The compression met.
+        compression: &'static str,
+        /// The feature that adds it.
+        feature: &'static str,
+    },
+    /// The layout's index.json lock could not be taken.
+    #[error("lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when something asked for (blob, tag, platform) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::BlobNotFound { .. } | Error::TagNotFound { .. } | Error::PlatformNotFound { .. }
+        )
+    }
+
+    /// True when content did not match its digest or size: a sign of
+    /// corruption or tampering.
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            Error::Integrity { .. } | Error::LayerDigestMismatch { .. }
+        )
+    }
+}
