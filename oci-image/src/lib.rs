@@ -9,6 +9,10 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+mod gc;
+mod layout;
 
 pub use error::{Error, LayerDigestKind};
+pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
+pub use layout::{BlobReader, BlobWriter, Layout, Verification};
 pub use oci_types;

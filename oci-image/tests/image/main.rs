@@ -1,0 +1,4 @@
+//! Integration tests of oci-image, as one binary.
+
+mod layout;
+mod peers;
