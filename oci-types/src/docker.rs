@@ -149,13 +149,13 @@ impl Document for DockerManifestList {
 #[non_exhaustive]
 pub enum AnyManifest {
     /// An OCI image manifest.
-    Manifest(ImageManifest),
+    Manifest(Box<ImageManifest>),
     /// An OCI image index.
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
     /// A Docker schema 2 manifest.
-    DockerManifest(DockerManifest),
+    DockerManifest(Box<DockerManifest>),
     /// A Docker manifest list.
-    DockerManifestList(DockerManifestList),
+    DockerManifestList(Box<DockerManifestList>),
 }
 
 #[derive(Deserialize)]
@@ -201,10 +201,10 @@ impl AnyManifest {
             }
         };
         Ok(match kind {
-            0 => AnyManifest::Manifest(ImageManifest::from_slice(bytes)?),
-            1 => AnyManifest::Index(ImageIndex::from_slice(bytes)?),
-            2 => AnyManifest::DockerManifest(DockerManifest::from_slice(bytes)?),
-            _ => AnyManifest::DockerManifestList(DockerManifestList::from_slice(bytes)?),
+            0 => AnyManifest::Manifest(Box::new(ImageManifest::from_slice(bytes)?)),
+            1 => AnyManifest::Index(Box::new(ImageIndex::from_slice(bytes)?)),
+            2 => AnyManifest::DockerManifest(Box::new(DockerManifest::from_slice(bytes)?)),
+            _ => AnyManifest::DockerManifestList(Box::new(DockerManifestList::from_slice(bytes)?)),
         })
     }
 
