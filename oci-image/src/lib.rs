@@ -8,10 +8,12 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod build;
 mod error;
 mod gc;
 mod layout;
 
+pub use build::{rfc3339_utc, write_index, ImageBuilder};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
 pub use layout::{BlobReader, BlobWriter, Layout, Verification};

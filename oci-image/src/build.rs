@@ -1,0 +1,286 @@
+//! Building images: configs, manifests and multi-platform indexes.
+
+use std::collections::BTreeMap;
+
+use oci_types::{
+    Config, Descriptor, Digest, Document, History, ImageConfiguration, ImageIndex, ImageManifest,
+    MediaType, Platform, Raw,
+};
+
+use crate::{Error, Layout};
+
+/// Builds an image in a [`Layout`]: from scratch or on top of a base image,
+/// layer by layer, with its configuration, history and annotations.
+///
+/// Nothing is visible in the layout until [`ImageBuilder::write`] stores
+/// the config and the manifest (layers are stored as they are added, and
+/// are garbage until a manifest refers to them).
+///
+/// ```
+/// use oci_image::{ImageBuilder, Layout};
+/// use oci_image::oci_types::{Digest, MediaType, Platform};
+/// let dir = tempfile::tempdir()?;
+/// let layout = Layout::create(dir.path())?;
+/// let layer = b"a tar stream would go here";
+/// let blob = layout.write_blob(MediaType::ImageLayer, layer)?;
+///
+/// let mut b = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+/// b.add_layer(blob, Digest::sha256(layer), Some("ADD rootfs"));
+/// b.config_mut().cmd = Some(vec!["/bin/sh".into()]);
+/// b.created("2026-01-01T00:00:00Z");
+/// let manifest = b.write()?;
+/// layout.tag("latest", manifest)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ImageBuilder<'a> {
+    layout: &'a Layout,
+    config: ImageConfiguration,
+    layers: Vec<Descriptor>,
+    annotations: BTreeMap<String, String>,
+    created: Option<String>,
+}
+
+impl<'a> ImageBuilder<'a> {
+    /// An empty image for `platform`.
+    pub fn new(layout: &'a Layout, platform: Platform) -> Self {
+        let mut config = ImageConfiguration::new(platform.architecture, platform.os);
+        config.variant = platform.variant;
+        config.os_version = platform.os_version;
+        config.os_features = platform.os_features;
+        ImageBuilder {
+            layout,
+            config,
+            layers: Vec::new(),
+            annotations: BTreeMap::new(),
+            created: None,
+        }
+    }
+
+    /// An image on top of the base image whose manifest `base` describes
+    /// (in the same layout): its layers, configuration and history carry
+    /// over, and the new manifest records the base in the
+    /// `org.opencontainers.image.base.digest` annotation.
+    ///
+    /// # Errors
+    /// [`Error::BlobNotFound`], [`Error::Integrity`] or [`Error::Document`]
+    /// when the base cannot be read.
+    pub fn from_base(layout: &'a Layout, base: &Descriptor) -> Result<Self, Error> {
+        let manifest: Raw<ImageManifest> = layout.read_document(base)?;
+        let config: Raw<ImageConfiguration> = layout.read_document(&manifest.value().config)?;
+        let mut annotations = BTreeMap::new();
+        annotations.insert(
+            oci_types::annotation::BASE_DIGEST.to_owned(),
+            base.digest.to_string(),
+        );
+        if let Some(name) = base.annotation(oci_types::annotation::REF_NAME) {
+            annotations.insert(oci_types::annotation::BASE_NAME.to_owned(), name.to_owned());
+        }
+        let (_, _, config) = config.into_parts();
+        Ok(ImageBuilder {
+            layout,
+            config,
+            layers: manifest.value().layers.clone(),
+            annotations,
+            created: None,
+        })
+    }
+
+    /// Appends a layer already stored in the layout, with its diff ID (the
+    /// digest of its uncompressed tar) and, optionally, the command that
+    /// made it for the history.
+    pub fn add_layer(&mut self, blob: Descriptor, diff_id: Digest, created_by: Option<&str>) {
+        self.config.rootfs.diff_ids.push(diff_id);
+        let mut h = History::default();
+        h.created_by = created_by.map(str::to_owned);
+        h.created = self.created.clone();
+        self.config.history.push(h);
+        self.layers.push(blob);
+    }
+
+    /// Records a history entry that made no layer (`ENV`, `CMD`, ...).
+    pub fn add_history(&mut self, created_by: &str) {
+        let mut h = History::default();
+        h.created_by = Some(created_by.to_owned());
+        h.created = self.created.clone();
+        h.empty_layer = Some(true);
+        self.config.history.push(h);
+    }
+
+    /// The execution defaults (Env, Entrypoint, Cmd, WorkingDir, User,
+    /// ExposedPorts, Volumes, Labels, StopSignal), to change in place.
+    pub fn config_mut(&mut self) -> &mut Config {
+        self.config.config.get_or_insert_with(Config::default)
+    }
+
+    /// The whole image configuration, to change in place.
+    pub fn image_config_mut(&mut self) -> &mut ImageConfiguration {
+        &mut self.config
+    }
+
+    /// Sets the creation time (RFC 3339) of the image and of history
+    /// entries added after this call. Left unset, the image has no
+    /// creation time, which keeps builds reproducible.
+    pub fn created(&mut self, rfc3339: &str) {
+        self.created = Some(rfc3339.to_owned());
+        self.config.created = Some(rfc3339.to_owned());
+    }
+
+    /// Adds an annotation to the manifest.
+    pub fn annotate(&mut self, key: &str, value: &str) {
+        self.annotations.insert(key.to_owned(), value.to_owned());
+    }
+
+    /// Stores the configuration and the manifest, and returns the
+    /// manifest's descriptor with the image's platform (ready for
+    /// [`Layout::tag`] or [`write_index`]).
+    ///
+    /// # Errors
+    /// [`Error::Document`] when the configuration or manifest breaks a rule
+    /// of the specification (such as an `Env` entry without `=`), and
+    /// [`Error::Io`].
+    pub fn write(self) -> Result<Descriptor, Error> {
+        let invalid = |source| Error::Document {
+            path: "image being built".to_owned(),
+            source,
+        };
+        self.config.validate().map_err(invalid)?;
+        let platform = {
+            let mut p = Platform::new(self.config.architecture.clone(), self.config.os.clone());
+            p.variant = self.config.variant.clone();
+            p.os_version = self.config.os_version.clone();
+            p.os_features = self.config.os_features.clone();
+            p
+        };
+        let config = Raw::from_value(self.config);
+        let config_desc = self
+            .layout
+            .write_document(&config, MediaType::ImageConfig)?;
+        let layers = if self.layers.is_empty() {
+            // The schema requires a layer; an image with no filesystem
+            // content gets the empty descriptor, as artifacts do.
+            self.layout.write_blob(MediaType::EmptyJson, b"{}")?;
+            vec![Descriptor::empty()]
+        } else {
+            self.layers
+        };
+        let mut manifest = ImageManifest::new(config_desc, layers);
+        manifest.annotations = self.annotations;
+        manifest.validate().map_err(invalid)?;
+        let mut desc = self
+            .layout
+            .write_document(&Raw::from_value(manifest), MediaType::ImageManifest)?;
+        desc.platform = Some(platform);
+        Ok(desc)
+    }
+}
+
+/// Stores an image index of `manifests` (typically one per platform, each
+/// with its `platform` set) and returns its descriptor.
+///
+/// # Errors
+/// [`Error::BlobNotFound`] when an entry is not in the layout, and
+/// [`Error::Io`].
+pub fn write_index(layout: &Layout, manifests: Vec<Descriptor>) -> Result<Descriptor, Error> {
+    for m in &manifests {
+        if !layout.has_blob(&m.digest) {
+            return Err(Error::BlobNotFound {
+                digest: m.digest.clone(),
+            });
+        }
+    }
+    let index = Raw::from_value(ImageIndex::new(manifests));
+    layout.write_document(&index, MediaType::ImageIndex)
+}
+
+/// Formats seconds since the Unix epoch as an RFC 3339 UTC time, such as
+/// the value of `SOURCE_DATE_EPOCH`.
+///
+/// ```
+/// assert_eq!(oci_image::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+/// assert_eq!(oci_image::rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+/// ```
+pub fn rfc3339_utc(epoch_seconds: i64) -> String {
+    let days = epoch_seconds.div_euclid(86_400);
+    let secs = epoch_seconds.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_images_reproducibly_and_on_bases() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path()).unwrap();
+        let build = || {
+            let blob = layout.write_blob(MediaType::ImageLayer, b"layer").unwrap();
+            let mut b = ImageBuilder::new(&layout, Platform::new("arm64", "linux"));
+            b.created(&rfc3339_utc(1_700_000_000));
+            b.add_layer(blob, Digest::sha256(b"layer"), Some("ADD ."));
+            b.config_mut().env = Some(vec!["A=1".into()]);
+            b.add_history("ENV A=1");
+            b.write().unwrap()
+        };
+        let (a, b) = (build(), build());
+        assert_eq!(a.digest, b.digest);
+        assert_eq!(a.platform.as_ref().unwrap().architecture, "arm64");
+        layout.tag("base", a.clone()).unwrap();
+
+        let base = layout.resolve("base").unwrap();
+        let blob = layout.write_blob(MediaType::ImageLayer, b"top").unwrap();
+        let mut child = ImageBuilder::from_base(&layout, &base).unwrap();
+        child.add_layer(blob, Digest::sha256(b"top"), None);
+        let child = child.write().unwrap();
+        let m: Raw<ImageManifest> = layout.read_document(&child).unwrap();
+        assert_eq!(m.value().layers.len(), 2);
+        assert_eq!(
+            m.value().annotations[oci_types::annotation::BASE_DIGEST],
+            a.digest.to_string()
+        );
+        assert_eq!(
+            m.value().annotations[oci_types::annotation::BASE_NAME],
+            "base"
+        );
+        let c: Raw<ImageConfiguration> = layout.read_document(&m.value().config).unwrap();
+        assert_eq!(c.value().rootfs.diff_ids.len(), 2);
+        assert_eq!(c.value().history.len(), 3);
+
+        let idx = write_index(&layout, vec![a, child]).unwrap();
+        let idx: Raw<ImageIndex> = layout.read_document(&idx).unwrap();
+        assert_eq!(idx.value().manifests.len(), 2);
+    }
+
+    #[test]
+    fn invalid_configs_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path()).unwrap();
+        let mut b = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+        b.config_mut().env = Some(vec!["NOEQUALS".into()]);
+        let err = b.write().unwrap_err();
+        assert!(err.to_string().contains("$.config.Env[0]"), "{err}");
+    }
+
+    #[test]
+    fn epoch_formatting() {
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
+    }
+}
