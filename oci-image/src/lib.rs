@@ -8,11 +8,13 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod archive;
 mod build;
 mod error;
 mod gc;
 mod layout;
 
+pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};

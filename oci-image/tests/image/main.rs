@@ -1,4 +1,5 @@
 //! Integration tests of oci-image, as one binary.
 
+mod archive;
 mod layout;
 mod peers;

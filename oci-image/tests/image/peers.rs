@@ -13,7 +13,7 @@ use crate::layout::tiny_image;
 
 /// The peer's path, or `None` after saying the test is skipped. Under
 /// `CI=true` a missing peer fails the test instead.
-fn peer(name: &str) -> Option<()> {
+pub(crate) fn peer(name: &str) -> Option<()> {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
@@ -29,7 +29,7 @@ fn peer(name: &str) -> Option<()> {
     None
 }
 
-fn run(cmd: &mut Command) -> String {
+pub(crate) fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -58,7 +58,7 @@ fn gzip_layer() -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
-fn image_with_diff_id(layout: &Layout) -> oci_image::oci_types::Descriptor {
+pub(crate) fn image_with_diff_id(layout: &Layout) -> oci_image::oci_types::Descriptor {
     let layer = gzip_layer();
     let mut plain = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&layer[..]), &mut plain).unwrap();
