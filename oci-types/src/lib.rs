@@ -53,6 +53,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod annotation;
+mod challenge;
 mod config;
 mod descriptor;
 mod digest;
@@ -65,6 +66,7 @@ mod manifest;
 mod media_type;
 mod platform;
 
+pub use challenge::Challenge;
 pub use config::{Config, History, ImageConfiguration, RootFs};
 pub use descriptor::{Descriptor, MAX_SIZE};
 pub use digest::{Algorithm, Digest, Digester};
