@@ -1,0 +1,160 @@
+//! The crate's one error type.
+
+use oci_types::{Digest, RegistryError};
+
+/// A boxed foreign error kept as a source without exposing its type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every failure `oci-distribution` reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be sent or its answer not received (DNS,
+    /// connection, TLS, timeout, redirect loop, a body cut off).
+    #[error("request to {url} failed: {source}")]
+    Transport {
+        /// The URL requested.
+        url: String,
+        /// The underlying failure.
+        #[source]
+        source: BoxError,
+    },
+    /// The registry answered with an error status.
+    #[error("registry answered {status} for {method} {url}{}", registry_errors(.errors))]
+    Status {
+        /// The HTTP method.
+        method: &'static str,
+        /// The URL requested.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The errors of the body, when it was a registry error body.
+        errors: Vec<RegistryError>,
+    },
+    /// Authentication failed or was refused.
+    #[error("authentication to {registry} failed: {reason}")]
+    Auth {
+        /// The registry.
+        registry: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A response is larger than allowed (manifest, token, error body).
+    #[error("{what} from {url} is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// What was being read.
+        what: &'static str,
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The registry sent content that is not what was asked for.
+    #[error("content from {url}: {source}")]
+    Integrity {
+        /// The URL.
+        url: String,
+        /// The mismatch, with expected and found values.
+        #[source]
+        source: oci_types::Error,
+    },
+    /// The registry broke the protocol (a missing header, a bad answer).
+    #[error("protocol violation by {url}: expected {expected}, found {found}")]
+    Protocol {
+        /// The URL.
+        url: String,
+        /// What the protocol requires.
+        expected: &'static str,
+        /// What came.
+        found: String,
+    },
+    /// A document from the registry is malformed or invalid.
+    #[error("document from {url}: {source}")]
+    Document {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        #[source]
+        source: oci_types::Error,
+    },
+    /// Reading or writing the local image layout failed.
+    #[error(transparent)]
+    Layout(#[from] oci_image::Error),
+    /// A transient failure persisted through every retry.
+    #[error("giving up on {url} after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// The URL.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// No manifest of an index matches the wanted platform.
+    #[error("no manifest for platform {wanted} in {reference}")]
+    PlatformNotFound {
+        /// The platform asked for.
+        wanted: String,
+        /// The image.
+        reference: String,
+    },
+    /// The client was configured wrongly.
+    #[error("invalid client configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn registry_errors(errors: &[RegistryError]) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    format!(": {}", list.join("; "))
+}
+
+impl Error {
+    /// The HTTP status, for [`Error::Status`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True when the thing asked for does not exist (404, or an
+    /// `*_UNKNOWN` error code).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::Status { status, errors, .. } => {
+                *status == 404 || errors.iter().any(|e| e.code.is_not_found())
+            }
+            Error::Layout(e) => e.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// True when the registry sent content that failed verification.
+    pub fn is_integrity(&self) -> bool {
+        matches!(self, Error::Integrity { .. })
+            || matches!(self, Error::Layout(e) if e.is_integrity())
+    }
+
+    pub(crate) fn transport(url: &str, e: impl Into<BoxError>) -> Self {
+        Error::Transport {
+            url: url.to_owned(),
+            source: e.into(),
+        }
+    }
+
+    pub(crate) fn digest(url: &str, expected: &Digest, found: &Digest) -> Self {
+        Error::Integrity {
+            url: url.to_owned(),
+            source: oci_types::Error::DigestMismatch {
+                expected: expected.to_string(),
+                found: found.to_string(),
+            },
+        }
+    }
+}
