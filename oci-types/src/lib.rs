@@ -61,6 +61,7 @@ mod layout;
 mod manifest;
 mod media_type;
 mod platform;
+mod reference;
 
 pub use config::{Config, History, ImageConfiguration, RootFs};
 pub use descriptor::{Descriptor, MAX_SIZE};
@@ -71,3 +72,4 @@ pub use layout::{OciLayout, LAYOUT_VERSION};
 pub use manifest::{ImageIndex, ImageManifest};
 pub use media_type::{Compression, MediaType};
 pub use platform::Platform;
+pub use reference::Reference;
