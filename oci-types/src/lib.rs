@@ -65,6 +65,7 @@ mod layout;
 mod manifest;
 mod media_type;
 mod platform;
+mod reference;
 
 pub use challenge::Challenge;
 pub use config::{Config, History, ImageConfiguration, RootFs};
@@ -78,3 +79,4 @@ pub use layout::{OciLayout, LAYOUT_VERSION};
 pub use manifest::{ImageIndex, ImageManifest};
 pub use media_type::{Compression, MediaType};
 pub use platform::Platform;
+pub use reference::Reference;
