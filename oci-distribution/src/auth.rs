@@ -91,7 +91,10 @@ impl Token {
         let lifetime = Duration::from_secs(r.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME).max(1));
         Some(Token {
             header: format!("Bearer {value}"),
-            expires: Instant::now() + lifetime.saturating_sub(EXPIRY_SLACK).max(Duration::from_secs(1)),
+            expires: Instant::now()
+                + lifetime
+                    .saturating_sub(EXPIRY_SLACK)
+                    .max(Duration::from_secs(1)),
         })
     }
 }

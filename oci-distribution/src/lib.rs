@@ -1,17 +1,62 @@
-//! An async client of the OCI distribution specification: pull, push,
-//! mount, referrers and tags against any registry.
+//! An async client of the [OCI distribution specification]: pull, push,
+//! mount, referrers, tags and copies between registries and image layouts.
 //!
-//! **Status:** this crate is being written (issue 4). Today it only
-//! re-exports [`oci_types`], which models the documents it will exchange.
+//! Built on tokio and reqwest (rustls by default). Every answer is checked:
+//! manifests against their digests and a size cap, blobs against their
+//! descriptors while they stream to disk, so a lying registry ends in a
+//! typed error and never in a corrupt layout.
 //!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls and the webpki roots |
+//! | `native-tls` | no | TLS through the platform library |
+//! | `blocking` | no | a runtime for callers without one |
+//!
+//! # Example
+//!
+//! ```no_run
+//! use oci_distribution::{ClientBuilder, Platforms};
+//! use oci_image::Layout;
+//! use oci_types::{Platform, Reference};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = ClientBuilder::new().insecure_http_host("localhost:5000").build()?;
+//! let layout = Layout::create("/tmp/busybox-layout")?;
+//! let image: Reference = "docker.io/library/busybox:latest".parse()?;
+//! let desc = client
+//!     .pull_image(&image, &layout, &Platforms::Only(Platform::host()))
+//!     .await?;
+//! layout.tag("latest", desc.clone())?;
+//! client.push_image(&layout, &desc, &"localhost:5000/busybox:1".parse()?).await?;
+//! # Ok(())
+//! # }
 //! ```
-//! use oci_distribution::oci_types::MediaType;
-//! assert!(MediaType::ImageManifest.is_manifest());
-//! ```
+//!
+//! # Security
+//! - Plain HTTP only for hosts marked with
+//!   [`ClientBuilder::insecure_http_host`].
+//! - Credentials are never logged or printed (their `Debug` is redacted)
+//!   and are not sent along a redirect to another host.
+//! - Bodies are bounded: manifests by the configured cap, error bodies and
+//!   token responses by 1 MiB, blobs by their descriptor's size.
+//!
+//! [OCI distribution specification]: https://github.com/opencontainers/distribution-spec
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod auth;
+mod client;
+mod copy;
+mod error;
+mod ops;
+
+pub use auth::Credentials;
+pub use client::{Client, ClientBuilder, Progress, ProgressFn};
+pub use copy::Platforms;
+pub use error::{BoxError, Error};
+pub use oci_image;
 pub use oci_types;
+pub use ops::{PulledManifest, PushedManifest};

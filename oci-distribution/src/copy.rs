@@ -1,0 +1,278 @@
+//! Copying images: registry to layout, layout to registry, registry to
+//! registry.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::TryStreamExt as _;
+use oci_image::Layout;
+use oci_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
+
+use crate::ops::PulledManifest;
+use crate::{Client, Error};
+
+/// Which platforms of a multi-platform image to copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Platforms {
+    /// Every platform: the index and all its manifests.
+    All,
+    /// Only the best match for this platform (see
+    /// [`Platform::best_match`]); the copy is that single manifest.
+    Only(Platform),
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+fn by_digest(r: &Reference, digest: &Digest) -> Result<Reference, Error> {
+    Reference::try_from(format!("{}/{}@{digest}", r.registry(), r.repository())).map_err(|source| {
+        Error::Document {
+            url: r.to_string(),
+            source,
+        }
+    })
+}
+
+/// The blobs a manifest needs: config and layers (not the subject).
+fn manifest_blobs(m: &AnyManifest) -> Vec<Descriptor> {
+    match m {
+        AnyManifest::Manifest(m) => std::iter::once(&m.config)
+            .chain(&m.layers)
+            .cloned()
+            .collect(),
+        AnyManifest::DockerManifest(m) => std::iter::once(&m.config)
+            .chain(&m.layers)
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn index_children(m: &AnyManifest) -> Vec<Descriptor> {
+    match m {
+        AnyManifest::Index(i) => i.manifests.clone(),
+        AnyManifest::DockerManifestList(l) => l.manifests.clone(),
+        _ => Vec::new(),
+    }
+}
+
+impl Client {
+    /// Pulls the image `r` names into `layout` and returns the descriptor
+    /// of what was stored at the top (an index for [`Platforms::All`], the
+    /// chosen manifest for [`Platforms::Only`]). Blobs download
+    /// concurrently; a manifest is stored only after all its blobs, so the
+    /// layout never holds a manifest with missing content. The caller tags
+    /// the result with [`Layout::tag`].
+    ///
+    /// # Errors
+    /// [`Error::PlatformNotFound`], and the errors of
+    /// [`Client::pull_manifest`] and [`Client::pull_blob`].
+    pub async fn pull_image(
+        &self,
+        r: &Reference,
+        layout: &Layout,
+        platforms: &Platforms,
+    ) -> Result<Descriptor, Error> {
+        let top = self.pull_manifest(r).await?;
+        self.pull_tree(r, top, layout, platforms, None).await
+    }
+
+    fn pull_tree<'a>(
+        &'a self,
+        r: &'a Reference,
+        pulled: PulledManifest,
+        layout: &'a Layout,
+        platforms: &'a Platforms,
+        mount_into: Option<&'a Reference>,
+    ) -> BoxFuture<'a, Result<Descriptor, Error>> {
+        Box::pin(async move {
+            let children = index_children(&pulled.manifest);
+            if pulled.manifest.is_index() {
+                if let Platforms::Only(want) = platforms {
+                    let candidates: Vec<Platform> = children
+                        .iter()
+                        .map(|d| d.platform.clone().unwrap_or_else(|| Platform::new("", "")))
+                        .collect();
+                    let i = want.best_match(candidates.iter()).ok_or_else(|| {
+                        Error::PlatformNotFound {
+                            wanted: want.to_string(),
+                            reference: r.to_string(),
+                        }
+                    })?;
+                    let child = self
+                        .pull_manifest(&by_digest(r, &children[i].digest)?)
+                        .await?;
+                    let mut d = self
+                        .pull_tree(r, child, layout, platforms, mount_into)
+                        .await?;
+                    d.platform = children[i].platform.clone();
+                    return Ok(d);
+                }
+                for c in &children {
+                    if !(c.media_type.is_manifest() || c.media_type.is_index()) {
+                        continue;
+                    }
+                    let child = self.pull_manifest(&by_digest(r, &c.digest)?).await?;
+                    self.pull_tree(r, child, layout, platforms, mount_into)
+                        .await?;
+                }
+            } else {
+                let blobs = manifest_blobs(&pulled.manifest);
+                futures_util::stream::iter(blobs.iter().map(Ok::<_, Error>))
+                    .try_for_each_concurrent(self.cfg().concurrency, |d| async move {
+                        if let Some(dst) = mount_into {
+                            // Same registry: the destination gets the blob by
+                            // mount; it need not travel through here.
+                            if self.blob_exists(dst, &d.digest).await?
+                                || self.mount_blob(dst, r.repository(), &d.digest).await?
+                            {
+                                return Ok(());
+                            }
+                        }
+                        self.pull_blob(r, d, layout).await
+                    })
+                    .await?;
+            }
+            let desc = pulled.descriptor();
+            layout.write_blob_from(
+                &pulled.bytes[..],
+                oci_types::Algorithm::Sha256,
+                Some((&desc.digest, desc.size)),
+            )?;
+            Ok(desc)
+        })
+    }
+
+    /// Pushes the image `desc` describes (a manifest or an index, with
+    /// everything it refers to) from `layout` to `r`, children first. Blobs
+    /// the repository already has are skipped. When a manifest has a
+    /// `subject` and the registry does not maintain referrers itself, the
+    /// fallback tag index (`sha256-<hex>`) is updated.
+    ///
+    /// # Errors
+    /// [`Error::Layout`] for missing or corrupt local content, and the
+    /// errors of [`Client::push_blob`] and [`Client::push_manifest`].
+    pub async fn push_image(
+        &self,
+        layout: &Layout,
+        desc: &Descriptor,
+        r: &Reference,
+    ) -> Result<Digest, Error> {
+        self.push_tree(layout, desc, r).await
+    }
+
+    fn push_tree<'a>(
+        &'a self,
+        layout: &'a Layout,
+        desc: &'a Descriptor,
+        r: &'a Reference,
+    ) -> BoxFuture<'a, Result<Digest, Error>> {
+        Box::pin(async move {
+            let bytes = layout.read_blob(desc)?;
+            let manifest = AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str()))
+                .map_err(|source| Error::Document {
+                    url: desc.digest.to_string(),
+                    source,
+                })?;
+            if manifest.is_index() {
+                for c in index_children(&manifest) {
+                    // Indexes may list platforms that were not copied locally.
+                    if layout.has_blob(&c.digest)
+                        && (c.media_type.is_manifest() || c.media_type.is_index())
+                    {
+                        self.push_tree(layout, &c, &by_digest(r, &c.digest)?)
+                            .await?;
+                    }
+                }
+            } else {
+                let blobs = manifest_blobs(&manifest);
+                futures_util::stream::iter(blobs.iter().map(Ok::<_, Error>))
+                    .try_for_each_concurrent(self.cfg().concurrency, |d| async move {
+                        self.push_blob(r, d, layout).await
+                    })
+                    .await?;
+            }
+            let pushed = self
+                .push_manifest(r, &bytes, &manifest.media_type())
+                .await?;
+            if let AnyManifest::Manifest(m) = &manifest {
+                if let Some(subject) = &m.subject {
+                    if !pushed.subject_processed {
+                        let mut entry = Descriptor::new(
+                            MediaType::ImageManifest,
+                            pushed.digest.clone(),
+                            bytes.len() as u64,
+                        );
+                        entry.artifact_type = Some(m.effective_artifact_type().clone());
+                        entry.annotations = m.annotations.clone();
+                        self.add_fallback_referrer(r, &subject.digest, entry)
+                            .await?;
+                    }
+                }
+            }
+            Ok(pushed.digest)
+        })
+    }
+
+    /// Adds `entry` to the referrers tag-schema index of `subject`.
+    async fn add_fallback_referrer(
+        &self,
+        r: &Reference,
+        subject: &Digest,
+        entry: Descriptor,
+    ) -> Result<(), Error> {
+        let mut index = self
+            .referrers_tag_index(r, subject)
+            .await?
+            .unwrap_or_else(|| oci_types::ImageIndex::new(Vec::new()));
+        if index.manifests.iter().any(|d| d.digest == entry.digest) {
+            return Ok(());
+        }
+        index.manifests.push(entry);
+        let bytes = oci_types::Document::to_canonical_vec(&index);
+        let tag = format!("{}-{}", subject.algorithm(), subject.encoded());
+        let tr = r.with_tag(&tag).map_err(|source| Error::Document {
+            url: tag.clone(),
+            source,
+        })?;
+        let tr = Reference::try_from(format!("{}/{}:{tag}", tr.registry(), tr.repository()))
+            .map_err(|source| Error::Document { url: tag, source })?;
+        self.push_manifest(&tr, &bytes, &MediaType::ImageIndex)
+            .await?;
+        Ok(())
+    }
+
+    /// Copies an image between repositories, within one registry (blobs are
+    /// mounted, not transferred) or across registries (through a temporary
+    /// layout). Digests are preserved.
+    ///
+    /// # Errors
+    /// The errors of pulling and pushing.
+    pub async fn copy_image(
+        &self,
+        src: &Reference,
+        dst: &Reference,
+        platforms: &Platforms,
+    ) -> Result<Digest, Error> {
+        let tmp = std::env::temp_dir().join(format!(
+            "ocikit-copy-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let result = async {
+            let layout = Layout::create(&tmp)?;
+            let top = self.pull_manifest(src).await?;
+            let mount_into = (src.registry() == dst.registry()).then_some(dst);
+            let desc = self
+                .pull_tree(src, top, &layout, platforms, mount_into)
+                .await?;
+            self.push_image(&layout, &desc, dst).await
+        }
+        .await;
+        let _ = std::fs::remove_dir_all(&tmp);
+        result
+    }
+}

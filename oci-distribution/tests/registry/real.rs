@@ -1,0 +1,304 @@
+//! Against the real registry and skopeo.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use oci_distribution::{Client, ClientBuilder, Platforms, Progress};
+use oci_image::{ImageBuilder, Layout};
+use oci_types::{Descriptor, Digest, Document, ImageManifest, MediaType, Platform, Raw, Reference};
+
+use crate::harness::{peer, Registry};
+
+fn client(reg: &Registry) -> Client {
+    ClientBuilder::new()
+        .insecure_http_host(&reg.addr)
+        .build()
+        .unwrap()
+}
+
+fn reference(reg: &Registry, rest: &str) -> Reference {
+    format!("{}/{rest}", reg.addr).parse().unwrap()
+}
+
+/// An image of `layers` layers with pseudo-random content of `size` bytes
+/// each, for `arch`.
+pub(crate) fn build_image(layout: &Layout, arch: &str, layers: usize, size: usize) -> Descriptor {
+    let mut b = ImageBuilder::new(layout, Platform::new(arch, "linux"));
+    for i in 0..layers {
+        let mut x = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ arch.len() as u64;
+        let data: Vec<u8> = (0..size)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let blob = layout.write_blob(MediaType::ImageLayer, &data).unwrap();
+        b.add_layer(blob, Digest::sha256(&data), Some(&format!("layer {i}")));
+    }
+    b.config_mut().cmd = Some(vec!["/bin/sh".into()]);
+    b.write().unwrap()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn push_then_pull_preserves_digests() {
+    let Some(reg) = Registry::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 3, 300_000);
+
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let ev = events.clone();
+    let c = ClientBuilder::new()
+        .insecure_http_host(&reg.addr)
+        .progress(move |p| ev.lock().unwrap().push(p))
+        .build()
+        .unwrap();
+    let r = reference(&reg, "test/app:1.0");
+    c.ping(&r).await.unwrap();
+    let pushed = c.push_image(&src, &image, &r).await.unwrap();
+    assert_eq!(pushed, image.digest);
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, Progress::Finished { .. })));
+
+    // A second push skips every blob.
+    events.lock().unwrap().clear();
+    c.push_image(&src, &image, &r).await.unwrap();
+    let skipped = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, Progress::Skipped { .. }))
+        .count();
+    assert_eq!(skipped, 4, "config and three layers already there");
+
+    let head = c.head_manifest(&r).await.unwrap().unwrap();
+    assert_eq!(head.digest, image.digest);
+    assert_eq!(head.size, image.size);
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(got.digest, image.digest);
+    let m: Raw<ImageManifest> = dst.read_document(&got).unwrap();
+    for d in std::iter::once(&m.value().config).chain(&m.value().layers) {
+        assert_eq!(dst.read_blob(d).unwrap(), src.read_blob(d).unwrap());
+    }
+
+    assert_eq!(c.tags(&r, None).await.unwrap(), ["1.0"]);
+    c.delete_manifest(&r, &image.digest).await.unwrap();
+    assert!(c.head_manifest(&r).await.unwrap().is_none());
+    let err = c.pull_manifest(&r).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn multi_platform_index_pulls_all_or_one() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let amd = build_image(&src, "amd64", 1, 1000);
+    let arm = build_image(&src, "arm64", 1, 1000);
+    let index = oci_image::write_index(&src, vec![amd.clone(), arm.clone()]).unwrap();
+    let r = reference(&reg, "multi:latest");
+    c.push_image(&src, &index, &r).await.unwrap();
+
+    let all = Layout::create(dir.path().join("all")).unwrap();
+    let d = c.pull_image(&r, &all, &Platforms::All).await.unwrap();
+    assert_eq!(d.digest, index.digest);
+    assert!(all.has_blob(&amd.digest) && all.has_blob(&arm.digest));
+
+    let one = Layout::create(dir.path().join("one")).unwrap();
+    let d = c
+        .pull_image(&r, &one, &Platforms::Only("linux/aarch64".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(d.digest, arm.digest);
+    assert!(!one.has_blob(&amd.digest));
+
+    let err = c
+        .pull_image(&r, &one, &Platforms::Only("linux/s390x".parse().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("s390x"), "{err}");
+}
+
+#[tokio::test]
+async fn copies_within_a_registry_mount_blobs() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 5000);
+    let a = reference(&reg, "team-a/app:1");
+    c.push_image(&src, &image, &a).await.unwrap();
+    let b = reference(&reg, "team-b/app:1");
+    assert_eq!(
+        c.copy_image(&a, &b, &Platforms::All).await.unwrap(),
+        image.digest
+    );
+    let m = c.pull_manifest(&b).await.unwrap();
+    assert_eq!(m.digest, image.digest);
+    assert!(c
+        .mount_blob(&reference(&reg, "team-c/app"), "team-a/app", &image.digest)
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn chunked_uploads_work() {
+    let Some(reg) = Registry::start() else { return };
+    let c = ClientBuilder::new()
+        .insecure_http_host(&reg.addr)
+        .chunked_upload(64 * 1024)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 200_000);
+    let r = reference(&reg, "chunked:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    assert_eq!(
+        c.pull_image(&r, &dst, &Platforms::All)
+            .await
+            .unwrap()
+            .digest,
+        image.digest
+    );
+}
+
+#[tokio::test]
+async fn referrers_fall_back_to_the_tag_schema() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 100);
+    let r = reference(&reg, "signed:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+
+    // A signature artifact with the image as subject.
+    let sig = src
+        .write_blob(
+            MediaType::Other("application/vnd.example.sig".into()),
+            b"signature",
+        )
+        .unwrap();
+    src.write_blob(MediaType::EmptyJson, b"{}").unwrap();
+    let mut m = ImageManifest::new(Descriptor::empty(), vec![sig]);
+    m.artifact_type = Some("application/vnd.example.sig".parse().unwrap());
+    m.subject = Some(image.clone());
+    m.validate().unwrap();
+    let sig_desc = src
+        .write_document(&Raw::from_value(m), MediaType::ImageManifest)
+        .unwrap();
+    let sr = format!("{}/signed@{}", reg.addr, sig_desc.digest)
+        .parse()
+        .unwrap();
+    c.push_image(&src, &sig_desc, &sr).await.unwrap();
+
+    let refs = c.referrers(&r, &image.digest, None).await.unwrap();
+    assert_eq!(refs.manifests.len(), 1);
+    assert_eq!(refs.manifests[0].digest, sig_desc.digest);
+    assert_eq!(
+        refs.manifests[0].artifact_type.as_ref().unwrap().as_str(),
+        "application/vnd.example.sig"
+    );
+    assert!(c
+        .referrers(&r, &image.digest, Some("application/other"))
+        .await
+        .unwrap()
+        .manifests
+        .is_empty());
+}
+
+#[tokio::test]
+async fn skopeo_reads_what_we_push_and_we_pull_what_it_pushes() {
+    let Some(reg) = Registry::start() else { return };
+    if !peer("skopeo") {
+        return;
+    }
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 50_000);
+    let r = reference(&reg, "interop/ours:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+
+    // skopeo pulls ours into a layout: identical digests.
+    let sk = dir.path().join("skopeo");
+    run(Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+        ])
+        .arg(format!("docker://{r}"))
+        .arg(format!("oci:{}:got", sk.display())));
+    let theirs = Layout::open(&sk).unwrap();
+    assert_eq!(theirs.resolve("got").unwrap().digest, image.digest);
+
+    // skopeo pushes from a layout; we pull exactly what it pushed.
+    src.tag("v1", image.clone()).unwrap();
+    let digest_file = dir.path().join("digest");
+    run(Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--digestfile",
+        ])
+        .arg(&digest_file)
+        .arg(format!("oci:{}:v1", dir.path().join("src").display()))
+        .arg(format!("docker://{}/interop/theirs:1", reg.addr)));
+    let theirs: Digest = std::fs::read_to_string(&digest_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c
+        .pull_image(&reference(&reg, "interop/theirs:1"), &dst, &Platforms::All)
+        .await
+        .unwrap();
+    assert_eq!(got.digest, theirs);
+    assert_eq!(got.digest, image.digest);
+    let m: Raw<ImageManifest> = dst.read_document(&got).unwrap();
+    assert_eq!(m.value().layers.len(), 2);
+    for l in &m.value().layers {
+        dst.read_blob(l).unwrap();
+    }
+}
+
+#[test]
+fn public_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let c = ClientBuilder::new().build().unwrap();
+    let r: Reference = "localhost:1/a:b".parse().unwrap();
+    let layout = Layout::create(tempfile::tempdir().unwrap().path()).unwrap();
+    let d = Descriptor::empty();
+    send(&c.pull_manifest(&r));
+    send(&c.pull_blob(&r, &d, &layout));
+    send(&c.push_blob(&r, &d, &layout));
+    send(&c.pull_image(&r, &layout, &Platforms::All));
+    send(&c.push_image(&layout, &d, &r));
+    send(&c.copy_image(&r, &r, &Platforms::All));
+    send(&c.referrers(&r, &d.digest, None));
+    send(&c.tags(&r, None));
+}
