@@ -2,5 +2,6 @@
 //! Distribution registry (Debian's `docker-registry`), skopeo, and a
 //! fault-injecting server for what a real registry will not do.
 
+mod fault;
 mod harness;
 mod real;

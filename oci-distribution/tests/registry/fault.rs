@@ -1,0 +1,610 @@
+//! A fault-injecting HTTP/1.1 server for what a real registry will not do:
+//! 429 storms, 5xx then success, cut connections, lying digests, huge
+//! bodies, cross-host redirects, missing headers, refused uploads.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oci_distribution::{ClientBuilder, Credentials, Error};
+use oci_image::Layout;
+use oci_types::{Descriptor, Digest, ImageManifest, MediaType, Raw, Reference};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// What to answer.
+pub(crate) enum Reply {
+    /// Status, headers, body.
+    Full(u16, Vec<(String, String)>, Vec<u8>),
+    /// Send headers announcing `declared` bytes, then only `body`, then
+    /// close the connection.
+    Cut(u16, Vec<(String, String)>, Vec<u8>, usize),
+}
+
+pub(crate) fn reply(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    Reply::Full(
+        status,
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body.to_vec(),
+    )
+}
+
+type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
+/// A running fault server; records every request.
+pub(crate) struct FaultServer {
+    pub(crate) addr: String,
+    pub(crate) requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl FaultServer {
+    pub(crate) async fn start(
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Handler = Arc::new(handler);
+        let recorded = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let handler = handler.clone();
+                let recorded = recorded.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        // Read one request (headers, then a Content-Length body).
+                        let head_end = loop {
+                            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break p;
+                            }
+                            let mut chunk = [0u8; 8192];
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                        let mut lines = head.split("\r\n");
+                        let mut first = lines.next().unwrap_or("").split(' ');
+                        let method = first.next().unwrap_or("").to_owned();
+                        let path = first.next().unwrap_or("").to_owned();
+                        let headers: HashMap<String, String> = lines
+                            .filter_map(|l| l.split_once(':'))
+                            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                            .collect();
+                        let len: usize = headers
+                            .get("content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        let chunked = headers
+                            .get("transfer-encoding")
+                            .is_some_and(|v| v.contains("chunked"));
+                        let mut rest = buf.split_off(head_end + 4);
+                        let body = if chunked {
+                            // Decode chunked bodies (streamed uploads).
+                            let mut body = Vec::new();
+                            loop {
+                                let Some(p) = rest.windows(2).position(|w| w == b"\r\n") else {
+                                    let mut chunk = [0u8; 65536];
+                                    match sock.read(&mut chunk).await {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(n) => rest.extend_from_slice(&chunk[..n]),
+                                    }
+                                    continue;
+                                };
+                                let size = usize::from_str_radix(
+                                    String::from_utf8_lossy(&rest[..p]).trim(),
+                                    16,
+                                )
+                                .unwrap_or(0);
+                                while rest.len() < p + 2 + size + 2 {
+                                    let mut chunk = [0u8; 65536];
+                                    match sock.read(&mut chunk).await {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(n) => rest.extend_from_slice(&chunk[..n]),
+                                    }
+                                }
+                                body.extend_from_slice(&rest[p + 2..p + 2 + size]);
+                                rest.drain(..p + 2 + size + 2);
+                                if size == 0 {
+                                    break;
+                                }
+                            }
+                            body
+                        } else {
+                            while rest.len() < len {
+                                let mut chunk = [0u8; 65536];
+                                match sock.read(&mut chunk).await {
+                                    Ok(0) | Err(_) => return,
+                                    Ok(n) => rest.extend_from_slice(&chunk[..n]),
+                                }
+                            }
+                            let body = rest[..len].to_vec();
+                            rest.drain(..len);
+                            body
+                        };
+                        buf = rest;
+                        let req = Request {
+                            method,
+                            path,
+                            headers,
+                            body,
+                        };
+                        recorded.lock().unwrap().push(req.clone());
+                        let (status, hdrs, body, cut) = match handler(&req) {
+                            Reply::Full(s, h, b) => {
+                                let n = b.len();
+                                (s, h, b, n)
+                            }
+                            Reply::Cut(s, h, b, declared) => (s, h, b, declared),
+                        };
+                        let mut out = format!("HTTP/1.1 {status} X\r\n");
+                        let has_len = hdrs
+                            .iter()
+                            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+                        for (k, v) in &hdrs {
+                            out.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        if !has_len {
+                            out.push_str(&format!("content-length: {cut}\r\n"));
+                        }
+                        out.push_str("\r\n");
+                        if sock.write_all(out.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        if req.method != "HEAD" && sock.write_all(&body).await.is_err() {
+                            return;
+                        }
+                        if cut != body.len() || req.method == "HEAD" && cut == usize::MAX {
+                            let _ = sock.shutdown().await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FaultServer { addr, requests }
+    }
+
+    pub(crate) fn count(&self, method: &str, path_prefix: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == method && r.path.starts_with(path_prefix))
+            .count()
+    }
+}
+
+fn client(addr: &str) -> oci_distribution::Client {
+    ClientBuilder::new()
+        .insecure_http_host(addr)
+        .backoff(Duration::from_millis(1), Duration::from_millis(20))
+        .build()
+        .unwrap()
+}
+
+fn r(addr: &str, rest: &str) -> Reference {
+    format!("{addr}/{rest}").parse().unwrap()
+}
+
+fn manifest_bytes(blob: &[u8]) -> (Vec<u8>, Descriptor) {
+    let layer = Descriptor::new(
+        MediaType::ImageLayer,
+        Digest::sha256(blob),
+        blob.len() as u64,
+    );
+    let mut m = ImageManifest::new(Descriptor::empty(), vec![layer.clone()]);
+    m.artifact_type = Some("application/vnd.test".parse().unwrap());
+    (Raw::from_value(m).bytes().to_vec(), layer)
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+#[tokio::test]
+async fn storms_of_429_and_5xx_are_retried_with_retry_after() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let (bytes, _) = manifest_bytes(b"x");
+    let digest = Digest::sha256(&bytes).to_string();
+    let nn = n.clone();
+    let b = bytes.clone();
+    let server = FaultServer::start(move |_| match nn.fetch_add(1, Ordering::SeqCst) {
+        0 => reply(429, &[("retry-after", "0")], b""),
+        1 => reply(503, &[], b"busy"),
+        2 => reply(
+            429,
+            &[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")],
+            b"",
+        ),
+        _ => reply(
+            200,
+            &[
+                ("content-type", OCI_MANIFEST),
+                ("docker-content-digest", &digest),
+            ],
+            &b,
+        ),
+    })
+    .await;
+    let m = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap();
+    assert_eq!(m.bytes, bytes);
+    assert_eq!(n.load(Ordering::SeqCst), 4);
+
+    // An endless storm ends in a bounded, clear error.
+    let server = FaultServer::start(|_| reply(429, &[("retry-after", "0")], b"")).await;
+    let c = ClientBuilder::new()
+        .insecure_http_host(&server.addr)
+        .max_retries(3)
+        .backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .build()
+        .unwrap();
+    let err = c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RetriesExhausted { attempts: 4, .. }),
+        "{err}"
+    );
+    assert_eq!(server.count("GET", "/v2/a/manifests/1"), 4);
+}
+
+#[tokio::test]
+async fn a_blob_cut_mid_body_resumes_with_range() {
+    let blob: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let digest = Digest::sha256(&blob);
+    let b2 = blob.clone();
+    let server = FaultServer::start(move |req| {
+        let total = b2.len();
+        match req.headers.get("range") {
+            None => Reply::Cut(200, vec![], b2[..70_000].to_vec(), total),
+            Some(range) => {
+                let start: usize = range
+                    .trim_start_matches("bytes=")
+                    .trim_end_matches('-')
+                    .parse()
+                    .unwrap();
+                reply(
+                    206,
+                    &[(
+                        "content-range",
+                        &format!("bytes {start}-{}/{total}", total - 1),
+                    )],
+                    &b2[start..],
+                )
+            }
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let desc = Descriptor::new(MediaType::ImageLayer, digest.clone(), blob.len() as u64);
+    client(&server.addr)
+        .pull_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap();
+    assert_eq!(layout.read_blob(&desc).unwrap(), blob);
+    assert_eq!(server.count("GET", "/v2/a/blobs/"), 2);
+}
+
+#[tokio::test]
+async fn lying_registries_get_typed_errors_and_store_nothing() {
+    let blob = b"the real content".to_vec();
+    let desc = Descriptor::new(
+        MediaType::ImageLayer,
+        Digest::sha256(&blob),
+        blob.len() as u64,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+
+    // Wrong content of the right length.
+    let server = FaultServer::start(|_| reply(200, &[], b"the fake content")).await;
+    let err = client(&server.addr)
+        .pull_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err}");
+    assert!(err.to_string().contains(desc.digest.as_str()), "{err}");
+    assert!(!layout.has_blob(&desc.digest));
+
+    // A body longer than the descriptor (an endless body would be the same).
+    let server = FaultServer::start(|_| reply(200, &[], &[b'x'; 100_000])).await;
+    let err = client(&server.addr)
+        .pull_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err}");
+
+    // A manifest whose Docker-Content-Digest lies.
+    let (bytes, _) = manifest_bytes(b"y");
+    let other = Digest::sha256(b"other").to_string();
+    let b = bytes.clone();
+    let server = FaultServer::start(move |_| {
+        reply(
+            200,
+            &[
+                ("content-type", OCI_MANIFEST),
+                ("docker-content-digest", &other),
+            ],
+            &b,
+        )
+    })
+    .await;
+    let err = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err}");
+
+    // A manifest fetched by digest that is another document.
+    let server =
+        FaultServer::start(move |_| reply(200, &[("content-type", OCI_MANIFEST)], &bytes)).await;
+    let wanted = Digest::sha256(b"wanted");
+    let err = client(&server.addr)
+        .pull_manifest(&format!("{}/a@{wanted}", server.addr).parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err}");
+
+    // Oversized manifests and malformed JSON.
+    let server =
+        FaultServer::start(|_| reply(200, &[("content-type", OCI_MANIFEST)], &vec![b' '; 5 << 20]))
+            .await;
+    let err = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+    let server = FaultServer::start(|_| {
+        reply(
+            200,
+            &[("content-type", OCI_MANIFEST)],
+            b"{\"schemaVersion\":",
+        )
+    })
+    .await;
+    let err = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Document { .. }), "{err}");
+    assert!(!layout.has_blob(&desc.digest));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".ocikit/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn error_bodies_are_parsed() {
+    let server = FaultServer::start(|_| {
+        reply(
+            404,
+            &[("content-type", "application/json")],
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        )
+    })
+    .await;
+    let err = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    assert!(
+        err.to_string()
+            .contains("MANIFEST_UNKNOWN: manifest unknown"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_do_not_follow_a_redirect_to_another_host() {
+    let other = FaultServer::start(|_| reply(200, &[], b"blob")).await;
+    let target = format!(
+        "http://{}/elsewhere",
+        other.addr.replace("127.0.0.1", "localhost")
+    );
+    let origin = FaultServer::start(move |req| {
+        if req.headers.contains_key("authorization") {
+            reply(307, &[("location", &target)], b"")
+        } else {
+            reply(401, &[("www-authenticate", "Basic realm=\"x\"")], b"")
+        }
+    })
+    .await;
+    let c = ClientBuilder::new()
+        .insecure_http_host(&origin.addr)
+        .credentials(&origin.addr, Credentials::basic("user", "secret"))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let desc = Descriptor::new(MediaType::ImageLayer, Digest::sha256(b"blob"), 4);
+    c.pull_blob(&r(&origin.addr, "a"), &desc, &layout)
+        .await
+        .unwrap();
+    let seen = other.requests.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        !seen[0].headers.contains_key("authorization"),
+        "credentials leaked: {:?}",
+        seen[0].headers
+    );
+}
+
+/// Upload behaviours of real services: no Location (then a clear error),
+/// no Docker-Content-Digest (fine), 405 on monolithic PUT (fall back to
+/// chunks), a 4 MiB request body cap (chunks under it).
+#[tokio::test]
+async fn upload_quirks_of_real_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let blob = vec![9u8; 300_000];
+    let desc = layout.write_blob(MediaType::ImageLayer, &blob).unwrap();
+
+    // Missing Location on the upload start.
+    let server = FaultServer::start(|req| match req.method.as_str() {
+        "HEAD" => reply(404, &[], b""),
+        _ => reply(202, &[], b""),
+    })
+    .await;
+    let err = client(&server.addr)
+        .push_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Protocol { .. }), "{err}");
+    assert!(err.to_string().contains("Location"), "{err}");
+
+    // A registry that refuses monolithic PUTs with 405 and caps bodies at
+    // 128 KiB: the client falls back to chunks it accepts.
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let rec = received.clone();
+    let server = FaultServer::start(move |req| match (req.method.as_str(), req.path.as_str()) {
+        ("HEAD", _) => reply(404, &[], b""),
+        ("POST", _) => reply(
+            202,
+            &[
+                ("location", "/v2/a/blobs/uploads/u1"),
+                ("oci-chunk-min-length", "1024"),
+            ],
+            b"",
+        ),
+        ("PUT", p) if !req.body.is_empty() && p.contains("digest=") => reply(405, &[], b""),
+        ("PATCH", _) if req.body.len() > 128 << 10 => reply(413, &[], b""),
+        ("PATCH", _) => {
+            rec.lock().unwrap().extend_from_slice(&req.body);
+            let n = rec.lock().unwrap().len();
+            reply(
+                202,
+                &[
+                    ("location", "/v2/a/blobs/uploads/u1"),
+                    ("range", &format!("0-{}", n - 1)),
+                ],
+                b"",
+            )
+        }
+        ("PUT", _) => reply(201, &[], b""),
+        _ => reply(500, &[], b""),
+    })
+    .await;
+    let c = ClientBuilder::new()
+        .insecure_http_host(&server.addr)
+        .chunked_upload(100 << 10)
+        .build()
+        .unwrap();
+    c.push_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap();
+    assert_eq!(*received.lock().unwrap(), blob);
+
+    // A manifest push answered without Docker-Content-Digest or Location.
+    let server = FaultServer::start(|_| reply(201, &[], b"")).await;
+    let (bytes, _) = manifest_bytes(b"z");
+    let pushed = client(&server.addr)
+        .push_manifest(&r(&server.addr, "a:1"), &bytes, &MediaType::ImageManifest)
+        .await
+        .unwrap();
+    assert_eq!(pushed.digest, Digest::sha256(&bytes));
+}
+
+#[tokio::test]
+async fn redirect_loops_and_huge_token_responses_end_in_errors() {
+    let server = FaultServer::start(|req| reply(302, &[("location", &req.path)], b"")).await;
+    let err = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err}");
+
+    let token_server = FaultServer::start(|_| {
+        reply(
+            200,
+            &[("content-type", "application/json")],
+            &vec![b' '; 2 << 20],
+        )
+    })
+    .await;
+    let realm = format!("http://{}/token", token_server.addr);
+    let server = FaultServer::start(move |_| {
+        reply(
+            401,
+            &[(
+                "www-authenticate",
+                &format!("Bearer realm=\"{realm}\",service=\"s\""),
+            )],
+            b"",
+        )
+    })
+    .await;
+    let err = client(&server.addr)
+        .pull_manifest(&r(&server.addr, "a:1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_cached_per_scope_and_renewed() {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let iss = issued.clone();
+    let token_server = FaultServer::start(move |req| {
+        let n = iss.fetch_add(1, Ordering::SeqCst);
+        assert!(
+            req.path.contains("scope=repository%3Aa%3Apull"),
+            "{}",
+            req.path
+        );
+        reply(
+            200,
+            &[],
+            format!(r#"{{"token":"t{n}","expires_in":1}}"#).as_bytes(),
+        )
+    })
+    .await;
+    let realm = format!("http://{}/token", token_server.addr);
+    let (bytes, _) = manifest_bytes(b"q");
+    let server = FaultServer::start(move |req| match req.headers.get("authorization") {
+        Some(a) if a.starts_with("Bearer t") => {
+            reply(200, &[("content-type", OCI_MANIFEST)], &bytes)
+        }
+        _ => reply(
+            401,
+            &[(
+                "www-authenticate",
+                &format!("Bearer realm=\"{realm}\",service=\"reg\""),
+            )],
+            b"",
+        ),
+    })
+    .await;
+    let c = client(&server.addr);
+    for _ in 0..3 {
+        c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
+    }
+    // The three pulls shared one token...
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    // ...which is renewed once it expires (its lifetime was one second).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+}
