@@ -61,6 +61,7 @@ mod layout;
 mod manifest;
 mod media_type;
 mod platform;
+pub mod runtime;
 
 pub use config::{Config, History, ImageConfiguration, RootFs};
 pub use descriptor::{Descriptor, MAX_SIZE};
