@@ -75,10 +75,9 @@ macro_rules! open_enum {
             #[allow(dead_code)]
             pub(crate) fn check_known(&self, v: &mut $crate::error::Validator) {
                 if let $name::Other(s) = self {
-                    v.report(
-                        concat!("one of ", $("`", $s, "` "),+),
-                        format!("{s:?}"),
-                    );
+                    let known: Vec<String> =
+                        $name::KNOWN.iter().map(|k| format!("`{k}`")).collect();
+                    v.report(format!("one of {}", known.join(", ")), format!("{s:?}"));
                 }
             }
         }

@@ -620,7 +620,7 @@ impl Zos {
                     v.index(i, |v| {
                         v.report_field(
                             "type",
-                            "one of `mount` `pid` `uts` `ipc`",
+                            "one of `mount`, `pid`, `uts`, `ipc`",
                             format!("{:?}", ns.kind.as_str()),
                         )
                     });
@@ -657,7 +657,7 @@ impl FreeBsd {
                 let Some(mode) = mode else { continue };
                 v.field(name, |v| {
                     if !disable_ok && *mode == SharingMode::Disable {
-                        v.report("one of `new` `inherit`", "\"disable\"");
+                        v.report("one of `new`, `inherit`", "\"disable\"");
                     } else {
                         mode.check_known(v);
                     }

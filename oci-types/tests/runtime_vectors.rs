@@ -1,0 +1,98 @@
+//! Runs the runtime-spec conformance vectors (`schema/test/{config,features,
+//! state}/{good,bad}` upstream) through parsing and validation, reading them
+//! in place from the shared vectors directory.
+
+use std::path::{Path, PathBuf};
+
+use oci_types::runtime::{Features, Spec, State};
+use oci_types::{Document, Error};
+
+/// Finds `shared/vectors/runtime-spec` beside the crate or one of its
+/// ancestors (the workspace, or the directory holding the worktree).
+fn vectors_dir() -> Result<PathBuf, PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared/vectors/runtime-spec"))
+        .find(|candidate| candidate.is_dir())
+        .ok_or_else(|| manifest.join("../../shared/vectors/runtime-spec"))
+}
+
+/// Parses and validates `bytes` as the document of kind `kind`.
+fn check(kind: &str, bytes: &[u8]) -> Result<(), Error> {
+    fn run<T: Document + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> Result<(), Error> {
+        let doc = T::from_slice(bytes)?;
+        doc.validate()?;
+        // Whatever passes must survive a write and a read unchanged.
+        let again = T::from_slice(&doc.to_canonical_vec())?;
+        assert_eq!(again, doc, "canonical round trip changed the document");
+        Ok(())
+    }
+    match kind {
+        "config" => run::<Spec>(bytes),
+        "features" => run::<Features>(bytes),
+        "state" => run::<State>(bytes),
+        other => panic!("unexpected vector kind {other}"),
+    }
+}
+
+#[test]
+fn runtime_spec_vectors() {
+    let root = match vectors_dir() {
+        Ok(dir) => dir,
+        Err(missing) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "runtime-spec vectors not found at {} (CI=true requires them)",
+                    missing.display()
+                );
+            }
+            println!(
+                "runtime-spec vector tests skipped: {} not found",
+                missing.display()
+            );
+            return;
+        }
+    };
+
+    let mut total = 0;
+    let mut disagreements = Vec::new();
+    for expect_valid in [true, false] {
+        let validity = if expect_valid { "valid" } else { "invalid" };
+        for kind in ["config", "features", "state"] {
+            let dir = root.join(validity).join(kind);
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .map(|entry| entry.expect("directory entry").path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            files.sort();
+            for file in files {
+                total += 1;
+                let bytes = std::fs::read(&file)
+                    .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+                let outcome = check(kind, &bytes);
+                let name = format!(
+                    "{validity}/{kind}/{}",
+                    file.file_name().unwrap().to_string_lossy()
+                );
+                match (&outcome, expect_valid) {
+                    (Ok(()), true) => println!("ok   {name}"),
+                    (Err(e), false) => println!("ok   {name}: rejected: {e}"),
+                    (Ok(()), false) => disagreements.push(format!("{name}: accepted")),
+                    (Err(e), true) => disagreements.push(format!("{name}: rejected: {e}")),
+                }
+            }
+        }
+    }
+    println!(
+        "runtime-spec vectors: {} of {total} agree with upstream",
+        total - disagreements.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "disagreements:\n{}",
+        disagreements.join("\n")
+    );
+    assert!(total >= 19, "expected at least 19 vectors, found {total}");
+}
