@@ -24,8 +24,14 @@ fn check(kind: &str, bytes: &[u8]) -> Result<(), Error> {
         let doc = T::from_slice(bytes)?;
         doc.validate()?;
         // Whatever passes must survive a write and a read unchanged.
-        let again = T::from_slice(&doc.to_canonical_vec())?;
+        let written = doc.to_canonical_vec();
+        let again = T::from_slice(&written)?;
         assert_eq!(again, doc, "canonical round trip changed the document");
+        // Nothing is lost: the written JSON equals the input, except that
+        // empty lists, which mean the same as absent ones, are left out.
+        let input: serde_json::Value = serde_json::from_slice(bytes).expect("parsed before");
+        let output: serde_json::Value = serde_json::from_slice(&written).expect("just written");
+        assert_eq!(without_empty_lists(output), without_empty_lists(input));
         Ok(())
     }
     match kind {
@@ -33,6 +39,21 @@ fn check(kind: &str, bytes: &[u8]) -> Result<(), Error> {
         "features" => run::<Features>(bytes),
         "state" => run::<State>(bytes),
         other => panic!("unexpected vector kind {other}"),
+    }
+}
+
+/// `value` with every object member whose value is `[]` removed.
+fn without_empty_lists(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| v.as_array().is_none_or(|a| !a.is_empty()))
+                .map(|(k, v)| (k, without_empty_lists(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_empty_lists).collect()),
+        other => other,
     }
 }
 

@@ -415,9 +415,10 @@ pub struct ThrottleDevice {
     pub major: i64,
     /// REQUIRED. Minor number.
     pub minor: i64,
-    /// REQUIRED by the prose (OPTIONAL in the schema). Bytes or operations per second.
-    #[serde(default)]
-    pub rate: u64,
+    /// OPTIONAL in the schema, REQUIRED by the prose. Bytes or operations
+    /// per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u64>,
     /// Fields this crate does not know.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
