@@ -66,6 +66,7 @@ mod manifest;
 mod media_type;
 mod platform;
 mod reference;
+pub mod runtime;
 
 pub use challenge::Challenge;
 pub use config::{Config, History, ImageConfiguration, RootFs};

@@ -3,4 +3,5 @@
 
 mod image;
 mod props;
+mod runtime;
 mod vectors;
