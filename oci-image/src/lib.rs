@@ -9,6 +9,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+mod layer;
 
 pub use error::{Error, LayerDigestKind};
+pub use layer::{
+    detect_compression, pack, pack_diff, source_date_epoch, unpack, Decompressor, IdMap, IdMapping,
+    Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
+};
 pub use oci_types;
