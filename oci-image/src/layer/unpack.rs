@@ -661,14 +661,19 @@ impl State<'_> {
                     return Ok(());
                 }
                 let header = entry.header();
-                let major = header
-                    .device_major()
-                    .map_err(|_| bad(&raw, "a valid device major"))?
-                    .unwrap_or(0);
-                let minor = header
-                    .device_minor()
-                    .map_err(|_| bad(&raw, "a valid device minor"))?
-                    .unwrap_or(0);
+                let (major, minor) = if kind == EntryType::Fifo {
+                    (0, 0)
+                } else {
+                    let major = header
+                        .device_major()
+                        .map_err(|_| bad(&raw, "a valid device major"))?
+                        .unwrap_or(0);
+                    let minor = header
+                        .device_minor()
+                        .map_err(|_| bad(&raw, "a valid device minor"))?
+                        .unwrap_or(0);
+                    (major, minor)
+                };
                 let meta = self.meta(&raw, &mut entry)?;
                 let ft = match kind {
                     EntryType::Char => FileType::CharacterDevice,
@@ -743,15 +748,17 @@ impl State<'_> {
         while written < size {
             let want = (size - written).min(self.buf.len() as u64) as usize;
             let n = match entry.read(&mut self.buf[..want]) {
-                Ok(0) => return Err(Error::Archive {
-                    source: io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
+                Ok(0) => {
+                    return Err(Error::Archive {
+                        source: io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!(
                             "entry {:?} declares {size} bytes but the archive ends after {written}",
                             name_of(raw)
                         ),
-                    ),
-                }),
+                        ),
+                    })
+                }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.archive_err(e)),
