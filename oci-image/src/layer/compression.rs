@@ -42,7 +42,7 @@ type Prefixed<R> = BufReader<Chain<Cursor<Vec<u8>>, R>>;
 enum Inner<R: Read> {
     Plain(Prefixed<R>),
     #[cfg(feature = "gzip")]
-    Gzip(flate2::bufread::MultiGzDecoder<Prefixed<R>>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Prefixed<R>>>),
     #[cfg(feature = "zstd")]
     Zstd(zstd::stream::read::Decoder<'static, Prefixed<R>>),
 }
@@ -114,7 +114,9 @@ impl<R: Read> Decompressor<R> {
         let inner = match compression {
             Compression::None => Inner::Plain(buffered),
             #[cfg(feature = "gzip")]
-            Compression::Gzip => Inner::Gzip(flate2::bufread::MultiGzDecoder::new(buffered)),
+            Compression::Gzip => {
+                Inner::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+            }
             #[cfg(feature = "zstd")]
             Compression::Zstd => Inner::Zstd(
                 zstd::stream::read::Decoder::with_buffer(buffered)
@@ -270,6 +272,7 @@ impl<W: Write> Compressor<W> {
         compression: Compression,
         level: Option<u32>,
     ) -> Result<Self, Error> {
+        let _ = &level; // unused when neither compression feature is on
         Ok(match compression {
             Compression::None => Compressor::Plain(inner),
             #[cfg(feature = "gzip")]

@@ -1035,11 +1035,11 @@ mod tests {
     #[test]
     fn parses_pax_times() {
         let t = timespec_from_pax(b"1700000000.5").unwrap();
-        assert_eq!((t.tv_sec, t.tv_nsec as i64), (1_700_000_000, 500_000_000));
+        assert_eq!((t.tv_sec, t.tv_nsec), (1_700_000_000, 500_000_000));
         let t = timespec_from_pax(b"12").unwrap();
-        assert_eq!((t.tv_sec, t.tv_nsec as i64), (12, 0));
+        assert_eq!((t.tv_sec, t.tv_nsec), (12, 0));
         let t = timespec_from_pax(b"-1.25").unwrap();
-        assert_eq!((t.tv_sec, t.tv_nsec as i64), (-2, 750_000_000));
+        assert_eq!((t.tv_sec, t.tv_nsec), (-2, 750_000_000));
         assert!(timespec_from_pax(b"x").is_none());
     }
 
