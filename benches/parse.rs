@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench parse`
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use oci_types::runtime::Spec;
 use oci_types::{

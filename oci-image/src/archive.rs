@@ -244,7 +244,10 @@ pub fn export_docker(
         let existed = layout.has_blob(diff_id);
         let mut w = layout.blob_writer(Algorithm::Sha256)?;
         let reader = layout.open_blob(layer, crate::Verification::Full)?;
-        let mut plain = decompress(layer.media_type.layer_compression(), reader)?;
+        let mut plain = match layer.media_type.layer_compression() {
+            Some(c) => crate::Decompressor::new(reader, c)?,
+            None => crate::Decompressor::detect(reader)?,
+        };
         io::copy(&mut plain, &mut w).map_err(archive_err)?;
         let (found, size) = w.commit(None)?;
         if &found != diff_id {
@@ -383,37 +386,4 @@ pub fn import_docker(
     // as unreferenced blobs: `Layout::gc` removes them. Deleting them here
     // could remove a blob another image in the layout shares.
     Ok(out)
-}
-
-/// A reader of the uncompressed tar stream of a layer.
-fn decompress<'r>(
-    compression: Option<oci_types::Compression>,
-    reader: impl Read + 'r,
-) -> Result<Box<dyn Read + 'r>, Error> {
-    use oci_types::Compression;
-    match compression {
-        None | Some(Compression::None) => Ok(Box::new(reader)),
-        #[cfg(feature = "gzip")]
-        Some(Compression::Gzip) => Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(1 << 20, reader),
-        ))),
-        #[cfg(feature = "zstd")]
-        Some(Compression::Zstd) => Ok(Box::new(
-            zstd::stream::read::Decoder::new(reader).map_err(archive_err)?,
-        )),
-        #[cfg(not(feature = "gzip"))]
-        Some(Compression::Gzip) => Err(Error::CompressionUnsupported {
-            compression: "gzip",
-            feature: "gzip",
-        }),
-        #[cfg(not(feature = "zstd"))]
-        Some(Compression::Zstd) => Err(Error::CompressionUnsupported {
-            compression: "zstd",
-            feature: "zstd",
-        }),
-        Some(_) => Err(Error::CompressionUnsupported {
-            compression: "unknown",
-            feature: "a newer oci-image",
-        }),
-    }
 }

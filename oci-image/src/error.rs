@@ -148,6 +148,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An expected digest uses an algorithm this crate cannot compute.
+    #[error("cannot compute digest {digest}: expected sha256, sha512 or blake3")]
+    UnsupportedAlgorithm {
+        /// The digest given.
+        digest: Digest,
+    },
 }
 
 impl Error {

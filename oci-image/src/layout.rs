@@ -42,7 +42,7 @@ pub enum Verification {
 ///
 /// ```
 /// use oci_image::Layout;
-/// use oci_image::oci_types::{Descriptor, MediaType};
+/// use oci_image::oci_types::MediaType;
 /// let dir = tempfile::tempdir()?;
 /// let layout = Layout::create(dir.path().join("img"))?;
 /// let desc = layout.write_blob(MediaType::ImageLayer, b"not really a tar")?;

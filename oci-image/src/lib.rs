@@ -12,11 +12,16 @@ mod archive;
 mod build;
 mod error;
 mod gc;
+mod layer;
 mod layout;
 
 pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
+pub use layer::{
+    detect_compression, pack, pack_diff, source_date_epoch, unpack, Decompressor, IdMap, IdMapping,
+    Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
+};
 pub use layout::{BlobReader, BlobWriter, Layout, Verification};
 pub use oci_types;

@@ -1,0 +1,1058 @@
+//! Applying a layer to a directory.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use oci_types::{Algorithm, Compression, Digest, Digester};
+use rustix::fs::{self as rfs, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
+use rustix::io::Errno;
+use tar::EntryType;
+
+use super::compression::{HashReader, Tripwire};
+use super::root::{remove_any, Root};
+use super::whiteout::{self, Kind};
+use super::{clean_path, os, split_parent, Decompressor, BUF_SIZE};
+use crate::{Error, LayerDigestKind};
+
+/// Whether unpacking may do what only root can (set any owner, make device
+/// nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Privileges {
+    /// Root when the effective user id is 0, rootless otherwise.
+    #[default]
+    Auto,
+    /// Set owners from the archive and create device nodes; failures are
+    /// errors.
+    Root,
+    /// Owners are mapped through the [`IdMap`] when one is given and left as
+    /// the current user otherwise; device nodes are skipped with a warning
+    /// and counted in [`UnpackReport::skipped`]; extended attributes the
+    /// kernel refuses are skipped with a warning.
+    Rootless,
+}
+
+/// One contiguous range of a user or group id mapping, as in the
+/// runtime-spec's `LinuxIDMapping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdMapping {
+    /// The first id inside the image.
+    pub container_id: u32,
+    /// The id it becomes on the host.
+    pub host_id: u32,
+    /// How many consecutive ids are mapped.
+    pub size: u32,
+}
+
+impl IdMapping {
+    /// Maps `size` ids starting at `container_id` to ids starting at `host_id`.
+    pub fn new(container_id: u32, host_id: u32, size: u32) -> Self {
+        IdMapping {
+            container_id,
+            host_id,
+            size,
+        }
+    }
+
+    fn map(&self, id: u32) -> Option<u32> {
+        let off = id.checked_sub(self.container_id)?;
+        (off < self.size)
+            .then(|| self.host_id.checked_add(off))
+            .flatten()
+    }
+}
+
+/// How the owners recorded in a layer become owners on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    uids: Vec<IdMapping>,
+    gids: Vec<IdMapping>,
+}
+
+impl IdMap {
+    /// A map of user ids and one of group ids. An id no range covers makes
+    /// unpacking fail with [`Error::BadEntry`].
+    pub fn new(uids: Vec<IdMapping>, gids: Vec<IdMapping>) -> Self {
+        IdMap { uids, gids }
+    }
+
+    /// The host user id for a user id in the image.
+    pub fn uid(&self, id: u32) -> Option<u32> {
+        self.uids.iter().find_map(|m| m.map(id))
+    }
+
+    /// The host group id for a group id in the image.
+    pub fn gid(&self, id: u32) -> Option<u32> {
+        self.gids.iter().find_map(|m| m.map(id))
+    }
+}
+
+/// Settings for [`unpack`].
+///
+/// ```
+/// use oci_image::{Privileges, UnpackOptions};
+/// let mut options = UnpackOptions::new();
+/// options.privileges(Privileges::Rootless).max_entries(1_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct UnpackOptions {
+    blob_digest: Option<Digest>,
+    diff_id: Option<Digest>,
+    compression: Option<Compression>,
+    privileges: Privileges,
+    id_map: Option<IdMap>,
+    max_size: u64,
+    max_entries: u64,
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        UnpackOptions::new()
+    }
+}
+
+impl UnpackOptions {
+    /// Default settings: no expected digests, compression detected from the
+    /// first bytes, privileges [`Privileges::Auto`], no id map, at most
+    /// 64 GiB of uncompressed data and 10 million entries.
+    pub fn new() -> Self {
+        UnpackOptions {
+            blob_digest: None,
+            diff_id: None,
+            compression: None,
+            privileges: Privileges::Auto,
+            id_map: None,
+            max_size: 64 << 30,
+            max_entries: 10_000_000,
+        }
+    }
+
+    /// The digest the blob (the bytes as read) must have, usually the layer
+    /// descriptor's `digest`. Its algorithm is the one computed. Default:
+    /// none (the SHA-256 digest is computed and reported, not checked).
+    pub fn expected_blob_digest(&mut self, digest: Digest) -> &mut Self {
+        self.blob_digest = Some(digest);
+        self
+    }
+
+    /// The diff ID the uncompressed tar stream must have, from the image
+    /// configuration's `rootfs.diff_ids`. Default: none (computed with
+    /// SHA-256 and reported, not checked).
+    pub fn expected_diff_id(&mut self, digest: Digest) -> &mut Self {
+        self.diff_id = Some(digest);
+        self
+    }
+
+    /// The compression of the blob, for instance from the layer's media type
+    /// ([`oci_types::MediaType::layer_compression`]). Default: detected from
+    /// the first bytes with [`super::detect_compression`].
+    pub fn compression(&mut self, compression: Compression) -> &mut Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// Root or rootless behaviour. Default: [`Privileges::Auto`].
+    pub fn privileges(&mut self, privileges: Privileges) -> &mut Self {
+        self.privileges = privileges;
+        self
+    }
+
+    /// Maps the owners in the layer to host ids, as root or rootless.
+    /// Default: none (as root the layer's ids are used; rootless, files
+    /// stay owned by the current user).
+    pub fn id_map(&mut self, map: IdMap) -> &mut Self {
+        self.id_map = Some(map);
+        self
+    }
+
+    /// The most uncompressed bytes (the whole tar stream, headers and
+    /// padding included) unpacking reads. Default: 64 GiB.
+    pub fn max_size(&mut self, bytes: u64) -> &mut Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// The most archive entries unpacking accepts. Default: 10 million.
+    pub fn max_entries(&mut self, entries: u64) -> &mut Self {
+        self.max_entries = entries;
+        self
+    }
+}
+
+/// What [`unpack`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnpackReport {
+    /// Entries created or updated (files, directories, links, nodes).
+    pub entries: u64,
+    /// Bytes of file content written.
+    pub bytes: u64,
+    /// Whiteouts and opaque whiteouts applied.
+    pub whiteouts: u64,
+    /// Entries skipped: device nodes when rootless, unknown entry types,
+    /// AUFS metadata and whiteouts of paths from the same layer.
+    pub skipped: u64,
+    /// The compression that was undone.
+    pub compression: Compression,
+    /// The digest of the blob as read.
+    pub blob_digest: Digest,
+    /// The digest of the uncompressed tar stream.
+    pub diff_id: Digest,
+}
+
+/// Applies a layer (a possibly compressed tar changeset) to the directory
+/// `root`, which must exist.
+///
+/// The stream is read to its very end, so that the blob digest and the
+/// diff ID computed on the way cover every byte; they are checked against
+/// the expected values of `options` when given.
+///
+/// Entries are applied as layer.md says: an entry over an existing path
+/// replaces it (removing a directory tree if needed), except a directory
+/// over a directory, whose attributes are replaced; `.wh.NAME` deletes NAME
+/// and `.wh..wh..opq` deletes the lower layers' children of its directory,
+/// in both cases sparing what this same layer wrote. Contents come first,
+/// then owner, mode, extended attributes (`SCHILY.xattr.*`) and
+/// modification time; directories get their mode and time last.
+///
+/// # Security
+/// Guaranteed, for any input stream:
+/// - Nothing outside `root` is created, changed or deleted. The root is
+///   opened once; every parent directory is resolved from that handle with
+///   `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, so `..`, absolute
+///   symlinks and escaping symlinks met on the way resolve inside the root;
+///   the final component is handled with `*at` calls that do not follow it
+///   (`O_NOFOLLOW | O_EXCL` creation after removal, `AT_SYMLINK_NOFOLLOW`
+///   for owners and times). No path is ever built by joining strings onto
+///   `root`.
+/// - Names are cleaned lexically: absolute names become relative, a `..`
+///   that would climb above the root is refused with
+///   [`Error::PathEscapesRoot`], as are the whiteouts `.wh..` and `.wh...`;
+///   names with NUL bytes are refused.
+/// - Symlink targets are stored as written (absolute or escaping) but never
+///   followed as a final component; a symlink at a written path is replaced.
+/// - Hard link targets resolve inside the root and must be regular files.
+/// - The uncompressed size and the entry count are bounded
+///   ([`UnpackOptions::max_size`], [`UnpackOptions::max_entries`]).
+///
+/// Not guaranteed:
+/// - Atomicity: on error (digest mismatch included, which is only known at
+///   the end) the root holds a partly applied layer. Unpack into a fresh
+///   directory and discard it on error.
+/// - Protection against other processes changing the root concurrently.
+///   In particular the mode of a device node or FIFO is set by name
+///   (`fchmodat` cannot refuse symlinks on this kernel interface) right
+///   after it was created.
+/// - Memory: PAX and GNU long-name records are held in memory by the tar
+///   reader; they are bounded only by the size limit.
+/// - Extended attributes on symlinks, device nodes and FIFOs are skipped
+///   with a warning (they need a path-based call).
+///
+/// # Errors
+/// [`Error::LayerDigestMismatch`] when a digest differs (the blob's is
+/// checked first), [`Error::PathEscapesRoot`] and [`Error::BadEntry`] for
+/// hostile or malformed entries, [`Error::LimitExceeded`],
+/// [`Error::Archive`] for a malformed stream, [`Error::Io`] when the
+/// filesystem refuses an operation, [`Error::CompressionUnsupported`] and
+/// [`Error::UnsupportedAlgorithm`].
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use oci_image::{pack, unpack, PackOptions, UnpackOptions};
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("hello"), "world")?;
+/// let mut blob = Vec::new();
+/// let packed = pack(src.path(), &mut blob, &PackOptions::new())?;
+///
+/// let dst = tempfile::tempdir()?;
+/// let mut options = UnpackOptions::new();
+/// options.expected_diff_id(packed.diff_id.clone());
+/// let report = unpack(&blob[..], dst.path(), &options)?;
+/// assert_eq!(report.blob_digest, packed.blob_digest);
+/// assert_eq!(std::fs::read_to_string(dst.path().join("hello"))?, "world");
+/// # Ok(()) }
+/// ```
+pub fn unpack(
+    reader: impl Read,
+    root: impl AsRef<Path>,
+    options: &UnpackOptions,
+) -> Result<UnpackReport, Error> {
+    unpack_inner(&mut { reader } as &mut dyn Read, root.as_ref(), options)
+}
+
+fn digester_for(expected: Option<&Digest>) -> Result<Digester, Error> {
+    match expected {
+        None => Ok(Digester::new(Algorithm::Sha256)),
+        Some(d) => d
+            .digester()
+            .map_err(|_| Error::UnsupportedAlgorithm { digest: d.clone() }),
+    }
+}
+
+fn unpack_inner(
+    reader: &mut dyn Read,
+    root_path: &Path,
+    options: &UnpackOptions,
+) -> Result<UnpackReport, Error> {
+    let span =
+        tracing::debug_span!("unpack", root = %root_path.display(), layer = ?options.blob_digest);
+    let _enter = span.enter();
+
+    let rootless = match options.privileges {
+        Privileges::Auto => !rustix::process::geteuid().is_root(),
+        Privileges::Root => false,
+        Privileges::Rootless => true,
+    };
+    tracing::debug!(rootless, "unpacking layer");
+    let mut root = Root::open(root_path)?;
+
+    let tripwire = Tripwire::default();
+    let blob_reader = HashReader::new(
+        reader,
+        digester_for(options.blob_digest.as_ref())?,
+        u64::MAX,
+        Tripwire::default(),
+    );
+    let decompressor = match options.compression {
+        Some(c) => Decompressor::new(blob_reader, c)?,
+        None => Decompressor::detect(blob_reader)?,
+    };
+    let compression = decompressor.compression();
+    let diff_reader = HashReader::new(
+        decompressor,
+        digester_for(options.diff_id.as_ref())?,
+        options.max_size,
+        tripwire.clone(),
+    );
+    let mut archive = tar::Archive::new(BufReader::with_capacity(BUF_SIZE, diff_reader));
+
+    let mut state = State {
+        root: &mut root,
+        options,
+        rootless,
+        this_layer: HashSet::new(),
+        dirs: Vec::new(),
+        buf: vec![0; BUF_SIZE],
+        report: Counts::default(),
+        tripwire: &tripwire,
+    };
+    let entries = archive.entries().map_err(|e| state.archive_err(e))?;
+    let mut seen = 0u64;
+    for entry in entries {
+        seen += 1;
+        if seen > options.max_entries {
+            return Err(Error::LimitExceeded {
+                what: "entry count",
+                limit: options.max_entries,
+            });
+        }
+        let entry = entry.map_err(|e| state.archive_err(e))?;
+        state.apply(entry)?;
+    }
+    state.finish_dirs()?;
+    let counts = state.report;
+    let buf = &mut state.buf;
+
+    // Read to the end: tar's trailing zero blocks and anything after them
+    // belong to the diff ID, and the rest of the blob to the blob digest.
+    let mut rest = archive.into_inner();
+    loop {
+        match rest.read(buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(archive_err(e, &tripwire, options.max_size)),
+        }
+    }
+    let (decompressor, diff) = rest.into_inner().into_parts();
+    let blob_reader = decompressor
+        .finish()
+        .map_err(|source| Error::Archive { source })?;
+    let (_, blob) = blob_reader.into_parts();
+    let blob_digest = blob.finalize();
+    let diff_id = diff.finalize();
+
+    if let Some(expected) = &options.blob_digest {
+        if *expected != blob_digest {
+            return Err(Error::LayerDigestMismatch {
+                layer: expected.clone(),
+                kind: LayerDigestKind::Blob,
+                expected: expected.clone(),
+                found: blob_digest,
+            });
+        }
+    }
+    if let Some(expected) = &options.diff_id {
+        if *expected != diff_id {
+            return Err(Error::LayerDigestMismatch {
+                layer: options.blob_digest.clone().unwrap_or(blob_digest),
+                kind: LayerDigestKind::DiffId,
+                expected: expected.clone(),
+                found: diff_id,
+            });
+        }
+    }
+    tracing::debug!(
+        entries = counts.entries,
+        bytes = counts.bytes,
+        whiteouts = counts.whiteouts,
+        skipped = counts.skipped,
+        %diff_id,
+        "layer unpacked"
+    );
+    Ok(UnpackReport {
+        entries: counts.entries,
+        bytes: counts.bytes,
+        whiteouts: counts.whiteouts,
+        skipped: counts.skipped,
+        compression,
+        blob_digest,
+        diff_id,
+    })
+}
+
+fn archive_err(e: io::Error, tripwire: &Tripwire, limit: u64) -> Error {
+    if tripwire.tripped() {
+        Error::LimitExceeded {
+            what: "total size",
+            limit,
+        }
+    } else {
+        Error::Archive { source: e }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    entries: u64,
+    bytes: u64,
+    whiteouts: u64,
+    skipped: u64,
+}
+
+/// A directory whose mode and time are set once the layer is applied.
+struct PendingDir {
+    path: Vec<u8>,
+    mode: u32,
+    times: Timestamps,
+}
+
+/// The attributes of one entry.
+struct Meta {
+    mode: u32,
+    owner: Option<(Uid, Gid)>,
+    times: Timestamps,
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+struct State<'a> {
+    root: &'a mut Root,
+    options: &'a UnpackOptions,
+    rootless: bool,
+    /// Every path this layer wrote, with its ancestors: whiteouts spare them.
+    this_layer: HashSet<Vec<u8>>,
+    dirs: Vec<PendingDir>,
+    buf: Vec<u8>,
+    report: Counts,
+    tripwire: &'a Tripwire,
+}
+
+fn name_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).into_owned()
+}
+
+fn bad(raw: &[u8], expected: &'static str) -> Error {
+    Error::BadEntry {
+        entry: name_of(raw),
+        expected,
+    }
+}
+
+fn copy_times(t: &Timestamps) -> Timestamps {
+    Timestamps {
+        last_access: t.last_access,
+        last_modification: t.last_modification,
+    }
+}
+
+fn timespec_from_pax(value: &[u8]) -> Option<Timespec> {
+    let s = std::str::from_utf8(value).ok()?;
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    let tv_sec: i64 = secs.parse().ok()?;
+    let mut nanos = 0i64;
+    let digits: String = frac.chars().take(9).collect();
+    if !digits.is_empty() {
+        nanos = digits.parse().ok()?;
+        for _ in digits.len()..9 {
+            nanos *= 10;
+        }
+    }
+    if tv_sec < 0 && nanos > 0 {
+        // "-1.5" is one and a half seconds before the epoch.
+        return Some(Timespec {
+            tv_sec: tv_sec - 1,
+            tv_nsec: (1_000_000_000 - nanos) as _,
+        });
+    }
+    Some(Timespec {
+        tv_sec,
+        tv_nsec: nanos as _,
+    })
+}
+
+impl State<'_> {
+    fn archive_err(&self, e: io::Error) -> Error {
+        archive_err(e, self.tripwire, self.options.max_size)
+    }
+
+    fn io_err(&self, op: &'static str, path: &[u8], e: Errno) -> Error {
+        Error::io(op, self.root.display(path), e.into())
+    }
+
+    fn mark(&mut self, path: &[u8]) {
+        if !self.this_layer.insert(path.to_vec()) {
+            return;
+        }
+        let mut p = path;
+        while let Some(i) = p.iter().rposition(|&b| b == b'/') {
+            p = &p[..i];
+            if !self.this_layer.insert(p.to_vec()) {
+                break;
+            }
+        }
+    }
+
+    fn owner(&self, raw: &[u8], uid: u64, gid: u64) -> Result<Option<(Uid, Gid)>, Error> {
+        let uid = u32::try_from(uid).map_err(|_| bad(raw, "a user id below 2^32"))?;
+        let gid = u32::try_from(gid).map_err(|_| bad(raw, "a group id below 2^32"))?;
+        match &self.options.id_map {
+            Some(map) => {
+                let u = map
+                    .uid(uid)
+                    .ok_or_else(|| bad(raw, "a user id covered by the id map"))?;
+                let g = map
+                    .gid(gid)
+                    .ok_or_else(|| bad(raw, "a group id covered by the id map"))?;
+                Ok(Some((Uid::from_raw(u), Gid::from_raw(g))))
+            }
+            None if self.rootless => Ok(None),
+            None => Ok(Some((Uid::from_raw(uid), Gid::from_raw(gid)))),
+        }
+    }
+
+    fn meta<R: Read>(&self, raw: &[u8], entry: &mut tar::Entry<'_, R>) -> Result<Meta, Error> {
+        let header = entry.header();
+        let mode = header.mode().map_err(|_| bad(raw, "a valid mode field"))? & 0o7777;
+        let uid = header.uid().map_err(|_| bad(raw, "a valid uid field"))?;
+        let gid = header.gid().map_err(|_| bad(raw, "a valid gid field"))?;
+        let mtime = header
+            .mtime()
+            .map_err(|_| bad(raw, "a valid mtime field"))?;
+        let mut time = Timespec {
+            tv_sec: i64::try_from(mtime).unwrap_or(i64::MAX),
+            tv_nsec: 0,
+        };
+        let mut xattrs = Vec::new();
+        if let Some(pax) = entry.pax_extensions().map_err(|e| self.archive_err(e))? {
+            for ext in pax {
+                let ext = ext.map_err(|e| self.archive_err(e))?;
+                let key = ext.key_bytes();
+                if key == b"mtime" {
+                    time = timespec_from_pax(ext.value_bytes())
+                        .ok_or_else(|| bad(raw, "a decimal PAX mtime"))?;
+                } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+                    if name.is_empty() || name.contains(&0) {
+                        return Err(bad(raw, "extended attribute names without NUL bytes"));
+                    }
+                    xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
+                }
+            }
+        }
+        Ok(Meta {
+            mode,
+            owner: self.owner(raw, uid, gid)?,
+            times: Timestamps {
+                last_access: time,
+                last_modification: time,
+            },
+            xattrs,
+        })
+    }
+
+    fn apply<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), Error> {
+        let raw = entry.path_bytes().into_owned();
+        let path = clean_path(&raw)?;
+        let mut kind = entry.header().entry_type();
+        if kind == EntryType::Regular && raw.ends_with(b"/") {
+            // Pre-POSIX archives mark directories with a trailing slash.
+            kind = EntryType::Directory;
+        }
+        tracing::trace!(entry = %String::from_utf8_lossy(&raw), ?kind, "applying");
+        let (parent, name) = split_parent(&path);
+
+        match whiteout::kind(name) {
+            Kind::Plain => {}
+            Kind::Invalid => {
+                return Err(Error::PathEscapesRoot {
+                    entry: name_of(&raw),
+                    reason: "a whiteout of `.` or `..` would delete the directory or its parent",
+                })
+            }
+            Kind::Meta => {
+                tracing::debug!(entry = %name_of(&raw), "ignoring AUFS metadata entry");
+                self.report.skipped += 1;
+                return Ok(());
+            }
+            Kind::Opaque => return self.opaque(&raw, parent),
+            Kind::Whiteout(target) => {
+                let mut victim = parent.to_vec();
+                if !victim.is_empty() {
+                    victim.push(b'/');
+                }
+                victim.extend_from_slice(target);
+                return self.whiteout(&raw, parent, target, &victim);
+            }
+        }
+
+        if path.is_empty() {
+            if kind != EntryType::Directory {
+                return Err(bad(&raw, "the root entry to be a directory"));
+            }
+            let meta = self.meta(&raw, &mut entry)?;
+            return self.directory(&raw, &path, meta);
+        }
+
+        match kind {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                let meta = self.meta(&raw, &mut entry)?;
+                self.regular(&raw, &path, meta, &mut entry)?;
+            }
+            EntryType::Directory => {
+                let meta = self.meta(&raw, &mut entry)?;
+                self.directory(&raw, &path, meta)?;
+            }
+            EntryType::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| bad(&raw, "a symlink with a target"))?
+                    .into_owned();
+                if target.is_empty() || target.contains(&0) {
+                    return Err(bad(&raw, "a non-empty symlink target without NUL bytes"));
+                }
+                let meta = self.meta(&raw, &mut entry)?;
+                self.symlink(&raw, &path, &target, meta)?;
+            }
+            EntryType::Link => {
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| bad(&raw, "a hard link with a target"))?
+                    .into_owned();
+                self.hardlink(&raw, &path, &target)?;
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                if kind != EntryType::Fifo && self.rootless {
+                    tracing::warn!(entry = %name_of(&raw), "skipping a device node: not root");
+                    self.report.skipped += 1;
+                    return Ok(());
+                }
+                let header = entry.header();
+                let (major, minor) = if kind == EntryType::Fifo {
+                    (0, 0)
+                } else {
+                    let major = header
+                        .device_major()
+                        .map_err(|_| bad(&raw, "a valid device major"))?
+                        .unwrap_or(0);
+                    let minor = header
+                        .device_minor()
+                        .map_err(|_| bad(&raw, "a valid device minor"))?
+                        .unwrap_or(0);
+                    (major, minor)
+                };
+                let meta = self.meta(&raw, &mut entry)?;
+                let ft = match kind {
+                    EntryType::Char => FileType::CharacterDevice,
+                    EntryType::Block => FileType::BlockDevice,
+                    _ => FileType::Fifo,
+                };
+                self.node(&raw, &path, ft, rfs::makedev(major, minor), meta)?;
+            }
+            EntryType::XGlobalHeader => {
+                tracing::debug!("ignoring a PAX global header");
+                return Ok(());
+            }
+            other => {
+                tracing::warn!(entry = %name_of(&raw), kind = ?other, "skipping an entry of unknown type");
+                self.report.skipped += 1;
+                return Ok(());
+            }
+        }
+        self.report.entries += 1;
+        self.mark(&path);
+        Ok(())
+    }
+
+    /// Runs `create` for `name` in `dir`; if something is in the way,
+    /// removes it (a directory with its contents) and tries once more.
+    fn replace(
+        &mut self,
+        path: &[u8],
+        dir: &OwnedFd,
+        name: &[u8],
+        op: &'static str,
+        mut create: impl FnMut() -> rustix::io::Result<()>,
+    ) -> Result<(), Error> {
+        match create() {
+            Err(Errno::EXIST) => {
+                remove_any(dir, name).map_err(|e| self.io_err("remove", path, e))?;
+                self.root.invalidate();
+                create().map_err(|e| self.io_err(op, path, e))
+            }
+            r => r.map_err(|e| self.io_err(op, path, e)),
+        }
+    }
+
+    fn regular<R: Read>(
+        &mut self,
+        raw: &[u8],
+        path: &[u8],
+        meta: Meta,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<(), Error> {
+        let size = entry.size();
+        if size > self.options.max_size {
+            return Err(Error::LimitExceeded {
+                what: "total size",
+                limit: self.options.max_size,
+            });
+        }
+        let (parent, name) = split_parent(path);
+        let dir = self.root.parent(parent)?;
+        let mut fd = None;
+        self.replace(path, &dir, name, "create", || {
+            fd = Some(rfs::openat(
+                dir.as_fd(),
+                os(name),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?);
+            Ok(())
+        })?;
+        let mut file = File::from(fd.expect("set on success"));
+        let mut written = 0u64;
+        while written < size {
+            let want = (size - written).min(self.buf.len() as u64) as usize;
+            let n = match entry.read(&mut self.buf[..want]) {
+                Ok(0) => {
+                    return Err(Error::Archive {
+                        source: io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!(
+                            "entry {:?} declares {size} bytes but the archive ends after {written}",
+                            name_of(raw)
+                        ),
+                        ),
+                    })
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.archive_err(e)),
+            };
+            file.write_all(&self.buf[..n])
+                .map_err(|e| Error::io("write", self.root.display(path), e))?;
+            written += n as u64;
+        }
+        self.report.bytes += written;
+        let fd = OwnedFd::from(file);
+        self.attributes_fd(path, &fd, &meta)?;
+        rfs::futimens(&fd, &meta.times).map_err(|e| self.io_err("set times", path, e))
+    }
+
+    /// Owner, mode and extended attributes through an open handle, in that
+    /// order: `chown` clears set-id bits and file capabilities.
+    fn attributes_fd(&self, path: &[u8], fd: &OwnedFd, meta: &Meta) -> Result<(), Error> {
+        if let Some((u, g)) = meta.owner {
+            rfs::fchown(fd, Some(u), Some(g)).map_err(|e| self.io_err("chown", path, e))?;
+        }
+        rfs::fchmod(fd, Mode::from_raw_mode(meta.mode))
+            .map_err(|e| self.io_err("chmod", path, e))?;
+        for (key, value) in &meta.xattrs {
+            match rfs::fsetxattr(fd, os(key), value, rfs::XattrFlags::empty()) {
+                Ok(()) => {}
+                Err(e @ (Errno::PERM | Errno::OPNOTSUPP | Errno::ACCESS)) if self.rootless => {
+                    tracing::warn!(
+                        path = %String::from_utf8_lossy(path),
+                        xattr = %String::from_utf8_lossy(key),
+                        error = %e,
+                        "skipping an extended attribute the kernel refuses"
+                    );
+                }
+                Err(e) => return Err(self.io_err("setxattr", path, e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn warn_xattrs(path: &[u8], meta: &Meta) {
+        if !meta.xattrs.is_empty() {
+            tracing::warn!(
+                path = %String::from_utf8_lossy(path),
+                count = meta.xattrs.len(),
+                "skipping extended attributes on a symlink or special file"
+            );
+        }
+    }
+
+    fn directory(&mut self, _raw: &[u8], path: &[u8], meta: Meta) -> Result<(), Error> {
+        let fd = if path.is_empty() {
+            self.root
+                .resolve_dir(b"", OFlags::RDONLY)
+                .map_err(|e| self.io_err("open", path, e))?
+        } else {
+            let (parent, name) = split_parent(path);
+            let dir = self.root.parent(parent)?;
+            match rfs::mkdirat(&dir, os(name), Mode::from_raw_mode(0o700)) {
+                Ok(()) => {}
+                Err(Errno::EXIST) => {
+                    let st = rfs::statat(&dir, os(name), AtFlags::SYMLINK_NOFOLLOW)
+                        .map_err(|e| self.io_err("stat", path, e))?;
+                    if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+                        self.replace(path, &dir, name, "mkdir", || {
+                            rfs::mkdirat(&dir, os(name), Mode::from_raw_mode(0o700))
+                        })?;
+                        // `replace` only removes on EEXIST, which the first
+                        // attempt inside it gets again; nothing else to do.
+                    }
+                }
+                Err(e) => return Err(self.io_err("mkdir", path, e)),
+            }
+            rfs::openat(
+                &dir,
+                os(name),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| self.io_err("open", path, e))?
+        };
+        if let Some((u, g)) = meta.owner {
+            rfs::fchown(&fd, Some(u), Some(g)).map_err(|e| self.io_err("chown", path, e))?;
+        }
+        // The mode waits for the end (a read-only directory must still
+        // take its children), but extended attributes need not.
+        let times = copy_times(&meta.times);
+        let later = Meta {
+            mode: 0o700,
+            owner: None,
+            times: copy_times(&meta.times),
+            xattrs: meta.xattrs,
+        };
+        self.attributes_fd(path, &fd, &later)?;
+        self.dirs.push(PendingDir {
+            path: path.to_vec(),
+            mode: meta.mode,
+            times,
+        });
+        Ok(())
+    }
+
+    fn finish_dirs(&mut self) -> Result<(), Error> {
+        let dirs = std::mem::take(&mut self.dirs);
+        for d in &dirs {
+            let fd = if d.path.is_empty() {
+                self.root.resolve_dir(b"", OFlags::RDONLY)
+            } else {
+                let (parent, name) = split_parent(&d.path);
+                self.root.resolve_dir(parent, OFlags::PATH).and_then(|dir| {
+                    rfs::openat(
+                        &dir,
+                        os(name),
+                        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                })
+            };
+            let fd = match fd {
+                Ok(fd) => fd,
+                // Replaced or removed later in the layer.
+                Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => continue,
+                Err(e) => return Err(self.io_err("open", &d.path, e)),
+            };
+            rfs::fchmod(&fd, Mode::from_raw_mode(d.mode))
+                .map_err(|e| self.io_err("chmod", &d.path, e))?;
+            rfs::futimens(&fd, &d.times).map_err(|e| self.io_err("set times", &d.path, e))?;
+        }
+        Ok(())
+    }
+
+    fn symlink(
+        &mut self,
+        _raw: &[u8],
+        path: &[u8],
+        target: &[u8],
+        meta: Meta,
+    ) -> Result<(), Error> {
+        let (parent, name) = split_parent(path);
+        let dir = self.root.parent(parent)?;
+        self.replace(path, &dir, name, "symlink", || {
+            rfs::symlinkat(os(target), &dir, os(name))
+        })?;
+        // A directory may have become a symlink: cached handles are stale.
+        self.root.invalidate();
+        self.attributes_at(path, &dir, name, &meta, false)
+    }
+
+    /// Owner and times by name, never following the final component.
+    fn attributes_at(
+        &self,
+        path: &[u8],
+        dir: &OwnedFd,
+        name: &[u8],
+        meta: &Meta,
+        chmod: bool,
+    ) -> Result<(), Error> {
+        if let Some((u, g)) = meta.owner {
+            rfs::chownat(dir, os(name), Some(u), Some(g), AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| self.io_err("chown", path, e))?;
+        }
+        if chmod {
+            rfs::chmodat(
+                dir,
+                os(name),
+                Mode::from_raw_mode(meta.mode),
+                AtFlags::empty(),
+            )
+            .map_err(|e| self.io_err("chmod", path, e))?;
+        }
+        Self::warn_xattrs(path, meta);
+        rfs::utimensat(dir, os(name), &meta.times, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.io_err("set times", path, e))
+    }
+
+    fn node(
+        &mut self,
+        _raw: &[u8],
+        path: &[u8],
+        ft: FileType,
+        dev: rfs::Dev,
+        meta: Meta,
+    ) -> Result<(), Error> {
+        let (parent, name) = split_parent(path);
+        let dir = self.root.parent(parent)?;
+        self.replace(path, &dir, name, "mknod", || {
+            rfs::mknodat(&dir, os(name), ft, Mode::from_raw_mode(0o600), dev)
+        })?;
+        self.attributes_at(path, &dir, name, &meta, true)
+    }
+
+    fn hardlink(&mut self, raw: &[u8], path: &[u8], target_raw: &[u8]) -> Result<(), Error> {
+        let target = clean_path(target_raw).map_err(|e| match e {
+            Error::PathEscapesRoot { .. } => Error::PathEscapesRoot {
+                entry: name_of(raw),
+                reason: "the hard link's target climbs above the root",
+            },
+            other => other,
+        })?;
+        if target.is_empty() || target == path {
+            return Err(bad(raw, "a hard link to another file"));
+        }
+        let (tparent, tname) = split_parent(&target);
+        let tdir = self.root.parent(tparent)?;
+        let st = rfs::statat(&tdir, os(tname), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.io_err("stat", &target, e))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(bad(raw, "a hard link to a regular file"));
+        }
+        let (parent, name) = split_parent(path);
+        let dir = self.root.parent(parent)?;
+        // A different handle than `tdir` may be cached by now, which is
+        // fine: both stay valid until something is removed.
+        self.replace(path, &dir, name, "link", || {
+            rfs::linkat(&tdir, os(tname), &dir, os(name), AtFlags::empty())
+        })
+    }
+
+    fn whiteout(
+        &mut self,
+        raw: &[u8],
+        parent: &[u8],
+        target: &[u8],
+        victim: &[u8],
+    ) -> Result<(), Error> {
+        if self.this_layer.contains(victim) {
+            tracing::warn!(
+                entry = %name_of(raw),
+                "whiteout of a path from the same layer ignored (whiteouts apply to lower layers only)"
+            );
+            self.report.skipped += 1;
+            return Ok(());
+        }
+        let dir = match self.root.resolve_dir(parent, OFlags::PATH) {
+            Ok(dir) => dir,
+            // Nothing below to delete.
+            Err(Errno::NOENT | Errno::NOTDIR) => {
+                self.report.whiteouts += 1;
+                return Ok(());
+            }
+            Err(e) => return Err(self.io_err("open directory", parent, e)),
+        };
+        tracing::trace!(path = %String::from_utf8_lossy(victim), "whiteout");
+        remove_any(&dir, target).map_err(|e| self.io_err("remove", victim, e))?;
+        self.root.invalidate();
+        self.report.whiteouts += 1;
+        Ok(())
+    }
+
+    fn opaque(&mut self, _raw: &[u8], parent: &[u8]) -> Result<(), Error> {
+        let dir = match self.root.resolve_dir(parent, OFlags::RDONLY) {
+            Ok(dir) => dir,
+            Err(Errno::NOENT) => {
+                // Nothing lower to hide; make the directory the marker names.
+                self.root.parent(parent)?;
+                self.report.whiteouts += 1;
+                return Ok(());
+            }
+            Err(e) => return Err(self.io_err("open directory", parent, e)),
+        };
+        let mut prefix = parent.to_vec();
+        let removed = whiteout::clear_lower(&dir, &mut prefix, &self.this_layer)
+            .map_err(|e| self.io_err("remove", parent, e))?;
+        tracing::trace!(dir = %String::from_utf8_lossy(parent), removed, "opaque whiteout");
+        self.root.invalidate();
+        self.report.whiteouts += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pax_times() {
+        let t = timespec_from_pax(b"1700000000.5").unwrap();
+        assert_eq!((t.tv_sec, t.tv_nsec), (1_700_000_000, 500_000_000));
+        let t = timespec_from_pax(b"12").unwrap();
+        assert_eq!((t.tv_sec, t.tv_nsec), (12, 0));
+        let t = timespec_from_pax(b"-1.25").unwrap();
+        assert_eq!((t.tv_sec, t.tv_nsec), (-2, 750_000_000));
+        assert!(timespec_from_pax(b"x").is_none());
+    }
+
+    #[test]
+    fn id_maps_cover_ranges() {
+        let map = IdMap::new(
+            vec![IdMapping::new(0, 100_000, 65_536)],
+            vec![IdMapping::new(0, 200_000, 10)],
+        );
+        assert_eq!(map.uid(0), Some(100_000));
+        assert_eq!(map.uid(65_535), Some(165_535));
+        assert_eq!(map.uid(65_536), None);
+        assert_eq!(map.gid(9), Some(200_009));
+        assert_eq!(map.gid(10), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! pack -> unpack round trips of trees with every entry type.
+
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use oci_image::oci_types::Compression;
+use oci_image::{pack, unpack, IdMap, IdMapping, PackOptions, Privileges, UnpackOptions};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, Timespec, Timestamps};
+
+use crate::layer::common::{is_root, snapshot, RawTar};
+
+fn set_mtime(p: &Path, secs: i64) {
+    let t = Timespec {
+        tv_sec: secs,
+        tv_nsec: 0,
+    };
+    rfs::utimensat(
+        rfs::CWD,
+        p,
+        &Timestamps {
+            last_access: t,
+            last_modification: t,
+        },
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .unwrap();
+}
+
+/// A tree with files, modes, owners, nested and long names, symlinks
+/// (relative, absolute, dangling), hard links, a FIFO, a character device
+/// when root, and extended attributes; every time set.
+pub(crate) fn make_tree(dir: &Path) {
+    fs::create_dir_all(dir.join("etc/conf.d")).unwrap();
+    fs::write(dir.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    fs::write(dir.join("etc/conf.d/empty"), "").unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(dir.join("big.bin"), &big).unwrap();
+    fs::write(dir.join("suid"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(dir.join("suid"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::write(dir.join("private"), "secret").unwrap();
+    fs::set_permissions(dir.join("private"), fs::Permissions::from_mode(0o600)).unwrap();
+    let long = "d".repeat(120);
+    fs::create_dir_all(dir.join(&long)).unwrap();
+    fs::write(dir.join(&long).join("f".repeat(150)), "long name").unwrap();
+    symlink("hosts", dir.join("etc/rel-link")).unwrap();
+    symlink("/etc/passwd", dir.join("abs-link")).unwrap();
+    symlink("../../nowhere", dir.join("dangling")).unwrap();
+    symlink("t".repeat(200), dir.join("long-target")).unwrap();
+    fs::hard_link(dir.join("etc/hosts"), dir.join("hosts-hardlink")).unwrap();
+    rfs::mknodat(
+        rfs::CWD,
+        dir.join("fifo"),
+        FileType::Fifo,
+        Mode::from_raw_mode(0o640),
+        0,
+    )
+    .unwrap();
+    fs::create_dir(dir.join("ro-dir")).unwrap();
+    fs::write(dir.join("ro-dir/inner"), "x").unwrap();
+    rfs::setxattr(
+        dir.join("etc/hosts"),
+        "user.ocikit",
+        b"value",
+        rfs::XattrFlags::empty(),
+    )
+    .unwrap();
+    if is_root() {
+        rfs::mknodat(
+            rfs::CWD,
+            dir.join("null"),
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o666),
+            rfs::makedev(1, 3),
+        )
+        .unwrap();
+        rfs::chownat(
+            rfs::CWD,
+            dir.join("private"),
+            Some(rfs::Uid::from_raw(1234)),
+            Some(rfs::Gid::from_raw(5678)),
+            AtFlags::empty(),
+        )
+        .unwrap();
+    }
+    let mut paths: Vec<_> = snapshot(dir).into_keys().collect();
+    paths.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for (i, p) in paths.iter().enumerate() {
+        set_mtime(&dir.join(p), 1_600_000_000 + i as i64);
+    }
+    fs::set_permissions(dir.join("ro-dir"), fs::Permissions::from_mode(0o555)).unwrap();
+    set_mtime(&dir.join("ro-dir"), 1_500_000_000);
+}
+
+fn round_trip(compression: Compression) {
+    let src = tempfile::tempdir().unwrap();
+    make_tree(src.path());
+    let mut blob = Vec::new();
+    let mut po = PackOptions::new();
+    po.compression(compression);
+    let packed = pack(src.path(), &mut blob, &po).unwrap();
+    assert_eq!(packed.size, blob.len() as u64);
+
+    let dst = tempfile::tempdir().unwrap();
+    let mut uo = UnpackOptions::new();
+    uo.expected_blob_digest(packed.blob_digest.clone())
+        .expected_diff_id(packed.diff_id.clone());
+    let report = unpack(&blob[..], dst.path(), &uo).unwrap();
+    assert_eq!(report.compression, compression);
+    assert_eq!(report.diff_id, packed.diff_id);
+    assert_eq!(report.entries, packed.entries);
+    assert_eq!(snapshot(dst.path()), snapshot(src.path()));
+
+    let a = fs::metadata(dst.path().join("etc/hosts")).unwrap();
+    let b = fs::metadata(dst.path().join("hosts-hardlink")).unwrap();
+    assert_eq!(a.ino(), b.ino(), "hard links share an inode");
+    let mut v = [0u8; 16];
+    let n = rfs::getxattr(dst.path().join("etc/hosts"), "user.ocikit", &mut v[..]).unwrap();
+    assert_eq!(&v[..n], b"value");
+    if is_root() {
+        assert_eq!(
+            fs::metadata(dst.path().join("private")).unwrap().uid(),
+            1234
+        );
+    }
+}
+
+#[test]
+fn round_trip_plain() {
+    round_trip(Compression::None);
+}
+
+#[test]
+fn round_trip_gzip() {
+    round_trip(Compression::Gzip);
+}
+
+#[test]
+fn round_trip_zstd() {
+    round_trip(Compression::Zstd);
+}
+
+#[test]
+fn packing_is_deterministic_and_diff_id_ignores_compression() {
+    let src = tempfile::tempdir().unwrap();
+    make_tree(src.path());
+    let mut reports = Vec::new();
+    for c in [
+        Compression::Gzip,
+        Compression::Gzip,
+        Compression::Zstd,
+        Compression::None,
+    ] {
+        let mut po = PackOptions::new();
+        po.compression(c).source_date_epoch(1_550_000_000);
+        let mut blob = Vec::new();
+        reports.push((pack(src.path(), &mut blob, &po).unwrap(), blob));
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert!(reports
+        .iter()
+        .all(|(r, _)| r.diff_id == reports[0].0.diff_id));
+    assert_ne!(reports[0].0.blob_digest, reports[2].0.blob_digest);
+    // The epoch clamps times.
+    let dst = tempfile::tempdir().unwrap();
+    unpack(&reports[0].1[..], dst.path(), &UnpackOptions::new()).unwrap();
+    for (path, node) in snapshot(dst.path()) {
+        let want = if path == "ro-dir" {
+            1_500_000_000
+        } else {
+            1_550_000_000
+        };
+        assert_eq!(node.mtime, Some(want), "{path}");
+    }
+}
+
+#[test]
+fn rootless_maps_or_keeps_owners_and_skips_devices() {
+    let mut tar = RawTar::new();
+    tar.file("owned", "x")
+        .entry(b"null", tar::EntryType::Char, b"", b"", None);
+    // Make `owned` belong to 1234:1234 in the archive.
+    let mut layer = tar.finish();
+    {
+        let h = tar::Header::from_byte_slice(&layer[..512]).clone();
+        let mut h = h;
+        h.set_uid(1234);
+        h.set_gid(1234);
+        h.set_cksum();
+        layer[..512].copy_from_slice(h.as_bytes());
+    }
+    let me = rustix::process::geteuid().as_raw();
+
+    let dst = tempfile::tempdir().unwrap();
+    let mut o = UnpackOptions::new();
+    o.privileges(Privileges::Rootless);
+    let r = unpack(&layer[..], dst.path(), &o).unwrap();
+    assert_eq!((r.entries, r.skipped), (1, 1));
+    assert_eq!(fs::metadata(dst.path().join("owned")).unwrap().uid(), me);
+    assert!(!dst.path().join("null").exists());
+
+    if is_root() {
+        let dst = tempfile::tempdir().unwrap();
+        o.id_map(IdMap::new(
+            vec![IdMapping::new(0, 100_000, 65_536)],
+            vec![IdMapping::new(0, 200_000, 65_536)],
+        ));
+        unpack(&layer[..], dst.path(), &o).unwrap();
+        let md = fs::metadata(dst.path().join("owned")).unwrap();
+        assert_eq!((md.uid(), md.gid()), (101_234, 201_234));
+    } else {
+        eprintln!("skipped: id-mapped part of the rootless test needs root");
+    }
+}
