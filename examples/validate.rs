@@ -124,6 +124,27 @@ fn report_value(arg: &str) -> bool {
             }
         };
     }
+    const OSES: &[&str] = &["linux", "windows", "darwin", "freebsd", "solaris", "zos"];
+    let first = arg.split(['/', '(']).next().unwrap_or("");
+    if OSES.contains(&first) {
+        return match arg.parse::<Platform>() {
+            Ok(p) => {
+                println!(
+                    "   platform {p} (os {}, architecture {}, variant {})",
+                    p.os,
+                    p.architecture,
+                    p.variant.as_deref().unwrap_or("-")
+                );
+                let host = Platform::host();
+                println!("   runs on this host ({host}): {}", host.matches(&p));
+                true
+            }
+            Err(e) => {
+                println!("   INVALID: {e}");
+                false
+            }
+        };
+    }
     if let Ok(r) = arg.parse::<Reference>() {
         println!("   reference {r}");
         println!("   registry   {} (API host {})", r.registry(), r.api_host());
@@ -147,9 +168,6 @@ fn report_value(arg: &str) -> bool {
             m.is_index(),
             m.is_layer()
         );
-        if let Ok(p) = arg.parse::<Platform>() {
-            println!("   also a platform: {}", p.normalized());
-        }
         return true;
     }
     match arg.parse::<Reference>() {
@@ -172,7 +190,7 @@ const SAMPLES: &[(&str, &str)] = &[
   "annotations":{"org.opencontainers.image.ref.name":"v1"}}"#,
     ),
     (
-        "sample manifest with two defects",
+        "sample manifest with three defects",
         r#"{"schemaVersion":3,"config":{"mediaType":"application/vnd.oci.image.config.v1+json",
   "size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
   "urls":["not a url"]},"layers":[]}"#,
