@@ -13,7 +13,7 @@
 //! The `full` feature (the default) enables all of them.
 //!
 //! ```
-//! use ocikit::types::{Document, Reference};
+//! use ocikit::types::Reference;
 //! let r: Reference = "busybox".parse()?;
 //! assert_eq!(r.to_string(), "docker.io/library/busybox:latest");
 //! # Ok::<(), ocikit::types::Error>(())

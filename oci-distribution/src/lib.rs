@@ -30,6 +30,7 @@
 //! client.push_image(&layout, &desc, &"localhost:5000/busybox:1".parse()?).await?;
 //! # Ok(())
 //! # }
+//! # fn main() { drop(run()); }
 //! ```
 //!
 //! # Security

@@ -10,6 +10,7 @@
 
 mod archive;
 mod build;
+mod bundle;
 mod error;
 mod gc;
 mod layer;
@@ -17,6 +18,7 @@ mod layout;
 
 pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
+pub use bundle::{create_bundle, runtime_config, BundleReport};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
 pub use layer::{

@@ -1,0 +1,400 @@
+//! Runtime bundles from images (`conversion.md`), and platform selection.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use oci_types::runtime::{Spec, User};
+use oci_types::{
+    annotation, AnyManifest, Descriptor, Document, ImageConfiguration, ImageManifest, Platform, Raw,
+};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use crate::{unpack, Error, Layout, UnpackOptions, UnpackReport, Verification};
+
+/// Largest `/etc/passwd` or `/etc/group` read from an image.
+const MAX_ID_FILE: u64 = 4 << 20;
+
+/// What [`create_bundle`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BundleReport {
+    /// The `rootfs` directory.
+    pub rootfs: PathBuf,
+    /// The report of each layer, base first.
+    pub layers: Vec<UnpackReport>,
+    /// The runtime configuration written to `config.json`.
+    pub spec: Spec,
+}
+
+impl Layout {
+    /// Follows `desc` through (possibly nested) indexes to the image
+    /// manifest that best matches `platform` (see [`Platform::best_match`]).
+    /// A manifest descriptor is returned as it is.
+    ///
+    /// # Errors
+    /// [`Error::PlatformNotFound`] listing what the index offers, and read
+    /// errors.
+    pub fn resolve_platform(
+        &self,
+        desc: &Descriptor,
+        platform: &Platform,
+    ) -> Result<Descriptor, Error> {
+        let mut current = desc.clone();
+        for _ in 0..16 {
+            if current.media_type.is_manifest() {
+                return Ok(current);
+            }
+            let bytes = self.read_blob(&current)?;
+            let doc = AnyManifest::from_slice(&bytes, Some(current.media_type.as_str())).map_err(
+                |source| Error::Document {
+                    path: current.digest.to_string(),
+                    source,
+                },
+            )?;
+            let entries = match doc {
+                AnyManifest::Index(i) => i.manifests,
+                AnyManifest::DockerManifestList(l) => l.manifests,
+                _ => return Ok(current),
+            };
+            let platforms: Vec<Platform> = entries
+                .iter()
+                .map(|d| d.platform.clone().unwrap_or_else(|| Platform::new("", "")))
+                .collect();
+            let Some(i) = platform.best_match(platforms.iter()) else {
+                // A nested index without platforms may still hold the match.
+                if let Some(nested) = entries.iter().find(|d| d.media_type.is_index()) {
+                    current = nested.clone();
+                    continue;
+                }
+                return Err(Error::PlatformNotFound {
+                    wanted: platform.to_string(),
+                    index: current.digest,
+                    offered: platforms
+                        .iter()
+                        .filter(|p| !p.os.is_empty())
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            current = entries[i].clone();
+        }
+        Err(Error::PlatformNotFound {
+            wanted: platform.to_string(),
+            index: desc.digest.clone(),
+            offered: "indexes nested more than 16 deep".to_owned(),
+        })
+    }
+}
+
+/// Creates an OCI runtime bundle in `dir` from the image `manifest`
+/// describes: every layer unpacked in order into `dir/rootfs` with both of
+/// its digests verified in the same pass, and a `config.json` converted
+/// from the image configuration as the image-spec's `conversion.md` says:
+///
+/// - `process.args` is `Entrypoint` followed by `Cmd`; `process.env` is
+///   `Env`; `process.cwd` is `WorkingDir` (default `/`);
+/// - `process.user` comes from `User`; names are looked up in the
+///   image's own `/etc/passwd` and `/etc/group` (read inside the rootfs,
+///   never through a symlink out of it), and supplementary groups too;
+/// - the image's platform, author, creation time, stop signal and exposed
+///   ports become `org.opencontainers.image.*` annotations, and `Labels`
+///   become annotations where they do not clash with those.
+///
+/// The rest of the configuration is [`Spec::default_linux`] with a
+/// writable root and no terminal. `Volumes` are not mounted: the caller
+/// decides where their data lives.
+///
+/// `options` applies to every layer (limits, rootless mode); its expected
+/// digests are overridden per layer.
+///
+/// # Errors
+/// [`Error::LayerDigestMismatch`], the errors of [`unpack`], and read
+/// errors. A failed bundle is left half-made: remove `dir` and retry.
+///
+/// # Security
+/// Unpacking is confined to `rootfs` as [`unpack`] documents.
+pub fn create_bundle(
+    layout: &Layout,
+    manifest: &Descriptor,
+    dir: impl AsRef<Path>,
+    options: &UnpackOptions,
+) -> Result<BundleReport, Error> {
+    let dir = dir.as_ref();
+    let m: Raw<ImageManifest> = layout.read_document(manifest)?;
+    let config: Raw<ImageConfiguration> = layout.read_document(&m.value().config)?;
+    let config = config.value();
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir_all(&rootfs).map_err(|e| Error::io("create directory", &rootfs, e))?;
+    let mut layers = Vec::new();
+    for (i, layer) in m.value().layers.iter().enumerate() {
+        if layer.media_type == oci_types::MediaType::EmptyJson {
+            continue;
+        }
+        let mut opts = options.clone();
+        opts.expected_blob_digest(layer.digest.clone());
+        if let Some(d) = config.rootfs.diff_ids.get(i) {
+            opts.expected_diff_id(d.clone());
+        }
+        if let Some(c) = layer.media_type.layer_compression() {
+            opts.compression(c);
+        }
+        // unpack() verifies the digest itself while it reads.
+        let reader = layout.open_blob(layer, Verification::SizeOnlyUnverified)?;
+        layers.push(unpack(reader, &rootfs, &opts)?);
+    }
+    let spec = runtime_config(config, &rootfs)?;
+    let path = dir.join("config.json");
+    let tmp = dir.join(".config.json.tmp");
+    std::fs::write(&tmp, spec.to_pretty_string()).map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename into", &path, e))?;
+    Ok(BundleReport {
+        rootfs,
+        layers,
+        spec,
+    })
+}
+
+/// The runtime configuration for an image configuration (`conversion.md`).
+/// `rootfs` is read for user and group names.
+///
+/// # Errors
+/// [`Error::BadEntry`] when `User` names a user or group the image does
+/// not have.
+pub fn runtime_config(config: &ImageConfiguration, rootfs: &Path) -> Result<Spec, Error> {
+    let mut spec = Spec::default_linux();
+    spec.root.get_or_insert_with(Default::default).readonly = false;
+    let c = config.config.clone().unwrap_or_default();
+    let process = spec.process.get_or_insert_with(Default::default);
+    process.terminal = false;
+    let mut args = c.entrypoint.clone().unwrap_or_default();
+    args.extend(c.cmd.clone().unwrap_or_default());
+    if !args.is_empty() {
+        process.args = args;
+    }
+    if let Some(env) = &c.env {
+        process.env = env.clone();
+    }
+    process.cwd = c
+        .working_dir
+        .clone()
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".to_owned());
+    if let Some(user) = c.user.as_deref().filter(|u| !u.is_empty()) {
+        process.user = Some(resolve_user(user, rootfs)?);
+    }
+    let mut ann = BTreeMap::new();
+    // Labels first, so the image's own keys win a clash.
+    if let Some(labels) = &c.labels {
+        ann.extend(labels.clone());
+    }
+    ann.insert("org.opencontainers.image.os".to_owned(), config.os.clone());
+    ann.insert(
+        "org.opencontainers.image.architecture".to_owned(),
+        config.architecture.clone(),
+    );
+    if let Some(v) = &config.variant {
+        ann.insert("org.opencontainers.image.variant".to_owned(), v.clone());
+    }
+    if let Some(v) = &config.os_version {
+        ann.insert("org.opencontainers.image.os.version".to_owned(), v.clone());
+    }
+    if !config.os_features.is_empty() {
+        ann.insert(
+            "org.opencontainers.image.os.features".to_owned(),
+            config.os_features.join(","),
+        );
+    }
+    if let Some(a) = &config.author {
+        ann.insert(annotation::AUTHORS.to_owned(), a.clone());
+    }
+    if let Some(t) = &config.created {
+        ann.insert(annotation::CREATED.to_owned(), t.clone());
+    }
+    if let Some(s) = &c.stop_signal {
+        ann.insert("org.opencontainers.image.stopSignal".to_owned(), s.clone());
+    }
+    if let Some(ports) = &c.exposed_ports {
+        let list: Vec<&str> = ports.keys().map(String::as_str).collect();
+        ann.insert(
+            "org.opencontainers.image.exposedPorts".to_owned(),
+            list.join(","),
+        );
+    }
+    spec.annotations = ann;
+    Ok(spec)
+}
+
+/// Reads a file inside `rootfs`, resolving every component inside it.
+fn read_in_root(rootfs: &Path, rel: &str) -> Option<String> {
+    let root = rustix::fs::open(
+        rootfs,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let fd = rustix::fs::openat2(
+        &root,
+        rel,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let mut s = String::new();
+    std::fs::File::from(fd)
+        .take(MAX_ID_FILE)
+        .read_to_string(&mut s)
+        .ok()?;
+    Some(s)
+}
+
+/// `name:x:uid:gid:...` lines of a passwd or group file.
+fn id_entries(text: &str) -> impl Iterator<Item = Vec<&str>> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .filter(|f| f.len() >= 3)
+}
+
+fn resolve_user(user: &str, rootfs: &Path) -> Result<User, Error> {
+    let unknown = |what: &'static str| Error::BadEntry {
+        entry: user.to_owned(),
+        expected: what,
+    };
+    let (u, g) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    let passwd = read_in_root(rootfs, "etc/passwd").unwrap_or_default();
+    let group = read_in_root(rootfs, "etc/group").unwrap_or_default();
+    let (uid, name, primary) = match u.parse::<u32>() {
+        Ok(uid) => {
+            let entry = id_entries(&passwd).find(|f| f[2].parse() == Ok(uid));
+            let primary = entry.as_ref().and_then(|f| f.get(3)?.parse::<u32>().ok());
+            (uid, entry.map(|f| f[0].to_owned()), primary)
+        }
+        Err(_) => {
+            let f = id_entries(&passwd)
+                .find(|f| f[0] == u)
+                .ok_or_else(|| unknown("a user named in the image's /etc/passwd"))?;
+            let uid = f[2]
+                .parse()
+                .map_err(|_| unknown("a numeric uid in /etc/passwd"))?;
+            let gid = f.get(3).and_then(|g| g.parse::<u32>().ok());
+            (uid, Some(u.to_owned()), gid)
+        }
+    };
+    let gid = match g {
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => id_entries(&group)
+                .find(|f| f[0] == g)
+                .and_then(|f| f[2].parse().ok())
+                .ok_or_else(|| unknown("a group named in the image's /etc/group"))?,
+        },
+        None => primary.unwrap_or(0),
+    };
+    let mut additional: Vec<u32> = Vec::new();
+    if g.is_none() {
+        if let Some(name) = &name {
+            for f in id_entries(&group) {
+                if f.get(3).is_some_and(|m| m.split(',').any(|m| m == name)) {
+                    if let Ok(id) = f[2].parse::<u32>() {
+                        if id != gid && !additional.contains(&id) {
+                            additional.push(id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = User::default();
+    out.uid = uid;
+    out.gid = gid;
+    out.additional_gids = additional;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_resolve_inside_the_rootfs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("etc/group"),
+            "root:x:0:\napp:x:1000:\nwheel:x:10:app,root\naudio:x:29:app\n",
+        )
+        .unwrap();
+        let u = resolve_user("app", root).unwrap();
+        assert_eq!((u.uid, u.gid), (1000, 1000));
+        assert_eq!(u.additional_gids, vec![10, 29]);
+        let u = resolve_user("app:wheel", root).unwrap();
+        assert_eq!(
+            (u.uid, u.gid, u.additional_gids.clone()),
+            (1000, 10, vec![])
+        );
+        let u = resolve_user("1234:55", root).unwrap();
+        assert_eq!((u.uid, u.gid), (1234, 55));
+        assert!(resolve_user("nobody-here", root).is_err());
+        assert!(resolve_user("app:nogroup", root).is_err());
+
+        // An image whose /etc/passwd points at the host's is read inside
+        // the root: the absolute link target resolves under rootfs.
+        let evil = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(evil.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", evil.path().join("etc/passwd")).unwrap();
+        assert!(resolve_user("root", evil.path()).is_err());
+    }
+
+    #[test]
+    fn conversion_follows_conversion_md() {
+        let mut c = ImageConfiguration::new("arm64", "linux");
+        c.variant = Some("v8".into());
+        let mut cfg = oci_types::Config::default();
+        cfg.entrypoint = Some(vec!["/bin/app".into()]);
+        cfg.cmd = Some(vec!["--flag".into()]);
+        cfg.env = Some(vec!["A=1".into()]);
+        cfg.working_dir = Some("/srv".into());
+        cfg.stop_signal = Some("SIGINT".into());
+        let mut labels = BTreeMap::new();
+        labels.insert(
+            "org.opencontainers.image.os".to_owned(),
+            "spoofed".to_owned(),
+        );
+        labels.insert("com.example".to_owned(), "x".to_owned());
+        cfg.labels = Some(labels);
+        let mut ports = BTreeMap::new();
+        ports.insert("80/tcp".to_owned(), serde_json::json!({}));
+        ports.insert("53/udp".to_owned(), serde_json::json!({}));
+        cfg.exposed_ports = Some(ports);
+        c.config = Some(cfg);
+        let spec = runtime_config(&c, Path::new("/nonexistent")).unwrap();
+        spec.validate().unwrap();
+        let p = spec.process.as_ref().unwrap();
+        assert_eq!(p.args, ["/bin/app", "--flag"]);
+        assert_eq!(p.env, ["A=1"]);
+        assert_eq!(p.cwd, "/srv");
+        assert_eq!(spec.annotations["org.opencontainers.image.os"], "linux");
+        assert_eq!(spec.annotations["org.opencontainers.image.variant"], "v8");
+        assert_eq!(
+            spec.annotations["org.opencontainers.image.stopSignal"],
+            "SIGINT"
+        );
+        assert_eq!(
+            spec.annotations["org.opencontainers.image.exposedPorts"],
+            "53/udp,80/tcp"
+        );
+        assert_eq!(spec.annotations["com.example"], "x");
+    }
+}
