@@ -98,6 +98,25 @@ impl<'a> ImageBuilder<'a> {
         self.layers.push(blob);
     }
 
+    /// Packs the directory `dir` as a new layer (see [`crate::pack`]),
+    /// stores it and appends it. Returns the layer's descriptor.
+    ///
+    /// # Errors
+    /// The errors of [`crate::pack`] and of storing the blob.
+    pub fn add_layer_from_dir(
+        &mut self,
+        dir: impl AsRef<std::path::Path>,
+        options: &crate::PackOptions,
+        created_by: Option<&str>,
+    ) -> Result<Descriptor, Error> {
+        let mut w = self.layout.blob_writer(oci_types::Algorithm::Sha256)?;
+        let report = crate::pack(dir, &mut w, options)?;
+        w.commit(Some((&report.blob_digest, report.size)))?;
+        let desc = Descriptor::new(report.media_type, report.blob_digest, report.size);
+        self.add_layer(desc.clone(), report.diff_id, created_by);
+        Ok(desc)
+    }
+
     /// Records a history entry that made no layer (`ENV`, `CMD`, ...).
     pub fn add_history(&mut self, created_by: &str) {
         let mut h = History::default();

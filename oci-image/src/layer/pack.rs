@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use oci_types::{Algorithm, Compression, Digest, Digester};
+use oci_types::{Algorithm, Compression, Digest, Digester, MediaType};
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use tar::{EntryType, Header};
@@ -151,6 +151,9 @@ pub struct PackReport {
     pub whiteouts: u64,
     /// Files skipped (sockets).
     pub skipped: u64,
+    /// The layer media type for the compression used: the layer
+    /// descriptor's `mediaType`.
+    pub media_type: MediaType,
 }
 
 /// Writes the directory `dir` as a layer: a tar stream, compressed as
@@ -357,6 +360,7 @@ impl<'o, 'w> Packer<'o, 'w> {
             entries: self.entries,
             whiteouts: self.whiteouts,
             skipped: self.skipped,
+            media_type: MediaType::layer(self.options.compression),
         };
         tracing::debug!(
             blob = %report.blob_digest,
