@@ -49,6 +49,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod auth;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 mod client;
 mod copy;
 mod error;

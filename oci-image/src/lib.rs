@@ -1,7 +1,61 @@
-//! OCI image layouts on disk: a content-addressed blob store that verifies
-//! on read and write, layer packing and unpacking, and image building.
+//! OCI images on disk: image layouts with a content-addressed blob store
+//! that verifies on read and write, layer packing and unpacking, image
+//! building, runtime bundles, and the tar forms images travel in.
 //!
-//! **Status:** being written (issue 3).
+//! - [`Layout`]: create, open and check an [image layout]; blobs are written
+//!   through the hasher to a temp file, verified, synced and renamed into
+//!   place, and verified again on read; `index.json` changes are atomic and
+//!   locked between processes; tags, resolution, [`Layout::gc`].
+//! - [`pack`] / [`unpack`]: layers as tar, gzip or zstd streams, with both
+//!   the blob digest and the diff ID computed in the same pass, whiteouts
+//!   applied per [layer.md], and every filesystem operation confined to the
+//!   root directory (see the Security section of [`unpack`]).
+//! - [`ImageBuilder`], [`write_index`]: images from scratch or on a base,
+//!   and multi-platform indexes.
+//! - [`create_bundle`]: an image as an OCI runtime bundle (`rootfs` and a
+//!   `config.json` converted as [conversion.md] says).
+//! - [`export_layout`] / [`import_layout`], [`export_docker`] /
+//!   [`import_docker`]: layouts in a tar and the `docker save` format.
+//!
+//! Not here: registries (`oci-distribution`) and running containers
+//! (`oci-runtime`).
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `gzip` | yes | gzip layers (flate2 with the zlib-rs backend) |
+//! | `zstd` | yes | zstd layers |
+//!
+//! # Example
+//!
+//! Build an image from a directory, store it in a layout, and unpack it
+//! again with both of its digests checked:
+//!
+//! ```
+//! use oci_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
+//! use oci_image::oci_types::Platform;
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let src = tmp.path().join("src");
+//! std::fs::create_dir_all(src.join("etc"))?;
+//! std::fs::write(src.join("etc/motd"), "hello from an image\n")?;
+//!
+//! let layout = Layout::create(tmp.path().join("layout"))?;
+//! let mut image = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+//! image.add_layer_from_dir(&src, &PackOptions::new(), Some("COPY src /"))?;
+//! image.config_mut().cmd = Some(vec!["/bin/sh".into()]);
+//! let manifest = image.write()?;
+//! layout.tag("v1", manifest)?;
+//!
+//! let bundle = tmp.path().join("bundle");
+//! let report = create_bundle(&layout, &layout.resolve("v1")?, &bundle, &UnpackOptions::new())?;
+//! assert_eq!(std::fs::read_to_string(bundle.join("rootfs/etc/motd"))?, "hello from an image\n");
+//! assert_eq!(report.spec.process.unwrap().args, ["/bin/sh"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [image layout]: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
+//! [layer.md]: https://github.com/opencontainers/image-spec/blob/main/layer.md
+//! [conversion.md]: https://github.com/opencontainers/image-spec/blob/main/conversion.md
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -302,3 +302,22 @@ fn public_futures_are_send() {
     send(&c.referrers(&r, &d.digest, None));
     send(&c.tags(&r, None));
 }
+
+#[cfg(feature = "blocking")]
+#[test]
+fn the_blocking_client_pushes_and_pulls() {
+    use oci_distribution::blocking::BlockingClient;
+    let Some(reg) = Registry::start() else { return };
+    let c = BlockingClient::new(client(&reg)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 1000);
+    let r = reference(&reg, "blocking:1");
+    assert_eq!(c.push_image(&src, &image, &r).unwrap(), image.digest);
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    assert_eq!(
+        c.pull_image(&r, &dst, &Platforms::All).unwrap().digest,
+        image.digest
+    );
+    assert_eq!(c.tags(&r, None).unwrap(), ["1"]);
+}

@@ -1,9 +1,9 @@
 //! Compression detection, a decompressing reader, a compressing writer, and
 //! the hashing adapters that compute a layer's two digests in one pass.
 
-use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read, Write};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use oci_types::{Compression, Digester};
 
@@ -185,11 +185,11 @@ pub(crate) fn unsupported(c: Compression) -> Error {
 /// Trips when a byte limit is passed, so that the error the tar reader
 /// wraps can be told apart from a malformed archive.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Tripwire(Rc<Cell<bool>>);
+pub(crate) struct Tripwire(Arc<AtomicBool>);
 
 impl Tripwire {
     pub(crate) fn tripped(&self) -> bool {
-        self.0.get()
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -222,7 +222,7 @@ impl<R: Read> Read for HashReader<R> {
         let n = self.inner.read(buf)?;
         self.digester.update(&buf[..n]);
         if self.digester.bytes() > self.limit {
-            self.tripwire.0.set(true);
+            self.tripwire.0.store(true, Ordering::Relaxed);
             return Err(io::Error::other("layer size limit exceeded"));
         }
         Ok(n)

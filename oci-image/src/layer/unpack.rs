@@ -2,9 +2,10 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
+use std::sync::mpsc;
 
 use oci_types::{Algorithm, Compression, Digest, Digester};
 use rustix::fs::{self as rfs, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
@@ -278,11 +279,15 @@ pub struct UnpackReport {
 /// # Ok(()) }
 /// ```
 pub fn unpack(
-    reader: impl Read,
+    reader: impl Read + Send,
     root: impl AsRef<Path>,
     options: &UnpackOptions,
 ) -> Result<UnpackReport, Error> {
-    unpack_inner(&mut { reader } as &mut dyn Read, root.as_ref(), options)
+    unpack_inner(
+        &mut { reader } as &mut (dyn Read + Send),
+        root.as_ref(),
+        options,
+    )
 }
 
 fn digester_for(expected: Option<&Digest>) -> Result<Digester, Error> {
@@ -295,7 +300,7 @@ fn digester_for(expected: Option<&Digest>) -> Result<Digester, Error> {
 }
 
 fn unpack_inner(
-    reader: &mut dyn Read,
+    reader: &mut (dyn Read + Send),
     root_path: &Path,
     options: &UnpackOptions,
 ) -> Result<UnpackReport, Error> {
@@ -329,17 +334,136 @@ fn unpack_inner(
         options.max_size,
         tripwire.clone(),
     );
-    let mut archive = tar::Archive::new(BufReader::with_capacity(BUF_SIZE, diff_reader));
 
+    // Two stages on two threads: reading, hashing the blob, decompressing
+    // and hashing the tar stream on one; parsing the tar and writing files
+    // on this one. Both digests still cover every byte in one pass.
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || produce(diff_reader, tx));
+        let consumed = consume(
+            ChannelReader::new(rx),
+            &mut root,
+            options,
+            rootless,
+            &tripwire,
+        );
+        let produced = producer.join().map_err(|_| Error::Archive {
+            source: io::Error::other("decompression thread panicked"),
+        })?;
+        let counts = consumed?;
+        let (blob_digest, diff_id) = produced?;
+        Ok::<_, Error>((counts, blob_digest, diff_id))
+    })
+    .and_then(|(counts, blob_digest, diff_id)| {
+        finish_report(options, compression, counts, blob_digest, diff_id)
+    })
+}
+
+/// Chunks in flight between the two stages.
+const PIPELINE_DEPTH: usize = 8;
+
+/// The first stage: reads the decompressed, hashed stream to its very end
+/// in chunks and hands them on; returns both digests.
+fn produce<R: Read>(
+    mut diff_reader: HashReader<Decompressor<HashReader<R>>>,
+    tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
+) -> Result<(Digest, Digest), Error> {
+    loop {
+        let mut chunk = vec![0u8; BUF_SIZE];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match diff_reader.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let kind = e.kind();
+                    let msg = e.to_string();
+                    // The consumer reports the error; if it already hung up,
+                    // it has an error of its own.
+                    let _ = tx.send(Err(e));
+                    return Err(Error::Archive {
+                        source: io::Error::new(kind, msg),
+                    });
+                }
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        chunk.truncate(filled);
+        if tx.send(Ok(chunk)).is_err() {
+            // The consumer stopped (an error it reports); nothing to hash for.
+            return Err(Error::Archive {
+                source: io::Error::other("unpacking stopped"),
+            });
+        }
+    }
+    drop(tx);
+    let (decompressor, diff) = diff_reader.into_parts();
+    let blob_reader = decompressor
+        .finish()
+        .map_err(|source| Error::Archive { source })?;
+    let (_, blob) = blob_reader.into_parts();
+    Ok((blob.finalize(), diff.finalize()))
+}
+
+/// Reads the chunks the first stage sends.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    fn new(rx: mpsc::Receiver<io::Result<Vec<u8>>>) -> Self {
+        ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The second stage: applies the tar stream, then drains it so the first
+/// stage reaches the end.
+fn consume(
+    reader: ChannelReader,
+    root: &mut Root,
+    options: &UnpackOptions,
+    rootless: bool,
+    tripwire: &Tripwire,
+) -> Result<Counts, Error> {
+    let mut archive = tar::Archive::new(reader);
     let mut state = State {
-        root: &mut root,
+        root,
         options,
         rootless,
         this_layer: HashSet::new(),
         dirs: Vec::new(),
         buf: vec![0; BUF_SIZE],
         report: Counts::default(),
-        tripwire: &tripwire,
+        tripwire,
     };
     let entries = archive.entries().map_err(|e| state.archive_err(e))?;
     let mut seen = 0u64;
@@ -366,17 +490,19 @@ fn unpack_inner(
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(archive_err(e, &tripwire, options.max_size)),
+            Err(e) => return Err(archive_err(e, tripwire, options.max_size)),
         }
     }
-    let (decompressor, diff) = rest.into_inner().into_parts();
-    let blob_reader = decompressor
-        .finish()
-        .map_err(|source| Error::Archive { source })?;
-    let (_, blob) = blob_reader.into_parts();
-    let blob_digest = blob.finalize();
-    let diff_id = diff.finalize();
+    Ok(counts)
+}
 
+fn finish_report(
+    options: &UnpackOptions,
+    compression: Compression,
+    counts: Counts,
+    blob_digest: Digest,
+    diff_id: Digest,
+) -> Result<UnpackReport, Error> {
     if let Some(expected) = &options.blob_digest {
         if *expected != blob_digest {
             return Err(Error::LayerDigestMismatch {

@@ -1,0 +1,117 @@
+//! Show an image in a registry: its manifest or index, platforms, layers,
+//! configuration, tags and referrers.
+//!
+//! ```text
+//! cargo run --example inspect -- 127.0.0.1:5000/app:1
+//! ```
+//! Plain HTTP is used for 127.0.0.1 and localhost, and for hosts given with
+//! `--insecure HOST`.
+
+use std::process::ExitCode;
+
+use oci_distribution::ClientBuilder;
+use oci_types::{AnyManifest, Reference};
+
+async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
+    let mut builder = ClientBuilder::new();
+    builder
+        .insecure_http_host("127.0.0.1")
+        .insecure_http_host("localhost");
+    let mut refs = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if a == "--insecure" {
+            builder.insecure_http_host(&it.next().ok_or("--insecure needs a host")?);
+        } else {
+            refs.push(a);
+        }
+    }
+    let [r] = refs.as_slice() else {
+        return Err("usage: inspect [--insecure HOST] REFERENCE".into());
+    };
+    let r: Reference = r.parse()?;
+    let client = builder.build()?;
+    let m = client.pull_manifest(&r).await?;
+    println!("reference  {r}");
+    println!("digest     {}", m.digest);
+    println!("media type {}", m.media_type);
+    println!("size       {} bytes", m.bytes.len());
+    match &m.manifest {
+        AnyManifest::Index(i) => {
+            println!("platforms:");
+            for d in &i.manifests {
+                let p = d
+                    .platform
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "-".into());
+                println!("  {p:24} {} {}", d.digest, d.size);
+            }
+        }
+        AnyManifest::DockerManifestList(l) => {
+            for d in &l.manifests {
+                let p = d
+                    .platform
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "-".into());
+                println!("  {p:24} {} {}", d.digest, d.size);
+            }
+        }
+        AnyManifest::Manifest(man) => {
+            println!(
+                "config     {} ({} bytes)",
+                man.config.digest, man.config.size
+            );
+            let total: u64 = man.layers.iter().map(|l| l.size).sum();
+            println!("layers     {} ({total} bytes)", man.layers.len());
+            for l in &man.layers {
+                println!("  {} {:>12} {}", l.digest, l.size, l.media_type);
+            }
+            if let Ok(bytes) = client.pull_blob_bytes(&r, &man.config).await {
+                let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+                println!("config:\n{}", serde_json::to_string_pretty(&v["config"])?);
+            }
+        }
+        _ => {}
+    }
+    println!(
+        "tags       {}",
+        client
+            .tags(&r, None)
+            .await
+            .map(|t| t.join(", "))
+            .unwrap_or_else(|e| e.to_string())
+    );
+    let refs = client.referrers(&r, &m.digest, None).await?;
+    println!("referrers  {}", refs.manifests.len());
+    for d in &refs.manifests {
+        let t = d
+            .artifact_type
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        println!("  {} {t}", d.digest);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(std::env::args().skip(1).collect())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
