@@ -188,6 +188,10 @@ pub(crate) fn unsupported(c: Compression) -> Error {
 pub(crate) struct Tripwire(Arc<AtomicBool>);
 
 impl Tripwire {
+    pub(crate) fn trip(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
     pub(crate) fn tripped(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }

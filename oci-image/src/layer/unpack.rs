@@ -328,21 +328,22 @@ fn unpack_inner(
         None => Decompressor::detect(blob_reader)?,
     };
     let compression = decompressor.compression();
-    let diff_reader = HashReader::new(
-        decompressor,
-        digester_for(options.diff_id.as_ref())?,
-        options.max_size,
-        tripwire.clone(),
-    );
+    let diff_reader = Limited {
+        inner: decompressor,
+        read: 0,
+        limit: options.max_size,
+        tripwire: tripwire.clone(),
+    };
+    let diff_digester = digester_for(options.diff_id.as_ref())?;
 
-    // Two stages on two threads: reading, hashing the blob, decompressing
-    // and hashing the tar stream on one; parsing the tar and writing files
-    // on this one. Both digests still cover every byte in one pass.
+    // Two stages on two threads: reading, hashing the blob and
+    // decompressing on one; hashing the tar stream, parsing it and writing
+    // files on this one. Both digests still cover every byte in one pass.
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || produce(diff_reader, tx));
         let consumed = consume(
-            ChannelReader::new(rx),
+            ChannelReader::new(rx, diff_digester),
             &mut root,
             options,
             rootless,
@@ -351,8 +352,8 @@ fn unpack_inner(
         let produced = producer.join().map_err(|_| Error::Archive {
             source: io::Error::other("decompression thread panicked"),
         })?;
-        let counts = consumed?;
-        let (blob_digest, diff_id) = produced?;
+        let (counts, diff_id) = consumed?;
+        let blob_digest = produced?;
         Ok::<_, Error>((counts, blob_digest, diff_id))
     })
     .and_then(|(counts, blob_digest, diff_id)| {
@@ -363,12 +364,32 @@ fn unpack_inner(
 /// Chunks in flight between the two stages.
 const PIPELINE_DEPTH: usize = 8;
 
-/// The first stage: reads the decompressed, hashed stream to its very end
-/// in chunks and hands them on; returns both digests.
+/// Counts the decompressed bytes and refuses more than the limit.
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    tripwire: Tripwire,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            self.tripwire.trip();
+            return Err(io::Error::other("layer size limit exceeded"));
+        }
+        Ok(n)
+    }
+}
+
+/// The first stage: reads the decompressed stream to its very end in
+/// chunks and hands them on; returns the blob digest.
 fn produce<R: Read>(
-    mut diff_reader: HashReader<Decompressor<HashReader<R>>>,
+    mut diff_reader: Limited<Decompressor<HashReader<R>>>,
     tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
-) -> Result<(Digest, Digest), Error> {
+) -> Result<Digest, Error> {
     loop {
         let mut chunk = vec![0u8; BUF_SIZE];
         let mut filled = 0;
@@ -401,27 +422,29 @@ fn produce<R: Read>(
         }
     }
     drop(tx);
-    let (decompressor, diff) = diff_reader.into_parts();
-    let blob_reader = decompressor
+    let blob_reader = diff_reader
+        .inner
         .finish()
         .map_err(|source| Error::Archive { source })?;
     let (_, blob) = blob_reader.into_parts();
-    Ok((blob.finalize(), diff.finalize()))
+    Ok(blob.finalize())
 }
 
-/// Reads the chunks the first stage sends.
+/// Reads the chunks the first stage sends, hashing them (the diff ID).
 struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,
     pos: usize,
+    digester: Digester,
 }
 
 impl ChannelReader {
-    fn new(rx: mpsc::Receiver<io::Result<Vec<u8>>>) -> Self {
+    fn new(rx: mpsc::Receiver<io::Result<Vec<u8>>>, digester: Digester) -> Self {
         ChannelReader {
             rx,
             chunk: Vec::new(),
             pos: 0,
+            digester,
         }
     }
 }
@@ -431,6 +454,7 @@ impl Read for ChannelReader {
         while self.pos == self.chunk.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
+                    self.digester.update(&chunk);
                     self.chunk = chunk;
                     self.pos = 0;
                 }
@@ -453,7 +477,7 @@ fn consume(
     options: &UnpackOptions,
     rootless: bool,
     tripwire: &Tripwire,
-) -> Result<Counts, Error> {
+) -> Result<(Counts, Digest), Error> {
     let mut archive = tar::Archive::new(reader);
     let mut state = State {
         root,
@@ -493,7 +517,7 @@ fn consume(
             Err(e) => return Err(archive_err(e, tripwire, options.max_size)),
         }
     }
-    Ok(counts)
+    Ok((counts, rest.digester.finalize()))
 }
 
 fn finish_report(
