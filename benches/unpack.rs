@@ -139,9 +139,9 @@ fn main() {
             mb(report.uncompressed_size, d),
             d,
         ));
-        let flag = match name {
-            &"gzip" => "-z",
-            &"zstd" => "--zstd",
+        let flag = match *name {
+            "gzip" => "-z",
+            "zstd" => "--zstd",
             _ => "",
         };
         let d = median(
