@@ -260,6 +260,10 @@ impl<W: Write> Write for HashWriter<W> {
     }
 }
 
+/// zstd compression workers.
+#[cfg(feature = "zstd")]
+const ZSTD_WORKERS: u32 = 2;
+
 /// A writer that compresses.
 pub(crate) enum Compressor<W: Write> {
     Plain(W),
@@ -287,10 +291,14 @@ impl<W: Write> Compressor<W> {
             #[cfg(feature = "zstd")]
             Compression::Zstd => {
                 let level = level.unwrap_or(3).clamp(1, 22) as i32;
-                Compressor::Zstd(
-                    zstd::stream::write::Encoder::new(inner, level)
-                        .map_err(|source| Error::Archive { source })?,
-                )
+                let mut enc = zstd::stream::write::Encoder::new(inner, level)
+                    .map_err(|source| Error::Archive { source })?;
+                // Compress on a worker thread while this one reads files.
+                // zstd's multi-threaded output is the same for any worker
+                // count, so layers stay reproducible across machines.
+                enc.multithread(ZSTD_WORKERS)
+                    .map_err(|source| Error::Archive { source })?;
+                Compressor::Zstd(enc)
             }
             other => return Err(unsupported(other)),
         })

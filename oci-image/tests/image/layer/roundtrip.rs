@@ -212,3 +212,32 @@ fn rootless_maps_or_keeps_owners_and_skips_devices() {
         eprintln!("skipped: id-mapped part of the rootless test needs root");
     }
 }
+
+/// Multi-threaded zstd must still give the same bytes every time.
+#[test]
+fn zstd_packs_are_reproducible() {
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        std::fs::write(
+            src.path().join(format!("f{i}")),
+            vec![i as u8; 40_000 + i * 97],
+        )
+        .unwrap();
+    }
+    let mut opts = oci_image::PackOptions::new();
+    opts.compression(oci_image::oci_types::Compression::Zstd);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let ra = oci_image::pack(src.path(), &mut a, &opts).unwrap();
+    let rb = oci_image::pack(src.path(), &mut b, &opts).unwrap();
+    assert_eq!(ra.blob_digest, rb.blob_digest);
+    assert_eq!(a, b);
+    let dst = tempfile::tempdir().unwrap();
+    let mut o = oci_image::UnpackOptions::new();
+    o.expected_blob_digest(ra.blob_digest.clone())
+        .expected_diff_id(ra.diff_id.clone());
+    oci_image::unpack(&a[..], dst.path(), &o).unwrap();
+    assert_eq!(
+        std::fs::read(dst.path().join("f199")).unwrap().len(),
+        40_000 + 199 * 97
+    );
+}
