@@ -37,25 +37,21 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     println!("media type {}", m.media_type);
     println!("size       {} bytes", m.bytes.len());
     match &m.manifest {
-        AnyManifest::Index(i) => {
+        AnyManifest::Index(_) | AnyManifest::DockerManifestList(_) => {
+            let entries = match &m.manifest {
+                AnyManifest::Index(i) => &i.manifests,
+                AnyManifest::DockerManifestList(l) => &l.manifests,
+                _ => unreachable!("matched above"),
+            };
             println!("platforms:");
-            for d in &i.manifests {
-                let p = d
-                    .platform
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "-".into());
-                println!("  {p:24} {} {}", d.digest, d.size);
-            }
-        }
-        AnyManifest::DockerManifestList(l) => {
-            for d in &l.manifests {
-                let p = d
-                    .platform
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "-".into());
-                println!("  {p:24} {} {}", d.digest, d.size);
+            for d in entries {
+                let p = d.platform.as_ref().map(ToString::to_string);
+                println!(
+                    "  {:24} {} {}",
+                    p.as_deref().unwrap_or("-"),
+                    d.digest,
+                    d.size
+                );
             }
         }
         AnyManifest::Manifest(man) => {

@@ -605,14 +605,7 @@ impl Client {
     /// # Errors
     /// [`Error::Status`] (405 when the registry does not allow deletes).
     pub async fn delete_manifest(&self, r: &Reference, digest: &Digest) -> Result<(), Error> {
-        let url = format!("{}/manifests/{digest}", self.base(r));
-        let scopes = [
-            format!("repository:{}:delete", r.repository()),
-            scope(r.repository(), Access::Push),
-        ];
-        self.send_ok(r, &scopes, Method::DELETE, &url, &|b| b)
-            .await?;
-        Ok(())
+        self.delete(r, &format!("manifests/{digest}")).await
     }
 
     /// Deletes a blob.
@@ -620,7 +613,11 @@ impl Client {
     /// # Errors
     /// [`Error::Status`].
     pub async fn delete_blob(&self, r: &Reference, digest: &Digest) -> Result<(), Error> {
-        let url = format!("{}/blobs/{digest}", self.base(r));
+        self.delete(r, &format!("blobs/{digest}")).await
+    }
+
+    async fn delete(&self, r: &Reference, path: &str) -> Result<(), Error> {
+        let url = format!("{}/{path}", self.base(r));
         let scopes = [
             format!("repository:{}:delete", r.repository()),
             scope(r.repository(), Access::Push),

@@ -36,35 +36,14 @@ pub enum Privileges {
     Rootless,
 }
 
-/// One contiguous range of a user or group id mapping, as in the
-/// runtime-spec's `LinuxIDMapping`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct IdMapping {
-    /// The first id inside the image.
-    pub container_id: u32,
-    /// The id it becomes on the host.
-    pub host_id: u32,
-    /// How many consecutive ids are mapped.
-    pub size: u32,
-}
+/// One contiguous range of a user or group id mapping: the runtime-spec's
+/// `LinuxIDMapping`, so a container's `linux.uidMappings` can be used as
+/// they are.
+pub use oci_types::runtime::IdMapping;
 
-impl IdMapping {
-    /// Maps `size` ids starting at `container_id` to ids starting at `host_id`.
-    pub fn new(container_id: u32, host_id: u32, size: u32) -> Self {
-        IdMapping {
-            container_id,
-            host_id,
-            size,
-        }
-    }
-
-    fn map(&self, id: u32) -> Option<u32> {
-        let off = id.checked_sub(self.container_id)?;
-        (off < self.size)
-            .then(|| self.host_id.checked_add(off))
-            .flatten()
-    }
+fn map_id(m: &IdMapping, id: u32) -> Option<u32> {
+    let off = id.checked_sub(m.container_id)?;
+    (off < m.size).then(|| m.host_id.checked_add(off)).flatten()
 }
 
 /// How the owners recorded in a layer become owners on the host.
@@ -83,12 +62,12 @@ impl IdMap {
 
     /// The host user id for a user id in the image.
     pub fn uid(&self, id: u32) -> Option<u32> {
-        self.uids.iter().find_map(|m| m.map(id))
+        self.uids.iter().find_map(|m| map_id(m, id))
     }
 
     /// The host group id for a group id in the image.
     pub fn gid(&self, id: u32) -> Option<u32> {
-        self.gids.iter().find_map(|m| m.map(id))
+        self.gids.iter().find_map(|m| map_id(m, id))
     }
 }
 
