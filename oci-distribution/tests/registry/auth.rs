@@ -340,6 +340,17 @@ async fn token_auth_asks_for_the_right_scopes_and_caches_tokens() {
         "{reqs:?}"
     );
     assert!(c.blob_exists(&other, layer).await.unwrap());
+
+    // A copy within the registry mounts every blob under token auth.
+    let copy = reference(&t.reg, "tok/copy:1");
+    assert_eq!(
+        c.copy_image(&r, &copy, &Platforms::All).await.unwrap(),
+        image.digest
+    );
+    assert!(t
+        .requests()
+        .iter()
+        .any(|tr| tr.scopes == ["repository:tok/copy:pull,push", "repository:tok/app:pull"]));
 }
 
 #[tokio::test]
