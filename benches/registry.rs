@@ -97,10 +97,7 @@ fn have(tool: &str) -> bool {
 }
 
 fn skopeo(args: &[String]) {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("skopeo");
+    let out = Command::new("skopeo").args(args).output().expect("skopeo");
     assert!(
         out.status.success(),
         "skopeo {args:?}: {}",
