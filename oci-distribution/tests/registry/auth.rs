@@ -170,6 +170,17 @@ struct TokenRequest {
     scopes: Vec<String>,
 }
 
+/// What the token server grants.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// Every action asked for.
+    All,
+    /// Only `pull`, whatever was asked.
+    PullOnly,
+    /// Nothing: 401 to everyone.
+    Refuse,
+}
+
 /// A token server signing ES256 JWTs, and a registry trusting it.
 struct TokenSetup {
     reg: Registry,
@@ -178,9 +189,8 @@ struct TokenSetup {
 }
 
 impl TokenSetup {
-    /// `lifetime` is the tokens' `expires_in` (and their `exp`); `refuse`
-    /// makes the token server answer 401 to everyone.
-    async fn start(dir: &Path, lifetime: u64, refuse: bool) -> Option<TokenSetup> {
+    /// `lifetime` is the tokens' `expires_in` (and their `exp`).
+    async fn start(dir: &Path, lifetime: u64, grant: Grant) -> Option<TokenSetup> {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name
@@ -218,7 +228,7 @@ impl TokenSetup {
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
             );
-            if refuse || req.headers.get("authorization") != Some(&expected) {
+            if grant == Grant::Refuse || req.headers.get("authorization") != Some(&expected) {
                 return reply(401, &[], br#"{"details":"invalid credentials"}"#);
             }
             let access: Vec<serde_json::Value> = tr
@@ -226,7 +236,10 @@ impl TokenSetup {
                 .iter()
                 .filter_map(|s| {
                     let (typ, rest) = s.split_once(':')?;
-                    let (name, actions) = rest.rsplit_once(':')?;
+                    let (name, mut actions) = rest.rsplit_once(':')?;
+                    if grant == Grant::PullOnly {
+                        actions = "pull";
+                    }
                     Some(serde_json::json!({
                         "type": typ,
                         "name": name,
@@ -292,7 +305,7 @@ impl TokenSetup {
 #[tokio::test]
 async fn token_auth_asks_for_the_right_scopes_and_caches_tokens() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(t) = TokenSetup::start(dir.path(), 300, false).await else {
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::All).await else {
         return;
     };
     let c = t.builder().build().unwrap();
@@ -351,12 +364,20 @@ async fn token_auth_asks_for_the_right_scopes_and_caches_tokens() {
         .requests()
         .iter()
         .any(|tr| tr.scopes == ["repository:tok/copy:pull,push", "repository:tok/app:pull"]));
+
+    // Deleting asks for the `delete` action the registry checks.
+    c.delete_manifest(&copy, &image.digest).await.unwrap();
+    assert!(c.head_manifest(&copy).await.unwrap().is_none());
+    assert!(t
+        .requests()
+        .iter()
+        .any(|tr| tr.scopes.contains(&"repository:tok/copy:delete".to_owned())));
 }
 
 #[tokio::test]
 async fn short_lived_tokens_are_renewed_during_a_push() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(t) = TokenSetup::start(dir.path(), 1, false).await else {
+    let Some(t) = TokenSetup::start(dir.path(), 1, Grant::All).await else {
         return;
     };
     // One blob at a time, each taking longer than a token lives.
@@ -388,7 +409,7 @@ async fn short_lived_tokens_are_renewed_during_a_push() {
 #[tokio::test]
 async fn a_refusing_token_server_is_an_auth_error() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(t) = TokenSetup::start(dir.path(), 300, true).await else {
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::Refuse).await else {
         return;
     };
     let c = t.builder().build().unwrap();
@@ -403,7 +424,7 @@ async fn a_refusing_token_server_is_an_auth_error() {
     }
 
     // Wrong credentials against a working token server: the same.
-    let Some(t) = TokenSetup::start(dir.path(), 300, false).await else {
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::All).await else {
         return;
     };
     let c = ClientBuilder::new()
@@ -416,4 +437,24 @@ async fn a_refusing_token_server_is_an_auth_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_token_without_the_push_action_is_an_auth_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::PullOnly).await else {
+        return;
+    };
+    let c = t.builder().build().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 1000);
+    let err = c
+        .push_image(&src, &image, &reference(&t.reg, "ro/app:1"))
+        .await
+        .unwrap_err();
+    assert_refused(&err, &t.reg.addr, "insufficient_scope");
+    assert!(
+        err.to_string().contains("repository:ro/app:pull,push"),
+        "{err}"
+    );
 }
