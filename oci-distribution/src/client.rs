@@ -115,6 +115,10 @@ impl ClientBuilder {
     /// Talks plain HTTP to `host` (`host` or `host:port`, as in a
     /// reference). Default: none; every registry is reached over HTTPS.
     /// Credentials sent to such a host travel in the clear.
+    ///
+    /// It also marks a token server: credentials go to a plain-HTTP token
+    /// realm only when its host is marked, or when the registry itself is
+    /// reached over plain HTTP.
     pub fn insecure_http_host(&mut self, host: &str) -> &mut Self {
         self.insecure.push(host.to_owned());
         self
@@ -275,6 +279,25 @@ impl Client {
         if let Some(f) = &self.inner.cfg.progress {
             f(p);
         }
+    }
+
+    /// True when credentials may travel in the clear to `realm`: the
+    /// registry itself is reached over plain HTTP (so they already do), or
+    /// the realm's host is marked insecure.
+    fn clear_text_allowed(&self, r: &Reference, realm: &reqwest::Url) -> bool {
+        if self.base(r).starts_with("http:") {
+            return true;
+        }
+        let host = realm.host_str().unwrap_or("");
+        let with_port = match realm.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        self.inner
+            .cfg
+            .insecure
+            .iter()
+            .any(|h| *h == with_port || (realm.port().is_none() && h == host))
     }
 
     /// `http://` for hosts marked insecure, else `https://`.
@@ -486,6 +509,12 @@ impl Client {
         let mut url = reqwest::Url::parse(realm)
             .map_err(|e| auth_err(format!("token realm {realm:?} is not a URL: {e}")))?;
         let creds = self.inner.cfg.credentials.get(registry);
+        if creds.is_some() && url.scheme() != "https" && !self.clear_text_allowed(r, &url) {
+            return Err(auth_err(format!(
+                "the token realm {realm} is plain HTTP and the registry is not; credentials \
+                 are sent there only when its host is marked with insecure_http_host"
+            )));
+        }
         let token = self.fetch_token(&mut url, c, scopes, creds).await?;
         let mut cache = self
             .inner

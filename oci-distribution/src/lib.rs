@@ -35,7 +35,9 @@
 //!
 //! # Security
 //! - Plain HTTP only for hosts marked with
-//!   [`ClientBuilder::insecure_http_host`].
+//!   [`ClientBuilder::insecure_http_host`]. Credentials go to a plain-HTTP
+//!   token realm only when its host is marked too, or when the registry
+//!   itself is reached over plain HTTP.
 //! - Credentials are never logged or printed (their `Debug` is redacted)
 //!   and are not sent along a redirect to another host.
 //! - Bearer tokens are asked for with the narrowest scopes an operation

@@ -191,6 +191,17 @@ struct TokenSetup {
 impl TokenSetup {
     /// `lifetime` is the tokens' `expires_in` (and their `exp`).
     async fn start(dir: &Path, lifetime: u64, grant: Grant) -> Option<TokenSetup> {
+        TokenSetup::start_with(dir, lifetime, grant, "").await
+    }
+
+    /// As [`TokenSetup::start`], with `http_yaml` added to the registry's
+    /// `http` section (for TLS).
+    async fn start_with(
+        dir: &Path,
+        lifetime: u64,
+        grant: Grant,
+        http_yaml: &str,
+    ) -> Option<TokenSetup> {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name
@@ -283,7 +294,7 @@ impl TokenSetup {
         })
         .await;
         let reg = Registry::start_with(&format!(
-            "auth:\n  token:\n    realm: http://{}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+            "{http_yaml}auth:\n  token:\n    realm: http://{}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
             server.addr,
             bundle.display()
         ))?;
@@ -457,4 +468,32 @@ async fn a_token_without_the_push_action_is_an_auth_error() {
         err.to_string().contains("repository:ro/app:pull,push"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = tls_files(dir.path());
+    let tls = format!("  tls:\n    certificate: {cert}\n    key: {key}\n");
+    let Some(t) = TokenSetup::start_with(dir.path(), 300, Grant::All, &tls).await else {
+        return;
+    };
+    let r = reference(&t.reg, "tls/app:1");
+    let mut b = ClientBuilder::new();
+    b.add_root_certificate_pem(ca.as_bytes())
+        .credentials(&t.reg.addr, Credentials::basic(USER, PASSWORD));
+    let err = b.build().unwrap().pull_manifest(&r).await.unwrap_err();
+    assert_refused(&err, &t.reg.addr, "plain HTTP");
+    assert!(t.requests().is_empty(), "credentials were sent");
+
+    // Marked insecure, the token server gets them; the registry stays TLS.
+    b.insecure_http_host(&t.server.addr);
+    let c = b.build().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 1000);
+    assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(got.digest, image.digest);
+    assert_eq!(t.requests().len(), 2);
 }
