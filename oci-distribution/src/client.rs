@@ -509,7 +509,11 @@ impl Client {
         let mut url = reqwest::Url::parse(realm)
             .map_err(|e| auth_err(format!("token realm {realm:?} is not a URL: {e}")))?;
         let creds = self.inner.cfg.credentials.get(registry);
-        if creds.is_some() && url.scheme() != "https" && !self.clear_text_allowed(r, &url) {
+        let sends_secret = matches!(
+            creds,
+            Some(Credentials::Basic { .. } | Credentials::IdentityToken(_))
+        );
+        if sends_secret && url.scheme() != "https" && !self.clear_text_allowed(r, &url) {
             return Err(auth_err(format!(
                 "the token realm {realm} is plain HTTP and the registry is not; credentials \
                  are sent there only when its host is marked with insecure_http_host"
