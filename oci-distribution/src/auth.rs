@@ -106,6 +106,10 @@ pub(crate) struct AuthCache {
     pub(crate) tokens: HashMap<(String, String), Token>,
     /// Registries that asked for Basic auth.
     pub(crate) basic: HashMap<String, bool>,
+    /// The bearer challenge each registry sent, so that tokens for new
+    /// scopes (or expired ones) are fetched before a request instead of
+    /// after a 401 that may have cost a whole blob upload.
+    pub(crate) bearer: HashMap<String, oci_types::Challenge>,
 }
 
 impl AuthCache {

@@ -115,6 +115,10 @@ impl ClientBuilder {
     /// Talks plain HTTP to `host` (`host` or `host:port`, as in a
     /// reference). Default: none; every registry is reached over HTTPS.
     /// Credentials sent to such a host travel in the clear.
+    ///
+    /// It also marks a token server: credentials go to a plain-HTTP token
+    /// realm only when its host is marked, or when the registry itself is
+    /// reached over plain HTTP.
     pub fn insecure_http_host(&mut self, host: &str) -> &mut Self {
         self.insecure.push(host.to_owned());
         self
@@ -209,6 +213,7 @@ impl ClientBuilder {
                 http,
                 cfg: self.clone(),
                 auth: Mutex::new(AuthCache::default()),
+                token_fetch: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -218,6 +223,9 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) cfg: ClientBuilder,
     auth: Mutex<AuthCache>,
+    /// Held while a token is fetched, so concurrent requests that need the
+    /// same token wait for one fetch instead of each making their own.
+    token_fetch: tokio::sync::Mutex<()>,
 }
 
 /// An async client of the OCI distribution specification. Cheap to clone;
@@ -273,6 +281,25 @@ impl Client {
         }
     }
 
+    /// True when credentials may travel in the clear to `realm`: the
+    /// registry itself is reached over plain HTTP (so they already do), or
+    /// the realm's host is marked insecure.
+    fn clear_text_allowed(&self, r: &Reference, realm: &reqwest::Url) -> bool {
+        if self.base(r).starts_with("http:") {
+            return true;
+        }
+        let host = realm.host_str().unwrap_or("");
+        let with_port = match realm.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        self.inner
+            .cfg
+            .insecure
+            .iter()
+            .any(|h| *h == with_port || (realm.port().is_none() && h == host))
+    }
+
     /// `http://` for hosts marked insecure, else `https://`.
     pub(crate) fn base(&self, r: &Reference) -> String {
         let host = r.api_host();
@@ -306,21 +333,29 @@ impl Client {
         let mut authenticated = false;
         loop {
             let mut req = make(self.inner.http.request(method.clone(), url));
-            if let Some(h) = self.auth_header(&registry, &scope_key) {
+            let sent = match self.auth_header(&registry, &scope_key) {
+                Some(h) => Some(h),
+                None => self.renew_token(r, scopes).await?,
+            };
+            if let Some(h) = &sent {
                 req = req.header(AUTHORIZATION, h);
             }
             let result = req.send().await;
             let retryable_error = match result {
                 Ok(resp) => {
                     let status = resp.status();
-                    if status == StatusCode::UNAUTHORIZED && !authenticated {
-                        authenticated = true;
+                    if status == StatusCode::UNAUTHORIZED {
                         let challenge = resp
                             .headers()
                             .get(WWW_AUTHENTICATE)
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_owned);
-                        self.authenticate(r, scopes, challenge.as_deref()).await?;
+                        if authenticated {
+                            return Err(self.refused(r, &scope_key, challenge.as_deref()));
+                        }
+                        authenticated = true;
+                        self.authenticate(r, scopes, challenge.as_deref(), sent.as_deref())
+                            .await?;
                         continue;
                     }
                     let transient = status == StatusCode::TOO_MANY_REQUESTS
@@ -345,7 +380,7 @@ impl Client {
             };
             let e = retryable_error;
             let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
-            if !transient || e.is_redirect() {
+            if !transient || e.is_redirect() || is_tls_failure(&e) {
                 return Err(Error::transport(url, e));
             }
             if attempt >= self.inner.cfg.retries {
@@ -407,13 +442,103 @@ impl Client {
         None
     }
 
+    /// The error for a 401 that came although the client authenticated.
+    fn refused(&self, r: &Reference, scope_key: &str, challenge: Option<&str>) -> Error {
+        let registry = r.registry();
+        let who = if self.inner.cfg.credentials.contains_key(registry) {
+            "the configured credentials"
+        } else {
+            "anonymous access"
+        };
+        let what = if scope_key.is_empty() {
+            String::new()
+        } else {
+            format!(" for {scope_key}")
+        };
+        let why = challenge
+            .and_then(|h| Challenge::parse_header(h).ok())
+            .and_then(|cs| cs.iter().find_map(|c| c.param("error").map(str::to_owned)))
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        Error::Auth {
+            registry: registry.to_owned(),
+            reason: format!("the registry refused {who}{what}{why}"),
+        }
+    }
+
+    /// Fetches a token before a request when the registry is known to want
+    /// one and none is cached for these scopes (new scopes, or expired).
+    async fn renew_token(&self, r: &Reference, scopes: &[String]) -> Result<Option<String>, Error> {
+        let registry = r.registry();
+        let challenge = match self.inner.auth.lock() {
+            Ok(cache) => cache.bearer.get(registry).cloned(),
+            Err(_) => None,
+        };
+        let Some(challenge) = challenge else {
+            return Ok(None);
+        };
+        self.bearer(r, scopes, &challenge, None).await?;
+        Ok(self.auth_header(registry, &scopes.join(" ")))
+    }
+
+    /// Fetches and caches a bearer token for `scopes`, one fetch at a time:
+    /// tasks that wait find the token the first one fetched, unless it is
+    /// the one the registry just refused (`refused`).
+    async fn bearer(
+        &self,
+        r: &Reference,
+        scopes: &[String],
+        c: &Challenge,
+        refused: Option<&str>,
+    ) -> Result<(), Error> {
+        let registry = r.registry();
+        let key = scopes.join(" ");
+        let auth_err = |reason: String| Error::Auth {
+            registry: registry.to_owned(),
+            reason,
+        };
+        let _one_at_a_time = self.inner.token_fetch.lock().await;
+        if let Some(h) = self.auth_header(registry, &key) {
+            if refused != Some(h.as_str()) {
+                return Ok(());
+            }
+        }
+        let realm = c
+            .param("realm")
+            .ok_or_else(|| auth_err("bearer challenge without a realm".to_owned()))?;
+        let mut url = reqwest::Url::parse(realm)
+            .map_err(|e| auth_err(format!("token realm {realm:?} is not a URL: {e}")))?;
+        let creds = self.inner.cfg.credentials.get(registry);
+        let sends_secret = matches!(
+            creds,
+            Some(Credentials::Basic { .. } | Credentials::IdentityToken(_))
+        );
+        if sends_secret && url.scheme() != "https" && !self.clear_text_allowed(r, &url) {
+            return Err(auth_err(format!(
+                "the token realm {realm} is plain HTTP and the registry is not; credentials \
+                 are sent there only when its host is marked with insecure_http_host"
+            )));
+        }
+        let token = self.fetch_token(&mut url, c, scopes, creds).await?;
+        let mut cache = self
+            .inner
+            .auth
+            .lock()
+            .map_err(|_| auth_err("token cache poisoned".into()))?;
+        cache.tokens.insert((registry.to_owned(), key), token);
+        cache.bearer.insert(registry.to_owned(), c.clone());
+        Ok(())
+    }
+
     /// Answers a 401 challenge: fetches a bearer token for the scopes, or
-    /// switches the registry to Basic auth.
+    /// switches the registry to Basic auth. `sent` is the Authorization
+    /// header the refused request carried.
     async fn authenticate(
         &self,
         r: &Reference,
         scopes: &[String],
         challenge: Option<&str>,
+        sent: Option<&str>,
     ) -> Result<(), Error> {
         let registry = r.registry();
         let auth_err = |reason: String| Error::Auth {
@@ -425,21 +550,7 @@ impl Client {
         let challenges = Challenge::parse_header(header).map_err(|e| auth_err(e.to_string()))?;
         let creds = self.inner.cfg.credentials.get(registry);
         if let Some(c) = challenges.iter().find(|c| c.scheme == "bearer") {
-            let realm = c
-                .param("realm")
-                .ok_or_else(|| auth_err("bearer challenge without a realm".to_owned()))?;
-            let mut url = reqwest::Url::parse(realm)
-                .map_err(|e| auth_err(format!("token realm {realm:?} is not a URL: {e}")))?;
-            let token = self.fetch_token(&mut url, c, scopes, creds).await?;
-            let mut cache = self
-                .inner
-                .auth
-                .lock()
-                .map_err(|_| auth_err("token cache poisoned".into()))?;
-            cache
-                .tokens
-                .insert((registry.to_owned(), scopes.join(" ")), token);
-            return Ok(());
+            return self.bearer(r, scopes, c, sent).await;
         }
         if challenges.iter().any(|c| c.scheme == "basic") {
             if creds.and_then(Credentials::basic_header).is_none() {
@@ -535,6 +646,24 @@ impl Client {
         Token::from_response(parsed)
             .ok_or_else(|| auth_err("token response carries no token".to_owned()))
     }
+}
+
+/// True when a request failed in the TLS handshake (an untrusted or
+/// mismatched certificate, a protocol alert): no retry changes that.
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+        }
+        if s.to_string().contains("certificate") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn urlencode(s: &str) -> String {

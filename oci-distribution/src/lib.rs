@@ -35,9 +35,18 @@
 //!
 //! # Security
 //! - Plain HTTP only for hosts marked with
-//!   [`ClientBuilder::insecure_http_host`].
+//!   [`ClientBuilder::insecure_http_host`]. Credentials go to a plain-HTTP
+//!   token realm only when its host is marked too, or when the registry
+//!   itself is reached over plain HTTP.
 //! - Credentials are never logged or printed (their `Debug` is redacted)
 //!   and are not sent along a redirect to another host.
+//! - Bearer tokens are asked for with the narrowest scopes an operation
+//!   needs (`pull` to read, `pull,push` to write, plus `pull` on the source
+//!   of a cross-repository mount), cached per registry and scope until
+//!   shortly before they expire, and fetched one at a time.
+//! - A registry that refuses the credentials gives [`Error::Auth`]; an
+//!   untrusted certificate gives [`Error::Transport`] at once, never a
+//!   retry.
 //! - Bodies are bounded: manifests by the configured cap, error bodies and
 //!   token responses by 1 MiB, blobs by their descriptor's size.
 //!

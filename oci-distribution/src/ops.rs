@@ -329,8 +329,20 @@ impl Client {
     /// # Errors
     /// [`Error::Status`] other than 404.
     pub async fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<bool, Error> {
+        self.blob_exists_for(r, digest, Access::Pull).await
+    }
+
+    /// [`Client::blob_exists`] with the token scope of the operation it is
+    /// part of: a push asks with `pull,push`, so that one token serves the
+    /// check and the upload.
+    async fn blob_exists_for(
+        &self,
+        r: &Reference,
+        digest: &Digest,
+        access: Access,
+    ) -> Result<bool, Error> {
         let url = format!("{}/blobs/{digest}", self.base(r));
-        let scopes = [scope(r.repository(), Access::Pull)];
+        let scopes = [scope(r.repository(), access)];
         let resp = self.send(r, &scopes, Method::HEAD, &url, &|b| b).await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(false);
@@ -393,7 +405,7 @@ impl Client {
         desc: &Descriptor,
         layout: &Layout,
     ) -> Result<(), Error> {
-        if self.blob_exists(r, &desc.digest).await? {
+        if self.blob_exists_for(r, &desc.digest, Access::Push).await? {
             self.progress(Progress::Skipped {
                 digest: desc.digest.clone(),
             });

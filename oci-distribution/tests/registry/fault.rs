@@ -608,3 +608,43 @@ async fn bearer_tokens_are_cached_per_scope_and_renewed() {
     c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 }
+
+/// Once a registry has shown its bearer challenge, tokens for new scopes
+/// and renewals of expired ones are fetched before the request: no 401
+/// round trip, and no upload body sent only to be refused.
+#[tokio::test]
+async fn bearer_tokens_are_fetched_before_requests_once_the_realm_is_known() {
+    let token_server =
+        FaultServer::start(move |_| reply(200, &[], br#"{"token":"tok","expires_in":1}"#)).await;
+    let realm = format!("http://{}/token", token_server.addr);
+    let (bytes, _) = manifest_bytes(b"p");
+    let server = FaultServer::start(move |req| match req.headers.get("authorization") {
+        Some(a) if a == "Bearer tok" => reply(200, &[("content-type", OCI_MANIFEST)], &bytes),
+        _ => reply(
+            401,
+            &[(
+                "www-authenticate",
+                &format!("Bearer realm=\"{realm}\",service=\"reg\""),
+            )],
+            b"",
+        ),
+    })
+    .await;
+    let c = client(&server.addr);
+    c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
+    c.pull_manifest(&r(&server.addr, "b:1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
+    let unauthorized = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| !q.headers.contains_key("authorization"))
+        .count();
+    assert_eq!(
+        unauthorized, 1,
+        "only the first request went without a token"
+    );
+    assert_eq!(token_server.count("GET", "/token"), 3);
+}

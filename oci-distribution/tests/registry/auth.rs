@@ -1,0 +1,499 @@
+//! Against the real registry with authentication: htpasswd (Basic) over
+//! TLS with a private CA, and token auth with a token server run by the
+//! test that signs ES256 JWTs the way the registry verifies them.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use oci_distribution::{Client, ClientBuilder, Credentials, Error, Platforms, Progress};
+use oci_image::Layout;
+use oci_types::{ImageManifest, Raw, Reference};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
+
+use crate::fault::{reply, FaultServer, Request};
+use crate::harness::Registry;
+use crate::real::build_image;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse";
+
+fn reference(reg: &Registry, rest: &str) -> Reference {
+    format!("{}/{rest}", reg.addr).parse().unwrap()
+}
+
+/// A test CA and a leaf for 127.0.0.1 signed by it, written to `dir`.
+/// Returns the CA's PEM and the leaf's certificate and key paths.
+fn tls_files(dir: &Path) -> (String, String, String) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "ocikit test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = ca.self_signed(&ca_key).unwrap();
+
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.subject_alt_names = vec![SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
+    leaf.distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let leaf = leaf.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+
+    let cert = dir.join("leaf.pem");
+    let key = dir.join("leaf.key");
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    (
+        ca.pem(),
+        cert.display().to_string(),
+        key.display().to_string(),
+    )
+}
+
+/// A registry serving TLS with a leaf of a fresh CA and asking for
+/// htpasswd Basic auth. Returns it with the CA's PEM.
+fn basic_tls_registry(dir: &Path) -> Option<(Registry, String)> {
+    let (ca, cert, key) = tls_files(dir);
+    let htpasswd = dir.join("htpasswd");
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    std::fs::write(&htpasswd, format!("{USER}:{hash}\n")).unwrap();
+    let reg = Registry::start_with(&format!(
+        "  tls:\n    certificate: {cert}\n    key: {key}\nauth:\n  htpasswd:\n    realm: ocikit-test\n    path: {}\n",
+        htpasswd.display()
+    ))?;
+    Some((reg, ca))
+}
+
+fn tls_client(reg: &Registry, ca: &str, creds: Option<Credentials>) -> Client {
+    let mut b = ClientBuilder::new();
+    b.add_root_certificate_pem(ca.as_bytes());
+    if let Some(c) = creds {
+        b.credentials(&reg.addr, c);
+    }
+    b.build().unwrap()
+}
+
+#[tokio::test]
+async fn basic_auth_over_tls_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((reg, ca)) = basic_tls_registry(dir.path()) else {
+        return;
+    };
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 100_000);
+    let r = reference(&reg, "basic/app:1");
+
+    let c = tls_client(&reg, &ca, Some(Credentials::basic(USER, PASSWORD)));
+    c.ping(&r).await.unwrap();
+    assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(got.digest, image.digest);
+    assert_eq!(c.tags(&r, None).await.unwrap(), ["1"]);
+}
+
+/// The error a refused login gives: [`Error::Auth`] naming the registry.
+fn assert_refused(err: &Error, registry: &str, says: &str) {
+    match err {
+        Error::Auth {
+            registry: r,
+            reason,
+        } => {
+            assert_eq!(r, registry);
+            assert!(reason.contains(says), "{err}");
+        }
+        other => panic!("expected Error::Auth, got {other:?}"),
+    }
+    assert!(err.to_string().contains("authentication"), "{err}");
+}
+
+#[tokio::test]
+async fn basic_auth_refusals_are_auth_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((reg, ca)) = basic_tls_registry(dir.path()) else {
+        return;
+    };
+    let r = reference(&reg, "basic/app:1");
+
+    let wrong = tls_client(&reg, &ca, Some(Credentials::basic(USER, "wrong")));
+    let err = wrong.pull_manifest(&r).await.unwrap_err();
+    assert_refused(&err, &reg.addr, "refused");
+    // The same again once the client knows the registry wants Basic.
+    let err = wrong.pull_manifest(&r).await.unwrap_err();
+    assert_refused(&err, &reg.addr, "refused");
+    let err = wrong.ping(&r).await.unwrap_err();
+    assert_refused(&err, &reg.addr, "refused");
+
+    let anonymous = tls_client(&reg, &ca, None);
+    let err = anonymous.pull_manifest(&r).await.unwrap_err();
+    assert_refused(&err, &reg.addr, "none are configured");
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_a_tls_transport_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((reg, _ca)) = basic_tls_registry(dir.path()) else {
+        return;
+    };
+    let r = reference(&reg, "basic/app:1");
+    let c = ClientBuilder::new()
+        .credentials(&reg.addr, Credentials::basic(USER, PASSWORD))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = c.pull_manifest(&r).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    let mut chain = String::new();
+    let mut e: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(x) = e {
+        chain.push_str(&format!("{x}; "));
+        e = x.source();
+    }
+    assert!(chain.contains("certificate"), "{chain}");
+    // A certificate nobody trusts does not become trusted by retrying.
+    assert!(started.elapsed() < Duration::from_secs(1), "{chain}");
+}
+
+// ---- token auth ----
+
+const SERVICE: &str = "ocikit-test-registry";
+const ISSUER: &str = "ocikit-test-issuer";
+
+/// A token request as the token server saw it.
+#[derive(Debug, Clone)]
+struct TokenRequest {
+    service: Option<String>,
+    scopes: Vec<String>,
+}
+
+/// What the token server grants.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// Every action asked for.
+    All,
+    /// Only `pull`, whatever was asked.
+    PullOnly,
+    /// Nothing: 401 to everyone.
+    Refuse,
+}
+
+/// A token server signing ES256 JWTs, and a registry trusting it.
+struct TokenSetup {
+    reg: Registry,
+    server: FaultServer,
+    seen: Arc<Mutex<Vec<TokenRequest>>>,
+}
+
+impl TokenSetup {
+    /// `lifetime` is the tokens' `expires_in` (and their `exp`).
+    async fn start(dir: &Path, lifetime: u64, grant: Grant) -> Option<TokenSetup> {
+        TokenSetup::start_with(dir, lifetime, grant, "").await
+    }
+
+    /// As [`TokenSetup::start`], with `http_yaml` added to the registry's
+    /// `http` section (for TLS).
+    async fn start_with(
+        dir: &Path,
+        lifetime: u64,
+        grant: Grant,
+        http_yaml: &str,
+    ) -> Option<TokenSetup> {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name
+            .push(DnType::CommonName, "ocikit test token signer");
+        let cert = p.self_signed(&key).unwrap();
+        let bundle = dir.join("token-signer.pem");
+        std::fs::write(&bundle, cert.pem()).unwrap();
+
+        let rng = ring::rand::SystemRandom::new();
+        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.serialize_der(),
+            &rng,
+        )
+        .unwrap();
+        let x5c = base64::engine::general_purpose::STANDARD.encode(cert.der());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let jti = AtomicU64::new(0);
+        let server = FaultServer::start(move |req: &Request| {
+            let url = reqwest::Url::parse(&format!("http://token{}", req.path)).unwrap();
+            let mut tr = TokenRequest {
+                service: None,
+                scopes: Vec::new(),
+            };
+            for (k, v) in url.query_pairs() {
+                match &*k {
+                    "service" => tr.service = Some(v.into_owned()),
+                    "scope" => tr.scopes.extend(v.split(' ').map(str::to_owned)),
+                    _ => {}
+                }
+            }
+            record.lock().unwrap().push(tr.clone());
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+            );
+            if grant == Grant::Refuse || req.headers.get("authorization") != Some(&expected) {
+                return reply(401, &[], br#"{"details":"invalid credentials"}"#);
+            }
+            let access: Vec<serde_json::Value> = tr
+                .scopes
+                .iter()
+                .filter_map(|s| {
+                    let (typ, rest) = s.split_once(':')?;
+                    let (name, mut actions) = rest.rsplit_once(':')?;
+                    if grant == Grant::PullOnly {
+                        actions = "pull";
+                    }
+                    Some(serde_json::json!({
+                        "type": typ,
+                        "name": name,
+                        "actions": actions.split(',').collect::<Vec<_>>(),
+                    }))
+                })
+                .collect();
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+            let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+            let claims = serde_json::json!({
+                "iss": ISSUER,
+                "sub": USER,
+                "aud": SERVICE,
+                "exp": now + lifetime,
+                "nbf": now - 1,
+                "iat": now,
+                "jti": jti.fetch_add(1, Ordering::SeqCst).to_string(),
+                "access": access,
+            });
+            let signing_input = format!(
+                "{}.{}",
+                b64(header.to_string().as_bytes()),
+                b64(claims.to_string().as_bytes())
+            );
+            let sig = signer.sign(&rng, signing_input.as_bytes()).unwrap();
+            let token = format!("{signing_input}.{}", b64(sig.as_ref()));
+            let body = serde_json::json!({
+                "token": token,
+                "access_token": token,
+                "expires_in": lifetime,
+            });
+            reply(
+                200,
+                &[("content-type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+        })
+        .await;
+        let reg = Registry::start_with(&format!(
+            "{http_yaml}auth:\n  token:\n    realm: http://{}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+            server.addr,
+            bundle.display()
+        ))?;
+        Some(TokenSetup { reg, server, seen })
+    }
+
+    fn builder(&self) -> ClientBuilder {
+        let mut b = ClientBuilder::new();
+        b.insecure_http_host(&self.reg.addr)
+            .credentials(&self.reg.addr, Credentials::basic(USER, PASSWORD));
+        b
+    }
+
+    fn requests(&self) -> Vec<TokenRequest> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn token_auth_asks_for_the_right_scopes_and_caches_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::All).await else {
+        return;
+    };
+    let c = t.builder().build().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 3, 50_000);
+    let r = reference(&t.reg, "tok/app:1");
+
+    assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
+    let after_push = t.requests();
+    assert!(!after_push.is_empty());
+    for tr in &after_push {
+        assert_eq!(tr.service.as_deref(), Some(SERVICE));
+        assert_eq!(
+            tr.scopes,
+            ["repository:tok/app:pull,push"],
+            "{after_push:?}"
+        );
+    }
+    assert_eq!(after_push.len(), 1, "one token for the whole push");
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(got.digest, image.digest);
+    let after_pull = t.requests();
+    assert_eq!(after_pull.len(), 2, "{after_pull:?}");
+    assert_eq!(after_pull[1].scopes, ["repository:tok/app:pull"]);
+
+    // A second pull reuses the cached token.
+    let dst2 = Layout::create(dir.path().join("dst2")).unwrap();
+    c.pull_image(&r, &dst2, &Platforms::All).await.unwrap();
+    assert_eq!(t.requests().len(), 2, "{:?}", t.requests());
+    // Token-server traffic never includes the registry's own requests.
+    assert!(t.server.count("GET", "/token") >= 2);
+
+    // A cross-repository mount asks for both scopes in one token.
+    let m: Raw<ImageManifest> = src.read_document(&image).unwrap();
+    let layer = &m.value().layers[0].digest;
+    let other = reference(&t.reg, "tok/other");
+    assert!(c.mount_blob(&other, "tok/app", layer).await.unwrap());
+    let reqs = t.requests();
+    let mount = reqs.last().unwrap();
+    assert_eq!(
+        mount.scopes,
+        ["repository:tok/other:pull,push", "repository:tok/app:pull"],
+        "{reqs:?}"
+    );
+    assert!(c.blob_exists(&other, layer).await.unwrap());
+
+    // A copy within the registry mounts every blob under token auth.
+    let copy = reference(&t.reg, "tok/copy:1");
+    assert_eq!(
+        c.copy_image(&r, &copy, &Platforms::All).await.unwrap(),
+        image.digest
+    );
+    assert!(t
+        .requests()
+        .iter()
+        .any(|tr| tr.scopes == ["repository:tok/copy:pull,push", "repository:tok/app:pull"]));
+
+    // Deleting asks for the `delete` action the registry checks.
+    c.delete_manifest(&copy, &image.digest).await.unwrap();
+    assert!(c.head_manifest(&copy).await.unwrap().is_none());
+    assert!(t
+        .requests()
+        .iter()
+        .any(|tr| tr.scopes.contains(&"repository:tok/copy:delete".to_owned())));
+}
+
+#[tokio::test]
+async fn short_lived_tokens_are_renewed_during_a_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = TokenSetup::start(dir.path(), 1, Grant::All).await else {
+        return;
+    };
+    // One blob at a time, each taking longer than a token lives.
+    let c = t
+        .builder()
+        .concurrency(1)
+        .progress(|p| {
+            if matches!(p, Progress::Finished { .. }) {
+                std::thread::sleep(Duration::from_millis(1200));
+            }
+        })
+        .build()
+        .unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 3, 200_000);
+    let r = reference(&t.reg, "short/app:1");
+    assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
+    let reqs = t.requests();
+    assert!(reqs.len() >= 3, "tokens were not renewed: {reqs:?}");
+    assert!(reqs
+        .iter()
+        .all(|tr| tr.scopes == ["repository:short/app:pull,push"]));
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(got.digest, image.digest);
+}
+
+#[tokio::test]
+async fn a_refusing_token_server_is_an_auth_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::Refuse).await else {
+        return;
+    };
+    let c = t.builder().build().unwrap();
+    let r = reference(&t.reg, "tok/app:1");
+    let err = c.pull_manifest(&r).await.unwrap_err();
+    match &err {
+        Error::Auth { reason, .. } => {
+            assert!(reason.contains("401"), "{err}");
+            assert!(reason.contains("invalid credentials"), "{err}");
+        }
+        other => panic!("expected Error::Auth, got {other:?}"),
+    }
+
+    // Wrong credentials against a working token server: the same.
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::All).await else {
+        return;
+    };
+    let c = ClientBuilder::new()
+        .insecure_http_host(&t.reg.addr)
+        .credentials(&t.reg.addr, Credentials::basic(USER, "nope"))
+        .build()
+        .unwrap();
+    let err = c
+        .pull_manifest(&reference(&t.reg, "tok/app:1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_token_without_the_push_action_is_an_auth_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::PullOnly).await else {
+        return;
+    };
+    let c = t.builder().build().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 1000);
+    let err = c
+        .push_image(&src, &image, &reference(&t.reg, "ro/app:1"))
+        .await
+        .unwrap_err();
+    assert_refused(&err, &t.reg.addr, "insufficient_scope");
+    assert!(
+        err.to_string().contains("repository:ro/app:pull,push"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = tls_files(dir.path());
+    let tls = format!("  tls:\n    certificate: {cert}\n    key: {key}\n");
+    let Some(t) = TokenSetup::start_with(dir.path(), 300, Grant::All, &tls).await else {
+        return;
+    };
+    let r = reference(&t.reg, "tls/app:1");
+    let mut b = ClientBuilder::new();
+    b.add_root_certificate_pem(ca.as_bytes())
+        .credentials(&t.reg.addr, Credentials::basic(USER, PASSWORD));
+    let err = b.build().unwrap().pull_manifest(&r).await.unwrap_err();
+    assert_refused(&err, &t.reg.addr, "plain HTTP");
+    assert!(t.requests().is_empty(), "credentials were sent");
+
+    // Marked insecure, the token server gets them; the registry stays TLS.
+    b.insecure_http_host(&t.server.addr);
+    let c = b.build().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 1000);
+    assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let got = c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(got.digest, image.digest);
+    assert_eq!(t.requests().len(), 2);
+}
