@@ -63,6 +63,7 @@ pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 pub struct ClientBuilder {
     pub(crate) insecure: Vec<String>,
     pub(crate) credentials: HashMap<String, Credentials>,
+    pub(crate) credential_files: Option<crate::CredentialFiles>,
     pub(crate) root_certs: Vec<Vec<u8>>,
     pub(crate) max_manifest: u64,
     pub(crate) concurrency: usize,
@@ -99,6 +100,7 @@ impl ClientBuilder {
         ClientBuilder {
             insecure: Vec::new(),
             credentials: HashMap::new(),
+            credential_files: None,
             root_certs: Vec::new(),
             max_manifest: 4 << 20,
             concurrency: 4,
@@ -128,6 +130,16 @@ impl ClientBuilder {
     /// `docker.io`, `ghcr.io`, `localhost:5000`). Default: anonymous.
     pub fn credentials(&mut self, registry: &str, credentials: Credentials) -> &mut Self {
         self.credentials.insert(registry.to_owned(), credentials);
+        self
+    }
+
+    /// Looks up credentials for registries without explicit
+    /// [`ClientBuilder::credentials`] in these files (docker's
+    /// `config.json`, containers' `auth.json`, credential helpers), on first
+    /// use of each registry. [`crate::CredentialFiles::standard`] gives the
+    /// usual locations. Default: no files are read.
+    pub fn credential_files(&mut self, files: crate::CredentialFiles) -> &mut Self {
+        self.credential_files = Some(files);
         self
     }
 
@@ -213,6 +225,7 @@ impl ClientBuilder {
                 http,
                 cfg: self.clone(),
                 auth: Mutex::new(AuthCache::default()),
+                file_creds: Mutex::new(HashMap::new()),
                 token_fetch: tokio::sync::Mutex::new(()),
             }),
         })
@@ -223,6 +236,7 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) cfg: ClientBuilder,
     auth: Mutex<AuthCache>,
+    file_creds: Mutex<HashMap<String, Option<Credentials>>>,
     /// Held while a token is fetched, so concurrent requests that need the
     /// same token wait for one fetch instead of each making their own.
     token_fetch: tokio::sync::Mutex<()>,
@@ -428,15 +442,39 @@ impl Client {
         base.mul_f64(factor)
     }
 
+    /// The credentials for `registry`: explicit ones, else those found in
+    /// the credential files (looked up once per registry).
+    pub(crate) fn creds(&self, registry: &str) -> Option<Credentials> {
+        if let Some(c) = self.inner.cfg.credentials.get(registry) {
+            return Some(c.clone());
+        }
+        let files = self.inner.cfg.credential_files.as_ref()?;
+        let mut cache = self.inner.file_creds.lock().ok()?;
+        if let Some(found) = cache.get(registry) {
+            return found.clone();
+        }
+        let found = match files.lookup(registry) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(registry, error = %e, "stored credentials unreadable; going anonymous");
+                None
+            }
+        };
+        cache.insert(registry.to_owned(), found.clone());
+        found
+    }
+
     fn auth_header(&self, registry: &str, scope: &str) -> Option<String> {
         let cache = self.inner.auth.lock().ok()?;
         if let Some(h) = cache.header(registry, scope) {
             return Some(h);
         }
         if cache.basic.get(registry).copied().unwrap_or(false) {
-            return self.inner.cfg.credentials.get(registry)?.basic_header();
+            drop(cache);
+            return self.creds(registry)?.basic_header();
         }
-        if let Some(Credentials::BearerToken(t)) = self.inner.cfg.credentials.get(registry) {
+        drop(cache);
+        if let Some(Credentials::BearerToken(t)) = self.creds(registry) {
             return Some(format!("Bearer {t}"));
         }
         None
@@ -445,7 +483,7 @@ impl Client {
     /// The error for a 401 that came although the client authenticated.
     fn refused(&self, r: &Reference, scope_key: &str, challenge: Option<&str>) -> Error {
         let registry = r.registry();
-        let who = if self.inner.cfg.credentials.contains_key(registry) {
+        let who = if self.creds(registry).is_some() {
             "the configured credentials"
         } else {
             "anonymous access"
@@ -508,7 +546,8 @@ impl Client {
             .ok_or_else(|| auth_err("bearer challenge without a realm".to_owned()))?;
         let mut url = reqwest::Url::parse(realm)
             .map_err(|e| auth_err(format!("token realm {realm:?} is not a URL: {e}")))?;
-        let creds = self.inner.cfg.credentials.get(registry);
+        let creds = self.creds(registry);
+        let creds = creds.as_ref();
         let sends_secret = matches!(
             creds,
             Some(Credentials::Basic { .. } | Credentials::IdentityToken(_))
@@ -548,7 +587,8 @@ impl Client {
         let header = challenge
             .ok_or_else(|| auth_err("401 without a WWW-Authenticate challenge".to_owned()))?;
         let challenges = Challenge::parse_header(header).map_err(|e| auth_err(e.to_string()))?;
-        let creds = self.inner.cfg.credentials.get(registry);
+        let creds = self.creds(registry);
+        let creds = creds.as_ref();
         if let Some(c) = challenges.iter().find(|c| c.scheme == "bearer") {
             return self.bearer(r, scopes, c, sent).await;
         }
@@ -564,11 +604,14 @@ impl Client {
                 .auth
                 .lock()
                 .map_err(|_| auth_err("token cache poisoned".into()))?;
-            if cache.basic.insert(registry.to_owned(), true) == Some(true) {
+            // Refused only when this request carried the credentials: other
+            // requests may have met the same challenge before any had them.
+            if sent.is_some_and(|h| h.starts_with("Basic ")) {
                 return Err(auth_err(
                     "the registry refused the configured credentials".to_owned(),
                 ));
             }
+            cache.basic.insert(registry.to_owned(), true);
             return Ok(());
         }
         Err(auth_err(format!("unsupported challenge {header:?}")))

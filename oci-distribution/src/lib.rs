@@ -62,12 +62,14 @@ mod auth;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 mod client;
+mod config;
 mod copy;
 mod error;
 mod ops;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, Progress, ProgressFn};
+pub use config::CredentialFiles;
 pub use copy::Platforms;
 pub use error::{BoxError, Error};
 pub use oci_image;

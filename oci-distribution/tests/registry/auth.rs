@@ -497,3 +497,30 @@ async fn credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked() {
     assert_eq!(got.digest, image.digest);
     assert_eq!(t.requests().len(), 2);
 }
+
+/// Credentials stored in a docker `config.json` (as `docker login` writes
+/// them) authenticate to the real registry.
+#[tokio::test]
+async fn credentials_from_a_docker_config_file() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((reg, ca)) = basic_tls_registry(dir.path()) else {
+        return;
+    };
+    let config = dir.path().join("config.json");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.addr),
+    )
+    .unwrap();
+    let c = ClientBuilder::new()
+        .add_root_certificate_pem(ca.as_bytes())
+        .credential_files(oci_distribution::CredentialFiles::new(vec![config]))
+        .build()
+        .unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 1000);
+    let r = reference(&reg, "fromfile/app:1");
+    assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
+}
