@@ -630,30 +630,35 @@ impl Client {
             registry: host.clone(),
             reason,
         };
+        let scope = scopes.join(" ");
+        let base_url = url.clone();
+        let oauth = |grant: Vec<(&'static str, String)>| {
+            let mut form = grant;
+            form.push(("service", service.clone()));
+            form.push(("client_id", "ocikit".to_owned()));
+            if !scope.is_empty() {
+                form.push(("scope", scope.clone()));
+            }
+            let body = form
+                .iter()
+                .map(|(k, v)| format!("{k}={}", urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            self.inner
+                .http
+                .post(base_url.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+        };
         let resp = match creds {
+            // OAuth2 refresh-token grant (docker's identity tokens).
             Some(Credentials::IdentityToken(refresh)) => {
-                // OAuth2 refresh-token grant (docker's identity tokens).
-                let mut form = vec![
+                oauth(vec![
                     ("grant_type", "refresh_token".to_owned()),
-                    ("service", service.clone()),
-                    ("client_id", "ocikit".to_owned()),
                     ("refresh_token", refresh.clone()),
-                ];
-                if !scopes.is_empty() {
-                    form.push(("scope", scopes.join(" ")));
-                }
-                let body = form
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&");
-                self.inner
-                    .http
-                    .post(url.clone())
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body)
-                    .send()
-                    .await
+                ])
+                .await
             }
             _ => {
                 {
@@ -669,7 +674,23 @@ impl Client {
                 if let Some(h) = creds.and_then(Credentials::basic_header) {
                     req = req.header(AUTHORIZATION, h);
                 }
-                req.send().await
+                let resp = req.send().await;
+                // Token servers that only speak OAuth2 answer the GET form
+                // with 404 or 405: use the password grant with the same
+                // credentials.
+                match (resp, creds) {
+                    (Ok(r), Some(Credentials::Basic { username, password }))
+                        if matches!(r.status().as_u16(), 404 | 405) =>
+                    {
+                        oauth(vec![
+                            ("grant_type", "password".to_owned()),
+                            ("username", username.clone()),
+                            ("password", password.clone()),
+                        ])
+                        .await
+                    }
+                    (resp, _) => resp,
+                }
             }
         };
         let resp = resp.map_err(|e| auth_err(format!("token request failed: {e}")))?;

@@ -648,3 +648,61 @@ async fn bearer_tokens_are_fetched_before_requests_once_the_realm_is_known() {
     );
     assert_eq!(token_server.count("GET", "/token"), 3);
 }
+
+/// A token server that only speaks OAuth2 gets the password grant, and an
+/// identity token is exchanged with the refresh-token grant.
+#[tokio::test]
+async fn oauth2_password_and_refresh_grants() {
+    let token_server = FaultServer::start(|req| {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        match req.method.as_str() {
+            "GET" => reply(405, &[], b""),
+            "POST"
+                if body.contains("grant_type=password")
+                    && body.contains("username=u")
+                    && body.contains("password=p%26w") =>
+            {
+                reply(200, &[], br#"{"access_token":"pw-token","expires_in":300}"#)
+            }
+            "POST"
+                if body.contains("grant_type=refresh_token")
+                    && body.contains("refresh_token=rt") =>
+            {
+                reply(200, &[], br#"{"access_token":"rt-token","expires_in":300}"#)
+            }
+            _ => reply(401, &[], b"bad grant"),
+        }
+    })
+    .await;
+    let realm = format!("http://{}/token", token_server.addr);
+    let (bytes, _) = manifest_bytes(b"o");
+    let server =
+        FaultServer::start(
+            move |req| match req.headers.get("authorization").map(String::as_str) {
+                Some("Bearer pw-token" | "Bearer rt-token") => {
+                    reply(200, &[("content-type", OCI_MANIFEST)], &bytes)
+                }
+                _ => reply(
+                    401,
+                    &[(
+                        "www-authenticate",
+                        &format!("Bearer realm=\"{realm}\",service=\"reg\""),
+                    )],
+                    b"",
+                ),
+            },
+        )
+        .await;
+    for creds in [
+        Credentials::basic("u", "p&w"),
+        Credentials::IdentityToken("rt".into()),
+    ] {
+        let c = ClientBuilder::new()
+            .insecure_http_host(&server.addr)
+            .insecure_http_host(&token_server.addr)
+            .credentials(&server.addr, creds)
+            .build()
+            .unwrap();
+        c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
+    }
+}
