@@ -57,6 +57,7 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod artifact;
 mod auth;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
@@ -67,6 +68,7 @@ mod copy;
 mod error;
 mod ops;
 
+pub use artifact::ArtifactFile;
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, Progress, ProgressFn};
 pub use config::CredentialFiles;
