@@ -114,8 +114,9 @@ impl ClientBuilder {
         }
     }
 
-    /// Talks plain HTTP to `host` (`host` or `host:port`, as in a
-    /// reference). Default: none; every registry is reached over HTTPS.
+    /// Talks plain HTTP to `host`: `host:port` for that port only, or a
+    /// bare `host` (such as `127.0.0.1` or `localhost`) for every port of
+    /// it. Default: none; every registry is reached over HTTPS.
     /// Credentials sent to such a host travel in the clear.
     ///
     /// It also marks a token server: credentials go to a plain-HTTP token
@@ -307,23 +308,28 @@ impl Client {
             Some(p) => format!("{host}:{p}"),
             None => host.to_owned(),
         };
+        self.is_insecure(&with_port)
+    }
+
+    /// True when `host` (`name` or `name:port`) was marked insecure, by
+    /// itself or by its bare name.
+    fn is_insecure(&self, host: &str) -> bool {
+        let bare = match host.rsplit_once(':') {
+            // Not an IPv6 literal's colon: those are bracketed.
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
         self.inner
             .cfg
             .insecure
             .iter()
-            .any(|h| *h == with_port || (realm.port().is_none() && h == host))
+            .any(|h| h == host || h == bare)
     }
 
     /// `http://` for hosts marked insecure, else `https://`.
     pub(crate) fn base(&self, r: &Reference) -> String {
         let host = r.api_host();
-        let scheme = if self
-            .inner
-            .cfg
-            .insecure
-            .iter()
-            .any(|h| h == host || h == r.registry())
-        {
+        let scheme = if self.is_insecure(host) || self.is_insecure(r.registry()) {
             "http"
         } else {
             "https"
@@ -896,6 +902,21 @@ mod tests {
         assert!(c.backoff(0) >= Duration::from_millis(50));
         assert!(c.backoff(10) <= Duration::from_secs(1));
         assert!(c.backoff(10) >= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn insecure_hosts_match_with_or_without_port() {
+        let c = ClientBuilder::new()
+            .insecure_http_host("127.0.0.1")
+            .insecure_http_host("reg.example:5000")
+            .build()
+            .unwrap();
+        let base = |r: &str| c.base(&r.parse().unwrap());
+        assert!(base("127.0.0.1:5099/a:1").starts_with("http://127.0.0.1:5099/v2/a"));
+        assert!(base("reg.example:5000/a").starts_with("http://"));
+        assert!(base("reg.example:5001/a").starts_with("https://"));
+        assert!(base("ghcr.io/a").starts_with("https://ghcr.io/v2/a"));
+        assert!(base("busybox").starts_with("https://registry-1.docker.io/v2/library/busybox"));
     }
 
     #[test]
