@@ -19,6 +19,9 @@ application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
 application/vnd.docker.distribution.manifest.list.v2+json";
 
+/// Chunk size when falling back to chunked uploads.
+const FALLBACK_CHUNK: u64 = 2 << 20;
+
 /// A manifest or index fetched from a registry, verified against its
 /// digest, with its exact bytes.
 #[derive(Debug, Clone)]
@@ -422,12 +425,20 @@ impl Client {
         });
         let path = layout.blob_path(&desc.digest);
         match self.cfg().chunk_size {
-            Some(chunk) => self.upload_chunked(r, desc, &path, chunk).await?,
+            // Registries that refuse PATCH uploads (405, as GCP's) get one PUT.
+            Some(chunk) => match self.upload_chunked(r, desc, &path, chunk).await {
+                Err(Error::Status { status: 405, .. }) => {
+                    self.upload_monolithic(r, desc, &path).await?
+                }
+                other => other?,
+            },
+            // Registries that refuse a monolithic PUT, or cap request bodies
+            // (GHCR at 4 MiB), get chunks well under that.
             None => match self.upload_monolithic(r, desc, &path).await {
                 Err(Error::Status {
                     status: 405 | 413 | 400,
                     ..
-                }) => self.upload_chunked(r, desc, &path, 4 << 20).await?,
+                }) => self.upload_chunked(r, desc, &path, FALLBACK_CHUNK).await?,
                 other => other?,
             },
         }
@@ -485,33 +496,54 @@ impl Client {
         path: &std::path::Path,
         chunk: u64,
     ) -> Result<(), Error> {
+        use std::io::{Read as _, Seek as _};
         let (mut loc, min) = self.start_upload(r).await?;
         let chunk = chunk.max(min.unwrap_or(0)).max(1);
         let scopes = [scope(r.repository(), Access::Push)];
-        let data = std::fs::read(path).map_err(|e| oci_image::Error::Io {
-            op: "read",
-            path: path.to_owned(),
-            source: e,
-        })?;
+        let io_err = |op: &'static str, e: std::io::Error| {
+            Error::Layout(oci_image::Error::Io {
+                op,
+                path: path.to_owned(),
+                source: e,
+            })
+        };
+        let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
         let mut offset = 0u64;
+        let mut resumes = 0u32;
         while offset < desc.size {
             let end = (offset + chunk).min(desc.size);
-            let start_u = usize::try_from(offset).unwrap_or(usize::MAX);
-            let end_u = usize::try_from(end).unwrap_or(usize::MAX);
-            let body = data[start_u..end_u].to_vec();
+            let mut body = vec![0u8; usize::try_from(end - offset).unwrap_or(0)];
+            file.seek(std::io::SeekFrom::Start(offset))
+                .and_then(|_| file.read_exact(&mut body))
+                .map_err(|e| io_err("read", e))?;
             let range = format!("{offset}-{}", end - 1);
-            let resp = self
+            let sent = self
                 .send_ok(r, &scopes, Method::PATCH, &loc, &move |b| {
                     b.header(CONTENT_TYPE, "application/octet-stream")
                         .header("content-range", range.clone())
                         .header(CONTENT_LENGTH, body.len())
                         .body(body.clone())
                 })
-                .await?;
-            if let Some(l) = header_str(resp.headers(), "location") {
-                loc = self.absolute(&loc, l);
+                .await;
+            match sent {
+                Ok(resp) => {
+                    if let Some(l) = header_str(resp.headers(), "location") {
+                        loc = self.absolute(&loc, l);
+                    }
+                    offset = end;
+                }
+                Err(e @ (Error::Transport { .. } | Error::RetriesExhausted { .. }))
+                    if resumes < self.cfg().retries =>
+                {
+                    // Ask the registry how much it has, and go on from there.
+                    resumes += 1;
+                    tracing::debug!(url = %loc, error = %e, "chunk failed; asking for the upload status");
+                    let (next, l) = self.upload_status(r, &loc).await?;
+                    offset = next.min(desc.size);
+                    loc = l;
+                }
+                Err(e) => return Err(e),
             }
-            offset = end;
             self.progress(Progress::Bytes {
                 digest: desc.digest.clone(),
                 done: offset,
@@ -525,6 +557,21 @@ impl Client {
         })
         .await?;
         Ok(())
+    }
+
+    /// The upload session's status: the offset to continue from (one past
+    /// the end of its `Range`) and its current location.
+    async fn upload_status(&self, r: &Reference, loc: &str) -> Result<(u64, String), Error> {
+        let scopes = [scope(r.repository(), Access::Push)];
+        let resp = self.send_ok(r, &scopes, Method::GET, loc, &|b| b).await?;
+        let next = header_str(resp.headers(), "range")
+            .map(|v| v.trim_start_matches("bytes="))
+            .and_then(|v| v.split_once('-'))
+            .and_then(|(_, end)| end.trim().parse::<u64>().ok())
+            .map_or(0, |end| end + 1);
+        let loc = header_str(resp.headers(), "location")
+            .map_or_else(|| loc.to_owned(), |l| self.absolute(loc, l));
+        Ok((next, loc))
     }
 
     /// Uploads a manifest or index under `r`'s digest or tag. Returns the
@@ -610,6 +657,46 @@ impl Client {
             }
         }
         Ok(tags)
+    }
+
+    /// Lists the registry's repositories (`GET /v2/_catalog`), following
+    /// `Link` pagination (at most 10,000 pages). Only `r`'s registry is
+    /// used. Many registries restrict or disable this endpoint.
+    ///
+    /// # Errors
+    /// [`Error::Status`] (404 or 401 where the catalog is not offered),
+    /// [`Error::Document`].
+    pub async fn catalog(
+        &self,
+        r: &Reference,
+        page_size: Option<u32>,
+    ) -> Result<Vec<String>, Error> {
+        let base = self.base(r);
+        let root = &base[..base.len() - r.repository().len() - 1];
+        let mut url = format!("{root}/_catalog");
+        if let Some(n) = page_size {
+            url.push_str(&format!("?n={n}"));
+        }
+        let scopes = ["registry:catalog:*".to_owned()];
+        let mut repositories = Vec::new();
+        for _ in 0..10_000 {
+            let resp = self.send_ok(r, &scopes, Method::GET, &url, &|b| b).await?;
+            let next = header_str(resp.headers(), "link")
+                .and_then(parse_next_link)
+                .map(|l| self.absolute(&url, &l));
+            let body = read_limited(resp, 64 << 20, "catalog", &url).await?;
+            let page = oci_types::Catalog::from_slice(&body).map_err(|source| Error::Document {
+                url: url.clone(),
+                source,
+            })?;
+            let before = repositories.len();
+            repositories.extend(page.repositories);
+            match next {
+                Some(n) if n != url && repositories.len() > before => url = n,
+                _ => return Ok(repositories),
+            }
+        }
+        Ok(repositories)
     }
 
     /// Deletes a manifest by digest.

@@ -706,3 +706,104 @@ async fn oauth2_password_and_refresh_grants() {
         c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap();
     }
 }
+
+/// GCP refuses chunked uploads with 405: the client falls back to one PUT.
+#[tokio::test]
+async fn a_registry_refusing_chunks_gets_a_monolithic_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let blob = vec![3u8; 50_000];
+    let desc = layout.write_blob(MediaType::ImageLayer, &blob).unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = got.clone();
+    let server = FaultServer::start(move |req| match req.method.as_str() {
+        "HEAD" => reply(404, &[], b""),
+        "POST" => reply(202, &[("location", "/v2/a/blobs/uploads/u")], b""),
+        "PATCH" => reply(405, &[], b""),
+        "PUT" if !req.body.is_empty() => {
+            *g.lock().unwrap() = req.body.clone();
+            reply(201, &[], b"")
+        }
+        _ => reply(400, &[], b""),
+    })
+    .await;
+    let c = ClientBuilder::new()
+        .insecure_http_host(&server.addr)
+        .chunked_upload(10_000)
+        .build()
+        .unwrap();
+    c.push_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap();
+    assert_eq!(*got.lock().unwrap(), blob);
+}
+
+/// A chunk that keeps failing is resumed from the upload's status (`GET`
+/// of the upload URL answering with `Range`).
+#[tokio::test]
+async fn chunked_uploads_resume_from_the_upload_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let blob: Vec<u8> = (0..30_000u32).map(|i| (i % 241) as u8).collect();
+    let desc = layout.write_blob(MediaType::ImageLayer, &blob).unwrap();
+    let stored = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let (s, f) = (stored.clone(), failures.clone());
+    let server = FaultServer::start(move |req| match req.method.as_str() {
+        "HEAD" => reply(404, &[], b""),
+        "POST" => reply(202, &[("location", "/v2/a/blobs/uploads/u")], b""),
+        "PATCH" => {
+            let start: usize = req.headers["content-range"]
+                .split('-')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            // The second chunk fails three times in a row.
+            if start == 10_000 && f.fetch_add(1, Ordering::SeqCst) < 3 {
+                return reply(503, &[], b"");
+            }
+            let mut data = s.lock().unwrap();
+            data.truncate(start);
+            data.extend_from_slice(&req.body);
+            let n = data.len();
+            reply(
+                202,
+                &[
+                    ("location", "/v2/a/blobs/uploads/u"),
+                    ("range", &format!("0-{}", n - 1)),
+                ],
+                b"",
+            )
+        }
+        "GET" => {
+            let n = s.lock().unwrap().len();
+            reply(
+                204,
+                &[
+                    ("location", "/v2/a/blobs/uploads/u"),
+                    ("range", &format!("0-{}", n.max(1) - 1)),
+                ],
+                b"",
+            )
+        }
+        "PUT" => reply(201, &[], b""),
+        _ => reply(400, &[], b""),
+    })
+    .await;
+    let c = ClientBuilder::new()
+        .insecure_http_host(&server.addr)
+        .chunked_upload(10_000)
+        .max_retries(1)
+        .backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .build()
+        .unwrap();
+    c.push_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap();
+    assert_eq!(*stored.lock().unwrap(), blob);
+    assert!(
+        server.count("GET", "/v2/a/blobs/uploads/u") >= 1,
+        "the status was asked"
+    );
+}

@@ -321,3 +321,19 @@ fn the_blocking_client_pushes_and_pulls() {
     );
     assert_eq!(c.tags(&r, None).unwrap(), ["1"]);
 }
+
+#[tokio::test]
+async fn the_catalog_lists_repositories() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path()).unwrap();
+    let image = build_image(&src, "amd64", 1, 100);
+    for repo in ["b/two", "a/one"] {
+        c.push_image(&src, &image, &reference(&reg, &format!("{repo}:1")))
+            .await
+            .unwrap();
+    }
+    let repos = c.catalog(&reference(&reg, "any"), Some(1)).await.unwrap();
+    assert_eq!(repos, ["a/one", "b/two"]);
+}
