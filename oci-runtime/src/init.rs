@@ -48,6 +48,8 @@ pub(crate) struct InitConfig {
     /// Namespaces to join first: (path, CLONE_NEW* type); user first.
     pub(crate) join: Vec<(PathBuf, i32)>,
     pub(crate) preserve_fds: u32,
+    /// Where to send the pty master when `process.terminal` is set.
+    pub(crate) console_socket: Option<PathBuf>,
 }
 
 /// Messages from the init to the runtime.
@@ -166,6 +168,14 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
     std::env::set_current_dir(&cfg.state_dir)
         .map_err(|e| format!("enter state directory {}: {e}", cfg.state_dir.display()))?;
     let listener = UnixListener::bind(EXEC_SOCKET).map_err(|e| format!("bind exec socket: {e}"))?;
+    // Likewise connect to the console socket while its path is reachable.
+    let console = match &cfg.console_socket {
+        Some(p) => Some(
+            UnixStream::connect(p)
+                .map_err(|e| format!("connect to console socket {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
     for (path, nstype) in &cfg.join {
         let f = std::fs::File::open(path)
             .map_err(|e| format!("open namespace {}: {e}", path.display()))?;
@@ -199,7 +209,7 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
             drop(gate_w);
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
-            let message = match stage2(ch, &cfg, listener) {
+            let message = match stage2(ch, &cfg, listener, console) {
                 Ok(never) => match never {},
                 Err(m) => m,
             };
@@ -211,7 +221,12 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
 
 enum Never {}
 
-fn stage2(ch: &mut Channel, cfg: &InitConfig, listener: UnixListener) -> Result<Never, String> {
+fn stage2(
+    ch: &mut Channel,
+    cfg: &InitConfig,
+    listener: UnixListener,
+    console: Option<UnixStream>,
+) -> Result<Never, String> {
     let _ = rustix::process::setsid();
 
     let spec = &cfg.spec;
@@ -228,6 +243,12 @@ fn stage2(ch: &mut Channel, cfg: &InitConfig, listener: UnixListener) -> Result<
     rootfs::enter(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
     let default_process = oci_types::runtime::Process::new("/");
     let proc_ = spec.process.as_ref().unwrap_or(&default_process);
+    if let Some(sock) = console {
+        // After entering the root: the pty must come from the container's
+        // devpts instance.
+        crate::console::setup(&sock, proc_.console_size.as_ref())
+            .map_err(|e| format!("set up console: {e}"))?;
+    }
     process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
     let arg0 = proc_.args.first().ok_or("process.args is empty")?;
     let program = process::find_program(arg0, &proc_.env)

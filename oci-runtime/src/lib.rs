@@ -4,8 +4,7 @@
 //! lifecycle hooks. `examples/ocikit-runc` at the workspace root is a
 //! runc-compatible command line over it.
 //!
-//! Non-goals (today): seccomp, AppArmor/SELinux labels, terminals and
-//! console sockets, `exec` into a running container, checkpoint/restore,
+//! Non-goals (today): seccomp, AppArmor/SELinux labels, `exec` into a running container, checkpoint/restore,
 //! systemd cgroups, device rules on cgroup v2. Configs asking for them are
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
@@ -68,6 +67,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod cgroup;
+mod console;
 mod container;
 mod error;
 mod hook;

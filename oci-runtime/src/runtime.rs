@@ -82,11 +82,12 @@ pub struct CreateOptions {
     pid_file: Option<PathBuf>,
     root_entry: RootEntry,
     preserve_fds: u32,
+    console_socket: Option<PathBuf>,
 }
 
 impl CreateOptions {
     /// Defaults: the container shares the caller's stdio, no pid file,
-    /// pivot_root, no preserved descriptors.
+    /// pivot_root, no preserved descriptors, no console socket.
     pub fn new() -> Self {
         CreateOptions::default()
     }
@@ -119,6 +120,15 @@ impl CreateOptions {
     /// How the init enters the rootfs (default [`RootEntry::PivotRoot`]).
     pub fn root_entry(&mut self, entry: RootEntry) -> &mut Self {
         self.root_entry = entry;
+        self
+    }
+
+    /// The AF_UNIX socket that receives the master of the container's
+    /// pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) when
+    /// `process.terminal` is true; required then, refused otherwise
+    /// (default: none).
+    pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.console_socket = Some(path.into());
         self
     }
 
@@ -163,7 +173,7 @@ fn ns_flag(kind: &NamespaceType) -> Option<i32> {
 }
 
 /// Refuses configs this engine cannot run faithfully.
-pub(crate) fn check_spec(spec: &Spec) -> Result<()> {
+pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     let process = spec.process.as_ref().ok_or(Error::BadConfig {
         field: "process",
         expected: "a process to run",
@@ -176,9 +186,15 @@ pub(crate) fn check_spec(spec: &Spec) -> Result<()> {
             found: "[]".into(),
         });
     }
-    if process.terminal {
-        return Err(Error::Unsupported {
-            feature: "process.terminal (a console socket)",
+    if process.terminal != console_socket {
+        return Err(Error::BadConfig {
+            field: "process.terminal",
+            expected: if process.terminal {
+                "a console socket to send the terminal to (runc's --console-socket)"
+            } else {
+                "terminal true when a console socket is given"
+            },
+            found: process.terminal.to_string(),
         });
     }
     let linux = spec.linux.clone().unwrap_or_default();
@@ -325,7 +341,7 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::AlreadyExists`]; [`Error::Config`] or [`Error::BadConfig`]
-    /// for the bundle; [`Error::Unsupported`] (terminal, seccomp, time
+    /// for the bundle; [`Error::Unsupported`] (seccomp, time
     /// namespace, systemd cgroups); [`Error::InitFailed`] with the failing
     /// setup step; [`Error::Hook`] for prestart, createRuntime and
     /// createContainer hooks. Nothing is left behind on failure.
@@ -356,7 +372,7 @@ impl Runtime {
             path: config_path.clone(),
             source,
         })?;
-        check_spec(&spec)?;
+        check_spec(&spec, options.console_socket.is_some())?;
         let root_path = spec.root.as_ref().map_or("rootfs", |r| r.path.as_str());
         let rootfs = bundle.join(root_path);
         let rootfs =
@@ -444,6 +460,7 @@ impl Runtime {
             new_userns,
             join,
             preserve_fds: options.preserve_fds,
+            console_socket: options.console_socket.clone(),
         };
 
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()

@@ -7,6 +7,7 @@
 //! `cargo test -p oci-runtime --test engine -- hostname`.
 
 mod common;
+mod console;
 mod errors;
 mod isolation;
 mod lifecycle;
@@ -26,6 +27,7 @@ fn main() {
         isolation::TESTS,
         limits::TESTS,
         errors::TESTS,
+        console::TESTS,
         stress::TESTS,
     ]
     .concat();
