@@ -865,3 +865,96 @@ impl Drop for Cleanup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_types::runtime::Namespace;
+
+    fn spec() -> Spec {
+        let mut s = Spec::default_linux();
+        s.process.as_mut().unwrap().terminal = false;
+        s
+    }
+
+    #[test]
+    fn features_document_is_valid_and_honest() {
+        let f = Runtime::features();
+        f.validate().unwrap();
+        let linux = f.linux.as_ref().unwrap();
+        assert_eq!(linux.seccomp.as_ref().unwrap().enabled, Some(false));
+        assert_eq!(linux.cgroup.as_ref().unwrap().systemd, Some(false));
+        let ns = linux.namespaces.as_ref().unwrap();
+        assert!(!ns.contains(&NamespaceType::Time));
+        assert!(f
+            .mount_options
+            .as_ref()
+            .unwrap()
+            .contains(&"rbind".to_owned()));
+    }
+
+    #[test]
+    fn config_checks() {
+        check_spec(&spec(), false).unwrap();
+
+        let e = check_spec(&Spec::default_linux(), false).unwrap_err();
+        assert!(e.to_string().contains("console socket"), "{e}");
+        let e = check_spec(&spec(), true).unwrap_err();
+        assert!(e.to_string().contains("terminal true"), "{e}");
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != NamespaceType::Mount);
+        let e = check_spec(&s, false).unwrap_err();
+        assert!(e.to_string().contains("expected a mount namespace"), "{e}");
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != NamespaceType::Uts);
+        assert!(check_spec(&s, false)
+            .unwrap_err()
+            .to_string()
+            .contains("uts namespace"));
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .push(Namespace::new(NamespaceType::User));
+        assert!(check_spec(&s, false)
+            .unwrap_err()
+            .to_string()
+            .contains("mappings"));
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .push(Namespace::new(NamespaceType::Time));
+        assert!(matches!(
+            check_spec(&s, false),
+            Err(Error::Unsupported { .. })
+        ));
+
+        let mut s = spec();
+        s.process.as_mut().unwrap().args.clear();
+        assert!(check_spec(&s, false)
+            .unwrap_err()
+            .to_string()
+            .contains("process.args"));
+    }
+
+    #[test]
+    fn exit_status_codes() {
+        assert_eq!(ExitStatus::Code(7).code(), 7);
+        assert_eq!(ExitStatus::Signal(9).code(), 137);
+    }
+}

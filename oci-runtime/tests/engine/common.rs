@@ -93,6 +93,16 @@ impl Bundle {
     }
 }
 
+impl Drop for Bundle {
+    /// A failed test must not leave containers (and their processes, which
+    /// hold the test's stdout) behind.
+    fn drop(&mut self) {
+        for st in self.rt.list().unwrap_or_default() {
+            let _ = self.rt.delete(&st.id, oci_runtime::DeleteMode::Force);
+        }
+    }
+}
+
 /// A cgroup file of container `id` in hierarchy `name`, v1 or v2.
 pub(crate) fn cgroup_file(id: &str, v1: &str, file: &str) -> Option<PathBuf> {
     let p = Path::new("/sys/fs/cgroup")

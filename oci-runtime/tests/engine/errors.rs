@@ -120,4 +120,23 @@ fn hooks() {
         "{e}"
     );
     assert!(b.rt.state("t-hookfail").unwrap_err().is_not_found());
+
+    // prestart runs too; a failing startContainer hook (run inside the
+    // container, so /bin/sh is the busybox one) fails start.
+    let mut hooks = Hooks::default();
+    hooks.prestart = vec![hook(&format!("echo prestart >> {l}"))];
+    hooks.start_container = vec![hook("echo from-start-hook; exit 4")];
+    b.spec.hooks = Some(hooks);
+    b.write();
+    std::fs::remove_file(&log).unwrap();
+    b.rt.create("t-starthook", b.path(), CreateOptions::new())
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "prestart\n");
+    let e = b.rt.start("t-starthook").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("startContainer hook /bin/sh: expected exit code 0, found 4"),
+        "{e}"
+    );
+    b.rt.delete("t-starthook", DeleteMode::Force).unwrap();
 }

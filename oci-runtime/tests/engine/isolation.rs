@@ -28,6 +28,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "isolation::rootfs_symlink_cannot_escape",
         rootfs_symlink_cannot_escape,
     ),
+    (
+        "isolation::capabilities_nnp_oom_sysctl",
+        capabilities_nnp_oom_sysctl,
+    ),
 ];
 
 fn hostname() {
@@ -211,4 +215,45 @@ fn rootfs_symlink_cannot_escape() {
         .join("rootfs")
         .join(marker.path().strip_prefix("/").unwrap())
         .exists());
+}
+
+fn capabilities_nnp_oom_sysctl() {
+    if !root_or_skip("capabilities_nnp_oom_sysctl") {
+        return;
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "grep -E '^(CapEff|CapPrm|CapBnd|CapInh|CapAmb|NoNewPrivs)' /proc/self/status; \
+         cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_default_ttl",
+    ]);
+    std::os::unix::fs::symlink("busybox", b.path().join("rootfs/bin/grep")).ok();
+    b.spec.process.as_mut().unwrap().oom_score_adj = Some(500);
+    b.spec
+        .linux
+        .as_mut()
+        .unwrap()
+        .sysctl
+        .insert("net.ipv4.ip_default_ttl".into(), "42".into());
+    let (code, out) = b.run("t-caps");
+    assert_eq!(code, 0, "{out}");
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+    };
+    // runc's defaults: CAP_AUDIT_WRITE (29), CAP_KILL (5),
+    // CAP_NET_BIND_SERVICE (10).
+    let want = format!("{:016x}", (1u64 << 29) | (1 << 5) | (1 << 10));
+    assert_eq!(field("CapEff:"), want);
+    assert_eq!(field("CapPrm:"), want);
+    assert_eq!(field("CapBnd:"), want);
+    assert_eq!(field("CapInh:"), "0000000000000000");
+    assert_eq!(field("CapAmb:"), "0000000000000000");
+    assert_eq!(field("NoNewPrivs:"), "1");
+    let tail: Vec<&str> = out.lines().rev().take(2).collect();
+    assert_eq!(tail, ["42", "500"], "{out}");
+    let host_ttl = std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl").unwrap();
+    assert_ne!(host_ttl.trim(), "42", "the sysctl leaked to the host");
 }

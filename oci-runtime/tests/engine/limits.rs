@@ -1,6 +1,6 @@
 //! cgroup limits and rlimits.
 
-use oci_runtime::oci_types::runtime::{Memory, Pids, Resources, Rlimit, RlimitType};
+use oci_runtime::oci_types::runtime::{Cpu, Memory, Pids, Resources, Rlimit, RlimitType};
 use oci_runtime::{CreateOptions, DeleteMode};
 
 use crate::common::*;
@@ -28,6 +28,12 @@ fn memory_and_pids_in_cgroup() {
     m.limit = Some(64 << 20);
     r.memory = Some(m);
     r.pids = Some(Pids::new(42));
+    let mut cpu = Cpu::default();
+    cpu.shares = Some(512);
+    cpu.quota = Some(50_000);
+    cpu.period = Some(100_000);
+    cpu.cpus = Some("0".into());
+    r.cpu = Some(cpu);
     linux.resources = Some(r);
     b.write();
     let c =
@@ -42,6 +48,22 @@ fn memory_and_pids_in_cgroup() {
     );
     let pids = cgroup_file("t-limits", "pids", "pids.max").expect("pids.max");
     assert_eq!(std::fs::read_to_string(pids).unwrap().trim(), "42");
+    let read = |v1: &str, file: &str| {
+        let p = cgroup_file("t-limits", v1, file).unwrap_or_else(|| panic!("{v1}/{file}"));
+        std::fs::read_to_string(p).unwrap().trim().to_owned()
+    };
+    let cpu_dir = ["cpu", "cpu,cpuacct"]
+        .into_iter()
+        .find(|d| cgroup_file("t-limits", d, "cpu.shares").is_some());
+    if let Some(cpu_dir) = cpu_dir {
+        assert_eq!(read(cpu_dir, "cpu.shares"), "512");
+        assert_eq!(read(cpu_dir, "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read(cpu_dir, "cpu.cfs_period_us"), "100000");
+        assert_eq!(read("cpuset", "cpuset.cpus"), "0");
+    } else {
+        assert_eq!(read("", "cpu.max"), "50000 100000");
+        assert_eq!(read("", "cpuset.cpus"), "0");
+    }
     let procs = cgroup_file("t-limits", "pids", "cgroup.procs").unwrap();
     assert!(std::fs::read_to_string(procs)
         .unwrap()
