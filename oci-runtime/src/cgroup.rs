@@ -223,12 +223,18 @@ impl Cgroup {
     /// Where `controller`'s file lives: a v1 hierarchy carrying it, else the
     /// v2 group when the file exists there.
     fn file(&self, controller: &'static str, v1: &str, v2: &str) -> Option<PathBuf> {
+        if v1.is_empty() && v2.is_empty() {
+            return None;
+        }
         if let Some((_, dir)) = self
             .dirs
             .iter()
             .find(|(h, _)| h.controllers.iter().any(|c| c == controller))
         {
-            return Some(dir.join(v1));
+            return (!v1.is_empty()).then(|| dir.join(v1));
+        }
+        if v2.is_empty() {
+            return None;
         }
         self.dirs
             .iter()
@@ -297,6 +303,27 @@ impl Cgroup {
                 )?;
             }
         }
+        if let Some(m) = &r.memory {
+            if let Some(sw) = m.swappiness {
+                self.set(
+                    "memory",
+                    "memory.swappiness",
+                    ("memory.swappiness", sw.to_string()),
+                    ("", String::new()),
+                )?;
+            }
+            if m.disable_oom_killer == Some(true) {
+                self.set(
+                    "memory",
+                    "memory.disableOOMKiller",
+                    ("memory.oom_control", "1".into()),
+                    ("", String::new()),
+                )?;
+            }
+            if m.kernel.is_some() || m.kernel_tcp.is_some() {
+                tracing::warn!("memory.kernel and memory.kernelTCP are deprecated and ignored");
+            }
+        }
         if let Some(p) = &r.pids {
             let v = if p.limit <= 0 {
                 "max".to_owned()
@@ -346,6 +373,38 @@ impl Cgroup {
                     )?;
                 }
             }
+            if let Some(b) = c.burst {
+                self.set(
+                    "cpu",
+                    "cpu.burst",
+                    ("cpu.cfs_burst_us", b.to_string()),
+                    ("cpu.max.burst", b.to_string()),
+                )?;
+            }
+            if let Some(p) = c.realtime_period {
+                self.set(
+                    "cpu",
+                    "cpu.realtimePeriod",
+                    ("cpu.rt_period_us", p.to_string()),
+                    ("", String::new()),
+                )?;
+            }
+            if let Some(rt) = c.realtime_runtime {
+                self.set(
+                    "cpu",
+                    "cpu.realtimeRuntime",
+                    ("cpu.rt_runtime_us", rt.to_string()),
+                    ("", String::new()),
+                )?;
+            }
+            if let Some(idle) = c.idle {
+                self.set(
+                    "cpu",
+                    "cpu.idle",
+                    ("", String::new()),
+                    ("cpu.idle", idle.to_string()),
+                )?;
+            }
             if let Some(cpus) = &c.cpus {
                 self.set(
                     "cpuset",
@@ -361,6 +420,26 @@ impl Cgroup {
                     ("cpuset.mems", mems.clone()),
                     ("cpuset.mems", mems.clone()),
                 )?;
+            }
+        }
+        if !r.unified.is_empty() {
+            let (_, dir) =
+                self.dirs
+                    .iter()
+                    .find(|(h, _)| h.v2)
+                    .ok_or(Error::ControllerMissing {
+                        controller: "cgroup2",
+                        setting: "unified",
+                    })?;
+            for (key, value) in &r.unified {
+                if key.contains('/') || key.starts_with('.') {
+                    return Err(Error::BadConfig {
+                        field: "linux.resources.unified",
+                        expected: "a cgroup interface file name",
+                        found: key.clone(),
+                    });
+                }
+                write(&dir.join(key), value)?;
             }
         }
         if !r.devices.is_empty() {

@@ -422,24 +422,28 @@ fn mount_cgroup(
 
 fn create_devices(sys: &dyn Syscalls, spec: &Spec, opts: &RootfsOptions) -> Result<(), SetupError> {
     let root = opts.rootfs.as_path();
-    let mut devices: Vec<(String, char, u32, u32, u32)> = DEFAULT_DEVICES
+    type Dev = (String, char, u32, u32, u32, Option<(u32, u32)>);
+    let mut devices: Vec<Dev> = DEFAULT_DEVICES
         .iter()
-        .map(|(p, ma, mi)| ((*p).to_owned(), 'c', *ma, *mi, 0o666))
+        .map(|(p, ma, mi)| ((*p).to_owned(), 'c', *ma, *mi, 0o666, None))
         .collect();
     for d in spec.linux.iter().flat_map(|l| l.devices.iter()) {
         let kind = d.kind.chars().next().unwrap_or('c');
         let major = d.major.unwrap_or(0).try_into().unwrap_or(0);
         let minor = d.minor.unwrap_or(0).try_into().unwrap_or(0);
         devices.retain(|x| x.0 != d.path);
+        let owner =
+            (d.uid.is_some() || d.gid.is_some()).then(|| (d.uid.unwrap_or(0), d.gid.unwrap_or(0)));
         devices.push((
             d.path.clone(),
             kind,
             major,
             minor,
             d.file_mode.unwrap_or(0o666),
+            owner,
         ));
     }
-    for (path, kind, major, minor, mode) in devices {
+    for (path, kind, major, minor, mode, owner) in devices {
         if opts.userns {
             // mknod is not allowed in a user namespace: bind the host's.
             let target = sys
@@ -455,6 +459,10 @@ fn create_devices(sys: &dyn Syscalls, spec: &Spec, opts: &RootfsOptions) -> Resu
             };
             sys.mknod(root, &path, type_bits | (mode & 0o7777), major, minor)
                 .step(|| format!("mknod {path}"))?;
+            if let Some((uid, gid)) = owner {
+                sys.chown(root, &path, uid, gid)
+                    .step(|| format!("chown {path} to {uid}:{gid}"))?;
+            }
         }
     }
     let mut links = vec![

@@ -218,10 +218,50 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
             feature: "time namespace",
         });
     }
-    if linux.seccomp.is_some() {
-        return Err(Error::Unsupported {
-            feature: "linux.seccomp",
-        });
+    // Refuse what would otherwise be silently ignored: a container must
+    // never run less confined, or differently, than its config says.
+    let unsupported = [
+        (linux.seccomp.is_some(), "linux.seccomp"),
+        (
+            !process.apparmor_profile.is_empty(),
+            "process.apparmorProfile",
+        ),
+        (!process.selinux_label.is_empty(), "process.selinuxLabel"),
+        (!linux.mount_label.is_empty(), "linux.mountLabel"),
+        (process.io_priority.is_some(), "process.ioPriority"),
+        (process.scheduler.is_some(), "process.scheduler"),
+        (
+            process.exec_cpu_affinity.is_some(),
+            "process.execCPUAffinity",
+        ),
+        (linux.personality.is_some(), "linux.personality"),
+        (linux.memory_policy.is_some(), "linux.memoryPolicy"),
+        (linux.intel_rdt.is_some(), "linux.intelRdt"),
+        (!linux.net_devices.is_empty(), "linux.netDevices"),
+        (linux.time_offsets.is_some(), "linux.timeOffsets"),
+        (
+            spec.mounts
+                .iter()
+                .any(|m| !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()),
+            "idmapped mounts (mounts[].uidMappings)",
+        ),
+    ];
+    if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
+        return Err(Error::Unsupported { feature });
+    }
+    if let Some(r) = &linux.resources {
+        let unsupported = [
+            (r.block_io.is_some(), "linux.resources.blockIO"),
+            (
+                !r.hugepage_limits.is_empty(),
+                "linux.resources.hugepageLimits",
+            ),
+            (r.network.is_some(), "linux.resources.network"),
+            (!r.rdma.is_empty(), "linux.resources.rdma"),
+        ];
+        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
+            return Err(Error::Unsupported { feature });
+        }
     }
     if has(NamespaceType::User)
         && linux
@@ -939,6 +979,21 @@ mod tests {
             .unwrap()
             .namespaces
             .push(Namespace::new(NamespaceType::Time));
+        assert!(matches!(
+            check_spec(&s, false),
+            Err(Error::Unsupported { .. })
+        ));
+
+        let mut s = spec();
+        s.process.as_mut().unwrap().apparmor_profile = "docker-default".into();
+        let e = check_spec(&s, false).unwrap_err();
+        assert_eq!(e.to_string(), "process.apparmorProfile is not supported");
+
+        let mut s = spec();
+        let mut r = oci_types::runtime::Resources::default();
+        r.hugepage_limits
+            .push(oci_types::runtime::HugepageLimit::new("2MB", 1));
+        s.linux.as_mut().unwrap().resources = Some(r);
         assert!(matches!(
             check_spec(&s, false),
             Err(Error::Unsupported { .. })

@@ -61,6 +61,9 @@ pub(crate) trait Syscalls: fmt::Debug {
     ) -> io::Result<()>;
     /// Creates a device node at `path` inside `root`.
     fn mknod(&self, root: &Path, path: &str, mode: u32, major: u32, minor: u32) -> io::Result<()>;
+    /// Changes the owner of `path` inside `root` (not following a final
+    /// symlink).
+    fn chown(&self, root: &Path, path: &str, uid: u32, gid: u32) -> io::Result<()>;
     /// Creates a symlink at `link` inside `root` pointing to `target`.
     fn symlink(&self, root: &Path, target: &str, link: &str) -> io::Result<()>;
     /// Makes `root` the root of the mount namespace with pivot_root(2) and
@@ -267,7 +270,22 @@ impl Syscalls for Linux {
             Err(e) => return Err(e.into()),
         }
         let dir = PathBuf::from(format!("/proc/self/fd/{}/{name}", parent.as_raw_fd()));
-        sys::mknod(&dir, mode, major, minor)
+        // The mode is exact: no umask (/dev/null must stay 0666).
+        let old = rustix::process::umask(Mode::empty());
+        let r = sys::mknod(&dir, mode, major, minor);
+        rustix::process::umask(old);
+        r
+    }
+
+    fn chown(&self, root: &Path, path: &str, uid: u32, gid: u32) -> io::Result<()> {
+        let (parent, name) = parent_in_root(root, path)?;
+        Ok(rustix::fs::chownat(
+            &parent,
+            name,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )?)
     }
 
     fn symlink(&self, root: &Path, target: &str, link: &str) -> io::Result<()> {
@@ -470,6 +488,9 @@ pub(crate) mod fake {
             minor: u32,
         ) -> io::Result<()> {
             self.record(format!("mknod {path} {mode:o} {major}:{minor}"))
+        }
+        fn chown(&self, _root: &Path, path: &str, uid: u32, gid: u32) -> io::Result<()> {
+            self.record(format!("chown {path} {uid}:{gid}"))
         }
         fn symlink(&self, _root: &Path, target: &str, link: &str) -> io::Result<()> {
             self.record(format!("symlink {link} -> {target}"))

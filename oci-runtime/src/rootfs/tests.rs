@@ -220,3 +220,23 @@ fn enter_pivots_or_moves_then_readonly_root() {
     enter(&sys, &spec, &o).unwrap();
     assert_eq!(sys.lines()[0], "move_root /b/rootfs");
 }
+
+#[test]
+fn config_devices_with_owner() {
+    let mut spec = Spec::default_linux();
+    let mut d = oci_types::runtime::Device::new("c", "/dev/fuse");
+    d.major = Some(10);
+    d.minor = Some(229);
+    d.file_mode = Some(0o600);
+    d.uid = Some(1000);
+    spec.linux.as_mut().unwrap().devices.push(d);
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    let l = sys.lines();
+    let m = has(
+        &l,
+        &format!("mknod /dev/fuse {:o} 10:229", libc::S_IFCHR | 0o600),
+    );
+    let c = has(&l, "chown /dev/fuse 1000:0");
+    assert!(m < c);
+}

@@ -129,7 +129,8 @@ fn pid_namespace_and_devices() {
     let b = Bundle::new(&[
         "sh",
         "-c",
-        "echo $$; ls /dev; echo x > /dev/null && echo null-ok; test -L /dev/ptmx && echo ptmx",
+        "echo $$; ls /dev; echo x > /dev/null && echo null-ok; test -L /dev/ptmx && echo ptmx; \
+         ls -l /dev/null /dev/urandom",
     ]);
     let (code, out) = b.run("t-pidns");
     assert_eq!(code, 0, "{out}");
@@ -142,6 +143,13 @@ fn pid_namespace_and_devices() {
         assert!(lines.contains(&dev), "/dev/{dev} in {out}");
     }
     assert!(out.contains("null-ok") && out.contains("ptmx"), "{out}");
+    let modes: Vec<&str> = lines
+        .iter()
+        .rev()
+        .take(2)
+        .map(|l| l.get(..10).unwrap_or(l))
+        .collect();
+    assert_eq!(modes, ["crw-rw-rw-", "crw-rw-rw-"], "{out}");
 }
 
 fn bind_mount_and_no_pivot() {
