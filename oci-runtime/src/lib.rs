@@ -55,6 +55,28 @@
 //! `/proc/<pid>/stat`, so a reused pid is not mistaken for the container);
 //! `created` while `exec.sock` exists; `running` otherwise.
 //!
+//! # Security
+//!
+//! Guaranteed:
+//! - every path inside the rootfs (mount destinations, device nodes,
+//!   masked and read-only paths, cgroup mount points) is resolved with
+//!   `openat2(RESOLVE_IN_ROOT)` and mounted through the opened handle
+//!   (`/proc/self/fd/N`), so a symlink in the rootfs cannot redirect a
+//!   mount onto the host; dangling symlinks met while creating a
+//!   destination are followed inside the rootfs only;
+//! - mounts never propagate to the host (the container's mount tree is made
+//!   slave before anything is mounted);
+//! - descriptors other than stdio and `preserve_fds` are close-on-exec when
+//!   the user program starts;
+//! - config fields the engine does not implement (seccomp, LSM labels,
+//!   scheduler, idmapped mounts, ...) make `create` fail instead of being
+//!   ignored; [`Runtime::features`] lists what is supported.
+//!
+//! Not guaranteed: bind mount *sources* are host paths taken as given (the
+//! bundle author is trusted for them, as in runc); there is no seccomp
+//! filter; device access on pure cgroup v2 is not restricted (no eBPF
+//! program); the state directory must be writable by root only.
+//!
 //! # Feature flags
 //!
 //! None: the crate is Linux-only and has no optional parts.
