@@ -6,6 +6,7 @@
 //! generated main cannot do. Filter with a substring argument:
 //! `cargo test -p oci-runtime --test engine -- hostname`.
 
+mod cgroup_layouts;
 mod common;
 mod console;
 mod errors;
@@ -18,6 +19,7 @@ type Test = (&'static str, fn());
 
 fn main() {
     oci_runtime::init_if_requested();
+    cgroup_layouts::run_if_requested();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -28,6 +30,7 @@ fn main() {
         limits::TESTS,
         errors::TESTS,
         console::TESTS,
+        cgroup_layouts::TESTS,
         stress::TESTS,
     ]
     .concat();
