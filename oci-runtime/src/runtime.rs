@@ -418,10 +418,15 @@ impl Runtime {
         let rootfs =
             std::fs::canonicalize(&rootfs).map_err(|e| Error::io("open rootfs", &rootfs, e))?;
 
-        std::fs::create_dir_all(&self.root)
+        // Only root may read container records or reach their exec sockets.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
             .map_err(|e| Error::io("create state directory", &self.root, e))?;
         let dir = self.root.join(id.as_str());
-        match std::fs::create_dir(&dir) {
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(Error::AlreadyExists { id: id.to_string() })
