@@ -172,6 +172,44 @@ fn ns_flag(kind: &NamespaceType) -> Option<i32> {
     })
 }
 
+/// How the init gets its namespaces.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NamespacePlan {
+    /// CLONE_NEW* flags for the clone of the container process.
+    pub(crate) clone_flags: u64,
+    /// Unshare a new user namespace first (its maps written by the runtime).
+    pub(crate) new_userns: bool,
+    /// Namespaces to join by path, the user namespace first (joining it
+    /// grants the rights to join the others).
+    pub(crate) join: Vec<(PathBuf, i32)>,
+}
+
+pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> NamespacePlan {
+    let mut plan = NamespacePlan {
+        clone_flags: 0,
+        new_userns: false,
+        join: Vec::new(),
+    };
+    for ns in namespaces {
+        let Some(flag) = ns_flag(&ns.kind) else {
+            continue;
+        };
+        if !ns.path.is_empty() {
+            let entry = (PathBuf::from(&ns.path), flag);
+            if ns.kind == NamespaceType::User {
+                plan.join.insert(0, entry);
+            } else {
+                plan.join.push(entry);
+            }
+        } else if ns.kind == NamespaceType::User {
+            plan.new_userns = true;
+        } else {
+            plan.clone_flags |= flag as u64;
+        }
+    }
+    plan
+}
+
 /// Refuses configs this engine cannot run faithfully.
 pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     let process = spec.process.as_ref().ok_or(Error::BadConfig {
@@ -463,26 +501,11 @@ impl Runtime {
             cg.apply(r)?;
         }
 
-        let mut clone_flags = 0u64;
-        let mut new_userns = false;
-        let mut join = Vec::new();
-        for ns in &linux.namespaces {
-            let Some(flag) = ns_flag(&ns.kind) else {
-                continue;
-            };
-            if !ns.path.is_empty() {
-                let entry = (PathBuf::from(&ns.path), flag);
-                if ns.kind == NamespaceType::User {
-                    join.insert(0, entry);
-                } else {
-                    join.push(entry);
-                }
-            } else if ns.kind == NamespaceType::User {
-                new_userns = true;
-            } else {
-                clone_flags |= flag as u64;
-            }
-        }
+        let NamespacePlan {
+            clone_flags,
+            new_userns,
+            join,
+        } = namespace_plan(&linux.namespaces);
         let userns = linux
             .namespaces
             .iter()
@@ -1010,6 +1033,39 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("process.args"));
+    }
+
+    #[test]
+    fn namespaces_new_joined_and_user_first() {
+        let mut net = Namespace::new(NamespaceType::Network);
+        net.path = "/proc/1/ns/net".into();
+        let mut user = Namespace::new(NamespaceType::User);
+        user.path = "/proc/1/ns/user".into();
+        let plan = namespace_plan(&[
+            Namespace::new(NamespaceType::Pid),
+            net,
+            Namespace::new(NamespaceType::Mount),
+            user,
+            Namespace::new(NamespaceType::Cgroup),
+        ]);
+        assert_eq!(
+            plan.clone_flags,
+            (libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP) as u64
+        );
+        assert!(!plan.new_userns);
+        assert_eq!(
+            plan.join,
+            [
+                (PathBuf::from("/proc/1/ns/user"), libc::CLONE_NEWUSER),
+                (PathBuf::from("/proc/1/ns/net"), libc::CLONE_NEWNET)
+            ]
+        );
+        let plan = namespace_plan(&[
+            Namespace::new(NamespaceType::User),
+            Namespace::new(NamespaceType::Uts),
+        ]);
+        assert!(plan.new_userns);
+        assert_eq!(plan.clone_flags, libc::CLONE_NEWUTS as u64);
     }
 
     #[test]
