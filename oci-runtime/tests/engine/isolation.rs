@@ -32,6 +32,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "isolation::capabilities_nnp_oom_sysctl",
         capabilities_nnp_oom_sysctl,
     ),
+    ("isolation::join_namespace_by_path", join_namespace_by_path),
 ];
 
 fn hostname() {
@@ -264,4 +265,27 @@ fn capabilities_nnp_oom_sysctl() {
     assert_eq!(tail, ["42", "500"], "{out}");
     let host_ttl = std::fs::read_to_string("/proc/sys/net/ipv4/ip_default_ttl").unwrap();
     assert_ne!(host_ttl.trim(), "42", "the sysctl leaked to the host");
+}
+
+fn join_namespace_by_path() {
+    if !root_or_skip("join_namespace_by_path") {
+        return;
+    }
+    let mut a = Bundle::new(&["sleep", "100"]);
+    a.spec.hostname = "first".into();
+    a.write();
+    let first =
+        a.rt.create("t-join-a", a.path(), CreateOptions::new())
+            .unwrap();
+    let mut b = Bundle::new(&["hostname"]);
+    b.spec.hostname = String::new();
+    for ns in &mut b.spec.linux.as_mut().unwrap().namespaces {
+        if ns.kind == NamespaceType::Uts {
+            ns.path = format!("/proc/{}/ns/uts", first.pid());
+        }
+    }
+    let (code, out) = b.run("t-join-b");
+    assert_eq!((code, out.as_str()), (0, "first\n"));
+    a.rt.delete("t-join-a", oci_runtime::DeleteMode::Force)
+        .unwrap();
 }
