@@ -6,6 +6,16 @@ use oci_runtime::oci_types::runtime::Spec;
 use oci_runtime::oci_types::Document;
 use oci_runtime::{CreateOptions, Runtime};
 
+/// Set when the running test skipped itself; the runner counts it apart.
+pub(crate) static SKIPPED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn skip(test: &str, why: &str) -> bool {
+    println!("test {test} ... skipped: {why}");
+    SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    false
+}
+
 /// Whether the tests can run containers here; prints the skip otherwise.
 pub(crate) fn root_or_skip(test: &str) -> bool {
     // SAFETY-free check: /proc/self/status Uid line.
@@ -16,12 +26,10 @@ pub(crate) fn root_or_skip(test: &str) -> bool {
         .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
         .unwrap_or_default();
     if uid != "0" {
-        println!("test {test} ... skipped: needs root (euid {uid})");
-        return false;
+        return skip(test, &format!("needs root (euid {uid})"));
     }
     if !Path::new("/usr/bin/busybox").exists() {
-        println!("test {test} ... skipped: /usr/bin/busybox is not installed");
-        return false;
+        return skip(test, "/usr/bin/busybox is not installed");
     }
     true
 }

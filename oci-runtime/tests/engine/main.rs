@@ -36,6 +36,7 @@ fn main() {
     .concat();
     let mut failed = Vec::new();
     let mut ran = 0;
+    let mut skipped = 0;
     for (name, f) in tests {
         if !filter.is_empty() && !filter.iter().any(|p| name.contains(p.as_str())) {
             continue;
@@ -43,7 +44,9 @@ fn main() {
         ran += 1;
         println!("test {name} ...");
         let start = std::time::Instant::now();
+        common::SKIPPED.store(false, std::sync::atomic::Ordering::SeqCst);
         match std::panic::catch_unwind(f) {
+            Ok(()) if common::SKIPPED.load(std::sync::atomic::Ordering::SeqCst) => skipped += 1,
             Ok(()) => println!("test {name} ... ok ({:?})", start.elapsed()),
             Err(_) => {
                 println!("test {name} ... FAILED");
@@ -51,7 +54,11 @@ fn main() {
             }
         }
     }
-    println!("\n{ran} run, {} failed", failed.len());
+    println!(
+        "\n{ran} run, {} passed, {skipped} skipped, {} failed",
+        ran - skipped - failed.len(),
+        failed.len()
+    );
     if !failed.is_empty() {
         println!("failures: {failed:?}");
         std::process::exit(1);
