@@ -1,18 +1,111 @@
-//! A Linux container runtime engine for the OCI runtime specification:
-//! lifecycle, namespaces, mounts, cgroups, seccomp, hooks and terminals.
+//! A Linux container runtime engine for the OCI [runtime specification]:
+//! create, start, state, kill, delete and run containers from OCI bundles,
+//! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
+//! lifecycle hooks. `examples/ocikit-runc` at the workspace root is a
+//! runc-compatible command line over it.
 //!
-//! **Status:** this crate is being written (issue 5). Today it only
-//! re-exports [`oci_types`], which models the bundle configuration it will
-//! run.
+//! Non-goals (today): seccomp, AppArmor/SELinux labels, `exec` into a running container, checkpoint/restore,
+//! systemd cgroups, device rules on cgroup v2. Configs asking for them are
+//! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
+//! ```no_run
+//! use oci_runtime::{CreateOptions, DeleteMode, Runtime};
+//!
+//! fn main() -> Result<(), oci_runtime::Error> {
+//!     // Must come first: the engine re-executes this program as the
+//!     // container's init.
+//!     oci_runtime::init_if_requested();
+//!
+//!     let rt = Runtime::new("/run/ocikit");
+//!     // Run a bundle (config.json + rootfs/) to completion, like `runc run`.
+//!     let status = rt.run("demo", "/srv/bundles/busybox", CreateOptions::new())?;
+//!     println!("exited with {}", status.code());
+//!
+//!     // Or step by step, like `runc create` / `start` / `delete`.
+//!     rt.create("web", "/srv/bundles/web", CreateOptions::new())?;
+//!     println!("{:?}", rt.state("web")?.status); // created
+//!     rt.start("web")?;
+//!     rt.delete("web", DeleteMode::Force)?;
+//!     Ok(())
+//! }
 //! ```
-//! use oci_runtime::oci_types::Digest;
-//! assert!("sha256:x".parse::<Digest>().is_err());
-//! ```
+//!
+//! # How the init is started
+//!
+//! The engine is meant to be embedded in multi-threaded programs (tokio),
+//! where a forked child may only do async-signal-safe work. So the runtime
+//! never runs Rust code after fork: it spawns a fresh copy of the current
+//! program (`/proc/self/exe`, see [`Runtime::set_init_program`]) with
+//! [`std::process::Command`], whose pre-exec step only calls `dup2` and
+//! `fcntl` to hand over a socket. That copy calls [`init_if_requested`]
+//! at the top of `main`, still single-threaded, receives the config over
+//! the socket and becomes the init: it unshares a user namespace if asked
+//! (the runtime writes the id maps), clone(2)s the container process with
+//! the other namespace flags and `CLONE_PARENT` (so it is the runtime's
+//! child, which `run` reaps with waitpid(2) on its pid), which then sets up
+//! the rootfs and process and waits on `exec.sock` in the state directory
+//! until [`Runtime::start`] connects.
+//!
+//! # State
+//!
+//! Each container has a directory `<root>/<id>` holding `state.json`
+//! (written to a temporary file and renamed) and, until started,
+//! `exec.sock`. Status is derived on every call: `stopped` when the pid is
+//! gone, a zombie, or has a different start time (field 22 of
+//! `/proc/<pid>/stat`, so a reused pid is not mistaken for the container);
+//! `created` while `exec.sock` exists; `running` otherwise.
+//!
+//! # Security
+//!
+//! Guaranteed:
+//! - every path inside the rootfs (mount destinations, device nodes,
+//!   masked and read-only paths, cgroup mount points) is resolved with
+//!   `openat2(RESOLVE_IN_ROOT)` and mounted through the opened handle
+//!   (`/proc/self/fd/N`), so a symlink in the rootfs cannot redirect a
+//!   mount onto the host; dangling symlinks met while creating a
+//!   destination are followed inside the rootfs only;
+//! - mounts never propagate to the host (the container's mount tree is made
+//!   slave before anything is mounted);
+//! - descriptors other than stdio and `preserve_fds` are close-on-exec when
+//!   the user program starts;
+//! - config fields the engine does not implement (seccomp, LSM labels,
+//!   scheduler, idmapped mounts, ...) make `create` fail instead of being
+//!   ignored; [`Runtime::features`] lists what is supported.
+//!
+//! Not guaranteed: bind mount *sources* are host paths taken as given (the
+//! bundle author is trusted for them, as in runc); there is no seccomp
+//! filter; device access on pure cgroup v2 is not restricted (no eBPF
+//! program); the state directory must be writable by root only.
+//!
+//! # Feature flags
+//!
+//! None: the crate is Linux-only and has no optional parts.
+//!
+//! [runtime specification]: https://github.com/opencontainers/runtime-spec
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod cgroup;
+mod console;
+mod container;
+mod error;
+mod hook;
+mod id;
+mod init;
+mod process;
+mod rootfs;
+mod runtime;
+mod signal;
+mod sys;
+mod syscall;
+
+pub use container::Container;
+pub use error::{Error, HookFailure, Result};
+pub use id::ContainerId;
+pub use init::init_if_requested;
 pub use oci_types;
+pub use runtime::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
+pub use signal::Signal;

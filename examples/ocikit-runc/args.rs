@@ -1,0 +1,150 @@
+//! Hand-written argument parsing in runc's style: `--flag value`,
+//! `--flag=value`, short aliases, booleans, positional arguments.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One accepted flag: long name, short alias, whether it takes a value.
+pub(crate) struct Flag {
+    pub(crate) long: &'static str,
+    pub(crate) short: Option<char>,
+    pub(crate) value: bool,
+}
+
+pub(crate) const fn flag(long: &'static str, short: Option<char>, value: bool) -> Flag {
+    Flag { long, short, value }
+}
+
+/// The global options before the command.
+#[derive(Debug)]
+pub(crate) struct Global {
+    pub(crate) root: PathBuf,
+    pub(crate) log: Option<PathBuf>,
+    pub(crate) log_json: bool,
+    pub(crate) debug: bool,
+    pub(crate) systemd_cgroup: bool,
+}
+
+const GLOBAL: &[Flag] = &[
+    flag("root", None, true),
+    flag("log", None, true),
+    flag("log-format", None, true),
+    flag("debug", None, false),
+    flag("systemd-cgroup", None, false),
+    flag("criu", None, true),
+    flag("rootless", None, true),
+];
+
+impl Global {
+    /// Parses global flags up to the command; returns the command and what
+    /// follows it.
+    pub(crate) fn parse(argv: &[String]) -> Result<(Global, Vec<String>), String> {
+        let mut end = 0;
+        while end < argv.len() && argv[end].starts_with('-') {
+            let name = argv[end].trim_start_matches('-');
+            let takes = GLOBAL
+                .iter()
+                .find(|f| f.long == name)
+                .is_some_and(|f| f.value);
+            end += if takes && !argv[end].contains('=') {
+                2
+            } else {
+                1
+            };
+        }
+        let end = end.min(argv.len());
+        let a = Args::parse(&argv[..end], GLOBAL)?;
+        let log_format = a.value("log-format").unwrap_or("text");
+        if log_format != "text" && log_format != "json" {
+            return Err(format!(
+                "--log-format: expected text or json, found {log_format:?}"
+            ));
+        }
+        Ok((
+            Global {
+                root: PathBuf::from(a.value("root").unwrap_or("/run/ocikit")),
+                log: a.value("log").map(PathBuf::from),
+                log_json: log_format == "json",
+                debug: a.has("debug"),
+                systemd_cgroup: a.has("systemd-cgroup"),
+            },
+            argv[end..].to_vec(),
+        ))
+    }
+}
+
+/// Parsed subcommand arguments.
+#[derive(Debug, Default)]
+pub(crate) struct Args {
+    values: BTreeMap<&'static str, String>,
+    bools: Vec<&'static str>,
+    pub(crate) positional: Vec<String>,
+}
+
+impl Args {
+    pub(crate) fn parse(argv: &[String], flags: &[Flag]) -> Result<Args, String> {
+        let mut a = Args::default();
+        let mut i = 0;
+        while i < argv.len() {
+            let arg = &argv[i];
+            i += 1;
+            if arg == "--" {
+                a.positional.extend(argv[i..].iter().cloned());
+                break;
+            }
+            let (f, inline) = if let Some(long) = arg.strip_prefix("--") {
+                let (name, inline) = match long.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_owned())),
+                    None => (long, None),
+                };
+                let f = flags
+                    .iter()
+                    .find(|f| f.long == name)
+                    .ok_or_else(|| format!("flag provided but not defined: -{name}"))?;
+                (f, inline)
+            } else if arg.len() == 2 && arg.starts_with('-') {
+                let c = arg.chars().nth(1).unwrap_or('-');
+                let f = flags
+                    .iter()
+                    .find(|f| f.short == Some(c))
+                    .ok_or_else(|| format!("flag provided but not defined: -{c}"))?;
+                (f, None)
+            } else {
+                a.positional.push(arg.clone());
+                continue;
+            };
+            if f.value {
+                let v = match inline {
+                    Some(v) => v,
+                    None => {
+                        let v = argv
+                            .get(i)
+                            .ok_or_else(|| format!("flag needs an argument: -{}", f.long))?;
+                        i += 1;
+                        v.clone()
+                    }
+                };
+                a.values.insert(f.long, v);
+            } else {
+                a.bools.push(f.long);
+            }
+        }
+        Ok(a)
+    }
+
+    pub(crate) fn value(&self, long: &str) -> Option<&str> {
+        self.values.get(long).map(String::as_str)
+    }
+
+    pub(crate) fn has(&self, long: &str) -> bool {
+        self.bools.contains(&long)
+    }
+
+    /// The container ID, the one required positional argument.
+    pub(crate) fn id(&self, cmd: &str) -> Result<&str, String> {
+        self.positional
+            .first()
+            .map(String::as_str)
+            .ok_or_else(|| format!("{cmd}: requires exactly 1 argument (the container id)"))
+    }
+}

@@ -1,0 +1,85 @@
+//! `ocikit-runc`: a runc-compatible command line over `oci-runtime`.
+//!
+//! ```text
+//! ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug]
+//!             [--systemd-cgroup] COMMAND [OPTIONS] [ARGS]
+//! ```
+//!
+//! Commands follow the runc man pages of the same name: `create`, `start`,
+//! `run`, `state`, `kill`, `delete`, `list`, `spec`, `features`. Run as
+//! root; containers' state lives under `--root` (default `/run/ocikit`).
+//!
+//! The program re-executes itself as each container's init, so `main`
+//! calls `oci_runtime::init_if_requested()` before anything else.
+
+mod args;
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod list;
+mod log;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use args::{Args, Global};
+
+const USAGE: &str =
+    "usage: ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] \
+COMMAND [OPTIONS] [ARGS]
+commands: create, start, run, state, kill, delete, list, spec, features";
+
+/// What a subcommand failed with; printed and logged by `main`.
+type Failure = Box<dyn std::error::Error>;
+
+fn main() {
+    oci_runtime::init_if_requested();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let (global, rest) = match Global::parse(&argv) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("ocikit-runc: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let logger = log::Logger::new(&global);
+    let code = match dispatch(&global, &rest) {
+        Ok(code) => code,
+        Err(e) => {
+            logger.error(&e);
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
+    let Some((cmd, rest)) = argv.split_first() else {
+        println!("{USAGE}");
+        return Ok(0);
+    };
+    if global.systemd_cgroup {
+        return Err(
+            "systemd cgroup is not supported (use cgroupfs paths in linux.cgroupsPath)".into(),
+        );
+    }
+    let rt = oci_runtime::Runtime::new(&global.root);
+    match cmd.as_str() {
+        "create" => create::main(&rt, Args::parse(rest, create::FLAGS)?),
+        "start" => start::main(&rt, Args::parse(rest, &[])?),
+        "run" => run::main(&rt, Args::parse(rest, run::FLAGS)?),
+        "state" => state::main(&rt, Args::parse(rest, &[])?),
+        "kill" => kill::main(&rt, Args::parse(rest, kill::FLAGS)?),
+        "delete" => delete::main(&rt, Args::parse(rest, delete::FLAGS)?),
+        "list" | "ps-list" => list::main(&rt, Args::parse(rest, list::FLAGS)?),
+        "spec" => spec::main(Args::parse(rest, spec::FLAGS)?),
+        "features" => features::main(Args::parse(rest, &[])?),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(0)
+        }
+        other => Err(format!("unknown command {other:?}\n{USAGE}").into()),
+    }
+}

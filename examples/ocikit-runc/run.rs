@@ -1,0 +1,38 @@
+//! `run`: like runc-run(8): create, start, and unless `--detach`, wait
+//! for the container and exit with its status, then delete it.
+
+use oci_runtime::{DeleteMode, Runtime};
+
+use crate::args::{flag, Args, Flag};
+use crate::Failure;
+
+pub(crate) const FLAGS: &[Flag] = &[
+    flag("bundle", Some('b'), true),
+    flag("console-socket", None, true),
+    flag("detach", Some('d'), false),
+    flag("keep", None, false),
+    flag("pid-file", None, true),
+    flag("no-subreaper", None, false),
+    flag("no-pivot", None, false),
+    flag("no-new-keyring", None, false),
+    flag("preserve-fds", None, true),
+];
+
+pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
+    let id = a.id("run")?;
+    let options = crate::create::options(&a)?;
+    let bundle = crate::create::bundle(&a);
+    if a.has("detach") || a.has("keep") {
+        rt.create(id, bundle, options)?;
+        if let Err(e) = rt.start(id) {
+            let _ = rt.delete(id, DeleteMode::Force);
+            return Err(e.into());
+        }
+        if a.has("detach") {
+            return Ok(0);
+        }
+        // --keep: wait, but leave the stopped container for `delete`.
+        return Ok(rt.wait(id)?.code());
+    }
+    Ok(rt.run(id, bundle, options)?.code())
+}

@@ -1,0 +1,13 @@
+//! `state`: like runc-state(8), the state as indented JSON.
+
+use oci_runtime::oci_types::Document;
+use oci_runtime::Runtime;
+
+use crate::args::Args;
+use crate::Failure;
+
+pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
+    let state = rt.state(a.id("state")?)?;
+    println!("{}", state.to_pretty_string());
+    Ok(0)
+}

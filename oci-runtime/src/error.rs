@@ -1,0 +1,207 @@
+//! The crate's error type.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oci_types::runtime::Status;
+
+/// Everything that can go wrong in the engine.
+///
+/// Messages follow runc's wording where callers match on it
+/// (`does not exist`, `container not running`, `container with id exists`).
+/// No variant captures a backtrace: `state` and `kill` fail routinely and
+/// must stay cheap even with `RUST_BACKTRACE=1`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A container ID that does not follow the ID grammar.
+    #[error("invalid container id {found:?}: expected {expected}")]
+    InvalidId {
+        /// What the grammar requires.
+        expected: &'static str,
+        /// The ID as given.
+        found: String,
+    },
+    /// `create` with an ID that is already in use.
+    #[error("container with id exists: {id}")]
+    AlreadyExists {
+        /// The ID.
+        id: String,
+    },
+    /// No container with this ID is recorded in the state directory.
+    #[error("container \"{id}\" does not exist")]
+    NotFound {
+        /// The ID.
+        id: String,
+    },
+    /// The operation needs a live container process and there is none.
+    #[error("container not running: {id}")]
+    NotRunning {
+        /// The ID.
+        id: String,
+    },
+    /// The container is in the wrong state for the operation.
+    #[error("cannot {operation} container {id}: expected status {expected}, found {found}")]
+    WrongStatus {
+        /// The ID.
+        id: String,
+        /// The operation refused (`start`, `delete`, ...).
+        operation: &'static str,
+        /// The status the operation needs.
+        expected: &'static str,
+        /// The status the container has.
+        found: Status,
+    },
+    /// The bundle's `config.json` cannot be read or is invalid.
+    #[error("bundle config {}", path.display())]
+    Config {
+        /// Path of the config.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: oci_types::Error,
+    },
+    /// The config is valid but asks for something this engine refuses.
+    #[error("config {field}: expected {expected}, found {found}")]
+    BadConfig {
+        /// The JSON path of the field.
+        field: &'static str,
+        /// What the engine accepts.
+        expected: &'static str,
+        /// What the config says.
+        found: String,
+    },
+    /// A feature this engine does not implement.
+    #[error("{feature} is not supported")]
+    Unsupported {
+        /// What was asked for.
+        feature: &'static str,
+    },
+    /// A resource limit needs a cgroup controller this host does not offer.
+    #[error("cgroup controller {controller} is not available on this host (needed for {setting})")]
+    ControllerMissing {
+        /// The controller (`memory`, `pids`, ...).
+        controller: &'static str,
+        /// The config setting that needs it.
+        setting: &'static str,
+    },
+    /// A file operation failed.
+    #[error("{operation} {}", path.display())]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A system call on behalf of a container failed.
+    #[error("{operation} for container {id}")]
+    Sys {
+        /// What was being done.
+        operation: &'static str,
+        /// The container.
+        id: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The container's init process reported a failure while setting up.
+    #[error("container init for {id} failed: {message}")]
+    InitFailed {
+        /// The container.
+        id: String,
+        /// The init's own message, with the failing step.
+        message: String,
+    },
+    /// A recorded state file cannot be parsed.
+    #[error("state file {} is corrupt", path.display())]
+    CorruptState {
+        /// The state file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A signal name or number that is not a known signal.
+    #[error(
+        "invalid signal: expected a name like SIGKILL or KILL or a number 1-64, found {found:?}"
+    )]
+    InvalidSignal {
+        /// The signal as given.
+        found: String,
+    },
+    /// A lifecycle hook failed.
+    #[error("{hook} hook {}: {failure}", path.display())]
+    Hook {
+        /// The hook list (`createRuntime`, `poststart`, ...).
+        hook: &'static str,
+        /// The hook program.
+        path: PathBuf,
+        /// How it failed.
+        failure: HookFailure,
+    },
+}
+
+/// How a hook failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum HookFailure {
+    /// It could not be started.
+    Spawn(io::Error),
+    /// It exited with a non-zero code.
+    Exit(i32),
+    /// A signal killed it.
+    Signal(i32),
+    /// It ran longer than its timeout and was killed.
+    Timeout(Duration),
+}
+
+impl std::fmt::Display for HookFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HookFailure::Spawn(e) => write!(f, "could not start: {e}"),
+            HookFailure::Exit(c) => write!(f, "expected exit code 0, found {c}"),
+            HookFailure::Signal(s) => write!(f, "killed by signal {s}"),
+            HookFailure::Timeout(d) => write!(f, "timed out after {}s", d.as_secs()),
+        }
+    }
+}
+
+impl Error {
+    /// Whether the container does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// Whether the container has no live process.
+    pub fn is_not_running(&self) -> bool {
+        matches!(self, Error::NotRunning { .. })
+    }
+
+    /// Whether an ID is already taken.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Error::AlreadyExists { .. })
+    }
+
+    pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            operation,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn sys(operation: &'static str, id: &str, source: io::Error) -> Self {
+        Error::Sys {
+            operation,
+            id: id.to_owned(),
+            source,
+        }
+    }
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,308 @@
+//! The container init, and the protocol between it and the runtime.
+//!
+//! The runtime never forks and then keeps running Rust code in the child:
+//! it spawns a fresh copy of a program (by default `/proc/self/exe`) with
+//! [`std::process::Command`], whose child side only does async-signal-safe
+//! `dup2`/`fcntl` before `execve`. That program calls
+//! [`init_if_requested`] first thing in `main`, while it is still
+//! single-threaded, and becomes the init:
+//!
+//! 1. stage 1 reads its [`InitConfig`] from the socket it inherited, joins
+//!    namespaces given by path, unshares a new user namespace (the runtime
+//!    writes the id maps), then clone(2)s stage 2 with the remaining
+//!    namespace flags and `CLONE_PARENT`, so stage 2 is a child of the
+//!    runtime (which can therefore `waitpid` it), reports its pid and exits;
+//! 2. stage 2 (pid 1 of the new pid namespace) sets up the rootfs and the
+//!    process, reports `ready`, waits for `start` on its exec socket, runs
+//!    the startContainer hooks and execs the user program.
+//!
+//! Cloning in stage 1 is sound because stage 1 is single-threaded: it was
+//! just exec'd and has started no threads.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use oci_types::runtime::Spec;
+use serde::{Deserialize, Serialize};
+
+use crate::container::EXEC_SOCKET;
+use crate::rootfs::{self, RootfsOptions};
+use crate::syscall::Linux;
+use crate::{hook, process, sys};
+
+/// The environment variable carrying the init socket's descriptor number.
+pub(crate) const ENV_FD: &str = "_OCIKIT_INIT_FD";
+
+/// What the runtime tells the init.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct InitConfig {
+    pub(crate) spec: Spec,
+    pub(crate) rootfs: RootfsOptions,
+    pub(crate) state_dir: PathBuf,
+    /// CLONE_NEW* flags for stage 2 (not CLONE_NEWUSER).
+    pub(crate) clone_flags: u64,
+    pub(crate) new_userns: bool,
+    /// Namespaces to join first: (path, CLONE_NEW* type); user first.
+    pub(crate) join: Vec<(PathBuf, i32)>,
+    pub(crate) preserve_fds: u32,
+    /// Where to send the pty master when `process.terminal` is set.
+    pub(crate) console_socket: Option<PathBuf>,
+}
+
+/// Messages from the init to the runtime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub(crate) enum ToRuntime {
+    /// Stage 1 has unshared a user namespace: write its id maps.
+    UserNs,
+    /// Stage 2's pid in the runtime's pid namespace.
+    Pid { pid: i32 },
+    /// Namespaces and mounts are ready: run prestart/createRuntime hooks
+    /// and send the state for createContainer hooks.
+    Hooks,
+    /// Set up, waiting for `start`.
+    Ready,
+    /// Setup failed.
+    Error { message: String },
+}
+
+/// Messages from the runtime to the init.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub(crate) enum ToInit {
+    /// Continue; `state` is the container state JSON for hooks.
+    Continue { state: String },
+    /// Give up (a runtime-side step failed).
+    Abort,
+}
+
+/// Newline-delimited JSON over a socket.
+#[derive(Debug)]
+pub(crate) struct Channel {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Channel {
+    pub(crate) fn new(sock: UnixStream) -> std::io::Result<Channel> {
+        Ok(Channel {
+            writer: sock.try_clone()?,
+            reader: BufReader::new(sock),
+        })
+    }
+
+    pub(crate) fn send<T: Serialize>(&mut self, msg: &T) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(msg)?;
+        line.push(b'\n');
+        self.writer.write_all(&line)
+    }
+
+    /// The next message, or `None` at end of stream.
+    pub(crate) fn recv<T: for<'de> Deserialize<'de>>(&mut self) -> std::io::Result<Option<T>> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_str(&line)?))
+    }
+
+    pub(crate) fn set_timeout(&self, t: std::time::Duration) -> std::io::Result<()> {
+        self.reader.get_ref().set_read_timeout(Some(t))
+    }
+}
+
+/// Runs the container init and never returns if this process was started
+/// by the engine as one; returns at once otherwise.
+///
+/// Programs that create containers through [`Runtime`](crate::Runtime)
+/// must call this first thing in `main`, before starting threads (an async
+/// runtime included): the engine re-executes the current program to become
+/// the container's init (see the crate documentation, "How the init is
+/// started").
+///
+/// ```no_run
+/// // First thing in `main`:
+/// oci_runtime::init_if_requested();
+/// // ... the program proper, tokio and all ...
+/// ```
+pub fn init_if_requested() {
+    let Some(fd) = std::env::var_os(ENV_FD) else {
+        return;
+    };
+    std::env::remove_var(ENV_FD);
+    let fd: i32 = match fd.to_str().and_then(|s| s.parse().ok()) {
+        Some(fd) if fd > 2 && sys::fd_is_open(fd) => fd,
+        _ => {
+            eprintln!("ocikit init: {ENV_FD} is not an open descriptor");
+            std::process::exit(2);
+        }
+    };
+    // SAFETY: the runtime passed `fd` to us and nothing else owns it.
+    let sock = UnixStream::from(unsafe { sys::take_fd(fd) });
+    let mut ch = match Channel::new(sock) {
+        Ok(ch) => ch,
+        Err(_) => std::process::exit(2),
+    };
+    let code = match stage1(&mut ch) {
+        Ok(()) => 0,
+        Err(message) => {
+            let _ = ch.send(&ToRuntime::Error { message });
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn stage1(ch: &mut Channel) -> Result<(), String> {
+    let cfg: InitConfig = match ch.recv() {
+        Ok(Some(cfg)) => cfg,
+        Ok(None) => return Err("runtime closed the init socket".into()),
+        Err(e) => return Err(format!("read init config: {e}")),
+    };
+    // Bind the exec socket while still the runtime's user: a new user
+    // namespace's root may not write to the state directory. Relative
+    // name: the state directory may be too long a path for sockaddr_un.
+    std::env::set_current_dir(&cfg.state_dir)
+        .map_err(|e| format!("enter state directory {}: {e}", cfg.state_dir.display()))?;
+    let listener = UnixListener::bind(EXEC_SOCKET).map_err(|e| format!("bind exec socket: {e}"))?;
+    // Likewise connect to the console socket while its path is reachable.
+    let console = match &cfg.console_socket {
+        Some(p) => Some(
+            UnixStream::connect(p)
+                .map_err(|e| format!("connect to console socket {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    for (path, nstype) in &cfg.join {
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("open namespace {}: {e}", path.display()))?;
+        sys::setns(std::os::fd::AsRawFd::as_raw_fd(&f), *nstype)
+            .map_err(|e| format!("join namespace {}: {e}", path.display()))?;
+    }
+    if cfg.new_userns {
+        sys::unshare(libc::CLONE_NEWUSER).map_err(|e| format!("unshare user namespace: {e}"))?;
+        ch.send(&ToRuntime::UserNs).map_err(|e| e.to_string())?;
+        match ch.recv::<ToInit>() {
+            Ok(Some(ToInit::Continue { .. })) => {}
+            _ => return Err("runtime did not map the user namespace".into()),
+        }
+        sys::set_ids(0, 0).map_err(|e| format!("become root in the user namespace: {e}"))?;
+    }
+    // Stage 2 must not talk to the runtime before stage 1 has reported
+    // its pid: it waits for EOF on this pair, which comes when stage 1
+    // exits.
+    let (gate_r, gate_w) = UnixStream::pair().map_err(|e| format!("create gate: {e}"))?;
+    // SAFETY: this process was exec'd moments ago by the runtime and has
+    // started no threads (init_if_requested runs first in main).
+    let forked = unsafe { sys::clone_process(cfg.clone_flags | libc::CLONE_PARENT as u64) }
+        .map_err(|e| format!("clone container init: {e}"))?;
+    match forked {
+        sys::Forked::Parent(pid) => {
+            ch.send(&ToRuntime::Pid { pid })
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        sys::Forked::Child => {
+            drop(gate_w);
+            let mut gate_r = gate_r;
+            let _ = gate_r.read_to_end(&mut Vec::new());
+            let message = match stage2(ch, &cfg, listener, console) {
+                Ok(never) => match never {},
+                Err(m) => m,
+            };
+            let _ = ch.send(&ToRuntime::Error { message });
+            std::process::exit(1);
+        }
+    }
+}
+
+enum Never {}
+
+fn stage2(
+    ch: &mut Channel,
+    cfg: &InitConfig,
+    listener: UnixListener,
+    console: Option<UnixStream>,
+) -> Result<Never, String> {
+    let _ = rustix::process::setsid();
+
+    let spec = &cfg.spec;
+    rootfs::prepare(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
+    ch.send(&ToRuntime::Hooks).map_err(|e| e.to_string())?;
+    let state = match ch.recv::<ToInit>() {
+        Ok(Some(ToInit::Continue { state })) => state,
+        _ => std::process::exit(1),
+    };
+    if let Some(h) = &spec.hooks {
+        hook::run_all("createContainer", &h.create_container, state.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    rootfs::enter(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
+    let default_process = oci_types::runtime::Process::new("/");
+    let proc_ = spec.process.as_ref().unwrap_or(&default_process);
+    if let Some(sock) = console {
+        // After entering the root: the pty must come from the container's
+        // devpts instance.
+        crate::console::setup(&sock, proc_.console_size.as_ref())
+            .map_err(|e| format!("set up console: {e}"))?;
+    }
+    process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
+    let arg0 = proc_.args.first().ok_or("process.args is empty")?;
+    let program = process::find_program(arg0, &proc_.env)
+        .ok_or_else(|| format!("exec: {arg0:?}: executable file not found in $PATH"))?;
+    ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
+
+    // Wait for `start`: it connects, sends the state, and reads our answer
+    // until EOF; exec closes the (close-on-exec) connection.
+    let (mut conn, _) = listener
+        .accept()
+        .map_err(|e| format!("wait for start: {e}"))?;
+    drop(listener);
+    let mut state = String::new();
+    let _ = BufReader::new(&mut conn).read_line(&mut state);
+    let fail = |conn: &mut UnixStream, msg: String| -> ! {
+        let _ = conn.write_all(msg.as_bytes());
+        std::process::exit(1);
+    };
+    if let Some(h) = &spec.hooks {
+        if let Err(e) = hook::run_all("startContainer", &h.start_container, state.as_bytes()) {
+            fail(&mut conn, e.to_string());
+        }
+    }
+    if let Err(e) = sys::cloexec_from(3 + cfg.preserve_fds) {
+        fail(&mut conn, format!("mark descriptors close-on-exec: {e}"));
+    }
+    let env = proc_
+        .env
+        .iter()
+        .map(|e| e.split_once('=').unwrap_or((e.as_str(), "")));
+    let err = Command::new(&program)
+        .arg0(arg0)
+        .args(&proc_.args[1..])
+        .env_clear()
+        .envs(env)
+        .exec();
+    fail(&mut conn, format!("exec {}: {err}", program.display()));
+}
+
+/// Connects to a created container's exec socket, sends `state`, and waits
+/// for the init to exec: `Ok` at EOF without a message, `Err(message)`
+/// when the init reported a failure.
+pub(crate) fn signal_start(
+    sock: &std::path::Path,
+    state: &[u8],
+) -> std::io::Result<Result<(), String>> {
+    let mut conn = UnixStream::connect(sock)?;
+    conn.write_all(state)?;
+    conn.write_all(b"\n")?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    Ok(if answer.is_empty() {
+        Ok(())
+    } else {
+        Err(answer)
+    })
+}

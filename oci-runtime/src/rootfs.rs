@@ -1,0 +1,538 @@
+//! Setting up the container's root filesystem inside its new mount
+//! namespace: propagation, config mounts, devices, masked and read-only
+//! paths, pivot_root.
+//!
+//! Every path inside the rootfs goes through [`Syscalls::resolve`], which
+//! resolves it as if the rootfs were `/` (openat2 `RESOLVE_IN_ROOT`) and
+//! holds it open; mounts then target `/proc/self/fd/N`, so a symlink in the
+//! rootfs can never redirect a mount to the host. After a mount the path is
+//! resolved again before it is remounted, because the open handle still
+//! names the mount underneath.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use oci_types::runtime::{Mount, RootfsPropagation, Spec};
+
+use crate::syscall::*;
+
+/// A failed step of the container setup, reported to the runtime.
+#[derive(Debug)]
+pub(crate) struct SetupError {
+    pub(crate) step: String,
+    pub(crate) source: io::Error,
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.step, self.source)
+    }
+}
+
+pub(crate) trait Step<T> {
+    fn step(self, what: impl FnOnce() -> String) -> Result<T, SetupError>;
+}
+
+impl<T> Step<T> for io::Result<T> {
+    fn step(self, what: impl FnOnce() -> String) -> Result<T, SetupError> {
+        self.map_err(|source| SetupError {
+            step: what(),
+            source,
+        })
+    }
+}
+
+/// How the init enters the rootfs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Pivot {
+    /// pivot_root(2), detaching the old root (the default).
+    PivotRoot,
+    /// MS_MOVE then chroot, for roots on ramfs (`--no-pivot`).
+    MoveRoot,
+}
+
+/// One cgroup hierarchy to show inside the container when a `cgroup`
+/// mount is asked for on a v1 or hybrid host.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct CgroupBind {
+    /// Directory name under the mount (`memory`, `cpu,cpuacct`, `unified`).
+    pub(crate) name: String,
+    /// The container's cgroup directory on the host.
+    pub(crate) host_dir: PathBuf,
+}
+
+/// What the rootfs setup needs besides the spec.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RootfsOptions {
+    pub(crate) rootfs: PathBuf,
+    pub(crate) bundle: PathBuf,
+    pub(crate) pivot: Pivot,
+    pub(crate) userns: bool,
+    /// Pure cgroup v2 host: a `cgroup` mount becomes cgroup2.
+    pub(crate) cgroup_v2: bool,
+    pub(crate) cgroup_binds: Vec<CgroupBind>,
+}
+
+/// Mount options split into what mount(2) needs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct MountOptions {
+    pub(crate) flags: u64,
+    pub(crate) propagation: u64,
+    pub(crate) data: Vec<String>,
+}
+
+/// The mount options [`parse_options`] turns into flags.
+pub(crate) const KNOWN_OPTIONS: &[&str] = &[
+    "async",
+    "atime",
+    "bind",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "private",
+    "rbind",
+    "relatime",
+    "remount",
+    "ro",
+    "rprivate",
+    "rshared",
+    "rslave",
+    "runbindable",
+    "rw",
+    "shared",
+    "slave",
+    "strictatime",
+    "suid",
+    "sync",
+    "unbindable",
+];
+
+/// Parses fstab-style options as runc does: known words become flags, the
+/// rest is passed to the filesystem as data.
+pub(crate) fn parse_options(options: &[String]) -> MountOptions {
+    let mut o = MountOptions::default();
+    for opt in options {
+        let (set, clear) = match opt.as_str() {
+            "ro" => (MS_RDONLY, 0),
+            "rw" => (0, MS_RDONLY),
+            "nosuid" => (MS_NOSUID, 0),
+            "suid" => (0, MS_NOSUID),
+            "nodev" => (MS_NODEV, 0),
+            "dev" => (0, MS_NODEV),
+            "noexec" => (MS_NOEXEC, 0),
+            "exec" => (0, MS_NOEXEC),
+            "sync" => (MS_SYNCHRONOUS, 0),
+            "async" => (0, MS_SYNCHRONOUS),
+            "dirsync" => (MS_DIRSYNC, 0),
+            "remount" => (MS_REMOUNT, 0),
+            "mand" => (MS_MANDLOCK, 0),
+            "nomand" => (0, MS_MANDLOCK),
+            "atime" => (0, MS_NOATIME),
+            "noatime" => (MS_NOATIME, 0),
+            "diratime" => (0, MS_NODIRATIME),
+            "nodiratime" => (MS_NODIRATIME, 0),
+            "relatime" => (MS_RELATIME, 0),
+            "norelatime" => (0, MS_RELATIME),
+            "strictatime" => (MS_STRICTATIME, 0),
+            "nostrictatime" => (0, MS_STRICTATIME),
+            "bind" => (MS_BIND, 0),
+            "rbind" => (MS_BIND | MS_REC, 0),
+            "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
+            | "runbindable" => {
+                let rec = if opt.starts_with('r') { MS_REC } else { 0 };
+                o.propagation = rec
+                    | match opt.trim_start_matches('r') {
+                        "private" => MS_PRIVATE,
+                        "shared" => MS_SHARED,
+                        "slave" => MS_SLAVE,
+                        _ => MS_UNBINDABLE,
+                    };
+                continue;
+            }
+            _ => {
+                o.data.push(opt.clone());
+                continue;
+            }
+        };
+        o.flags = (o.flags | set) & !clear;
+    }
+    o
+}
+
+fn propagation_flag(p: &RootfsPropagation) -> u64 {
+    match p {
+        RootfsPropagation::Private => MS_PRIVATE,
+        RootfsPropagation::Shared => MS_SHARED,
+        RootfsPropagation::Unbindable => MS_UNBINDABLE,
+        _ => MS_SLAVE,
+    }
+}
+
+const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
+    ("/dev/null", 1, 3),
+    ("/dev/zero", 1, 5),
+    ("/dev/full", 1, 7),
+    ("/dev/random", 1, 8),
+    ("/dev/urandom", 1, 9),
+    ("/dev/tty", 5, 0),
+];
+
+/// Everything before entering the root: propagation, the rootfs bind,
+/// config mounts, devices, masked and read-only paths, sysctls, hostname.
+pub(crate) fn prepare(
+    sys: &dyn Syscalls,
+    spec: &Spec,
+    opts: &RootfsOptions,
+) -> Result<(), SetupError> {
+    let root = opts.rootfs.as_path();
+    let linux = spec.linux.clone().unwrap_or_default();
+    // Nothing we mount may leak to the host: slave (or what the config
+    // asks, but never shared at this point) for the whole tree.
+    let prop = match &linux.rootfs_propagation {
+        Some(p @ (RootfsPropagation::Private | RootfsPropagation::Unbindable)) => {
+            propagation_flag(p)
+        }
+        _ => MS_SLAVE,
+    };
+    sys.mount(None, Path::new("/"), None, prop | MS_REC, None)
+        .step(|| "make / a slave mount".into())?;
+    // pivot_root needs the new root to be a mount point.
+    sys.mount(Some(root), root, None, MS_BIND | MS_REC, None)
+        .step(|| format!("bind rootfs {} onto itself", root.display()))?;
+
+    for m in &spec.mounts {
+        mount_one(sys, m, opts)
+            .step(|| format!("mount {} ({}) on {}", m.source, m.kind, m.destination))?;
+    }
+
+    let dev_is_tmpfs = spec
+        .mounts
+        .iter()
+        .any(|m| m.destination.trim_end_matches('/') == "/dev" && !is_bind(m));
+    if dev_is_tmpfs {
+        create_devices(sys, spec, opts)?;
+    }
+
+    for path in &linux.masked_paths {
+        mask(sys, root, path).step(|| format!("mask {path}"))?;
+    }
+    for path in &linux.readonly_paths {
+        make_readonly(sys, root, path).step(|| format!("make {path} read-only"))?;
+    }
+    for (key, value) in &linux.sysctl {
+        let file = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+        sys.write_file(&file, value)
+            .step(|| format!("set sysctl {key}"))?;
+    }
+    if !spec.hostname.is_empty() {
+        sys.sethostname(&spec.hostname)
+            .step(|| format!("set hostname {}", spec.hostname))?;
+    }
+    if !spec.domainname.is_empty() {
+        sys.setdomainname(&spec.domainname)
+            .step(|| format!("set domainname {}", spec.domainname))?;
+    }
+    if let Some(adj) = spec.process.as_ref().and_then(|p| p.oom_score_adj) {
+        sys.write_file(Path::new("/proc/self/oom_score_adj"), &adj.to_string())
+            .step(|| format!("set oom_score_adj {adj}"))?;
+    }
+    Ok(())
+}
+
+/// Enters the root and applies what must be done from inside it.
+pub(crate) fn enter(
+    sys: &dyn Syscalls,
+    spec: &Spec,
+    opts: &RootfsOptions,
+) -> Result<(), SetupError> {
+    match opts.pivot {
+        Pivot::PivotRoot => sys
+            .pivot_root(&opts.rootfs)
+            .step(|| format!("pivot_root {}", opts.rootfs.display()))?,
+        Pivot::MoveRoot => sys
+            .move_root(&opts.rootfs)
+            .step(|| format!("move root {}", opts.rootfs.display()))?,
+    }
+    if spec.root.as_ref().is_some_and(|r| r.readonly) {
+        sys.mount(
+            None,
+            Path::new("/"),
+            None,
+            MS_BIND | MS_REMOUNT | MS_RDONLY,
+            None,
+        )
+        .step(|| "remount / read-only".into())?;
+    }
+    if let Some(p) = spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation.as_ref())
+    {
+        sys.mount(
+            None,
+            Path::new("/"),
+            None,
+            propagation_flag(p) | MS_REC,
+            None,
+        )
+        .step(|| format!("set rootfs propagation {p}"))?;
+    }
+    Ok(())
+}
+
+fn is_bind(m: &Mount) -> bool {
+    m.kind == "bind" || m.options.iter().any(|o| o == "bind" || o == "rbind")
+}
+
+fn mount_one(sys: &dyn Syscalls, m: &Mount, opts: &RootfsOptions) -> io::Result<()> {
+    let root = opts.rootfs.as_path();
+    let o = parse_options(&m.options);
+    let data = (!o.data.is_empty()).then(|| o.data.join(","));
+    if is_bind(m) {
+        let source = opts.bundle.join(&m.source);
+        let is_dir = std::fs::metadata(&source)
+            .map(|md| md.is_dir())
+            .unwrap_or(true);
+        let create = if is_dir { Create::Dir } else { Create::File };
+        let target = sys.resolve(root, &m.destination, create)?;
+        let rec = o.flags & MS_REC;
+        sys.mount(Some(&source), &target.path, None, MS_BIND | rec, None)?;
+        let rest = o.flags & !(MS_BIND | MS_REC);
+        if rest != 0 {
+            let target = sys.resolve(root, &m.destination, Create::No)?;
+            sys.mount(
+                None,
+                &target.path,
+                None,
+                rest | MS_BIND | MS_REMOUNT | rec,
+                None,
+            )?;
+        }
+    } else if m.kind == "cgroup" || m.kind == "cgroup2" {
+        mount_cgroup(sys, m, &o, opts)?;
+    } else {
+        let target = sys.resolve(root, &m.destination, Create::Dir)?;
+        let source = Path::new(if m.source.is_empty() {
+            &m.kind
+        } else {
+            &m.source
+        });
+        let kind = (!m.kind.is_empty()).then_some(m.kind.as_str());
+        let r = sys.mount(Some(source), &target.path, kind, o.flags, data.as_deref());
+        match r {
+            // Without its own network namespace a user namespace may not
+            // mount sysfs; show the host's, read-only, as runc does.
+            Err(e) if m.kind == "sysfs" && opts.userns && e.raw_os_error() == Some(libc::EPERM) => {
+                sys.mount(
+                    Some(Path::new("/sys")),
+                    &target.path,
+                    None,
+                    MS_BIND | MS_REC,
+                    None,
+                )?;
+                let target = sys.resolve(root, &m.destination, Create::No)?;
+                sys.mount(
+                    None,
+                    &target.path,
+                    None,
+                    o.flags | MS_RDONLY | MS_BIND | MS_REMOUNT | MS_REC,
+                    None,
+                )?;
+            }
+            r => r?,
+        }
+    }
+    if o.propagation != 0 {
+        let target = sys.resolve(root, &m.destination, Create::No)?;
+        sys.mount(None, &target.path, None, o.propagation, None)?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount: cgroup2 on a pure v2 host; otherwise a tmpfs holding
+/// a bind of the container's own cgroup directory of every hierarchy.
+fn mount_cgroup(
+    sys: &dyn Syscalls,
+    m: &Mount,
+    o: &MountOptions,
+    opts: &RootfsOptions,
+) -> io::Result<()> {
+    let root = opts.rootfs.as_path();
+    let target = sys.resolve(root, &m.destination, Create::Dir)?;
+    if opts.cgroup_v2 {
+        return sys.mount(
+            Some(Path::new("cgroup2")),
+            &target.path,
+            Some("cgroup2"),
+            o.flags,
+            None,
+        );
+    }
+    let ro = o.flags & MS_RDONLY;
+    let base = o.flags & !(MS_RDONLY | MS_BIND | MS_REC);
+    sys.mount(
+        Some(Path::new("tmpfs")),
+        &target.path,
+        Some("tmpfs"),
+        base,
+        Some("mode=755"),
+    )?;
+    for b in &opts.cgroup_binds {
+        let dest = format!("{}/{}", m.destination.trim_end_matches('/'), b.name);
+        let sub = sys.resolve(root, &dest, Create::Dir)?;
+        sys.mount(Some(&b.host_dir), &sub.path, None, MS_BIND | MS_REC, None)?;
+        let sub = sys.resolve(root, &dest, Create::No)?;
+        sys.mount(
+            None,
+            &sub.path,
+            None,
+            base | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_BIND | MS_REMOUNT | MS_REC,
+            None,
+        )?;
+        if b.name.contains(',') {
+            for alias in b.name.split(',') {
+                let link = format!("{}/{alias}", m.destination.trim_end_matches('/'));
+                sys.symlink(root, &b.name, &link)?;
+            }
+        }
+    }
+    if ro != 0 {
+        let target = sys.resolve(root, &m.destination, Create::No)?;
+        sys.mount(
+            None,
+            &target.path,
+            Some("tmpfs"),
+            base | ro | MS_REMOUNT,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+fn create_devices(sys: &dyn Syscalls, spec: &Spec, opts: &RootfsOptions) -> Result<(), SetupError> {
+    let root = opts.rootfs.as_path();
+    type Dev = (String, char, u32, u32, u32, Option<(u32, u32)>);
+    let mut devices: Vec<Dev> = DEFAULT_DEVICES
+        .iter()
+        .map(|(p, ma, mi)| ((*p).to_owned(), 'c', *ma, *mi, 0o666, None))
+        .collect();
+    for d in spec.linux.iter().flat_map(|l| l.devices.iter()) {
+        let kind = d.kind.chars().next().unwrap_or('c');
+        let major = d.major.unwrap_or(0).try_into().unwrap_or(0);
+        let minor = d.minor.unwrap_or(0).try_into().unwrap_or(0);
+        devices.retain(|x| x.0 != d.path);
+        let owner =
+            (d.uid.is_some() || d.gid.is_some()).then(|| (d.uid.unwrap_or(0), d.gid.unwrap_or(0)));
+        devices.push((
+            d.path.clone(),
+            kind,
+            major,
+            minor,
+            d.file_mode.unwrap_or(0o666),
+            owner,
+        ));
+    }
+    for (path, kind, major, minor, mode, owner) in devices {
+        if opts.userns {
+            // mknod is not allowed in a user namespace: bind the host's.
+            let target = sys
+                .resolve(root, &path, Create::File)
+                .step(|| format!("create bind target {path}"))?;
+            sys.mount(Some(Path::new(&path)), &target.path, None, MS_BIND, None)
+                .step(|| format!("bind device {path}"))?;
+        } else {
+            let type_bits = match kind {
+                'b' => libc::S_IFBLK,
+                'p' => libc::S_IFIFO,
+                _ => libc::S_IFCHR,
+            };
+            sys.mknod(root, &path, type_bits | (mode & 0o7777), major, minor)
+                .step(|| format!("mknod {path}"))?;
+            if let Some((uid, gid)) = owner {
+                sys.chown(root, &path, uid, gid)
+                    .step(|| format!("chown {path} to {uid}:{gid}"))?;
+            }
+        }
+    }
+    let mut links = vec![
+        ("/proc/self/fd", "/dev/fd"),
+        ("/proc/self/fd/0", "/dev/stdin"),
+        ("/proc/self/fd/1", "/dev/stdout"),
+        ("/proc/self/fd/2", "/dev/stderr"),
+        ("/proc/kcore", "/dev/core"),
+    ];
+    if spec
+        .mounts
+        .iter()
+        .any(|m| m.destination.trim_end_matches('/') == "/dev/pts")
+    {
+        links.push(("pts/ptmx", "/dev/ptmx"));
+    }
+    for (target, link) in links {
+        sys.symlink(root, target, link)
+            .step(|| format!("symlink {link} -> {target}"))?;
+    }
+    Ok(())
+}
+
+fn mask(sys: &dyn Syscalls, root: &Path, path: &str) -> io::Result<()> {
+    let target = match sys.resolve(root, path, Create::No) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if target.is_dir {
+        sys.mount(
+            Some(Path::new("tmpfs")),
+            &target.path,
+            Some("tmpfs"),
+            MS_RDONLY,
+            None,
+        )
+    } else {
+        sys.mount(
+            Some(Path::new("/dev/null")),
+            &target.path,
+            None,
+            MS_BIND,
+            None,
+        )
+    }
+}
+
+fn make_readonly(sys: &dyn Syscalls, root: &Path, path: &str) -> io::Result<()> {
+    let target = match sys.resolve(root, path, Create::No) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    sys.mount(
+        Some(&target.path),
+        &target.path,
+        None,
+        MS_BIND | MS_REC,
+        None,
+    )?;
+    let target = sys.resolve(root, path, Create::No)?;
+    sys.mount(
+        None,
+        &target.path,
+        None,
+        MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC,
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+use super::*;
+use crate::syscall::fake::Recording;
+
+fn opts(userns: bool) -> RootfsOptions {
+    RootfsOptions {
+        rootfs: "/b/rootfs".into(),
+        bundle: "/b".into(),
+        pivot: Pivot::PivotRoot,
+        userns,
+        cgroup_v2: false,
+        cgroup_binds: vec![
+            CgroupBind {
+                name: "memory".into(),
+                host_dir: "/sys/fs/cgroup/memory/ocikit/c".into(),
+            },
+            CgroupBind {
+                name: "cpu,cpuacct".into(),
+                host_dir: "/sys/fs/cgroup/cpu,cpuacct/ocikit/c".into(),
+            },
+        ],
+    }
+}
+
+fn has(lines: &[String], want: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l == want)
+        .unwrap_or_else(|| panic!("missing {want:?} in\n{}", lines.join("\n")))
+}
+
+#[test]
+fn options_split_into_flags_propagation_and_data() {
+    let o = parse_options(&[
+        "nosuid".into(),
+        "rw".into(),
+        "ro".into(),
+        "mode=755".into(),
+        "rslave".into(),
+        "size=1k".into(),
+    ]);
+    assert_eq!(o.flags, MS_NOSUID | MS_RDONLY);
+    assert_eq!(o.propagation, MS_SLAVE | MS_REC);
+    assert_eq!(o.data, ["mode=755", "size=1k"]);
+    let o = parse_options(&["ro".into(), "rw".into(), "rbind".into()]);
+    assert_eq!(o.flags, MS_BIND | MS_REC);
+}
+
+#[test]
+fn default_spec_mounts_in_order() {
+    let spec = Spec::default_linux();
+    let sys = Recording {
+        dirs: ["/proc/acpi", "/proc/scsi", "/sys/firmware"]
+            .map(String::from)
+            .into(),
+        missing: ["/proc/kcore"].map(String::from).into(),
+        ..Recording::default()
+    };
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    let l = sys.lines();
+    let slave = has(&l, &format!("mount none / none {:#x} ", MS_SLAVE | MS_REC));
+    let bind = has(
+        &l,
+        &format!("mount /b/rootfs /b/rootfs none {:#x} ", MS_BIND | MS_REC),
+    );
+    let proc_ = has(&l, "mount proc /b/rootfs/proc proc 0x0 ");
+    assert!(slave < bind && bind < proc_);
+    has(
+        &l,
+        &format!(
+            "mount tmpfs /b/rootfs/dev tmpfs {:#x} mode=755,size=65536k",
+            MS_NOSUID | MS_STRICTATIME
+        ),
+    );
+    has(
+        &l,
+        &format!(
+            "mount sysfs /b/rootfs/sys sysfs {:#x} ",
+            MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY
+        ),
+    );
+    // cgroup on a v1 host: tmpfs, one bind per hierarchy, aliases, then ro.
+    has(
+        &l,
+        &format!(
+            "mount /sys/fs/cgroup/memory/ocikit/c /b/rootfs/sys/fs/cgroup/memory none {:#x} ",
+            MS_BIND | MS_REC
+        ),
+    );
+    has(&l, "symlink /sys/fs/cgroup/cpu -> cpu,cpuacct");
+    // Devices after the /dev tmpfs; ptmx because /dev/pts is mounted.
+    has(
+        &l,
+        &format!("mknod /dev/null {:o} 1:3", libc::S_IFCHR | 0o666),
+    );
+    has(&l, "symlink /dev/ptmx -> pts/ptmx");
+    has(&l, "symlink /dev/fd -> /proc/self/fd");
+    // Masks: a directory gets a read-only tmpfs, a file /dev/null, a
+    // missing path nothing.
+    has(
+        &l,
+        &format!("mount tmpfs /b/rootfs/proc/acpi tmpfs {:#x} ", MS_RDONLY),
+    );
+    has(
+        &l,
+        &format!(
+            "mount /dev/null /b/rootfs/proc/timer_list none {:#x} ",
+            MS_BIND
+        ),
+    );
+    assert!(!l
+        .iter()
+        .any(|x| x.contains("kcore") && x.starts_with("mount")));
+    // Read-only paths: bind onto itself then remount.
+    let b = has(
+        &l,
+        &format!(
+            "mount /b/rootfs/proc/sys /b/rootfs/proc/sys none {:#x} ",
+            MS_BIND | MS_REC
+        ),
+    );
+    let r = has(
+        &l,
+        &format!(
+            "mount none /b/rootfs/proc/sys none {:#x} ",
+            MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC
+        ),
+    );
+    assert!(b < r);
+    assert_eq!(l.last().unwrap(), "sethostname runc");
+}
+
+#[test]
+fn user_namespace_binds_devices_instead_of_mknod() {
+    let spec = Spec::default_linux();
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(true)).unwrap();
+    let l = sys.lines();
+    assert!(!l.iter().any(|x| x.starts_with("mknod")));
+    has(
+        &l,
+        &format!("mount /dev/null /b/rootfs/dev/null none {:#x} ", MS_BIND),
+    );
+}
+
+#[test]
+fn bind_mount_with_options_is_remounted() {
+    let mut spec = Spec::new("1.0.2");
+    spec.mounts = vec![Mount::new(
+        "/data",
+        "bind",
+        "/host/data",
+        &["rbind", "ro", "nosuid", "rprivate"],
+    )];
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    let l = sys.lines();
+    let a = has(
+        &l,
+        &format!(
+            "mount /host/data /b/rootfs/data none {:#x} ",
+            MS_BIND | MS_REC
+        ),
+    );
+    let b = has(
+        &l,
+        &format!(
+            "mount none /b/rootfs/data none {:#x} ",
+            MS_RDONLY | MS_NOSUID | MS_BIND | MS_REMOUNT | MS_REC
+        ),
+    );
+    let c = has(
+        &l,
+        &format!("mount none /b/rootfs/data none {:#x} ", MS_PRIVATE | MS_REC),
+    );
+    assert!(a < b && b < c);
+}
+
+#[test]
+fn sysctl_and_failures_name_the_step() {
+    let mut spec = Spec::new("1.0.2");
+    let mut linux = oci_types::runtime::Linux::default();
+    linux
+        .sysctl
+        .insert("net.ipv4.ip_forward".into(), "1".into());
+    spec.linux = Some(linux);
+    spec.mounts = vec![Mount::new("/proc", "proc", "proc", &[])];
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    has(&sys.lines(), "write /proc/sys/net/ipv4/ip_forward 1");
+
+    let sys = Recording {
+        fail_prefix: Some("mount proc".into()),
+        ..Recording::default()
+    };
+    let e = prepare(&sys, &spec, &opts(false)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "mount proc (proc) on /proc: {}",
+            std::io::Error::from_raw_os_error(libc::EPERM)
+        )
+    );
+}
+
+#[test]
+fn enter_pivots_or_moves_then_readonly_root() {
+    let spec = Spec::default_linux();
+    let sys = Recording::default();
+    enter(&sys, &spec, &opts(false)).unwrap();
+    assert_eq!(
+        sys.lines(),
+        [
+            "pivot_root /b/rootfs".to_owned(),
+            format!("mount none / none {:#x} ", MS_BIND | MS_REMOUNT | MS_RDONLY)
+        ]
+    );
+    let mut o = opts(false);
+    o.pivot = Pivot::MoveRoot;
+    let sys = Recording::default();
+    enter(&sys, &spec, &o).unwrap();
+    assert_eq!(sys.lines()[0], "move_root /b/rootfs");
+}
+
+#[test]
+fn config_devices_with_owner() {
+    let mut spec = Spec::default_linux();
+    let mut d = oci_types::runtime::Device::new("c", "/dev/fuse");
+    d.major = Some(10);
+    d.minor = Some(229);
+    d.file_mode = Some(0o600);
+    d.uid = Some(1000);
+    spec.linux.as_mut().unwrap().devices.push(d);
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    let l = sys.lines();
+    let m = has(
+        &l,
+        &format!("mknod /dev/fuse {:o} 10:229", libc::S_IFCHR | 0o600),
+    );
+    let c = has(&l, "chown /dev/fuse 1000:0");
+    assert!(m < c);
+}

@@ -1,0 +1,1076 @@
+//! The engine: container lifecycle operations over a state directory.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use oci_types::runtime::{
+    CgroupFeatures, Features, LinuxFeatures, MountExtensions, NamespaceType, SeccompFeatures, Spec,
+    State, Status, Support,
+};
+use oci_types::Document;
+
+use crate::cgroup::{self, Cgroup};
+use crate::container::{now_rfc3339, proc_stat, Container, Record, EXEC_SOCKET};
+use crate::init::{self, Channel, InitConfig, ToInit, ToRuntime, ENV_FD};
+use crate::rootfs::{Pivot, RootfsOptions};
+use crate::{hook, sys, ContainerId, Error, Result, Signal};
+
+/// How the container's init enters its root filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RootEntry {
+    /// pivot_root(2), then detach the old root (the default).
+    #[default]
+    PivotRoot,
+    /// Move the rootfs mount over `/` and chroot into it (`runc
+    /// --no-pivot`): for roots on ramfs, where pivot_root fails. Less
+    /// isolated: the old root stays reachable to a process that can escape
+    /// the chroot.
+    MoveRoot,
+}
+
+/// Which processes [`Runtime::kill`] signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KillScope {
+    /// Only the container's init (the user program).
+    Init,
+    /// Every process in the container's cgroup (`runc kill --all`).
+    All,
+}
+
+/// Whether [`Runtime::delete`] may stop a live container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeleteMode {
+    /// Refuse unless the container is stopped or only created.
+    Stopped,
+    /// Kill it first (`runc delete --force`).
+    Force,
+}
+
+/// How a container's process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// The status as a shell reports it: the code, or 128 + the signal.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal(s) => 128 + s,
+        }
+    }
+}
+
+/// Settings for [`Runtime::create`] and [`Runtime::run`].
+#[derive(Debug, Default)]
+pub struct CreateOptions {
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    pid_file: Option<PathBuf>,
+    root_entry: RootEntry,
+    preserve_fds: u32,
+    console_socket: Option<PathBuf>,
+}
+
+impl CreateOptions {
+    /// Defaults: the container shares the caller's stdio, no pid file,
+    /// pivot_root, no preserved descriptors, no console socket.
+    pub fn new() -> Self {
+        CreateOptions::default()
+    }
+
+    /// The container's stdin (default: the caller's).
+    pub fn stdin(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
+        self.stdin = Some(fd.into());
+        self
+    }
+
+    /// The container's stdout (default: the caller's).
+    pub fn stdout(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
+        self.stdout = Some(fd.into());
+        self
+    }
+
+    /// The container's stderr (default: the caller's).
+    pub fn stderr(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
+        self.stderr = Some(fd.into());
+        self
+    }
+
+    /// Writes the init's host pid to this file, atomically (default: no
+    /// file).
+    pub fn pid_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// How the init enters the rootfs (default [`RootEntry::PivotRoot`]).
+    pub fn root_entry(&mut self, entry: RootEntry) -> &mut Self {
+        self.root_entry = entry;
+        self
+    }
+
+    /// The AF_UNIX socket that receives the master of the container's
+    /// pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) when
+    /// `process.terminal` is true; required then, refused otherwise
+    /// (default: none).
+    pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.console_socket = Some(path.into());
+        self
+    }
+
+    /// Passes the caller's descriptors 3 to 3+n-1 to the container
+    /// (default 0: only stdio). They must be open and must not be closed
+    /// until `create` returns.
+    pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
+        self.preserve_fds = n;
+        self
+    }
+}
+
+/// A container engine keeping its state under one root directory.
+///
+/// Every operation takes the container ID and reads the persisted record,
+/// so separate processes (like successive `runc` commands) can operate on
+/// the same containers.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: PathBuf,
+    init_program: PathBuf,
+}
+
+impl Default for Runtime {
+    /// State under `/run/ocikit`, init re-executed from `/proc/self/exe`.
+    fn default() -> Self {
+        Runtime::new("/run/ocikit")
+    }
+}
+
+fn ns_flag(kind: &NamespaceType) -> Option<i32> {
+    Some(match kind {
+        NamespaceType::Mount => libc::CLONE_NEWNS,
+        NamespaceType::Pid => libc::CLONE_NEWPID,
+        NamespaceType::Network => libc::CLONE_NEWNET,
+        NamespaceType::Uts => libc::CLONE_NEWUTS,
+        NamespaceType::Ipc => libc::CLONE_NEWIPC,
+        NamespaceType::User => libc::CLONE_NEWUSER,
+        NamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        _ => return None,
+    })
+}
+
+/// How the init gets its namespaces.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NamespacePlan {
+    /// CLONE_NEW* flags for the clone of the container process.
+    pub(crate) clone_flags: u64,
+    /// Unshare a new user namespace first (its maps written by the runtime).
+    pub(crate) new_userns: bool,
+    /// Namespaces to join by path, the user namespace first (joining it
+    /// grants the rights to join the others).
+    pub(crate) join: Vec<(PathBuf, i32)>,
+}
+
+pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> NamespacePlan {
+    let mut plan = NamespacePlan {
+        clone_flags: 0,
+        new_userns: false,
+        join: Vec::new(),
+    };
+    for ns in namespaces {
+        let Some(flag) = ns_flag(&ns.kind) else {
+            continue;
+        };
+        if !ns.path.is_empty() {
+            let entry = (PathBuf::from(&ns.path), flag);
+            if ns.kind == NamespaceType::User {
+                plan.join.insert(0, entry);
+            } else {
+                plan.join.push(entry);
+            }
+        } else if ns.kind == NamespaceType::User {
+            plan.new_userns = true;
+        } else {
+            plan.clone_flags |= flag as u64;
+        }
+    }
+    plan
+}
+
+/// Refuses configs this engine cannot run faithfully.
+pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
+    let process = spec.process.as_ref().ok_or(Error::BadConfig {
+        field: "process",
+        expected: "a process to run",
+        found: "none".into(),
+    })?;
+    if process.args.is_empty() {
+        return Err(Error::BadConfig {
+            field: "process.args",
+            expected: "at least one argument",
+            found: "[]".into(),
+        });
+    }
+    if process.terminal != console_socket {
+        return Err(Error::BadConfig {
+            field: "process.terminal",
+            expected: if process.terminal {
+                "a console socket to send the terminal to (runc's --console-socket)"
+            } else {
+                "terminal true when a console socket is given"
+            },
+            found: process.terminal.to_string(),
+        });
+    }
+    let linux = spec.linux.clone().unwrap_or_default();
+    let has = |k: NamespaceType| linux.namespaces.iter().any(|n| n.kind == k);
+    if !has(NamespaceType::Mount) {
+        return Err(Error::BadConfig {
+            field: "linux.namespaces",
+            expected: "a mount namespace (the engine mounts the rootfs in it)",
+            found: "none".into(),
+        });
+    }
+    if (!spec.hostname.is_empty() || !spec.domainname.is_empty()) && !has(NamespaceType::Uts) {
+        return Err(Error::BadConfig {
+            field: "hostname",
+            expected: "a uts namespace when hostname or domainname is set",
+            found: "no uts namespace".into(),
+        });
+    }
+    if has(NamespaceType::Time) {
+        return Err(Error::Unsupported {
+            feature: "time namespace",
+        });
+    }
+    // Refuse what would otherwise be silently ignored: a container must
+    // never run less confined, or differently, than its config says.
+    let unsupported = [
+        (linux.seccomp.is_some(), "linux.seccomp"),
+        (
+            !process.apparmor_profile.is_empty(),
+            "process.apparmorProfile",
+        ),
+        (!process.selinux_label.is_empty(), "process.selinuxLabel"),
+        (!linux.mount_label.is_empty(), "linux.mountLabel"),
+        (process.io_priority.is_some(), "process.ioPriority"),
+        (process.scheduler.is_some(), "process.scheduler"),
+        (
+            process.exec_cpu_affinity.is_some(),
+            "process.execCPUAffinity",
+        ),
+        (linux.personality.is_some(), "linux.personality"),
+        (linux.memory_policy.is_some(), "linux.memoryPolicy"),
+        (linux.intel_rdt.is_some(), "linux.intelRdt"),
+        (!linux.net_devices.is_empty(), "linux.netDevices"),
+        (linux.time_offsets.is_some(), "linux.timeOffsets"),
+        (
+            spec.mounts
+                .iter()
+                .any(|m| !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()),
+            "idmapped mounts (mounts[].uidMappings)",
+        ),
+    ];
+    if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
+        return Err(Error::Unsupported { feature });
+    }
+    if let Some(r) = &linux.resources {
+        let unsupported = [
+            (r.block_io.is_some(), "linux.resources.blockIO"),
+            (
+                !r.hugepage_limits.is_empty(),
+                "linux.resources.hugepageLimits",
+            ),
+            (r.network.is_some(), "linux.resources.network"),
+            (!r.rdma.is_empty(), "linux.resources.rdma"),
+        ];
+        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
+            return Err(Error::Unsupported { feature });
+        }
+    }
+    if has(NamespaceType::User)
+        && linux
+            .namespaces
+            .iter()
+            .any(|n| n.kind == NamespaceType::User && n.path.is_empty())
+        && (linux.uid_mappings.is_empty() || linux.gid_mappings.is_empty())
+    {
+        return Err(Error::BadConfig {
+            field: "linux.uidMappings",
+            expected: "uid and gid mappings for a new user namespace",
+            found: "none".into(),
+        });
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, data)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::io("write", path, e))
+}
+
+/// Kills `pid` and waits for it to be gone (reaped if it is our child).
+fn kill_and_wait(pid: u32, start_time: Option<u64>) {
+    let _ = sys::kill(pid as i32, libc::SIGKILL);
+    for _ in 0..2000 {
+        match sys::waitpid(pid as i32, true) {
+            Ok(Some(_)) => return,
+            Ok(None) => {}
+            // Not our child: watch /proc instead.
+            Err(_) => match (proc_stat(pid), start_time) {
+                (None, _) => return,
+                (Some(('Z', _)), _) => return,
+                (Some((_, t)), Some(s)) if t != s => return,
+                _ => {}
+            },
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+impl Runtime {
+    /// An engine keeping container state under `root` (runc's `--root`).
+    pub fn new(root: impl AsRef<Path>) -> Self {
+        Runtime {
+            root: root.as_ref().to_owned(),
+            init_program: PathBuf::from("/proc/self/exe"),
+        }
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The program executed to become a container's init (default
+    /// `/proc/self/exe`, this program). It must call
+    /// [`init_if_requested`](crate::init_if_requested) first thing in
+    /// `main`.
+    pub fn set_init_program(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.init_program = path.into();
+        self
+    }
+
+    /// The container `id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`], [`Error::NotFound`], [`Error::CorruptState`].
+    pub fn container(&self, id: &str) -> Result<Container> {
+        let id: ContainerId = id.parse()?;
+        let dir = self.root.join(id.as_str());
+        let record = Record::load(&dir, id.as_str())?;
+        Ok(Container { record, dir })
+    }
+
+    /// The state of container `id`, as `runc state` prints it.
+    ///
+    /// # Errors
+    /// As [`Runtime::container`].
+    pub fn state(&self, id: &str) -> Result<State> {
+        Ok(self.container(id)?.state())
+    }
+
+    /// The states of every container, sorted by ID.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the state directory cannot be read. Corrupt
+    /// records are skipped with a warning.
+    pub fn list(&self) -> Result<Vec<State>> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read state directory", &self.root, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            match self.container(&name) {
+                Ok(c) => out.push(c.state()),
+                Err(e) => tracing::warn!(id = %name, error = %e, "skipping container"),
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Creates container `id` from the bundle directory `bundle`: reads and
+    /// validates `config.json`, creates the cgroup and namespaces, sets up
+    /// the rootfs and process, and leaves the init waiting for
+    /// [`Runtime::start`].
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`]; [`Error::Config`] or [`Error::BadConfig`]
+    /// for the bundle; [`Error::Unsupported`] (seccomp, time
+    /// namespace, systemd cgroups); [`Error::InitFailed`] with the failing
+    /// setup step; [`Error::Hook`] for prestart, createRuntime and
+    /// createContainer hooks. Nothing is left behind on failure.
+    ///
+    /// # Security
+    /// Mount destinations, devices and masked paths are resolved inside
+    /// the rootfs with `openat2(RESOLVE_IN_ROOT)` and mounted through the
+    /// opened handle, so symlinks in the rootfs cannot redirect them to the
+    /// host. Bind mount *sources* are host paths taken as given. Not
+    /// implemented: seccomp, AppArmor/SELinux, device rules on cgroup v2.
+    pub fn create(
+        &self,
+        id: &str,
+        bundle: impl AsRef<Path>,
+        options: CreateOptions,
+    ) -> Result<Container> {
+        self.create_inner(id, bundle.as_ref(), options)
+    }
+
+    fn create_inner(&self, id: &str, bundle: &Path, options: CreateOptions) -> Result<Container> {
+        let id: ContainerId = id.parse()?;
+        let _span = tracing::debug_span!("create", id = %id).entered();
+        let bundle =
+            std::fs::canonicalize(bundle).map_err(|e| Error::io("open bundle", bundle, e))?;
+        let config_path = bundle.join("config.json");
+        let bytes = std::fs::read(&config_path).map_err(|e| Error::io("read", &config_path, e))?;
+        let spec = Spec::from_slice_validated(&bytes).map_err(|source| Error::Config {
+            path: config_path.clone(),
+            source,
+        })?;
+        check_spec(&spec, options.console_socket.is_some())?;
+        let root_path = spec.root.as_ref().map_or("rootfs", |r| r.path.as_str());
+        let rootfs = bundle.join(root_path);
+        let rootfs =
+            std::fs::canonicalize(&rootfs).map_err(|e| Error::io("open rootfs", &rootfs, e))?;
+
+        // Only root may read container records or reach their exec sockets.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(|e| Error::io("create state directory", &self.root, e))?;
+        let dir = self.root.join(id.as_str());
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists { id: id.to_string() })
+            }
+            Err(e) => return Err(Error::io("create container directory", &dir, e)),
+        }
+        let mut cleanup = Cleanup {
+            dir: Some(dir.clone()),
+            cgroup: None,
+            pid: None,
+        };
+        let container = self.spawn_init(&id, &dir, spec, bundle, rootfs, options, &mut cleanup)?;
+        cleanup.disarm();
+        Ok(container)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_init(
+        &self,
+        id: &ContainerId,
+        dir: &Path,
+        spec: Spec,
+        bundle: PathBuf,
+        rootfs: PathBuf,
+        options: CreateOptions,
+        cleanup: &mut Cleanup,
+    ) -> Result<Container> {
+        let linux = spec.linux.clone().unwrap_or_default();
+        let hierarchies = cgroup::hierarchies()?;
+        let rel = cgroup::relative_path(&linux.cgroups_path, id.as_str())?;
+        let cg = Cgroup::create(&hierarchies, &rel)?;
+        cleanup.cgroup = Some(cg.clone());
+        if let Some(r) = &linux.resources {
+            cg.apply(r)?;
+        }
+
+        let NamespacePlan {
+            clone_flags,
+            new_userns,
+            join,
+        } = namespace_plan(&linux.namespaces);
+        let userns = linux
+            .namespaces
+            .iter()
+            .any(|n| n.kind == NamespaceType::User);
+        let cfg = InitConfig {
+            rootfs: RootfsOptions {
+                rootfs: rootfs.clone(),
+                bundle: bundle.clone(),
+                pivot: match options.root_entry {
+                    RootEntry::PivotRoot => Pivot::PivotRoot,
+                    RootEntry::MoveRoot => Pivot::MoveRoot,
+                },
+                userns,
+                cgroup_v2: !hierarchies.is_empty() && hierarchies.iter().all(|h| h.v2),
+                cgroup_binds: cg.binds(),
+            },
+            spec,
+            state_dir: dir.to_owned(),
+            clone_flags,
+            new_userns,
+            join,
+            preserve_fds: options.preserve_fds,
+            console_socket: options.console_socket.clone(),
+        };
+
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| Error::sys("create init socket", id.as_str(), e))?;
+        let target_fd = 3 + options.preserve_fds as i32;
+        let mut cmd = Command::new(&self.init_program);
+        cmd.arg0("ocikit-init")
+            .env(ENV_FD, target_fd.to_string())
+            .current_dir("/");
+        let stdio = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::inherit, Stdio::from);
+        cmd.stdin(stdio(options.stdin))
+            .stdout(stdio(options.stdout))
+            .stderr(stdio(options.stderr));
+        sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::sys("start container init", id.as_str(), e))?;
+        drop(theirs);
+        let stage1 = child.id();
+        cleanup.pid = Some(stage1);
+        let res = self.handshake(id, &cfg, &cg, stage1, ours, &mut child, cleanup);
+        if res.is_err() {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        let pid = res?;
+
+        let start_time = proc_stat(pid)
+            .map(|(_, t)| t)
+            .ok_or_else(|| Error::InitFailed {
+                id: id.to_string(),
+                message: "the init exited before it was started".into(),
+            })?;
+        let record = Record {
+            oci_version: cfg.spec.oci_version.clone(),
+            id: id.to_string(),
+            pid,
+            start_time,
+            bundle,
+            rootfs,
+            created: now_rfc3339(),
+            owner: String::new(),
+            annotations: cfg.spec.annotations.clone(),
+            cgroup: Some(cg),
+            hooks: cfg.spec.hooks.clone(),
+        };
+        record.save(dir)?;
+        if let Some(p) = &options.pid_file {
+            write_atomic(p, pid.to_string().as_bytes())?;
+        }
+        tracing::debug!(pid, "container created");
+        Ok(Container {
+            record,
+            dir: dir.to_owned(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handshake(
+        &self,
+        id: &ContainerId,
+        cfg: &InitConfig,
+        cg: &Cgroup,
+        stage1: u32,
+        sock: std::os::unix::net::UnixStream,
+        child: &mut std::process::Child,
+        cleanup: &mut Cleanup,
+    ) -> Result<u32> {
+        let sys_err = |op, e| Error::sys(op, id.as_str(), e);
+        cg.add(stage1)?;
+        let mut ch = Channel::new(sock).map_err(|e| sys_err("init socket", e))?;
+        ch.set_timeout(Duration::from_secs(120))
+            .map_err(|e| sys_err("init socket", e))?;
+        ch.send(cfg)
+            .map_err(|e| sys_err("send config to init", e))?;
+        let linux = cfg.spec.linux.clone().unwrap_or_default();
+        let mut pid = None;
+        loop {
+            let msg = ch
+                .recv::<ToRuntime>()
+                .map_err(|e| sys_err("read from container init", e))?;
+            match msg {
+                Some(ToRuntime::UserNs) => {
+                    let maps = |m: &[oci_types::runtime::IdMapping]| {
+                        m.iter()
+                            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+                            .collect::<String>()
+                    };
+                    for (file, m) in [
+                        ("uid_map", &linux.uid_mappings),
+                        ("gid_map", &linux.gid_mappings),
+                    ] {
+                        let path = format!("/proc/{stage1}/{file}");
+                        std::fs::write(&path, maps(m))
+                            .map_err(|e| Error::io("write id map", path, e))?;
+                    }
+                    ch.send(&ToInit::Continue {
+                        state: String::new(),
+                    })
+                    .map_err(|e| sys_err("write to container init", e))?;
+                }
+                Some(ToRuntime::Pid { pid: p }) => {
+                    let p = p as u32;
+                    pid = Some(p);
+                    cleanup.pid = Some(p);
+                    let _ = child.wait();
+                }
+                Some(ToRuntime::Hooks) => {
+                    let mut state = State::new(
+                        cfg.spec.oci_version.clone(),
+                        id.to_string(),
+                        Status::Creating,
+                        cfg.rootfs.bundle.display().to_string(),
+                    );
+                    state.pid = pid;
+                    state.annotations = cfg.spec.annotations.clone();
+                    let json = String::from_utf8(state.to_canonical_vec()).unwrap_or_default();
+                    if let Some(h) = &cfg.spec.hooks {
+                        let r = hook::run_all("prestart", &h.prestart, json.as_bytes()).and_then(
+                            |()| hook::run_all("createRuntime", &h.create_runtime, json.as_bytes()),
+                        );
+                        if let Err(e) = r {
+                            let _ = ch.send(&ToInit::Abort);
+                            return Err(e);
+                        }
+                    }
+                    ch.send(&ToInit::Continue { state: json })
+                        .map_err(|e| sys_err("write to container init", e))?;
+                }
+                Some(ToRuntime::Ready) => break,
+                Some(ToRuntime::Error { message }) => {
+                    return Err(Error::InitFailed {
+                        id: id.to_string(),
+                        message,
+                    })
+                }
+                None => {
+                    return Err(Error::InitFailed {
+                        id: id.to_string(),
+                        message: "the init exited without reporting why".into(),
+                    })
+                }
+            }
+        }
+        pid.ok_or_else(|| Error::InitFailed {
+            id: id.to_string(),
+            message: "the init never reported its pid".into(),
+        })
+    }
+
+    /// Starts the user program of created container `id`, then runs the
+    /// poststart hooks (failures are logged).
+    ///
+    /// # Errors
+    /// [`Error::WrongStatus`] unless the container is `created`;
+    /// [`Error::InitFailed`] if a startContainer hook or the exec failed.
+    pub fn start(&self, id: &str) -> Result<()> {
+        let c = self.container(id)?;
+        let _span = tracing::debug_span!("start", id = %id).entered();
+        let status = c.status();
+        if status != Status::Created {
+            return Err(Error::WrongStatus {
+                id: id.to_owned(),
+                operation: "start",
+                expected: "created",
+                found: status,
+            });
+        }
+        let state = c.state().to_canonical_vec();
+        // Connect through the directory's descriptor: the socket's full
+        // path may be longer than sockaddr_un allows.
+        let dirfd = std::fs::File::open(&c.dir).map_err(|e| Error::io("open", &c.dir, e))?;
+        let sock = PathBuf::from(format!("/proc/self/fd/{}/{EXEC_SOCKET}", dirfd.as_raw_fd()));
+        let answer =
+            init::signal_start(&sock, &state).map_err(|e| Error::sys("signal start", id, e))?;
+        let _ = std::fs::remove_file(c.dir.join(EXEC_SOCKET));
+        if let Err(message) = answer {
+            return Err(Error::InitFailed {
+                id: id.to_owned(),
+                message,
+            });
+        }
+        if let Some(h) = &c.record.hooks {
+            let mut st = c.state();
+            st.status = Status::Running;
+            hook::run_logged("poststart", &h.poststart, &st.to_canonical_vec());
+        }
+        Ok(())
+    }
+
+    /// Sends `signal` to container `id`.
+    ///
+    /// # Errors
+    /// [`Error::NotRunning`] if its process is gone.
+    pub fn kill(&self, id: &str, signal: Signal, scope: KillScope) -> Result<()> {
+        let c = self.container(id)?;
+        if !c.is_alive() {
+            return Err(Error::NotRunning { id: id.to_owned() });
+        }
+        let mut pids = vec![c.record.pid];
+        if scope == KillScope::All {
+            if let Some(cg) = &c.record.cgroup {
+                pids.extend(cg.procs()?.into_iter().filter(|p| *p != c.record.pid));
+            }
+        }
+        for pid in pids {
+            match sys::kill(pid as i32, signal.number()) {
+                Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {
+                    return Err(Error::sys("send signal", id, e))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for container `id`'s process to exit and returns how it
+    /// ended. Only a process that created the container can wait for it
+    /// (its init is this process's child).
+    ///
+    /// # Errors
+    /// [`Error::Sys`] with ECHILD if the container is not this process's
+    /// child.
+    pub fn wait(&self, id: &str) -> Result<ExitStatus> {
+        let c = self.container(id)?;
+        match sys::waitpid(c.record.pid as i32, false) {
+            Ok(Some(sys::Exit::Code(c))) => Ok(ExitStatus::Code(c)),
+            Ok(Some(sys::Exit::Signal(s))) => Ok(ExitStatus::Signal(s)),
+            Ok(None) => Err(Error::sys(
+                "wait",
+                id,
+                io::Error::from_raw_os_error(libc::ECHILD),
+            )),
+            Err(e) => Err(Error::sys("wait", id, e)),
+        }
+    }
+
+    /// Deletes container `id`: its cgroup, its record; then runs the
+    /// poststop hooks (failures are logged).
+    ///
+    /// # Errors
+    /// [`Error::WrongStatus`] if it is running and `mode` is
+    /// [`DeleteMode::Stopped`].
+    pub fn delete(&self, id: &str, mode: DeleteMode) -> Result<()> {
+        let c = self.container(id)?;
+        let _span = tracing::debug_span!("delete", id = %id).entered();
+        let status = c.status();
+        if status == Status::Running && mode == DeleteMode::Stopped {
+            return Err(Error::WrongStatus {
+                id: id.to_owned(),
+                operation: "delete",
+                expected: "stopped",
+                found: status,
+            });
+        }
+        if let Some(cg) = &c.record.cgroup {
+            if status != Status::Stopped || !cg.procs().unwrap_or_default().is_empty() {
+                for p in cg.procs().unwrap_or_default() {
+                    let _ = sys::kill(p as i32, libc::SIGKILL);
+                }
+            }
+        }
+        if status != Status::Stopped {
+            kill_and_wait(c.record.pid, Some(c.record.start_time));
+        } else {
+            // Reap it if it is our zombie.
+            let _ = sys::waitpid(c.record.pid as i32, true);
+        }
+        if let Some(cg) = &c.record.cgroup {
+            cg.remove()?;
+        }
+        let mut st = c.state();
+        st.status = Status::Stopped;
+        std::fs::remove_dir_all(&c.dir)
+            .map_err(|e| Error::io("remove container state", &c.dir, e))?;
+        if let Some(h) = &c.record.hooks {
+            hook::run_logged("poststop", &h.poststop, &st.to_canonical_vec());
+        }
+        Ok(())
+    }
+
+    /// Creates, starts and waits for container `id`, then deletes it:
+    /// `runc run` without `--detach`. Returns how its process ended.
+    ///
+    /// Never hangs on a container that exits at once: it waits with
+    /// waitpid(2) on the known pid (the init is this process's child) and
+    /// does not depend on SIGCHLD.
+    ///
+    /// # Errors
+    /// As [`Runtime::create`] and [`Runtime::start`]; the container is
+    /// deleted on failure.
+    pub fn run(
+        &self,
+        id: &str,
+        bundle: impl AsRef<Path>,
+        options: CreateOptions,
+    ) -> Result<ExitStatus> {
+        self.create(id, bundle, options)?;
+        if let Err(e) = self.start(id) {
+            let _ = self.delete(id, DeleteMode::Force);
+            return Err(e);
+        }
+        let status = self.wait(id);
+        self.delete(id, DeleteMode::Force)?;
+        status
+    }
+
+    /// What this engine supports, as a runtime-spec `features.md`
+    /// document (what `runc features` prints).
+    pub fn features() -> Features {
+        let mut f = Features::new("1.0.0", oci_types::runtime::VERSION);
+        f.hooks = Some(
+            [
+                "prestart",
+                "createRuntime",
+                "createContainer",
+                "startContainer",
+                "poststart",
+                "poststop",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        f.mount_options = Some(
+            crate::rootfs::KNOWN_OPTIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        );
+        let mut linux = LinuxFeatures::default();
+        linux.namespaces = Some(
+            [
+                NamespaceType::Cgroup,
+                NamespaceType::Ipc,
+                NamespaceType::Mount,
+                NamespaceType::Network,
+                NamespaceType::Pid,
+                NamespaceType::User,
+                NamespaceType::Uts,
+            ]
+            .to_vec(),
+        );
+        linux.capabilities = Some(oci_types::runtime::Capability::KNOWN.to_vec());
+        let mut cg = CgroupFeatures::default();
+        cg.v1 = Some(true);
+        cg.v2 = Some(true);
+        cg.systemd = Some(false);
+        cg.systemd_user = Some(false);
+        cg.rdma = Some(false);
+        linux.cgroup = Some(cg);
+        let mut seccomp = SeccompFeatures::default();
+        seccomp.enabled = Some(false);
+        linux.seccomp = Some(seccomp);
+        let off = || {
+            let mut s = Support::default();
+            s.enabled = Some(false);
+            s
+        };
+        linux.apparmor = Some(off());
+        linux.selinux = Some(off());
+        linux.intel_rdt = Some(off());
+        linux.net_devices = Some(off());
+        let mut me = MountExtensions::default();
+        me.idmap = Some(off());
+        linux.mount_extensions = Some(me);
+        f.linux = Some(linux);
+        f
+    }
+}
+
+/// Undoes a half-done create unless disarmed.
+#[derive(Debug)]
+struct Cleanup {
+    dir: Option<PathBuf>,
+    cgroup: Option<Cgroup>,
+    pid: Option<u32>,
+}
+
+impl Cleanup {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.cgroup = None;
+        self.pid = None;
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            kill_and_wait(pid, None);
+        }
+        if let Some(cg) = &self.cgroup {
+            for p in cg.procs().unwrap_or_default() {
+                let _ = sys::kill(p as i32, libc::SIGKILL);
+            }
+            if let Err(e) = cg.remove() {
+                tracing::warn!(error = %e, "cannot remove cgroup of failed container");
+            }
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_types::runtime::Namespace;
+
+    fn spec() -> Spec {
+        let mut s = Spec::default_linux();
+        s.process.as_mut().unwrap().terminal = false;
+        s
+    }
+
+    #[test]
+    fn features_document_is_valid_and_honest() {
+        let f = Runtime::features();
+        f.validate().unwrap();
+        let linux = f.linux.as_ref().unwrap();
+        assert_eq!(linux.seccomp.as_ref().unwrap().enabled, Some(false));
+        assert_eq!(linux.cgroup.as_ref().unwrap().systemd, Some(false));
+        let ns = linux.namespaces.as_ref().unwrap();
+        assert!(!ns.contains(&NamespaceType::Time));
+        assert!(f
+            .mount_options
+            .as_ref()
+            .unwrap()
+            .contains(&"rbind".to_owned()));
+    }
+
+    #[test]
+    fn config_checks() {
+        check_spec(&spec(), false).unwrap();
+
+        let e = check_spec(&Spec::default_linux(), false).unwrap_err();
+        assert!(e.to_string().contains("console socket"), "{e}");
+        let e = check_spec(&spec(), true).unwrap_err();
+        assert!(e.to_string().contains("terminal true"), "{e}");
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != NamespaceType::Mount);
+        let e = check_spec(&s, false).unwrap_err();
+        assert!(e.to_string().contains("expected a mount namespace"), "{e}");
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != NamespaceType::Uts);
+        assert!(check_spec(&s, false)
+            .unwrap_err()
+            .to_string()
+            .contains("uts namespace"));
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .push(Namespace::new(NamespaceType::User));
+        assert!(check_spec(&s, false)
+            .unwrap_err()
+            .to_string()
+            .contains("mappings"));
+
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .push(Namespace::new(NamespaceType::Time));
+        assert!(matches!(
+            check_spec(&s, false),
+            Err(Error::Unsupported { .. })
+        ));
+
+        let mut s = spec();
+        s.process.as_mut().unwrap().apparmor_profile = "docker-default".into();
+        let e = check_spec(&s, false).unwrap_err();
+        assert_eq!(e.to_string(), "process.apparmorProfile is not supported");
+
+        let mut s = spec();
+        let mut r = oci_types::runtime::Resources::default();
+        r.hugepage_limits
+            .push(oci_types::runtime::HugepageLimit::new("2MB", 1));
+        s.linux.as_mut().unwrap().resources = Some(r);
+        assert!(matches!(
+            check_spec(&s, false),
+            Err(Error::Unsupported { .. })
+        ));
+
+        let mut s = spec();
+        s.process.as_mut().unwrap().args.clear();
+        assert!(check_spec(&s, false)
+            .unwrap_err()
+            .to_string()
+            .contains("process.args"));
+    }
+
+    #[test]
+    fn namespaces_new_joined_and_user_first() {
+        let mut net = Namespace::new(NamespaceType::Network);
+        net.path = "/proc/1/ns/net".into();
+        let mut user = Namespace::new(NamespaceType::User);
+        user.path = "/proc/1/ns/user".into();
+        let plan = namespace_plan(&[
+            Namespace::new(NamespaceType::Pid),
+            net,
+            Namespace::new(NamespaceType::Mount),
+            user,
+            Namespace::new(NamespaceType::Cgroup),
+        ]);
+        assert_eq!(
+            plan.clone_flags,
+            (libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP) as u64
+        );
+        assert!(!plan.new_userns);
+        assert_eq!(
+            plan.join,
+            [
+                (PathBuf::from("/proc/1/ns/user"), libc::CLONE_NEWUSER),
+                (PathBuf::from("/proc/1/ns/net"), libc::CLONE_NEWNET)
+            ]
+        );
+        let plan = namespace_plan(&[
+            Namespace::new(NamespaceType::User),
+            Namespace::new(NamespaceType::Uts),
+        ]);
+        assert!(plan.new_userns);
+        assert_eq!(plan.clone_flags, libc::CLONE_NEWUTS as u64);
+    }
+
+    #[test]
+    fn exit_status_codes() {
+        assert_eq!(ExitStatus::Code(7).code(), 7);
+        assert_eq!(ExitStatus::Signal(9).code(), 137);
+    }
+}

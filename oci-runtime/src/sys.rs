@@ -1,0 +1,289 @@
+//! The only module with `unsafe` code: thin wrappers over system calls
+//! that neither rustix nor std offers in the shape the engine needs.
+//!
+//! Each wrapper converts its arguments to C strings before the call and
+//! reports failure as `std::io::Error` from `errno`.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+fn cstr(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// mount(2).
+pub(crate) fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let source = source.map(|s| cstr(s.as_os_str().as_bytes())).transpose()?;
+    let target = cstr(target.as_os_str().as_bytes())?;
+    let fstype = fstype.map(|s| cstr(s.as_bytes())).transpose()?;
+    let data = data.map(|s| cstr(s.as_bytes())).transpose()?;
+    // SAFETY: every pointer is either null or points to a NUL-terminated
+    // CString that outlives the call; mount(2) only reads them.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            target.as_ptr(),
+            fstype.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags as libc::c_ulong,
+            data.as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr().cast::<libc::c_void>()),
+        )
+    };
+    check(rc)
+}
+
+/// umount2(2).
+pub(crate) fn umount2(target: &Path, flags: i32) -> io::Result<()> {
+    let target = cstr(target.as_os_str().as_bytes())?;
+    // SAFETY: `target` is a valid NUL-terminated string for the call.
+    check(unsafe { libc::umount2(target.as_ptr(), flags) })
+}
+
+/// mknod(2).
+pub(crate) fn mknod(path: &Path, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+    let path = cstr(path.as_os_str().as_bytes())?;
+    let dev = libc::makedev(major, minor);
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    check(unsafe { libc::mknod(path.as_ptr(), mode as libc::mode_t, dev) })
+}
+
+/// Result of [`clone_process`] as seen by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forked {
+    /// In the parent, with the child's pid.
+    Parent(i32),
+    /// In the new child.
+    Child,
+}
+
+/// clone(2) without a new stack, as fork(2) does, with namespace and
+/// `CLONE_PARENT` flags.
+///
+/// # Safety
+/// The calling process must be single-threaded: the child continues
+/// running Rust code (allocating, locking) after the call, which is only
+/// sound when no other thread could have held a lock at the time of the
+/// clone. The engine calls this only from the freshly exec'd init helper.
+pub(crate) unsafe fn clone_process(flags: u64) -> io::Result<Forked> {
+    // SAFETY: a raw clone with a null stack duplicates the address space
+    // like fork(2); the caller guarantees that no other thread exists.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD as u64) as libc::c_ulong,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match rc {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as i32)),
+    }
+}
+
+/// Makes `command` hand `fd` to its child as descriptor `target`, and keep
+/// descriptors `3..target` (the preserved ones) open across exec.
+///
+/// The closure runs between fork and exec in the child of a possibly
+/// multi-threaded process, so it calls only `dup2` and `fcntl`, which are
+/// async-signal-safe, and allocates nothing.
+pub(crate) fn pass_fd(command: &mut Command, fd: RawFd, target: RawFd) {
+    let hook = move || -> io::Result<()> {
+        let mut f = 3;
+        while f < target {
+            // SAFETY: fcntl on an integer fd has no memory effects; a closed
+            // fd just fails with EBADF, which is ignored.
+            unsafe {
+                let flags = libc::fcntl(f, libc::F_GETFD);
+                if flags >= 0 {
+                    libc::fcntl(f, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                }
+            }
+            f += 1;
+        }
+        if fd == target {
+            // SAFETY: as above; clears close-on-exec on our own descriptor.
+            check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })
+        } else {
+            // SAFETY: dup2 between two integer fds; the new fd has no
+            // close-on-exec flag, which is what we want.
+            check(unsafe { libc::dup2(fd, target) })
+        }
+    };
+    // SAFETY: the hook is async-signal-safe (see above).
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
+/// Marks every descriptor from `first` upwards close-on-exec
+/// (close_range(2) with `CLOSE_RANGE_CLOEXEC`).
+pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range takes only integers and affects our own fd table.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// setrlimit(2) for resource number `resource`.
+pub(crate) fn setrlimit(resource: i32, soft: u64, hard: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
+    };
+    // SAFETY: `lim` is a valid rlimit struct that outlives the call.
+    check(unsafe { libc::setrlimit(resource as _, &lim) })
+}
+
+/// kill(2).
+pub(crate) fn kill(pid: i32, signal: i32) -> io::Result<()> {
+    // SAFETY: kill takes only integers.
+    check(unsafe { libc::kill(pid, signal) })
+}
+
+/// How a waited-for process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// exit(2) with this code.
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+/// waitpid(2) for one specific child, retrying on EINTR. `None` with
+/// `nohang` means it is still running.
+pub(crate) fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<Exit>> {
+    loop {
+        let mut status: libc::c_int = 0;
+        let flags = if nohang { libc::WNOHANG } else { 0 };
+        // SAFETY: `status` is a valid out-pointer for the call.
+        let rc = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        if rc == 0 {
+            return Ok(None);
+        }
+        if libc::WIFEXITED(status) {
+            return Ok(Some(Exit::Code(libc::WEXITSTATUS(status))));
+        }
+        if libc::WIFSIGNALED(status) {
+            return Ok(Some(Exit::Signal(libc::WTERMSIG(status))));
+        }
+    }
+}
+
+/// prctl(2) options used for capabilities.
+pub(crate) fn prctl(option: i32, arg2: u64, arg3: u64) -> io::Result<()> {
+    // SAFETY: these prctl options take only integer arguments.
+    check(unsafe {
+        libc::prctl(
+            option,
+            arg2 as libc::c_ulong,
+            arg3 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
+}
+
+/// setgroups(2) for the calling thread (the init is single-threaded).
+pub(crate) fn setgroups(gids: &[u32]) -> io::Result<()> {
+    // SAFETY: the pointer and length describe a live slice of gid_t (u32).
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, gids.len(), gids.as_ptr()) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// setresuid(2)/setresgid(2) as raw system calls on the calling thread
+/// (the init is single-threaded, so this is the whole process).
+pub(crate) fn set_ids(uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: integer-only system calls.
+    let rc = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: integer-only system call.
+    let rc = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The current umask is replaced by `mask`.
+pub(crate) fn umask(mask: u32) {
+    // SAFETY: umask takes an integer and cannot fail.
+    unsafe {
+        libc::umask(mask as libc::mode_t);
+    }
+}
+
+/// setns(2) on an open namespace file.
+pub(crate) fn setns(fd: RawFd, nstype: i32) -> io::Result<()> {
+    // SAFETY: integer-only system call; `fd` is owned by the caller.
+    check(unsafe { libc::setns(fd, nstype) })
+}
+
+/// unshare(2).
+pub(crate) fn unshare(flags: i32) -> io::Result<()> {
+    // SAFETY: integer-only system call.
+    check(unsafe { libc::unshare(flags) })
+}
+
+/// Takes ownership of descriptor `fd` handed to this process by its
+/// parent.
+///
+/// # Safety
+/// `fd` must be open and owned by nothing else in this process.
+pub(crate) unsafe fn take_fd(fd: RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the caller guarantees `fd` is open and unowned.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+/// Whether `fd` is an open descriptor.
+pub(crate) fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD on an integer fd has no memory effects.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+}

@@ -1,0 +1,113 @@
+//! Pure cgroup v1 and pure cgroup v2 hosts, simulated in a private mount
+//! namespace of a child process (this host is hybrid): the child re-runs
+//! this binary, which runs one container with the engine and exits with
+//! its status.
+
+use std::path::Path;
+use std::process::Command;
+
+use oci_runtime::oci_types::runtime::Memory;
+use oci_runtime::{CreateOptions, Runtime};
+
+use crate::common::*;
+
+pub(crate) const TESTS: &[crate::Test] = &[
+    ("cgroup_layouts::pure_v1", pure_v1),
+    ("cgroup_layouts::pure_v2", pure_v2),
+];
+
+const ENV: &str = "OCIKIT_TEST_RUN";
+
+/// In the child: `OCIKIT_TEST_RUN=root:bundle:id` runs that container.
+pub(crate) fn run_if_requested() {
+    let Ok(req) = std::env::var(ENV) else { return };
+    let parts: Vec<&str> = req.splitn(3, ':').collect();
+    let rt = Runtime::new(parts[0]);
+    let code = match rt.run(parts[2], parts[1], CreateOptions::new()) {
+        Ok(s) => s.code(),
+        Err(e) => {
+            println!("engine error: {e}");
+            99
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Runs the bundle in a child whose mount namespace first runs `setup`.
+fn run_in_layout(b: &Bundle, id: &str, setup: &str) -> (i32, String) {
+    b.write();
+    let out = b.path().join("out");
+    let f = std::fs::File::create(&out).unwrap();
+    let exe = std::fs::read_link("/proc/self/exe").unwrap();
+    let req = format!("{}:{}:{id}", b.rt.root().display(), b.path().display());
+    let status = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{setup} && exec \"$0\" layout-child"))
+        .arg(exe)
+        .env(ENV, req)
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .status()
+        .unwrap();
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(out).unwrap(),
+    )
+}
+
+fn pure_v1() {
+    if !root_or_skip("pure_v1") {
+        return;
+    }
+    if !Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists()
+        || !Path::new("/sys/fs/cgroup/memory").exists()
+    {
+        println!(
+            "test pure_v1 ... skipped: needs this host's hybrid layout to derive a pure v1 one"
+        );
+        return;
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls /sys/fs/cgroup",
+    ]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = linux.resources.clone().unwrap_or_default();
+    let mut m = Memory::default();
+    m.limit = Some(32 << 20);
+    r.memory = Some(m);
+    linux.resources = Some(r);
+    let (code, out) = run_in_layout(&b, "t-v1", "umount /sys/fs/cgroup/unified");
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], (32u64 << 20).to_string(), "{out}");
+    assert!(!lines.contains(&"unified"), "{out}");
+    assert!(
+        lines.contains(&"memory") && lines.contains(&"pids"),
+        "{out}"
+    );
+    assert!(!Path::new("/sys/fs/cgroup/memory/ocikit/t-v1").exists());
+}
+
+fn pure_v2() {
+    if !root_or_skip("pure_v2") {
+        return;
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/cgroup.type; test -e /sys/fs/cgroup/memory && echo v1-visible; true",
+    ]);
+    // Only hugetlb is available to cgroup2 on this host: no limits.
+    b.spec.linux.as_mut().unwrap().resources = None;
+    let (code, out) = run_in_layout(
+        &b,
+        "t-v2",
+        "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "domain\n", "{out}");
+    // The group was created under the cgroup2 root and removed again.
+    assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-v2").exists());
+}

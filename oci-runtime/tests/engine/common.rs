@@ -1,0 +1,126 @@
+//! Busybox bundles and helpers.
+
+use std::path::{Path, PathBuf};
+
+use oci_runtime::oci_types::runtime::Spec;
+use oci_runtime::oci_types::Document;
+use oci_runtime::{CreateOptions, Runtime};
+
+/// Set when the running test skipped itself; the runner counts it apart.
+pub(crate) static SKIPPED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn skip(test: &str, why: &str) -> bool {
+    println!("test {test} ... skipped: {why}");
+    SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    false
+}
+
+/// Whether the tests can run containers here; prints the skip otherwise.
+pub(crate) fn root_or_skip(test: &str) -> bool {
+    // SAFETY-free check: /proc/self/status Uid line.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_default();
+    if uid != "0" {
+        return skip(test, &format!("needs root (euid {uid})"));
+    }
+    if !Path::new("/usr/bin/busybox").exists() {
+        return skip(test, "/usr/bin/busybox is not installed");
+    }
+    true
+}
+
+/// A bundle with a busybox rootfs, plus a runtime with its own state dir.
+pub(crate) struct Bundle {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) spec: Spec,
+    pub(crate) rt: Runtime,
+}
+
+impl Bundle {
+    pub(crate) fn new(args: &[&str]) -> Bundle {
+        let dir = tempfile::Builder::new()
+            .prefix("ocikit-bundle")
+            .tempdir()
+            .unwrap();
+        let bin = dir.path().join("rootfs/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
+        for tool in [
+            "sh", "true", "false", "cat", "echo", "id", "hostname", "ls", "sleep", "touch", "test",
+            "pwd", "env", "grep", "mount",
+        ] {
+            std::os::unix::fs::symlink("busybox", bin.join(tool)).unwrap();
+        }
+        for d in ["proc", "sys", "dev", "tmp", "etc"] {
+            std::fs::create_dir_all(dir.path().join("rootfs").join(d)).unwrap();
+        }
+        let mut spec = Spec::default_linux();
+        let p = spec.process.as_mut().unwrap();
+        p.terminal = false;
+        p.args = args.iter().map(|s| s.to_string()).collect();
+        let rt = Runtime::new(dir.path().join("state"));
+        Bundle { dir, spec, rt }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes config.json from `self.spec`.
+    pub(crate) fn write(&self) {
+        std::fs::write(
+            self.path().join("config.json"),
+            self.spec.to_pretty_string(),
+        )
+        .unwrap();
+    }
+
+    /// Options whose stdout and stderr go to `out` in the bundle.
+    pub(crate) fn capture(&self) -> (CreateOptions, PathBuf) {
+        let out = self.path().join("out");
+        let f = std::fs::File::create(&out).unwrap();
+        let mut o = CreateOptions::new();
+        o.stdout(f.try_clone().unwrap()).stderr(f);
+        (o, out)
+    }
+
+    /// Runs the bundle, returning the exit code and the captured output.
+    pub(crate) fn run(&self, id: &str) -> (i32, String) {
+        self.write();
+        let (o, out) = self.capture();
+        let status = self
+            .rt
+            .run(id, self.path(), o)
+            .unwrap_or_else(|e| panic!("run {id}: {e} ({e:?})"));
+        (status.code(), std::fs::read_to_string(out).unwrap())
+    }
+}
+
+impl Drop for Bundle {
+    /// A failed test must not leave containers (and their processes, which
+    /// hold the test's stdout) behind.
+    fn drop(&mut self) {
+        for st in self.rt.list().unwrap_or_default() {
+            let _ = self.rt.delete(&st.id, oci_runtime::DeleteMode::Force);
+        }
+    }
+}
+
+/// A cgroup file of container `id` in hierarchy `name`, v1 or v2.
+pub(crate) fn cgroup_file(id: &str, v1: &str, file: &str) -> Option<PathBuf> {
+    let p = Path::new("/sys/fs/cgroup")
+        .join(v1)
+        .join("ocikit")
+        .join(id)
+        .join(file);
+    if p.exists() {
+        return Some(p);
+    }
+    let p = Path::new("/sys/fs/cgroup/ocikit").join(id).join(file);
+    p.exists().then_some(p)
+}

@@ -1,0 +1,142 @@
+//! Failures: duplicate ids, missing containers, bad configs, failing
+//! hooks; nothing is left behind.
+
+use oci_runtime::oci_types::runtime::{Hook, Hooks};
+use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+
+use crate::common::*;
+
+pub(crate) const TESTS: &[crate::Test] = &[
+    ("errors::duplicate_create", duplicate_create),
+    ("errors::missing_container", missing_container),
+    ("errors::bad_program_and_cwd", bad_program_and_cwd),
+    ("errors::hooks", hooks),
+];
+
+fn duplicate_create() {
+    if !root_or_skip("duplicate_create") {
+        return;
+    }
+    let b = Bundle::new(&["sleep", "10"]);
+    b.write();
+    b.rt.create("t-dup", b.path(), CreateOptions::new())
+        .unwrap();
+    let e =
+        b.rt.create("t-dup", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(e.is_already_exists());
+    assert_eq!(e.to_string(), "container with id exists: t-dup");
+    b.rt.delete("t-dup", DeleteMode::Force).unwrap();
+}
+
+fn missing_container() {
+    let rt = oci_runtime::Runtime::new(tempfile::tempdir().unwrap().path());
+    let e = rt.state("nope").unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    assert!(rt.start("nope").unwrap_err().is_not_found());
+    assert!(rt
+        .kill("nope", Signal::KILL, KillScope::Init)
+        .unwrap_err()
+        .is_not_found());
+    assert!(rt
+        .delete("nope", DeleteMode::Force)
+        .unwrap_err()
+        .is_not_found());
+    assert!(rt
+        .state("../x")
+        .unwrap_err()
+        .to_string()
+        .contains("invalid container id"));
+    assert!(rt.list().unwrap().is_empty());
+}
+
+fn bad_program_and_cwd() {
+    if !root_or_skip("bad_program_and_cwd") {
+        return;
+    }
+    let b = Bundle::new(&["no-such-program"]);
+    b.write();
+    let e =
+        b.rt.create("t-noprog", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(
+        e.to_string().contains("executable file not found in $PATH"),
+        "{e}"
+    );
+    assert!(b.rt.state("t-noprog").unwrap_err().is_not_found());
+    assert!(cgroup_file("t-noprog", "pids", "").is_none());
+
+    let mut b = Bundle::new(&["true"]);
+    b.spec.process.as_mut().unwrap().cwd = "/nonexistent".into();
+    b.write();
+    let e =
+        b.rt.create("t-nocwd", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(e.to_string().contains("chdir to cwd /nonexistent"), "{e}");
+}
+
+fn hook(script: &str) -> Hook {
+    let mut h = Hook::default();
+    h.path = "/bin/sh".into();
+    h.args = vec!["sh".into(), "-c".into(), script.into()];
+    h
+}
+
+fn hooks() {
+    if !root_or_skip("hooks") {
+        return;
+    }
+    let mut b = Bundle::new(&["true"]);
+    let log = b.path().join("hooks.log");
+    let l = log.display();
+    let mut hooks = Hooks::default();
+    hooks.create_runtime = vec![hook(&format!(
+        "grep -q '\"status\":\"creating\"' && echo createRuntime >> {l}"
+    ))];
+    hooks.create_container = vec![hook(&format!("echo createContainer >> {l}"))];
+    hooks.poststart = vec![hook(&format!("echo poststart >> {l}"))];
+    hooks.poststop = vec![hook(&format!(
+        "grep -q '\"id\":\"t-hooks\"' && echo poststop >> {l}"
+    ))];
+    b.spec.hooks = Some(hooks);
+    let (code, _) = b.run("t-hooks");
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "createRuntime\ncreateContainer\npoststart\npoststop\n"
+    );
+
+    // A failing createRuntime hook aborts create and leaves nothing.
+    let mut hooks = Hooks::default();
+    hooks.create_runtime = vec![hook("exit 3")];
+    b.spec.hooks = Some(hooks);
+    b.write();
+    let e =
+        b.rt.create("t-hookfail", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("createRuntime hook /bin/sh: expected exit code 0, found 3"),
+        "{e}"
+    );
+    assert!(b.rt.state("t-hookfail").unwrap_err().is_not_found());
+
+    // prestart runs too; a failing startContainer hook (run inside the
+    // container, so /bin/sh is the busybox one) fails start.
+    let mut hooks = Hooks::default();
+    hooks.prestart = vec![hook(&format!("echo prestart >> {l}"))];
+    hooks.start_container = vec![hook("echo from-start-hook; exit 4")];
+    b.spec.hooks = Some(hooks);
+    b.write();
+    std::fs::remove_file(&log).unwrap();
+    b.rt.create("t-starthook", b.path(), CreateOptions::new())
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "prestart\n");
+    let e = b.rt.start("t-starthook").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("startContainer hook /bin/sh: expected exit code 0, found 4"),
+        "{e}"
+    );
+    b.rt.delete("t-starthook", DeleteMode::Force).unwrap();
+}

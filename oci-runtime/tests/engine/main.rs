@@ -1,0 +1,66 @@
+//! Integration tests of the engine with real containers (busybox bundles).
+//!
+//! One binary with its own small runner (`harness = false`): the engine
+//! re-executes this program as the container init, so `main` must call
+//! `oci_runtime::init_if_requested` before anything else, which libtest's
+//! generated main cannot do. Filter with a substring argument:
+//! `cargo test -p oci-runtime --test engine -- hostname`.
+
+mod cgroup_layouts;
+mod common;
+mod console;
+mod errors;
+mod isolation;
+mod lifecycle;
+mod limits;
+mod stress;
+
+type Test = (&'static str, fn());
+
+fn main() {
+    oci_runtime::init_if_requested();
+    cgroup_layouts::run_if_requested();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let tests: Vec<Test> = [
+        lifecycle::TESTS,
+        isolation::TESTS,
+        limits::TESTS,
+        errors::TESTS,
+        console::TESTS,
+        cgroup_layouts::TESTS,
+        stress::TESTS,
+    ]
+    .concat();
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    let mut skipped = 0;
+    for (name, f) in tests {
+        if !filter.is_empty() && !filter.iter().any(|p| name.contains(p.as_str())) {
+            continue;
+        }
+        ran += 1;
+        println!("test {name} ...");
+        let start = std::time::Instant::now();
+        common::SKIPPED.store(false, std::sync::atomic::Ordering::SeqCst);
+        match std::panic::catch_unwind(f) {
+            Ok(()) if common::SKIPPED.load(std::sync::atomic::Ordering::SeqCst) => skipped += 1,
+            Ok(()) => println!("test {name} ... ok ({:?})", start.elapsed()),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(name);
+            }
+        }
+    }
+    println!(
+        "\n{ran} run, {} passed, {skipped} skipped, {} failed",
+        ran - skipped - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        println!("failures: {failed:?}");
+        std::process::exit(1);
+    }
+}
