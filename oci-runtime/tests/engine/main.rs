@@ -34,6 +34,8 @@ fn main() {
         stress::TESTS,
     ]
     .concat();
+    let total = tests.len();
+    let started = std::time::Instant::now();
     let mut failed = Vec::new();
     let mut ran = 0;
     let mut skipped = 0;
@@ -54,10 +56,15 @@ fn main() {
             }
         }
     }
+    // The closing line in libtest's shape, so tools that read cargo test
+    // output count these tests too (skipped ones as ignored).
     println!(
-        "\n{ran} run, {} passed, {skipped} skipped, {} failed",
+        "\ntest result: {}. {} passed; {} failed; {skipped} ignored; 0 measured; {} filtered out; finished in {:.2}s",
+        if failed.is_empty() { "ok" } else { "FAILED" },
         ran - skipped - failed.len(),
-        failed.len()
+        failed.len(),
+        total - ran,
+        started.elapsed().as_secs_f64()
     );
     if !failed.is_empty() {
         println!("failures: {failed:?}");
