@@ -314,15 +314,36 @@ fn unpack_inner(
         tripwire: tripwire.clone(),
     };
     let diff_digester = digester_for(options.diff_id.as_ref())?;
+    // An uncompressed layer's tar stream is its blob: one hash gives both
+    // digests, when both use the same algorithm.
+    let same_bytes = compression == Compression::None
+        && options
+            .diff_id
+            .as_ref()
+            .and_then(Digest::registered_algorithm)
+            == options
+                .blob_digest
+                .as_ref()
+                .and_then(Digest::registered_algorithm);
 
-    // Two stages on two threads: reading, hashing the blob and
-    // decompressing on one; hashing the tar stream, parsing it and writing
-    // files on this one. Both digests still cover every byte in one pass.
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+    // Stages on their own threads: reading, hashing the blob and
+    // decompressing on one; hashing the tar stream on another (compressed
+    // layers only); parsing the tar and writing files on this one. Both
+    // digests still cover every byte in one pass.
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Chunk>>(PIPELINE_DEPTH);
+    let (hash_tx, hash_rx) = mpsc::sync_channel::<Chunk>(PIPELINE_DEPTH);
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(diff_reader, tx));
+        let hash_tx = (!same_bytes).then_some(hash_tx);
+        let producer = scope.spawn(move || produce(diff_reader, tx, hash_tx));
+        let hasher = scope.spawn(move || {
+            let mut d = diff_digester;
+            for chunk in hash_rx {
+                d.update(&chunk);
+            }
+            d.finalize()
+        });
         let consumed = consume(
-            ChannelReader::new(rx, diff_digester),
+            ChannelReader::new(rx),
             &mut root,
             options,
             rootless,
@@ -331,14 +352,25 @@ fn unpack_inner(
         let produced = producer.join().map_err(|_| Error::Archive {
             source: io::Error::other("decompression thread panicked"),
         })?;
-        let (counts, diff_id) = consumed?;
+        let hashed = hasher.join().map_err(|_| Error::Archive {
+            source: io::Error::other("hashing thread panicked"),
+        })?;
+        let counts = consumed?;
         let blob_digest = produced?;
+        let diff_id = if same_bytes {
+            blob_digest.clone()
+        } else {
+            hashed
+        };
         Ok::<_, Error>((counts, blob_digest, diff_id))
     })
     .and_then(|(counts, blob_digest, diff_id)| {
         finish_report(options, compression, counts, blob_digest, diff_id)
     })
 }
+
+/// A piece of the tar stream, shared by the applying and hashing stages.
+type Chunk = std::sync::Arc<Vec<u8>>;
 
 /// Chunks in flight between the two stages.
 const PIPELINE_DEPTH: usize = 8;
@@ -367,7 +399,8 @@ impl<R: Read> Read for Limited<R> {
 /// chunks and hands them on; returns the blob digest.
 fn produce<R: Read>(
     mut diff_reader: Limited<Decompressor<HashReader<R>>>,
-    tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
+    tx: mpsc::SyncSender<io::Result<Chunk>>,
+    hash_tx: Option<mpsc::SyncSender<Chunk>>,
 ) -> Result<Digest, Error> {
     loop {
         let mut chunk = vec![0u8; BUF_SIZE];
@@ -393,6 +426,11 @@ fn produce<R: Read>(
             break;
         }
         chunk.truncate(filled);
+        let chunk = Chunk::new(chunk);
+        if let Some(h) = &hash_tx {
+            // The hashing stage only stops when this one does.
+            let _ = h.send(chunk.clone());
+        }
         if tx.send(Ok(chunk)).is_err() {
             // The consumer stopped (an error it reports); nothing to hash for.
             return Err(Error::Archive {
@@ -409,21 +447,19 @@ fn produce<R: Read>(
     Ok(blob.finalize())
 }
 
-/// Reads the chunks the first stage sends, hashing them (the diff ID).
+/// Reads the chunks the first stage sends.
 struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
+    rx: mpsc::Receiver<io::Result<Chunk>>,
+    chunk: Chunk,
     pos: usize,
-    digester: Digester,
 }
 
 impl ChannelReader {
-    fn new(rx: mpsc::Receiver<io::Result<Vec<u8>>>, digester: Digester) -> Self {
+    fn new(rx: mpsc::Receiver<io::Result<Chunk>>) -> Self {
         ChannelReader {
             rx,
-            chunk: Vec::new(),
+            chunk: Chunk::default(),
             pos: 0,
-            digester,
         }
     }
 }
@@ -433,7 +469,6 @@ impl Read for ChannelReader {
         while self.pos == self.chunk.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.digester.update(&chunk);
                     self.chunk = chunk;
                     self.pos = 0;
                 }
@@ -456,7 +491,7 @@ fn consume(
     options: &UnpackOptions,
     rootless: bool,
     tripwire: &Tripwire,
-) -> Result<(Counts, Digest), Error> {
+) -> Result<Counts, Error> {
     let mut archive = tar::Archive::new(reader);
     let mut state = State {
         root,
@@ -496,7 +531,7 @@ fn consume(
             Err(e) => return Err(archive_err(e, tripwire, options.max_size)),
         }
     }
-    Ok((counts, rest.digester.finalize()))
+    Ok(counts)
 }
 
 fn finish_report(
