@@ -197,42 +197,6 @@ impl Tripwire {
     }
 }
 
-/// A reader that hashes everything read through it, optionally refusing to
-/// read past a byte limit.
-pub(crate) struct HashReader<R> {
-    inner: R,
-    digester: Digester,
-    limit: u64,
-    tripwire: Tripwire,
-}
-
-impl<R: Read> HashReader<R> {
-    pub(crate) fn new(inner: R, digester: Digester, limit: u64, tripwire: Tripwire) -> Self {
-        HashReader {
-            inner,
-            digester,
-            limit,
-            tripwire,
-        }
-    }
-
-    pub(crate) fn into_parts(self) -> (R, Digester) {
-        (self.inner, self.digester)
-    }
-}
-
-impl<R: Read> Read for HashReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.digester.update(&buf[..n]);
-        if self.digester.bytes() > self.limit {
-            self.tripwire.0.store(true, Ordering::Relaxed);
-            return Err(io::Error::other("layer size limit exceeded"));
-        }
-        Ok(n)
-    }
-}
-
 /// A writer that hashes and counts everything written through it.
 pub(crate) struct HashWriter<W> {
     inner: W,
@@ -371,19 +335,5 @@ mod tests {
         round_trip(Compression::Gzip);
         #[cfg(feature = "zstd")]
         round_trip(Compression::Zstd);
-    }
-
-    #[test]
-    fn hash_reader_trips_at_limit() {
-        let t = Tripwire::default();
-        let mut r = HashReader::new(
-            &[0u8; 100][..],
-            Digester::new(oci_types::Algorithm::Sha256),
-            10,
-            t.clone(),
-        );
-        let mut buf = [0; 64];
-        assert!(r.read(&mut buf).is_err());
-        assert!(t.tripped());
     }
 }

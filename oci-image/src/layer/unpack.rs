@@ -12,7 +12,7 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Ti
 use rustix::io::Errno;
 use tar::EntryType;
 
-use super::compression::{HashReader, Tripwire};
+use super::compression::Tripwire;
 use super::root::{remove_any, Root};
 use super::whiteout::{self, Kind};
 use super::{clean_path, os, split_parent, Decompressor, BUF_SIZE};
@@ -296,24 +296,28 @@ fn unpack_inner(
     let mut root = Root::open(root_path)?;
 
     let tripwire = Tripwire::default();
-    let blob_reader = HashReader::new(
-        reader,
-        digester_for(options.blob_digest.as_ref())?,
-        u64::MAX,
-        Tripwire::default(),
-    );
+    let blob_digester = digester_for(options.blob_digest.as_ref())?;
+    let diff_digester = digester_for(options.diff_id.as_ref())?;
+    // zstd decodes fast, so its stage has room for the tar stream's hash
+    // while the applying stage takes the (smaller) blob's; for gzip the
+    // decompressing stage is the slower one and keeps only the blob's.
+    let swap = matches!(options.compression, Some(Compression::Zstd));
+    let (blob_tx, blob_rx) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
+    let (blob_digester, blob_side) = if swap {
+        (None, Some((blob_rx, blob_digester)))
+    } else {
+        (Some(blob_digester), None)
+    };
+    let blob_reader = BlobTap {
+        inner: reader,
+        digester: blob_digester,
+        tee: swap.then_some(blob_tx),
+    };
     let decompressor = match options.compression {
         Some(c) => Decompressor::new(blob_reader, c)?,
         None => Decompressor::detect(blob_reader)?,
     };
     let compression = decompressor.compression();
-    let diff_reader = Limited {
-        inner: decompressor,
-        read: 0,
-        limit: options.max_size,
-        tripwire: tripwire.clone(),
-    };
-    let diff_digester = digester_for(options.diff_id.as_ref())?;
     // An uncompressed layer's tar stream is its blob: one hash gives both
     // digests, when both use the same algorithm.
     let same_bytes = compression == Compression::None
@@ -325,17 +329,28 @@ fn unpack_inner(
                 .blob_digest
                 .as_ref()
                 .and_then(Digest::registered_algorithm);
+    let (producer_diff, consumer_diff) = match (same_bytes, swap) {
+        (true, _) => (None, None),
+        (false, true) => (Some(diff_digester), None),
+        (false, false) => (None, Some(diff_digester)),
+    };
+    let diff_reader = Limited {
+        inner: decompressor,
+        read: 0,
+        limit: options.max_size,
+        tripwire: tripwire.clone(),
+        digester: producer_diff,
+    };
 
-    // Two stages on two threads: reading, hashing the blob and
-    // decompressing on one; hashing the tar stream (compressed layers
-    // only), parsing it and writing files on this one. Both digests still
-    // cover every byte in one pass. (A third thread for the tar stream's
-    // hash measured no faster on two cores.)
+    // Two stages on two threads: reading and decompressing on one; parsing
+    // the tar stream and writing files on this one; the two hashes placed
+    // to balance them (above). Both digests cover every byte in one pass.
+    // (A third thread for a hash measured no faster on two cores.)
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || produce(diff_reader, tx));
         let consumed = consume(
-            ChannelReader::new(rx, (!same_bytes).then_some(diff_digester)),
+            ChannelReader::new(rx, consumer_diff, blob_side),
             &mut root,
             options,
             rootless,
@@ -344,9 +359,16 @@ fn unpack_inner(
         let produced = producer.join().map_err(|_| Error::Archive {
             source: io::Error::other("decompression thread panicked"),
         })?;
-        let (counts, hashed) = consumed?;
-        let blob_digest = produced?;
-        let diff_id = hashed.unwrap_or_else(|| blob_digest.clone());
+        let (counts, consumer_diff, consumer_blob) = consumed?;
+        let (producer_blob, producer_diff) = produced?;
+        let blob_digest = producer_blob
+            .or(consumer_blob)
+            .ok_or_else(|| Error::Archive {
+                source: io::Error::other("no stage hashed the blob"),
+            })?;
+        let diff_id = producer_diff
+            .or(consumer_diff)
+            .unwrap_or_else(|| blob_digest.clone());
         Ok::<_, Error>((counts, blob_digest, diff_id))
     })
     .and_then(|(counts, blob_digest, diff_id)| {
@@ -363,6 +385,8 @@ struct Limited<R> {
     read: u64,
     limit: u64,
     tripwire: Tripwire,
+    /// Hashes the decompressed stream here, when this stage does.
+    digester: Option<Digester>,
 }
 
 impl<R: Read> Read for Limited<R> {
@@ -373,16 +397,43 @@ impl<R: Read> Read for Limited<R> {
             self.tripwire.trip();
             return Err(io::Error::other("layer size limit exceeded"));
         }
+        if let Some(d) = &mut self.digester {
+            d.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the blob, hashing it here or handing copies to the applying stage.
+struct BlobTap<R> {
+    inner: R,
+    digester: Option<Digester>,
+    tee: Option<mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl<R: Read> Read for BlobTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(d) = &mut self.digester {
+            d.update(&buf[..n]);
+        }
+        if let Some(t) = &self.tee {
+            if n > 0 && t.send(buf[..n].to_vec()).is_err() {
+                // The applying stage stopped (it reports why); stop reading.
+                return Err(io::Error::other("unpacking stopped"));
+            }
+        }
         Ok(n)
     }
 }
 
 /// The first stage: reads the decompressed stream to its very end in
-/// chunks and hands them on; returns the blob digest.
+/// chunks and hands them on; returns the digests it computed (blob, tar
+/// stream).
 fn produce<R: Read>(
-    mut diff_reader: Limited<Decompressor<HashReader<R>>>,
+    mut diff_reader: Limited<Decompressor<BlobTap<R>>>,
     tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
-) -> Result<Digest, Error> {
+) -> Result<(Option<Digest>, Option<Digest>), Error> {
     loop {
         let mut chunk = vec![0u8; BUF_SIZE];
         let mut filled = 0;
@@ -415,12 +466,12 @@ fn produce<R: Read>(
         }
     }
     drop(tx);
+    let diff = diff_reader.digester.map(Digester::finalize);
     let blob_reader = diff_reader
         .inner
         .finish()
         .map_err(|source| Error::Archive { source })?;
-    let (_, blob) = blob_reader.into_parts();
-    Ok(blob.finalize())
+    Ok((blob_reader.digester.map(Digester::finalize), diff))
 }
 
 /// Reads the chunks the first stage sends, hashing them (the diff ID)
@@ -430,15 +481,57 @@ struct ChannelReader {
     chunk: Vec<u8>,
     pos: usize,
     digester: Option<Digester>,
+    /// Copies of the blob to hash here, when this stage does.
+    blob: Option<(mpsc::Receiver<Vec<u8>>, Digester)>,
 }
 
 impl ChannelReader {
-    fn new(rx: mpsc::Receiver<io::Result<Vec<u8>>>, digester: Option<Digester>) -> Self {
+    fn new(
+        rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+        digester: Option<Digester>,
+        blob: Option<(mpsc::Receiver<Vec<u8>>, Digester)>,
+    ) -> Self {
         ChannelReader {
             rx,
             chunk: Vec::new(),
             pos: 0,
             digester,
+            blob,
+        }
+    }
+
+    /// Hashes the blob copies that have arrived, without waiting.
+    fn drain_blob(&mut self) {
+        if let Some((rx, d)) = &mut self.blob {
+            while let Ok(c) = rx.try_recv() {
+                d.update(&c);
+            }
+        }
+    }
+
+    /// Hashes every blob copy until the first stage is done; the blob
+    /// digest, when this stage computes it.
+    fn finish_blob(self) -> Option<Digest> {
+        let (rx, mut d) = self.blob?;
+        for c in rx {
+            d.update(&c);
+        }
+        Some(d.finalize())
+    }
+
+    /// The next tar chunk. While waiting, blob copies are hashed, so a
+    /// first stage blocked on handing them over always gets going again.
+    fn next_chunk(&mut self) -> Result<io::Result<Vec<u8>>, mpsc::RecvError> {
+        if self.blob.is_none() {
+            return self.rx.recv();
+        }
+        loop {
+            self.drain_blob();
+            match self.rx.recv_timeout(std::time::Duration::from_millis(2)) {
+                Ok(c) => return Ok(c),
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(mpsc::RecvError),
+            }
         }
     }
 }
@@ -446,7 +539,7 @@ impl ChannelReader {
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.pos == self.chunk.len() {
-            match self.rx.recv() {
+            match self.next_chunk() {
                 Ok(Ok(chunk)) => {
                     if let Some(d) = &mut self.digester {
                         d.update(&chunk);
@@ -473,7 +566,7 @@ fn consume(
     options: &UnpackOptions,
     rootless: bool,
     tripwire: &Tripwire,
-) -> Result<(Counts, Option<Digest>), Error> {
+) -> Result<(Counts, Option<Digest>, Option<Digest>), Error> {
     let mut archive = tar::Archive::new(reader);
     let mut state = State {
         root,
@@ -513,7 +606,9 @@ fn consume(
             Err(e) => return Err(archive_err(e, tripwire, options.max_size)),
         }
     }
-    Ok((counts, rest.digester.map(Digester::finalize)))
+    let diff = rest.digester.take().map(Digester::finalize);
+    let blob = rest.finish_blob();
+    Ok((counts, diff, blob))
 }
 
 fn finish_report(

@@ -241,3 +241,48 @@ fn zstd_packs_are_reproducible() {
         40_000 + 199 * 97
     );
 }
+
+/// zstd layers hash the blob on the applying stage and the tar stream on
+/// the decompressing one: both digests must still be exact, and a wrong
+/// one must be named.
+#[test]
+fn zstd_digests_are_checked_on_either_stage() {
+    use oci_image::oci_types::{Compression, Digest};
+    use oci_image::{Error, LayerDigestKind};
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        std::fs::write(src.path().join(format!("f{i}")), vec![i as u8; 300_000]).unwrap();
+    }
+    let mut opts = oci_image::PackOptions::new();
+    opts.compression(Compression::Zstd);
+    let mut blob = Vec::new();
+    let packed = oci_image::pack(src.path(), &mut blob, &opts).unwrap();
+    let unpack = |blob_digest: Digest, diff_id: Digest| {
+        let dst = tempfile::tempdir().unwrap();
+        let mut o = oci_image::UnpackOptions::new();
+        o.compression(Compression::Zstd)
+            .expected_blob_digest(blob_digest)
+            .expected_diff_id(diff_id);
+        oci_image::unpack(&blob[..], dst.path(), &o)
+    };
+    let report = unpack(packed.blob_digest.clone(), packed.diff_id.clone()).unwrap();
+    assert_eq!(report.blob_digest, packed.blob_digest);
+    assert_eq!(report.diff_id, packed.diff_id);
+    let wrong = Digest::sha256(b"wrong");
+    match unpack(wrong.clone(), packed.diff_id.clone()) {
+        Err(Error::LayerDigestMismatch {
+            kind: LayerDigestKind::Blob,
+            found,
+            ..
+        }) => assert_eq!(found, packed.blob_digest),
+        other => panic!("expected a blob digest mismatch, got {other:?}"),
+    }
+    match unpack(packed.blob_digest.clone(), wrong) {
+        Err(Error::LayerDigestMismatch {
+            kind: LayerDigestKind::DiffId,
+            found,
+            ..
+        }) => assert_eq!(found, packed.diff_id),
+        other => panic!("expected a diff ID mismatch, got {other:?}"),
+    }
+}
