@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::EXEC_SOCKET;
 use crate::rootfs::{self, RootfsOptions};
 use crate::syscall::Linux;
-use crate::{hook, process, sys};
+use crate::{hook, process, seccomp, sys};
 
 /// The environment variable carrying the init socket's descriptor number.
 pub(crate) const ENV_FD: &str = "_OCIKIT_INIT_FD";
@@ -176,6 +176,17 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         ),
         None => None,
     };
+    // And to the seccomp agent's socket, used just before execve.
+    let agent = match cfg.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+        Some(profile) if seccomp::notifies(profile) => {
+            let p = &profile.listener_path;
+            Some(
+                UnixStream::connect(p)
+                    .map_err(|e| format!("connect to seccomp listener {p}: {e}"))?,
+            )
+        }
+        _ => None,
+    };
     for (path, nstype) in &cfg.join {
         let f = std::fs::File::open(path)
             .map_err(|e| format!("open namespace {}: {e}", path.display()))?;
@@ -209,7 +220,7 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
             drop(gate_w);
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
-            let message = match stage2(ch, &cfg, listener, console) {
+            let message = match stage2(ch, &cfg, listener, console, agent) {
                 Ok(never) => match never {},
                 Err(m) => m,
             };
@@ -226,10 +237,16 @@ fn stage2(
     cfg: &InitConfig,
     listener: UnixListener,
     console: Option<UnixStream>,
+    agent: Option<UnixStream>,
 ) -> Result<Never, String> {
     let _ = rustix::process::setsid();
 
     let spec = &cfg.spec;
+    let profile = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
+    let filter = profile
+        .map(seccomp::compile)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     rootfs::prepare(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
     ch.send(&ToRuntime::Hooks).map_err(|e| e.to_string())?;
     let state = match ch.recv::<ToInit>() {
@@ -248,6 +265,15 @@ fn stage2(
         // devpts instance.
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
+    }
+    // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install
+    // before the capabilities go (as runc does). Otherwise it is the last
+    // step before execve, below.
+    let mut filter = filter;
+    if filter.is_some() && seccomp::before_caps(proc_.no_new_privileges) {
+        if let (Some(f), Some(p)) = (filter.take(), profile) {
+            install_seccomp(&f, p, agent.as_ref(), &state)?;
+        }
     }
     process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
     let arg0 = proc_.args.first().ok_or("process.args is empty")?;
@@ -275,6 +301,11 @@ fn stage2(
     if let Err(e) = sys::cloexec_from(3 + cfg.preserve_fds) {
         fail(&mut conn, format!("mark descriptors close-on-exec: {e}"));
     }
+    if let (Some(f), Some(p)) = (&filter, profile) {
+        if let Err(e) = install_seccomp(f, p, agent.as_ref(), &state) {
+            fail(&mut conn, e);
+        }
+    }
     let env = proc_
         .env
         .iter()
@@ -286,6 +317,22 @@ fn stage2(
         .envs(env)
         .exec();
     fail(&mut conn, format!("exec {}: {err}", program.display()));
+}
+
+/// Installs `filter` and hands its notify listener, if any, to the agent
+/// connected on `agent` with the container `state` JSON.
+fn install_seccomp(
+    filter: &seccomp::Filter,
+    profile: &oci_types::runtime::Seccomp,
+    agent: Option<&UnixStream>,
+    state: &str,
+) -> Result<(), String> {
+    let listener = seccomp::install(&Linux, filter).map_err(|e| e.to_string())?;
+    if let (Some(fd), Some(sock)) = (listener, agent) {
+        seccomp::send_listener(sock, fd, &profile.listener_metadata, state)
+            .map_err(|e| format!("send seccomp listener to {}: {e}", profile.listener_path))?;
+    }
+    Ok(())
 }
 
 /// Connects to a created container's exec socket, sends `state`, and waits

@@ -1,10 +1,10 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
 //! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
-//! lifecycle hooks. `examples/ocikit-runc` at the workspace root is a
+//! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
 //! runc-compatible command line over it.
 //!
-//! Non-goals (today): seccomp, AppArmor/SELinux labels, `exec` into a running container, checkpoint/restore,
+//! Non-goals (today): AppArmor/SELinux labels, `exec` into a running container, checkpoint/restore,
 //! systemd cgroups, device rules on cgroup v2. Configs asking for them are
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
@@ -68,14 +68,37 @@
 //!   slave before anything is mounted);
 //! - descriptors other than stdio and `preserve_fds` are close-on-exec when
 //!   the user program starts;
-//! - config fields the engine does not implement (seccomp, LSM labels,
+//! - a `linux.seccomp` profile is compiled to classic BPF by the engine
+//!   itself (no libseccomp) and installed with seccomp(2) as the last step
+//!   before the user program's execve, or before the capabilities are
+//!   dropped when `noNewPrivileges` is false (seccomp(2) then needs
+//!   CAP_SYS_ADMIN, as in runc); a profile it cannot compile faithfully
+//!   fails `create` (see "Seccomp" below);
+//! - config fields the engine does not implement (LSM labels,
 //!   scheduler, idmapped mounts, ...) make `create` fail instead of being
 //!   ignored; [`Runtime::features`] lists what is supported.
 //!
 //! Not guaranteed: bind mount *sources* are host paths taken as given (the
-//! bundle author is trusted for them, as in runc); there is no seccomp
-//! filter; device access on pure cgroup v2 is not restricted (no eBPF
+//! bundle author is trusted for them, as in runc); device access on pure cgroup v2 is not restricted (no eBPF
 //! program); the state directory must be writable by root only.
+//!
+//! # Seccomp
+//!
+//! The filter first checks `seccomp_data.arch`: only x86_64 syscalls reach
+//! the rules. `SCMP_ARCH_X86` and `SCMP_ARCH_X32` are accepted in a profile
+//! but the engine has a syscall table for x86_64 only, so i386 and x32
+//! syscalls are killed (`SECCOMP_RET_KILL_PROCESS`, libseccomp's default
+//! for a foreign architecture) instead of running unfiltered; other
+//! architectures are refused. Rules are tried in profile order and the
+//! first match wins (several rules for one syscall are ORed, the
+//! conditions of one rule ANDed); names unknown on x86_64 are skipped with
+//! a `tracing` warning, as runc does. Every action and operator of the
+//! spec is supported; `errnoRet` defaults to EPERM. With `SCMP_ACT_NOTIFY`
+//! the init connects to `listenerPath` during `create` and, after
+//! installing the filter, sends the notify descriptor (SCM_RIGHTS) with
+//! runc's `ContainerProcessState` JSON (`ociVersion`, `fds`, `pid`,
+//! `metadata`, `state`); `sendmsg` itself may not be notified. The engine
+//! refuses seccomp on other host architectures.
 //!
 //! # Feature flags
 //!
@@ -98,6 +121,7 @@ mod init;
 mod process;
 mod rootfs;
 mod runtime;
+mod seccomp;
 mod signal;
 mod sys;
 mod syscall;

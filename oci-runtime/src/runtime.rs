@@ -258,8 +258,18 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     }
     // Refuse what would otherwise be silently ignored: a container must
     // never run less confined, or differently, than its config says.
+    if let Some(profile) = &linux.seccomp {
+        if cfg!(target_arch = "x86_64") {
+            // Compiled again by the init; done here so a bad profile fails
+            // `create` with a config error before anything is set up.
+            crate::seccomp::compile(profile)?;
+        } else {
+            return Err(Error::Unsupported {
+                feature: "linux.seccomp on this architecture (the engine filters x86_64 only)",
+            });
+        }
+    }
     let unsupported = [
-        (linux.seccomp.is_some(), "linux.seccomp"),
         (
             !process.apparmor_profile.is_empty(),
             "process.apparmorProfile",
@@ -419,8 +429,9 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::AlreadyExists`]; [`Error::Config`] or [`Error::BadConfig`]
-    /// for the bundle; [`Error::Unsupported`] (seccomp, time
-    /// namespace, systemd cgroups); [`Error::InitFailed`] with the failing
+    /// for the bundle (including a seccomp profile the engine cannot
+    /// compile faithfully); [`Error::Unsupported`] (time namespace,
+    /// systemd cgroups); [`Error::InitFailed`] with the failing
     /// setup step; [`Error::Hook`] for prestart, createRuntime and
     /// createContainer hooks. Nothing is left behind on failure.
     ///
@@ -428,8 +439,11 @@ impl Runtime {
     /// Mount destinations, devices and masked paths are resolved inside
     /// the rootfs with `openat2(RESOLVE_IN_ROOT)` and mounted through the
     /// opened handle, so symlinks in the rootfs cannot redirect them to the
-    /// host. Bind mount *sources* are host paths taken as given. Not
-    /// implemented: seccomp, AppArmor/SELinux, device rules on cgroup v2.
+    /// host. Bind mount *sources* are host paths taken as given. A
+    /// `linux.seccomp` profile is installed as the last step before the
+    /// user program's execve (before the capabilities are dropped when
+    /// `noNewPrivileges` is false). Not implemented: AppArmor/SELinux,
+    /// device rules on cgroup v2.
     pub fn create(
         &self,
         id: &str,
@@ -879,9 +893,7 @@ impl Runtime {
         cg.systemd_user = Some(false);
         cg.rdma = Some(false);
         linux.cgroup = Some(cg);
-        let mut seccomp = SeccompFeatures::default();
-        seccomp.enabled = Some(false);
-        linux.seccomp = Some(seccomp);
+        linux.seccomp = Some(seccomp_features());
         let off = || {
             let mut s = Support::default();
             s.enabled = Some(false);
@@ -897,6 +909,65 @@ impl Runtime {
         f.linux = Some(linux);
         f
     }
+}
+
+/// What `linux.seccomp` supports: every action and operator, x86_64
+/// (with x86 and x32 accepted in profiles but their syscalls killed), and
+/// the filter flags, of which `supportedFlags` are those this kernel takes.
+fn seccomp_features() -> SeccompFeatures {
+    use crate::seccomp::FLAG_WAIT_KILLABLE_RECV;
+    use crate::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC};
+    use oci_types::runtime::{SeccompAction, SeccompArch, SeccompFlag, SeccompOperator};
+    let mut s = SeccompFeatures::default();
+    if !cfg!(target_arch = "x86_64") {
+        s.enabled = Some(false);
+        return s;
+    }
+    s.enabled = Some(true);
+    s.actions = Some(vec![
+        SeccompAction::Kill,
+        SeccompAction::KillProcess,
+        SeccompAction::KillThread,
+        SeccompAction::Trap,
+        SeccompAction::Errno,
+        SeccompAction::Trace,
+        SeccompAction::Allow,
+        SeccompAction::Log,
+        SeccompAction::Notify,
+    ]);
+    s.operators = Some(vec![
+        SeccompOperator::NotEqual,
+        SeccompOperator::LessThan,
+        SeccompOperator::LessOrEqual,
+        SeccompOperator::Equal,
+        SeccompOperator::GreaterOrEqual,
+        SeccompOperator::GreaterThan,
+        SeccompOperator::MaskedEqual,
+    ]);
+    s.archs = Some(vec![
+        SeccompArch::X86_64,
+        SeccompArch::X86,
+        SeccompArch::X32,
+    ]);
+    let flags = [
+        (SeccompFlag::Tsync, FLAG_TSYNC),
+        (SeccompFlag::Log, FLAG_LOG),
+        (SeccompFlag::SpecAllow, FLAG_SPEC_ALLOW),
+        // Only valid together with NEW_LISTENER, so probed with it.
+        (
+            SeccompFlag::WaitKillableRecv,
+            FLAG_WAIT_KILLABLE_RECV | FLAG_NEW_LISTENER,
+        ),
+    ];
+    s.known_flags = Some(flags.iter().map(|(f, _)| f.clone()).collect());
+    s.supported_flags = Some(
+        flags
+            .iter()
+            .filter(|(_, bits)| sys::seccomp_flag_supported(*bits))
+            .map(|(f, _)| f.clone())
+            .collect(),
+    );
+    s
 }
 
 /// Undoes a half-done create unless disarmed.
@@ -950,7 +1021,12 @@ mod tests {
         let f = Runtime::features();
         f.validate().unwrap();
         let linux = f.linux.as_ref().unwrap();
-        assert_eq!(linux.seccomp.as_ref().unwrap().enabled, Some(false));
+        let seccomp = linux.seccomp.as_ref().unwrap();
+        assert_eq!(seccomp.enabled, Some(true));
+        assert_eq!(seccomp.actions.as_ref().unwrap().len(), 9);
+        assert_eq!(seccomp.operators.as_ref().unwrap().len(), 7);
+        // Kernel 6.18 (HOST.md) knows every flag.
+        assert_eq!(seccomp.supported_flags, seccomp.known_flags);
         assert_eq!(linux.cgroup.as_ref().unwrap().systemd, Some(false));
         let ns = linux.namespaces.as_ref().unwrap();
         assert!(!ns.contains(&NamespaceType::Time));
@@ -1011,6 +1087,21 @@ mod tests {
             check_spec(&s, false),
             Err(Error::Unsupported { .. })
         ));
+
+        let mut s = spec();
+        let mut profile =
+            oci_types::runtime::Seccomp::new(oci_types::runtime::SeccompAction::Allow);
+        profile.architectures = vec![oci_types::runtime::SeccompArch::Aarch64];
+        s.linux.as_mut().unwrap().seccomp = Some(profile.clone());
+        let e = check_spec(&s, false).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config linux.seccomp.architectures"),
+            "{e}"
+        );
+        profile.architectures.clear();
+        s.linux.as_mut().unwrap().seccomp = Some(profile);
+        check_spec(&s, false).unwrap();
 
         let mut s = spec();
         s.process.as_mut().unwrap().apparmor_profile = "docker-default".into();

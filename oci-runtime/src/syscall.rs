@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
+use crate::seccomp::Insn;
 use crate::sys;
 
 /// Whether [`Syscalls::resolve`] creates what is missing.
@@ -97,6 +98,9 @@ pub(crate) trait Syscalls: fmt::Debug {
     fn umask(&self, mask: u32);
     /// chdir(2).
     fn chdir(&self, path: &Path) -> io::Result<()>;
+    /// seccomp(2) `SECCOMP_SET_MODE_FILTER` with `flags`; returns the
+    /// notify listener when `flags` has `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
+    fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>>;
 }
 
 /// The real kernel.
@@ -384,6 +388,19 @@ impl Syscalls for Linux {
     fn chdir(&self, path: &Path) -> io::Result<()> {
         Ok(rustix::process::chdir(path)?)
     }
+
+    fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>> {
+        let filter: Vec<libc::sock_filter> = program
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        sys::seccomp_set_filter(flags, &filter)
+    }
 }
 
 // mount(2) flags, as u64 so they combine without casts.
@@ -541,6 +558,10 @@ pub(crate) mod fake {
         }
         fn chdir(&self, path: &Path) -> io::Result<()> {
             self.record(format!("chdir {}", path.display()))
+        }
+        fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>> {
+            self.record(format!("seccomp flags={flags:#x} insns={}", program.len()))?;
+            Ok(None)
         }
     }
 }

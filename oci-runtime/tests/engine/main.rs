@@ -13,6 +13,7 @@ mod errors;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod seccomp;
 mod stress;
 
 type Test = (&'static str, fn());
@@ -31,6 +32,7 @@ fn main() {
         errors::TESTS,
         console::TESTS,
         cgroup_layouts::TESTS,
+        seccomp::TESTS,
         stress::TESTS,
     ]
     .concat();

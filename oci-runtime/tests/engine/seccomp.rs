@@ -1,0 +1,262 @@
+//! `linux.seccomp` in real containers: errno rules, argument conditions,
+//! allow lists, kill actions and a notify listener.
+
+use std::io::IoSliceMut;
+use std::mem::MaybeUninit;
+use std::os::unix::net::UnixListener;
+
+use oci_runtime::oci_types::runtime::{
+    Seccomp, SeccompAction, SeccompOperator, Syscall, SyscallArg,
+};
+use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+
+use crate::common::*;
+
+pub(crate) const TESTS: &[crate::Test] = &[
+    ("seccomp::errno_rule_denies_mkdir", errno_rule_denies_mkdir),
+    ("seccomp::argument_condition", argument_condition),
+    (
+        "seccomp::default_errno_allow_list",
+        default_errno_allow_list,
+    ),
+    ("seccomp::kill_is_sigsys", kill_is_sigsys),
+    ("seccomp::notify_listener_gets_fd", notify_listener_gets_fd),
+];
+
+fn rule(names: &[&str], action: SeccompAction) -> Syscall {
+    Syscall::new(names.iter().map(|s| s.to_string()).collect(), action)
+}
+
+fn set_profile(b: &mut Bundle, profile: Seccomp) {
+    b.spec.linux.as_mut().unwrap().seccomp = Some(profile);
+}
+
+/// Default allow, mkdir/mkdirat -> EPERM; installed before the
+/// capabilities are dropped (noNewPrivileges false).
+fn errno_rule_denies_mkdir() {
+    if !root_or_skip("errno_rule_denies_mkdir") {
+        return;
+    }
+    let mut b = Bundle::new(&["sh", "-c", "echo hello; busybox mkdir /tmp/x; echo rc=$?"]);
+    b.spec.process.as_mut().unwrap().no_new_privileges = false;
+    // A writable root, so only seccomp can stop the mkdir.
+    b.spec.root.as_mut().unwrap().readonly = false;
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    let mut r = rule(&["mkdir", "mkdirat"], SeccompAction::Errno);
+    r.errno_ret = Some(1);
+    p.syscalls.push(r);
+    set_profile(&mut b, p);
+    let (code, out) = b.run("t-sc-errno");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("hello\n"), "{out}");
+    assert!(out.contains("Operation not permitted"), "{out}");
+    assert!(out.ends_with("rc=1\n"), "{out}");
+    assert!(!b.path().join("rootfs/tmp/x").exists());
+
+    // The same container without the profile creates the directory.
+    let mut b2 = Bundle::new(&["busybox", "mkdir", "/tmp/x"]);
+    b2.spec.root.as_mut().unwrap().readonly = false;
+    let (code, out) = b2.run("t-sc-errno2");
+    assert_eq!(code, 0, "{out}");
+    assert!(b2.path().join("rootfs/tmp/x").is_dir());
+}
+
+/// personality(2) is denied only when arg0 == PER_LINUX32 (8): linux32
+/// fails with EACCES, linux64 (arg0 0) runs.
+fn argument_condition() {
+    if !root_or_skip("argument_condition") {
+        return;
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "busybox linux64 true; echo linux64=$?; busybox linux32 true; echo linux32=$?",
+    ]);
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    let mut r = rule(&["personality"], SeccompAction::Errno);
+    r.errno_ret = Some(13);
+    r.args = vec![SyscallArg::new(0, 8, SeccompOperator::Equal)];
+    p.syscalls.push(r);
+    set_profile(&mut b, p);
+    let (code, out) = b.run("t-sc-arg");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("linux64=0\n"), "{out}");
+    assert!(out.contains("Permission denied"), "{out}");
+    assert!(out.contains("linux32=1\n"), "{out}");
+}
+
+/// The syscalls busybox sh needs to run `echo` and fork an applet.
+const BUSYBOX_SH: &[&str] = &[
+    "read",
+    "write",
+    "open",
+    "openat",
+    "close",
+    "stat",
+    "fstat",
+    "lstat",
+    "newfstatat",
+    "statx",
+    "poll",
+    "lseek",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "brk",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "ioctl",
+    "pread64",
+    "readv",
+    "writev",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "pipe",
+    "pipe2",
+    "dup",
+    "dup2",
+    "dup3",
+    "getpid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "gettid",
+    "execve",
+    "exit",
+    "exit_group",
+    "wait4",
+    "fcntl",
+    "getcwd",
+    "chdir",
+    "uname",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "prlimit64",
+    "getrandom",
+    "rseq",
+    "futex",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "sigaltstack",
+    "readlink",
+    "readlinkat",
+    "getdents64",
+    "prctl",
+    "kill",
+    "tgkill",
+    "getpgrp",
+    "setpgid",
+    "getpgid",
+    "sysinfo",
+    "umask",
+    "madvise",
+];
+
+/// Default SCMP_ACT_ERRNO with an allow list: sh runs, anything else
+/// (mkdir) fails with EPERM. Installed last, after no_new_privs.
+fn default_errno_allow_list() {
+    if !root_or_skip("default_errno_allow_list") {
+        return;
+    }
+    let mut b = Bundle::new(&["sh", "-c", "echo works; busybox mkdir /tmp/y; echo rc=$?"]);
+    assert!(b.spec.process.as_ref().unwrap().no_new_privileges);
+    let mut p = Seccomp::new(SeccompAction::Errno);
+    p.syscalls.push(rule(BUSYBOX_SH, SeccompAction::Allow));
+    set_profile(&mut b, p);
+    let (code, out) = b.run("t-sc-allow");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("works\n"), "{out}");
+    assert!(out.contains("Operation not permitted"), "{out}");
+    assert!(out.ends_with("rc=1\n"), "{out}");
+}
+
+/// SCMP_ACT_KILL (a thread) and SCMP_ACT_KILL_PROCESS on sethostname:
+/// the process dies by SIGSYS, status 159.
+fn kill_is_sigsys() {
+    if !root_or_skip("kill_is_sigsys") {
+        return;
+    }
+    let mut b = Bundle::new(&["sh", "-c", "hostname other; echo status=$?"]);
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    p.syscalls.push(rule(&["sethostname"], SeccompAction::Kill));
+    set_profile(&mut b, p);
+    let (code, out) = b.run("t-sc-kill");
+    assert_eq!(code, 0, "{out}");
+    // sh names the signal, then reports 128 + SIGSYS.
+    assert!(out.ends_with("status=159\n"), "{out}");
+
+    let mut b = Bundle::new(&["hostname", "other"]);
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    p.syscalls
+        .push(rule(&["sethostname"], SeccompAction::KillProcess));
+    set_profile(&mut b, p);
+    let (code, out) = b.run("t-sc-killproc");
+    assert_eq!((code, out.as_str()), (159, ""));
+}
+
+/// SCMP_ACT_NOTIFY: the listener socket receives the notify descriptor
+/// (SCM_RIGHTS) and the container process state; once the agent closes
+/// the descriptor the notified syscall fails with ENOSYS.
+fn notify_listener_gets_fd() {
+    if !root_or_skip("notify_listener_gets_fd") {
+        return;
+    }
+    let mut b = Bundle::new(&["sh", "-c", "busybox mkdir /tmp/z; echo rc=$?"]);
+    let sock = b.path().join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    p.listener_path = sock.display().to_string();
+    p.listener_metadata = "meta-data".into();
+    p.syscalls
+        .push(rule(&["mkdir", "mkdirat"], SeccompAction::Notify));
+    set_profile(&mut b, p);
+    let agent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let msg = rustix::net::recvmsg(
+            &conn,
+            &mut [IoSliceMut::new(&mut buf)],
+            &mut control,
+            RecvFlags::empty(),
+        )
+        .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&buf[..msg.bytes]).unwrap();
+        let mut fds = Vec::new();
+        for m in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(r) = m {
+                fds.extend(r);
+            }
+        }
+        let target = fds.first().map(|fd| {
+            std::fs::read_link(format!(
+                "/proc/self/fd/{}",
+                rustix::fd::AsRawFd::as_raw_fd(fd)
+            ))
+            .unwrap()
+        });
+        // Closing the listener makes the blocked mkdir fail with ENOSYS.
+        drop(fds);
+        (json, target)
+    });
+    let (code, out) = b.run("t-sc-notify");
+    let (json, target) = agent.join().unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Function not implemented"), "{out}");
+    assert!(out.ends_with("rc=1\n"), "{out}");
+    assert_eq!(json["fds"], serde_json::json!(["seccompFd"]), "{json}");
+    assert_eq!(json["metadata"], "meta-data", "{json}");
+    assert_eq!(json["state"]["id"], "t-sc-notify", "{json}");
+    assert!(json["pid"].as_u64().is_some_and(|p| p > 0), "{json}");
+    assert!(json["ociVersion"].is_string(), "{json}");
+    let target = target.expect("a descriptor arrived").display().to_string();
+    assert!(target.contains("seccomp notify"), "{target}");
+}
