@@ -328,6 +328,55 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .map_err(|e| Error::io("write", path, e))
 }
 
+/// A close-on-exec descriptor (numbered `min` or above) for executing
+/// `path` as a container init such that no process can ever write the
+/// binary through the init's `/proc/<pid>/exe` (CVE-2019-5736: a
+/// container process sharing the init's pid namespace opens that link
+/// while the init runs, then reopens it for writing once the init has
+/// exec'd the user program; a `#!/proc/self/exe` user program re-runs
+/// the runtime binary inside the container the same way).
+///
+/// The binary is bind-mounted into a detached mount (open_tree(2),
+/// attached nowhere, so never visible in any mount namespace) made
+/// read-only with mount_setattr(2): the init's exe then names a file on a
+/// read-only mount, and opening it for writing fails with EROFS, whatever
+/// path leads to it. Nothing is copied. Where the new mount API is
+/// unavailable, falls back to a copy in a sealed memfd.
+fn sealed_program(path: &Path, min: i32) -> io::Result<OwnedFd> {
+    use rustix::mount::{open_tree, OpenTreeFlags};
+    let tree = open_tree(
+        rustix::fs::CWD,
+        path,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )
+    .map_err(io::Error::from)
+    .and_then(|fd| sys::mount_setattr_readonly(&fd).map(|()| fd));
+    let fd = match tree {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::debug!(error = %e, "no read-only mount for the init program, copying it to a sealed memfd");
+            sealed_copy(path)?
+        }
+    };
+    Ok(rustix::io::fcntl_dupfd_cloexec(&fd, min)?)
+}
+
+/// `path` copied into a memfd sealed against any change.
+fn sealed_copy(path: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let memfd = rustix::fs::memfd_create(
+        "ocikit-init",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?;
+    let mut dst = std::fs::File::from(memfd);
+    io::copy(&mut std::fs::File::open(path)?, &mut dst)?;
+    rustix::fs::fcntl_add_seals(
+        &dst,
+        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
+    )?;
+    Ok(dst.into())
+}
+
 /// Kills `pid` and waits for it to be gone (reaped if it is our child).
 fn kill_and_wait(pid: u32, start_time: Option<u64>) {
     let _ = sys::kill(pid as i32, libc::SIGKILL);
@@ -534,7 +583,11 @@ impl Runtime {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| Error::sys("create init socket", id.as_str(), e))?;
         let target_fd = 3 + options.preserve_fds as i32;
-        let mut cmd = Command::new(&self.init_program);
+        // Above every descriptor the child's pre-exec step touches, so
+        // that step cannot overwrite it before execve reads it.
+        let program = sealed_program(&self.init_program, target_fd + 1)
+            .map_err(|e| Error::io("seal container init program", &self.init_program, e))?;
+        let mut cmd = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
         cmd.arg0("ocikit-init")
             .env(ENV_FD, target_fd.to_string())
             .current_dir("/");

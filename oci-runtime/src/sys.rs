@@ -287,3 +287,42 @@ pub(crate) fn fd_is_open(fd: RawFd) -> bool {
     // SAFETY: F_GETFD on an integer fd has no memory effects.
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
+
+/// Makes the detached mount `fd` (from open_tree(2) with
+/// `OPEN_TREE_CLONE`) read-only with mount_setattr(2).
+pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let empty = c"";
+    // SAFETY: `empty` is a NUL-terminated string and `attr` a live
+    // `struct mount_attr` whose exact size is passed; the kernel only reads
+    // them during the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
