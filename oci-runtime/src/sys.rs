@@ -326,3 +326,26 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
         Ok(())
     }
 }
+
+/// Closes every descriptor from `first` upwards (close_range(2)).
+///
+/// # Safety
+/// No live Rust object may own a descriptor in that range: the init calls
+/// this first thing in `main`, before it has opened anything itself.
+pub(crate) unsafe fn close_from(first: u32) -> io::Result<()> {
+    // SAFETY: integer-only system call on our own descriptor table; the
+    // caller guarantees nothing owns the closed descriptors.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
