@@ -251,6 +251,9 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
             found: "no uts namespace".into(),
         });
     }
+    for key in linux.sysctl.keys() {
+        check_sysctl(key, &has)?;
+    }
     if has(NamespaceType::Time) {
         return Err(Error::Unsupported {
             feature: "time namespace",
@@ -313,6 +316,56 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
             expected: "uid and gid mappings for a new user namespace",
             found: "none".into(),
         });
+    }
+    Ok(())
+}
+
+/// A sysctl the init may write: a well-formed name (the init writes
+/// `/proc/sys/` + the key with dots made slashes, so a key that is a path
+/// or has `..` would name any host file) of a namespaced sysctl whose
+/// namespace the container has (any other is the host kernel's), as
+/// runc's validator requires.
+fn check_sysctl(key: &str, has: &dyn Fn(NamespaceType) -> bool) -> Result<()> {
+    let bad = |expected| Error::BadConfig {
+        field: "linux.sysctl",
+        expected,
+        found: key.to_owned(),
+    };
+    let well_formed = !key.is_empty()
+        && key.split(['.', '/']).all(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b':')
+        });
+    if !well_formed {
+        return Err(bad("a sysctl name (dot- or slash-separated words)"));
+    }
+    let name = key.replace('/', ".");
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let ns = if IPC.contains(&name.as_str()) || name.starts_with("fs.mqueue.") {
+        NamespaceType::Ipc
+    } else if name.starts_with("net.") {
+        NamespaceType::Network
+    } else if name == "kernel.hostname" || name == "kernel.domainname" {
+        NamespaceType::Uts
+    } else {
+        return Err(bad(
+            "a sysctl of a namespace the container has (ipc, net, uts)",
+        ));
+    };
+    if !has(ns) {
+        return Err(bad(
+            "a sysctl of a namespace the container has (ipc, net, uts)",
+        ));
     }
     Ok(())
 }
@@ -1079,6 +1132,38 @@ mod tests {
             check_spec(&s, false),
             Err(Error::Unsupported { .. })
         ));
+
+        for (key, ok) in [
+            ("net.ipv4.ip_forward", true),
+            ("net/ipv4/conf/eth0/forwarding", true),
+            ("kernel.shmmax", true),
+            ("fs.mqueue.msg_max", true),
+            ("kernel.core_pattern", false),
+            ("/etc/passwd", false),
+            ("net/../../etc/passwd", false),
+            ("net..ipv4", false),
+            ("", false),
+        ] {
+            let mut s = spec();
+            s.linux
+                .as_mut()
+                .unwrap()
+                .sysctl
+                .insert(key.into(), "1".into());
+            assert_eq!(check_spec(&s, false).is_ok(), ok, "{key}");
+        }
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != NamespaceType::Network);
+        s.linux
+            .as_mut()
+            .unwrap()
+            .sysctl
+            .insert("net.ipv4.ip_forward".into(), "1".into());
+        assert!(check_spec(&s, false).is_err(), "net sysctl without netns");
 
         let mut s = spec();
         s.process.as_mut().unwrap().args.clear();
