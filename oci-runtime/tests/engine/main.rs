@@ -10,6 +10,7 @@ mod cgroup_layouts;
 mod common;
 mod console;
 mod errors;
+mod escapes;
 mod isolation;
 mod lifecycle;
 mod limits;
@@ -32,6 +33,7 @@ fn main() {
         console::TESTS,
         cgroup_layouts::TESTS,
         stress::TESTS,
+        escapes::TESTS,
     ]
     .concat();
     let total = tests.len();
