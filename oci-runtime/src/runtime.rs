@@ -1207,6 +1207,30 @@ mod tests {
     }
 
     #[test]
+    fn sealed_init_program_cannot_be_written() {
+        use std::io::Write;
+        let copy = sealed_copy(Path::new("/proc/self/exe")).unwrap();
+        let path = format!("/proc/self/fd/{}", copy.as_raw_fd());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read("/proc/self/exe").unwrap()
+        );
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"x"));
+        assert!(w.is_err(), "a sealed memfd was written");
+        // The read-only mount needs root; the fallback runs without it.
+        let fd = sealed_program(Path::new("/proc/self/exe"), 50).unwrap();
+        assert!(fd.as_raw_fd() >= 50);
+        let w = std::fs::OpenOptions::new()
+            .append(true)
+            .open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .and_then(|mut f| f.write_all(b"x"));
+        assert!(w.is_err(), "the init program was writable");
+    }
+
+    #[test]
     fn exit_status_codes() {
         assert_eq!(ExitStatus::Code(7).code(), 7);
         assert_eq!(ExitStatus::Signal(9).code(), 137);

@@ -254,6 +254,38 @@ fn cve_2024_21626_fd_cwd_stays_inside() {
             }
         }
     }
+    // A valid cwd: the created init (which a container sharing its pid
+    // namespace could reach through /proc/<pid>/fd) holds none of the
+    // leaked descriptors, and the user program sees only stdio.
+    let b = Bundle::new(&["sh", "-c", "pwd; ls -l /proc/self/fd/"]);
+    b.write();
+    let (o, out) = b.capture();
+    let c = b.rt.create("t-21626-ok", b.path(), o).unwrap();
+    let init_fds: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{}/fd", c.pid()))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+        .collect();
+    assert!(
+        !init_fds.iter().any(|t| t.starts_with(host.path())),
+        "the init holds a leaked host directory: {init_fds:?}"
+    );
+    b.rt.start("t-21626-ok").unwrap();
+    assert_eq!(b.rt.wait("t-21626-ok").unwrap().code(), 0);
+    let out = std::fs::read_to_string(out).unwrap();
+    assert!(out.starts_with("/\n"), "{out}");
+    let fds: Vec<(i32, &str)> = out
+        .lines()
+        .filter_map(|l| l.split_once(" -> "))
+        .map(|(left, target)| (left.rsplit(' ').next().unwrap().parse().unwrap(), target))
+        .collect();
+    assert!(fds.len() >= 3, "{out}");
+    for (fd, target) in fds {
+        assert!(
+            fd <= 2 || target.starts_with("/proc/"),
+            "a host descriptor reached the process: {fd} -> {target}\n{out}"
+        );
+    }
+
     // A descriptor the caller preserves on purpose stays open in the init;
     // if it is a host directory, the cwd check must still refuse it.
     if leaked.iter().any(|f| f.as_raw_fd() == 3) {
