@@ -140,6 +140,19 @@ pub fn init_if_requested() {
             std::process::exit(2);
         }
     };
+    // The runtime places the preserved descriptors at 3..fd and the init
+    // socket at fd; anything above was inherited by accident (a caller's
+    // descriptor opened without O_CLOEXEC) and must not reach the
+    // container: a host directory still open in the init can become the
+    // process's cwd through `process.cwd` = /proc/self/fd/N
+    // (CVE-2024-21626). Closing, not just marking close-on-exec, because
+    // the chdir happens before exec.
+    // SAFETY: first thing in main: nothing in this process owns a
+    // descriptor above `fd` yet.
+    if let Err(e) = unsafe { sys::close_from(fd as u32 + 1) } {
+        eprintln!("ocikit init: close inherited descriptors: {e}");
+        std::process::exit(2);
+    }
     // SAFETY: the runtime passed `fd` to us and nothing else owns it.
     let sock = UnixStream::from(unsafe { sys::take_fd(fd) });
     let mut ch = match Channel::new(sock) {

@@ -67,7 +67,17 @@
 //! - mounts never propagate to the host (the container's mount tree is made
 //!   slave before anything is mounted);
 //! - descriptors other than stdio and `preserve_fds` are close-on-exec when
-//!   the user program starts;
+//!   the user program starts, and the init closes any other descriptor it
+//!   inherited before it touches the container; `process.cwd` must be
+//!   reachable from the container's root (a `/proc/self/fd/N` path naming
+//!   a host directory is refused, CVE-2024-21626);
+//! - the init is executed from a read-only, detached bind mount of the
+//!   init program (a sealed memfd copy where the new mount API is
+//!   missing), so a container process reaching `/proc/<pid>/exe` of an
+//!   init cannot write the host binary (CVE-2019-5736);
+//! - sysctls are written before `pivot_root` through the host's procfs,
+//!   which config mounts cannot cover, and only well-formed names of a
+//!   namespace the container has (ipc, net, uts) are accepted;
 //! - a `linux.seccomp` profile is compiled to classic BPF by the engine
 //!   itself (no libseccomp) and installed with seccomp(2) as the last step
 //!   before the user program's execve, or before the capabilities are

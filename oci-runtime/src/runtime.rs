@@ -251,6 +251,9 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
             found: "no uts namespace".into(),
         });
     }
+    for key in linux.sysctl.keys() {
+        check_sysctl(key, &has)?;
+    }
     if has(NamespaceType::Time) {
         return Err(Error::Unsupported {
             feature: "time namespace",
@@ -327,6 +330,56 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     Ok(())
 }
 
+/// A sysctl the init may write: a well-formed name (the init writes
+/// `/proc/sys/` + the key with dots made slashes, so a key that is a path
+/// or has `..` would name any host file) of a namespaced sysctl whose
+/// namespace the container has (any other is the host kernel's), as
+/// runc's validator requires.
+fn check_sysctl(key: &str, has: &dyn Fn(NamespaceType) -> bool) -> Result<()> {
+    let bad = |expected| Error::BadConfig {
+        field: "linux.sysctl",
+        expected,
+        found: key.to_owned(),
+    };
+    let well_formed = !key.is_empty()
+        && key.split(['.', '/']).all(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b':')
+        });
+    if !well_formed {
+        return Err(bad("a sysctl name (dot- or slash-separated words)"));
+    }
+    let name = key.replace('/', ".");
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let ns = if IPC.contains(&name.as_str()) || name.starts_with("fs.mqueue.") {
+        NamespaceType::Ipc
+    } else if name.starts_with("net.") {
+        NamespaceType::Network
+    } else if name == "kernel.hostname" || name == "kernel.domainname" {
+        NamespaceType::Uts
+    } else {
+        return Err(bad(
+            "a sysctl of a namespace the container has (ipc, net, uts)",
+        ));
+    };
+    if !has(ns) {
+        return Err(bad(
+            "a sysctl of a namespace the container has (ipc, net, uts)",
+        ));
+    }
+    Ok(())
+}
+
 fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let name = path
         .file_name()
@@ -336,6 +389,55 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     std::fs::write(&tmp, data)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| Error::io("write", path, e))
+}
+
+/// A close-on-exec descriptor (numbered `min` or above) for executing
+/// `path` as a container init such that no process can ever write the
+/// binary through the init's `/proc/<pid>/exe` (CVE-2019-5736: a
+/// container process sharing the init's pid namespace opens that link
+/// while the init runs, then reopens it for writing once the init has
+/// exec'd the user program; a `#!/proc/self/exe` user program re-runs
+/// the runtime binary inside the container the same way).
+///
+/// The binary is bind-mounted into a detached mount (open_tree(2),
+/// attached nowhere, so never visible in any mount namespace) made
+/// read-only with mount_setattr(2): the init's exe then names a file on a
+/// read-only mount, and opening it for writing fails with EROFS, whatever
+/// path leads to it. Nothing is copied. Where the new mount API is
+/// unavailable, falls back to a copy in a sealed memfd.
+fn sealed_program(path: &Path, min: i32) -> io::Result<OwnedFd> {
+    use rustix::mount::{open_tree, OpenTreeFlags};
+    let tree = open_tree(
+        rustix::fs::CWD,
+        path,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )
+    .map_err(io::Error::from)
+    .and_then(|fd| sys::mount_setattr_readonly(&fd).map(|()| fd));
+    let fd = match tree {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::debug!(error = %e, "no read-only mount for the init program, copying it to a sealed memfd");
+            sealed_copy(path)?
+        }
+    };
+    Ok(rustix::io::fcntl_dupfd_cloexec(&fd, min)?)
+}
+
+/// `path` copied into a memfd sealed against any change.
+fn sealed_copy(path: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let memfd = rustix::fs::memfd_create(
+        "ocikit-init",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?;
+    let mut dst = std::fs::File::from(memfd);
+    io::copy(&mut std::fs::File::open(path)?, &mut dst)?;
+    rustix::fs::fcntl_add_seals(
+        &dst,
+        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
+    )?;
+    Ok(dst.into())
 }
 
 /// Kills `pid` and waits for it to be gone (reaped if it is our child).
@@ -548,7 +650,11 @@ impl Runtime {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| Error::sys("create init socket", id.as_str(), e))?;
         let target_fd = 3 + options.preserve_fds as i32;
-        let mut cmd = Command::new(&self.init_program);
+        // Above every descriptor the child's pre-exec step touches, so
+        // that step cannot overwrite it before execve reads it.
+        let program = sealed_program(&self.init_program, target_fd + 1)
+            .map_err(|e| Error::io("seal container init program", &self.init_program, e))?;
+        let mut cmd = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
         cmd.arg0("ocikit-init")
             .env(ENV_FD, target_fd.to_string())
             .current_dir("/");
@@ -1118,6 +1224,38 @@ mod tests {
             Err(Error::Unsupported { .. })
         ));
 
+        for (key, ok) in [
+            ("net.ipv4.ip_forward", true),
+            ("net/ipv4/conf/eth0/forwarding", true),
+            ("kernel.shmmax", true),
+            ("fs.mqueue.msg_max", true),
+            ("kernel.core_pattern", false),
+            ("/etc/passwd", false),
+            ("net/../../etc/passwd", false),
+            ("net..ipv4", false),
+            ("", false),
+        ] {
+            let mut s = spec();
+            s.linux
+                .as_mut()
+                .unwrap()
+                .sysctl
+                .insert(key.into(), "1".into());
+            assert_eq!(check_spec(&s, false).is_ok(), ok, "{key}");
+        }
+        let mut s = spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != NamespaceType::Network);
+        s.linux
+            .as_mut()
+            .unwrap()
+            .sysctl
+            .insert("net.ipv4.ip_forward".into(), "1".into());
+        assert!(check_spec(&s, false).is_err(), "net sysctl without netns");
+
         let mut s = spec();
         s.process.as_mut().unwrap().args.clear();
         assert!(check_spec(&s, false)
@@ -1157,6 +1295,30 @@ mod tests {
         ]);
         assert!(plan.new_userns);
         assert_eq!(plan.clone_flags, libc::CLONE_NEWUTS as u64);
+    }
+
+    #[test]
+    fn sealed_init_program_cannot_be_written() {
+        use std::io::Write;
+        let copy = sealed_copy(Path::new("/proc/self/exe")).unwrap();
+        let path = format!("/proc/self/fd/{}", copy.as_raw_fd());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read("/proc/self/exe").unwrap()
+        );
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"x"));
+        assert!(w.is_err(), "a sealed memfd was written");
+        // The read-only mount needs root; the fallback runs without it.
+        let fd = sealed_program(Path::new("/proc/self/exe"), 50).unwrap();
+        assert!(fd.as_raw_fd() >= 50);
+        let w = std::fs::OpenOptions::new()
+            .append(true)
+            .open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .and_then(|mut f| f.write_all(b"x"));
+        assert!(w.is_err(), "the init program was writable");
     }
 
     #[test]

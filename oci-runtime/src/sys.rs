@@ -346,3 +346,65 @@ pub(crate) fn seccomp_flag_supported(flag: u32) -> bool {
     };
     rc < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
 }
+
+/// Makes the detached mount `fd` (from open_tree(2) with
+/// `OPEN_TREE_CLONE`) read-only with mount_setattr(2).
+pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let empty = c"";
+    // SAFETY: `empty` is a NUL-terminated string and `attr` a live
+    // `struct mount_attr` whose exact size is passed; the kernel only reads
+    // them during the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Closes every descriptor from `first` upwards (close_range(2)).
+///
+/// # Safety
+/// No live Rust object may own a descriptor in that range: the init calls
+/// this first thing in `main`, before it has opened anything itself.
+pub(crate) unsafe fn close_from(first: u32) -> io::Result<()> {
+    // SAFETY: integer-only system call on our own descriptor table; the
+    // caller guarantees nothing owns the closed descriptors.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

@@ -386,7 +386,19 @@ impl Syscalls for Linux {
     }
 
     fn chdir(&self, path: &Path) -> io::Result<()> {
-        Ok(rustix::process::chdir(path)?)
+        rustix::process::chdir(path)?;
+        // A path through a magic link (/proc/self/fd/N) can leave the root
+        // (CVE-2024-21626): getcwd(3) fails with ENOENT for a directory
+        // not reachable from the root, and then the user program must not
+        // start there.
+        match std::env::current_dir() {
+            Ok(cwd) if cwd.is_absolute() => Ok(()),
+            Ok(_) => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!("working directory is outside the container's root: {e}"),
+            )),
+        }
     }
 
     fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>> {

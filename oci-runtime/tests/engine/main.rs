@@ -10,6 +10,7 @@ mod cgroup_layouts;
 mod common;
 mod console;
 mod errors;
+mod escapes;
 mod isolation;
 mod lifecycle;
 mod limits;
@@ -34,6 +35,7 @@ fn main() {
         cgroup_layouts::TESTS,
         seccomp::TESTS,
         stress::TESTS,
+        escapes::TESTS,
     ]
     .concat();
     let total = tests.len();
