@@ -12,6 +12,8 @@
 
 use std::process::ExitCode;
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/transfer.rs"]
 mod transfer;
 

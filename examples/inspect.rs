@@ -9,6 +9,9 @@
 
 use std::process::ExitCode;
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use oci_distribution::ClientBuilder;
 use oci_types::{AnyManifest, Reference};
 
@@ -93,21 +96,5 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(std::env::args().skip(1).collect())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::block_on_main(run(std::env::args().skip(1).collect()))
 }

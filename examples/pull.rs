@@ -7,20 +7,15 @@
 
 use std::process::ExitCode;
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/transfer.rs"]
 mod transfer;
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut positional = args
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || !args[i - 1].starts_with("--")));
-    let (Some((src, _)), Some((dst, _))) = (positional.next(), positional.next()) else {
-        eprintln!("usage: pull [FLAGS] REFERENCE DIR[:TAG]");
-        return ExitCode::FAILURE;
-    };
-    args[src] = format!("docker://{}", args[src]);
-    args[dst] = format!("oci:{}", args[dst]);
-    transfer::main_with(args)
+    transfer::main_prefixed(
+        "docker://",
+        "oci:",
+        "usage: pull [FLAGS] REFERENCE DIR[:TAG]",
+    )
 }

@@ -7,20 +7,15 @@
 
 use std::process::ExitCode;
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/transfer.rs"]
 mod transfer;
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut positional = args
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || !args[i - 1].starts_with("--")));
-    let (Some((src, _)), Some((dst, _))) = (positional.next(), positional.next()) else {
-        eprintln!("usage: push [FLAGS] DIR[:TAG] REFERENCE");
-        return ExitCode::FAILURE;
-    };
-    args[src] = format!("oci:{}", args[src]);
-    args[dst] = format!("docker://{}", args[dst]);
-    transfer::main_with(args)
+    transfer::main_prefixed(
+        "oci:",
+        "docker://",
+        "usage: push [FLAGS] DIR[:TAG] REFERENCE",
+    )
 }

@@ -146,21 +146,23 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
 /// Runs a transfer with `args` (flags and two locations) and reports the
 /// outcome as an exit code.
 pub(crate) fn main_with(args: Vec<String>) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    crate::cli::block_on_main(run(args))
+}
+
+/// For `pull` and `push`: prefixes the first two positional arguments
+/// (`docker://`, `oci:`) and runs the transfer.
+#[allow(dead_code)] // `copy` includes this file too and takes locations as they are.
+pub(crate) fn main_prefixed(src: &str, dst: &str, usage: &str) -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let positional: Vec<usize> = (0..args.len())
+        .filter(|&i| !args[i].starts_with("--") && (i == 0 || !args[i - 1].starts_with("--")))
+        .take(2)
+        .collect();
+    let [s, d] = positional[..] else {
+        eprintln!("{usage}");
+        return ExitCode::FAILURE;
     };
-    match rt.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    args[s] = format!("{src}{}", args[s]);
+    args[d] = format!("{dst}{}", args[d]);
+    main_with(args)
 }
