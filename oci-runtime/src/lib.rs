@@ -1,5 +1,6 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
+//! pause and resume them,
 //! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
 //! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
 //! runc-compatible command line over it.
@@ -53,7 +54,8 @@
 //! `exec.sock`. Status is derived on every call: `stopped` when the pid is
 //! gone, a zombie, or has a different start time (field 22 of
 //! `/proc/<pid>/stat`, so a reused pid is not mistaken for the container);
-//! `created` while `exec.sock` exists; `running` otherwise.
+//! `paused` (runc's status) while its cgroup's freezer is frozen or
+//! freezing; `created` while `exec.sock` exists; `running` otherwise.
 //!
 //! # Security
 //!

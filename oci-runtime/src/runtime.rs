@@ -13,7 +13,7 @@ use oci_types::runtime::{
 };
 use oci_types::Document;
 
-use crate::cgroup::{self, Cgroup};
+use crate::cgroup::{self, Cgroup, FreezerState};
 use crate::container::{now_rfc3339, proc_stat, Container, Record, EXEC_SOCKET};
 use crate::init::{self, Channel, InitConfig, ToInit, ToRuntime, ENV_FD};
 use crate::rootfs::{Pivot, RootfsOptions};
@@ -865,6 +865,43 @@ impl Runtime {
         Ok(())
     }
 
+    /// Freezes every process of container `id` (`runc pause`): with the
+    /// v1 freezer (`freezer.state`) where the host has one, else with
+    /// cgroup2's `cgroup.freeze`; returns once the kernel reports the group
+    /// frozen. Its status is then `paused` until [`Runtime::resume`].
+    ///
+    /// # Errors
+    /// [`Error::NotRunning`] unless it is created or running (as runc, a
+    /// paused container is not running either);
+    /// [`Error::ControllerMissing`] without a freezer; [`Error::Io`] if the
+    /// group does not freeze within 10 seconds (it is thawed again).
+    pub fn pause(&self, id: &str) -> Result<()> {
+        let c = self.container(id)?;
+        let _span = tracing::debug_span!("pause", id = %id).entered();
+        let status = c.status();
+        if status != Status::Running && status != Status::Created {
+            return Err(Error::NotRunning { id: id.to_owned() });
+        }
+        let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
+            controller: "freezer",
+            setting: "pause",
+        })?;
+        cg.freeze(FreezerState::Frozen)
+    }
+
+    /// Thaws container `id` after [`Runtime::pause`] (`runc resume`).
+    ///
+    /// # Errors
+    /// [`Error::NotPaused`] unless its status is `paused`.
+    pub fn resume(&self, id: &str) -> Result<()> {
+        let c = self.container(id)?;
+        let _span = tracing::debug_span!("resume", id = %id).entered();
+        match &c.record.cgroup {
+            Some(cg) if c.is_alive() && c.is_paused() => cg.freeze(FreezerState::Thawed),
+            _ => Err(Error::NotPaused { id: id.to_owned() }),
+        }
+    }
+
     /// Waits for container `id`'s process to exit and returns how it
     /// ended. Only a process that created the container can wait for it
     /// (its init is this process's child).
@@ -896,7 +933,7 @@ impl Runtime {
         let c = self.container(id)?;
         let _span = tracing::debug_span!("delete", id = %id).entered();
         let status = c.status();
-        if status == Status::Running && mode == DeleteMode::Stopped {
+        if status != Status::Stopped && status != Status::Created && mode == DeleteMode::Stopped {
             return Err(Error::WrongStatus {
                 id: id.to_owned(),
                 operation: "delete",
@@ -909,6 +946,10 @@ impl Runtime {
                 for p in cg.procs().unwrap_or_default() {
                     let _ = sys::kill(p as i32, libc::SIGKILL);
                 }
+            }
+            // A frozen task (cgroup v1) acts on SIGKILL only once thawed.
+            if cg.is_frozen() {
+                cg.freeze(FreezerState::Thawed)?;
             }
         }
         if status != Status::Stopped {

@@ -14,6 +14,7 @@ mod escapes;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod ops;
 mod seccomp;
 mod stress;
 
@@ -30,6 +31,7 @@ fn main() {
         lifecycle::TESTS,
         isolation::TESTS,
         limits::TESTS,
+        ops::TESTS,
         errors::TESTS,
         console::TESTS,
         cgroup_layouts::TESTS,

@@ -1,0 +1,104 @@
+//! pause, resume, ps, stats and update of live containers.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use oci_runtime::oci_types::runtime::Status;
+use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+
+use crate::common::*;
+
+pub(crate) const TESTS: &[crate::Test] = &[
+    ("ops::pause_resume_kill", pause_resume_kill),
+    ("ops::force_delete_paused", force_delete_paused),
+];
+
+fn wait_for(mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Lines of the log the container appends to (rootfs/tmp/log).
+fn lines(b: &Bundle) -> usize {
+    std::fs::read_to_string(b.path().join("rootfs/tmp/log"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// A started container appending a line to /tmp/log every 20 ms.
+fn ticker(id: &str) -> Bundle {
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "while true; do echo x >> /tmp/log; sleep 0.02; done",
+    ]);
+    if let Some(root) = b.spec.root.as_mut() {
+        root.readonly = false;
+    }
+    b.write();
+    b.rt.create(id, b.path(), CreateOptions::new()).unwrap();
+    b.rt.start(id).unwrap();
+    wait_for(|| lines(&b) > 0);
+    b
+}
+
+fn status(b: &Bundle, id: &str) -> Status {
+    b.rt.state(id).unwrap().status
+}
+
+fn pause_resume_kill() {
+    if !root_or_skip("pause_resume_kill") {
+        return;
+    }
+    let id = "t-pause";
+    let b = ticker(id);
+    let e = b.rt.resume(id).unwrap_err();
+    assert!(e.is_not_paused(), "{e}");
+    assert_eq!(e.to_string(), format!("container not paused: {id}"));
+
+    b.rt.pause(id).unwrap();
+    assert_eq!(status(&b, id).as_str(), "paused");
+    let json = serde_json::to_value(b.rt.state(id).unwrap()).unwrap();
+    assert_eq!(json["status"], "paused");
+    let frozen = lines(&b);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lines(&b), frozen, "the log grew while paused");
+    // Pausing twice is refused in runc's words.
+    assert!(b.rt.pause(id).unwrap_err().is_not_running());
+
+    b.rt.resume(id).unwrap();
+    assert_eq!(status(&b, id), Status::Running);
+    wait_for(|| lines(&b) > frozen);
+
+    b.rt.pause(id).unwrap();
+    b.rt.resume(id).unwrap();
+    b.rt.kill(id, Signal::KILL, KillScope::All).unwrap();
+    wait_for(|| status(&b, id) == Status::Stopped);
+    assert!(b.rt.pause(id).unwrap_err().is_not_running());
+    assert!(b.rt.resume(id).unwrap_err().is_not_paused());
+    b.rt.delete(id, DeleteMode::Stopped).unwrap();
+}
+
+fn force_delete_paused() {
+    if !root_or_skip("force_delete_paused") {
+        return;
+    }
+    let id = "t-pause-del";
+    let b = ticker(id);
+    let pid = b.rt.container(id).unwrap().pid();
+    b.rt.pause(id).unwrap();
+    let e = b.rt.delete(id, DeleteMode::Stopped).unwrap_err();
+    assert!(e.to_string().contains("found paused"), "{e}");
+    b.rt.delete(id, DeleteMode::Force).unwrap();
+    assert!(b.rt.state(id).unwrap_err().is_not_found());
+    assert!(
+        !Path::new(&format!("/proc/{pid}/stat")).exists() || {
+            let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            s.contains(") Z")
+        }
+    );
+}
