@@ -902,6 +902,26 @@ impl Runtime {
         }
     }
 
+    /// The host pids of the processes in container `id`'s cgroup (`runc
+    /// ps`), read from `cgroup.procs` of its v1 `pids` (else `freezer`)
+    /// group, or of its cgroup2 group; processes in sub-groups the
+    /// container created itself are not listed. Sorted ascending; empty
+    /// once the container has stopped.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown ID; [`Error::Io`] if the group
+    /// cannot be read.
+    pub fn ps(&self, id: &str) -> Result<Vec<u32>> {
+        let c = self.container(id)?;
+        let mut pids = match &c.record.cgroup {
+            Some(cg) => cg.procs()?,
+            None if c.is_alive() => vec![c.record.pid],
+            None => Vec::new(),
+        };
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
     /// Waits for container `id`'s process to exit and returns how it
     /// ended. Only a process that created the container can wait for it
     /// (its init is this process's child).

@@ -11,6 +11,7 @@ use crate::common::*;
 pub(crate) const TESTS: &[crate::Test] = &[
     ("ops::pause_resume_kill", pause_resume_kill),
     ("ops::force_delete_paused", force_delete_paused),
+    ("ops::ps_lists_children", ps_lists_children),
 ];
 
 fn wait_for(mut cond: impl FnMut() -> bool) {
@@ -101,4 +102,24 @@ fn force_delete_paused() {
             s.contains(") Z")
         }
     );
+}
+
+fn ps_lists_children() {
+    if !root_or_skip("ps_lists_children") {
+        return;
+    }
+    let id = "t-ps";
+    let b = Bundle::new(&["sh", "-c", "sleep 100 & sleep 200"]);
+    b.write();
+    let c = b.rt.create(id, b.path(), CreateOptions::new()).unwrap();
+    assert_eq!(b.rt.ps(id).unwrap(), [c.pid()]);
+    b.rt.start(id).unwrap();
+    wait_for(|| b.rt.ps(id).unwrap().len() >= 2);
+    let pids = b.rt.ps(id).unwrap();
+    assert!(pids.contains(&c.pid()), "{pids:?}");
+    assert!(pids.windows(2).all(|w| w[0] < w[1]), "{pids:?}");
+    b.rt.kill(id, Signal::KILL, KillScope::All).unwrap();
+    wait_for(|| b.rt.ps(id).unwrap().is_empty());
+    b.rt.delete(id, DeleteMode::Stopped).unwrap();
+    assert!(b.rt.ps(id).unwrap_err().is_not_found());
 }
