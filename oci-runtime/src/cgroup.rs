@@ -315,7 +315,7 @@ impl Cgroup {
 
     /// Where `controller`'s file lives: a v1 hierarchy carrying it, else the
     /// v2 group when the file exists there.
-    fn file(&self, controller: &'static str, v1: &str, v2: &str) -> Option<PathBuf> {
+    pub(crate) fn file(&self, controller: &'static str, v1: &str, v2: &str) -> Option<PathBuf> {
         if v1.is_empty() && v2.is_empty() {
             return None;
         }

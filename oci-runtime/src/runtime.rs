@@ -922,6 +922,25 @@ impl Runtime {
         Ok(pids)
     }
 
+    /// The resource usage of container `id` (`runc events --stats`), read
+    /// from its cgroup files: v1 controllers where the host has them, else
+    /// cgroup2. Counters the host does not provide are 0.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown ID; [`Error::NotRunning`] once it
+    /// has stopped; [`Error::ControllerMissing`] if it has no cgroup.
+    pub fn stats(&self, id: &str) -> Result<crate::Stats> {
+        let c = self.container(id)?;
+        if !c.is_alive() {
+            return Err(Error::NotRunning { id: id.to_owned() });
+        }
+        let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
+            controller: "cgroup",
+            setting: "stats",
+        })?;
+        Ok(cg.stats())
+    }
+
     /// Waits for container `id`'s process to exit and returns how it
     /// ended. Only a process that created the container can wait for it
     /// (its init is this process's child).

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oci_runtime::oci_types::runtime::Status;
+use oci_runtime::oci_types::runtime::{Memory, Pids, Status};
 use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
 
 use crate::common::*;
@@ -12,6 +12,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("ops::pause_resume_kill", pause_resume_kill),
     ("ops::force_delete_paused", force_delete_paused),
     ("ops::ps_lists_children", ps_lists_children),
+    (
+        "ops::stats_of_running_container",
+        stats_of_running_container,
+    ),
 ];
 
 fn wait_for(mut cond: impl FnMut() -> bool) {
@@ -122,4 +126,44 @@ fn ps_lists_children() {
     wait_for(|| b.rt.ps(id).unwrap().is_empty());
     b.rt.delete(id, DeleteMode::Stopped).unwrap();
     assert!(b.rt.ps(id).unwrap_err().is_not_found());
+}
+
+fn stats_of_running_container() {
+    if !root_or_skip("stats_of_running_container") {
+        return;
+    }
+    let id = "t-stats";
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 100",
+    ]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = linux.resources.clone().unwrap_or_default();
+    let mut m = Memory::default();
+    m.limit = Some(64 << 20);
+    r.memory = Some(m);
+    r.pids = Some(Pids::new(50));
+    linux.resources = Some(r);
+    b.write();
+    b.rt.create(id, b.path(), CreateOptions::new()).unwrap();
+    b.rt.start(id).unwrap();
+    wait_for(|| b.rt.stats(id).unwrap().cpu.usage.total > 0);
+    let s = b.rt.stats(id).unwrap();
+    assert!(s.memory.usage.usage > 0, "{s:?}");
+    assert_eq!(s.memory.usage.limit, 64 << 20);
+    assert!(s.pids.current >= 1, "{s:?}");
+    assert_eq!(s.pids.limit, 50);
+    assert!(!s.cpuset.cpus.is_empty(), "{s:?}");
+    assert!(!s.memory.raw.is_empty());
+    let v = serde_json::to_value(&s).unwrap();
+    for key in ["cpu", "cpuset", "memory", "pids", "blkio", "hugetlb"] {
+        assert!(v.get(key).is_some(), "{key} in {v}");
+    }
+    assert!(v["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
+    assert!(v["pids"]["current"].as_u64().unwrap() >= 1);
+    assert!(v["cpu"]["usage"]["total"].as_u64().unwrap() > 0);
+    b.rt.kill(id, Signal::KILL, KillScope::All).unwrap();
+    wait_for(|| status(&b, id) == Status::Stopped);
+    assert!(b.rt.stats(id).unwrap_err().is_not_running());
 }
