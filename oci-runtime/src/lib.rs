@@ -1,7 +1,7 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
 //! pause and resume them, list their processes, read their resource
-//! usage ([`Stats`]),
+//! usage ([`Stats`]) and change their limits while they run,
 //! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
 //! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
 //! runc-compatible command line over it.

@@ -941,6 +941,55 @@ impl Runtime {
         Ok(cg.stats())
     }
 
+    /// Changes the limits of a live container (`runc update`): memory,
+    /// pids, cpu (shares, quota, period, realtime, idle, cpuset) and
+    /// `unified` entries of `resources` are written to its cgroup, as at
+    /// create; fields left out are unchanged. Device rules are not
+    /// changed (as in runc), and the limits recorded in the bundle are not
+    /// rewritten.
+    ///
+    /// Caveats: on cgroup v2 a period without a quota writes `max PERIOD`
+    /// to `cpu.max`, dropping the quota; on v1 a memory limit above an
+    /// existing `memsw` limit is refused by the kernel.
+    ///
+    /// # Errors
+    /// [`Error::NotRunning`] unless created, running or paused;
+    /// [`Error::Unsupported`] for blockIO, hugepage, network or rdma
+    /// limits; [`Error::ControllerMissing`] or [`Error::Io`] as at create
+    /// (limits before the failing one stay applied).
+    pub fn update(&self, id: &str, resources: &oci_types::runtime::Resources) -> Result<()> {
+        let c = self.container(id)?;
+        let _span = tracing::debug_span!("update", id = %id).entered();
+        if !c.is_alive() {
+            return Err(Error::NotRunning { id: id.to_owned() });
+        }
+        let unsupported = [
+            (
+                resources.block_io.is_some(),
+                "updating linux.resources.blockIO",
+            ),
+            (
+                !resources.hugepage_limits.is_empty(),
+                "updating linux.resources.hugepageLimits",
+            ),
+            (
+                resources.network.is_some(),
+                "updating linux.resources.network",
+            ),
+            (!resources.rdma.is_empty(), "updating linux.resources.rdma"),
+        ];
+        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
+            return Err(Error::Unsupported { feature });
+        }
+        let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
+            controller: "cgroup",
+            setting: "update",
+        })?;
+        let mut r = resources.clone();
+        r.devices.clear();
+        cg.apply(&r)
+    }
+
     /// Waits for container `id`'s process to exit and returns how it
     /// ended. Only a process that created the container can wait for it
     /// (its init is this process's child).

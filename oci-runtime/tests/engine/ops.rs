@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oci_runtime::oci_types::runtime::{Memory, Pids, Status};
+use oci_runtime::oci_types::runtime::{Cpu, Memory, Pids, Resources, Status};
 use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
 
 use crate::common::*;
@@ -16,6 +16,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "ops::stats_of_running_container",
         stats_of_running_container,
     ),
+    ("ops::update_live_limits", update_live_limits),
 ];
 
 fn wait_for(mut cond: impl FnMut() -> bool) {
@@ -166,4 +167,81 @@ fn stats_of_running_container() {
     b.rt.kill(id, Signal::KILL, KillScope::All).unwrap();
     wait_for(|| status(&b, id) == Status::Stopped);
     assert!(b.rt.stats(id).unwrap_err().is_not_running());
+}
+
+fn update_live_limits() {
+    if !root_or_skip("update_live_limits") {
+        return;
+    }
+    let id = "t-update";
+    let mut b = Bundle::new(&["sleep", "100"]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = linux.resources.clone().unwrap_or_default();
+    r.pids = Some(Pids::new(20));
+    linux.resources = Some(r);
+    b.write();
+    b.rt.create(id, b.path(), CreateOptions::new()).unwrap();
+    b.rt.start(id).unwrap();
+    let read = |v1: &str, v2: &str| {
+        let p = cgroup_file(id, v1, v2)
+            .or_else(|| cgroup_file(id, "", v2))
+            .unwrap_or_else(|| panic!("{v1}/{v2}"));
+        std::fs::read_to_string(p).unwrap().trim().to_owned()
+    };
+    assert_eq!(read("pids", "pids.max"), "20");
+
+    let mut r = Resources::default();
+    r.pids = Some(Pids::new(33));
+    let mut m = Memory::default();
+    m.limit = Some(96 << 20);
+    r.memory = Some(m);
+    let mut cpu = Cpu::default();
+    cpu.quota = Some(30_000);
+    cpu.period = Some(100_000);
+    cpu.cpus = Some("0".into());
+    r.cpu = Some(cpu);
+    b.rt.update(id, &r).unwrap();
+    assert_eq!(read("pids", "pids.max"), "33");
+    let mem = cgroup_file(id, "memory", "memory.limit_in_bytes")
+        .or_else(|| cgroup_file(id, "", "memory.max"))
+        .expect("memory limit file");
+    assert_eq!(
+        std::fs::read_to_string(mem).unwrap().trim(),
+        (96u64 << 20).to_string()
+    );
+    assert_eq!(read("cpuset", "cpuset.cpus"), "0");
+    if let Some(q) = cgroup_file(id, "cpu", "cpu.cfs_quota_us") {
+        assert_eq!(std::fs::read_to_string(q).unwrap().trim(), "30000");
+    } else {
+        assert_eq!(read("", "cpu.max"), "30000 100000");
+    }
+    let s = b.rt.stats(id).unwrap();
+    assert_eq!((s.pids.limit, s.memory.usage.limit), (33, 96 << 20));
+
+    // Unlimited again, and only what is given changes.
+    let mut r = Resources::default();
+    r.pids = Some(Pids::new(-1));
+    b.rt.update(id, &r).unwrap();
+    assert_eq!(read("pids", "pids.max"), "max");
+    assert_eq!(b.rt.stats(id).unwrap().memory.usage.limit, 96 << 20);
+
+    let mut r = Resources::default();
+    r.hugepage_limits
+        .push(oci_runtime::oci_types::runtime::HugepageLimit::new(
+            "2MB", 1,
+        ));
+    assert!(b
+        .rt
+        .update(id, &r)
+        .unwrap_err()
+        .to_string()
+        .contains("not supported"));
+
+    b.rt.kill(id, Signal::KILL, KillScope::Init).unwrap();
+    wait_for(|| status(&b, id) == Status::Stopped);
+    assert!(b
+        .rt
+        .update(id, &Resources::default())
+        .unwrap_err()
+        .is_not_running());
 }
