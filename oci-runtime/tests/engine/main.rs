@@ -23,6 +23,7 @@ type Test = (&'static str, fn());
 fn main() {
     oci_runtime::init_if_requested();
     cgroup_layouts::run_if_requested();
+    ops::pause_child_if_requested();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

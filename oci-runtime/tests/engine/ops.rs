@@ -1,10 +1,11 @@
 //! pause, resume, ps, stats and update of live containers.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use oci_runtime::oci_types::runtime::{Cpu, Memory, Pids, Resources, Status};
-use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+use oci_runtime::{CreateOptions, DeleteMode, KillScope, Runtime, Signal};
 
 use crate::common::*;
 
@@ -17,6 +18,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
         stats_of_running_container,
     ),
     ("ops::update_live_limits", update_live_limits),
+    ("ops::pause_resume_pure_v2", pause_resume_pure_v2),
 ];
 
 fn wait_for(mut cond: impl FnMut() -> bool) {
@@ -244,4 +246,103 @@ fn update_live_limits() {
         .update(id, &Resources::default())
         .unwrap_err()
         .is_not_running());
+}
+
+const PAUSE_ENV: &str = "OCIKIT_TEST_PAUSE";
+
+/// In the child of [`pause_resume_pure_v2`]: `OCIKIT_TEST_PAUSE=root:bundle`
+/// reads stats of a ticker container, pauses and resumes it with
+/// cgroup2's freezer, then
+/// exits 0, or prints what failed and exits 1.
+pub(crate) fn pause_child_if_requested() {
+    let Ok(req) = std::env::var(PAUSE_ENV) else {
+        return;
+    };
+    let (root, bundle) = req.split_once(':').unwrap();
+    let rt = Runtime::new(root);
+    let id = "t-pause-v2";
+    let log = Path::new(bundle).join("rootfs/tmp/log");
+    let lines = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let events = Path::new("/sys/fs/cgroup/ocikit")
+        .join(id)
+        .join("cgroup.events");
+    let check = || -> Result<(), String> {
+        rt.create(id, bundle, CreateOptions::new())
+            .map_err(|e| e.to_string())?;
+        rt.start(id).map_err(|e| e.to_string())?;
+        wait_for(|| lines() > 0);
+        // Only cgroup2's core files here: cpu.stat gives the CPU time.
+        let stats = rt.stats(id).map_err(|e| e.to_string())?;
+        if stats.cpu.usage.total == 0 {
+            return Err(format!("no cpu time on cgroup2: {stats:?}"));
+        }
+        rt.pause(id).map_err(|e| e.to_string())?;
+        let st = rt.state(id).map_err(|e| e.to_string())?.status;
+        let ev = std::fs::read_to_string(&events).map_err(|e| e.to_string())?;
+        if st.as_str() != "paused" || !ev.contains("frozen 1") {
+            return Err(format!("after pause: status {st:?}, cgroup.events {ev:?}"));
+        }
+        let frozen = lines();
+        std::thread::sleep(Duration::from_millis(200));
+        if lines() != frozen {
+            return Err("the log grew while paused".into());
+        }
+        rt.resume(id).map_err(|e| e.to_string())?;
+        wait_for(|| lines() > frozen);
+        rt.pause(id).map_err(|e| e.to_string())?;
+        rt.delete(id, DeleteMode::Force).map_err(|e| e.to_string())
+    };
+    let code = match check() {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("{e}");
+            let _ = rt.delete(id, DeleteMode::Force);
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn pause_resume_pure_v2() {
+    if !root_or_skip("pause_resume_pure_v2") {
+        return;
+    }
+    if !Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+        println!("test pause_resume_pure_v2 ... skipped: no cgroup2 hierarchy to mount alone");
+        crate::common::SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "while true; do echo x >> /tmp/log; sleep 0.02; done",
+    ]);
+    if let Some(root) = b.spec.root.as_mut() {
+        root.readonly = false;
+    }
+    b.spec.linux.as_mut().unwrap().resources = None;
+    b.write();
+    let exe = std::fs::read_link("/proc/self/exe").unwrap();
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" pause-child")
+        .arg(exe)
+        .env(
+            PAUSE_ENV,
+            format!("{}:{}", b.rt.root().display(), b.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-pause-v2").exists());
 }
