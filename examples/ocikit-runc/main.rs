@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Commands follow the runc man pages of the same name: `create`, `start`,
-//! `run`, `state`, `kill`, `delete`, `list`, `spec`, `features`. Run as
+//! `run`, `state`, `pause`, `resume`, `ps`, `events`, `update`, `kill`, `delete`, `list`, `spec`, `features`. Run as
 //! root; containers' state lives under `--root` (default `/run/ocikit`).
 //!
 //! The program re-executes itself as each container's init, so `main`
@@ -15,21 +15,26 @@
 mod args;
 mod create;
 mod delete;
+mod events;
 mod features;
 mod kill;
 mod list;
 mod log;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use args::{Args, Global};
 
 const USAGE: &str =
     "usage: ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] \
 COMMAND [OPTIONS] [ARGS]
-commands: create, start, run, state, kill, delete, list, spec, features";
+commands: create, start, run, state, pause, resume, ps, events, update, kill, delete, list, spec, features";
 
 /// What a subcommand failed with; printed and logged by `main`.
 type Failure = Box<dyn std::error::Error>;
@@ -71,6 +76,11 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
         "start" => start::main(&rt, Args::parse(rest, &[])?),
         "run" => run::main(&rt, Args::parse(rest, run::FLAGS)?),
         "state" => state::main(&rt, Args::parse(rest, &[])?),
+        "pause" => pause::main(&rt, Args::parse(rest, &[])?),
+        "events" => events::main(&rt, Args::parse(rest, events::FLAGS)?),
+        "ps" => ps::main(&rt, Args::parse(rest, ps::FLAGS)?),
+        "resume" => resume::main(&rt, Args::parse(rest, &[])?),
+        "update" => update::main(&rt, Args::parse(rest, update::FLAGS)?),
         "kill" => kill::main(&rt, Args::parse(rest, kill::FLAGS)?),
         "delete" => delete::main(&rt, Args::parse(rest, delete::FLAGS)?),
         "list" | "ps-list" => list::main(&rt, Args::parse(rest, list::FLAGS)?),

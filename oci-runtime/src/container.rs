@@ -32,6 +32,8 @@ pub(crate) struct Record {
 
 pub(crate) const STATE_FILE: &str = "state.json";
 pub(crate) const EXEC_SOCKET: &str = "exec.sock";
+/// runc's status of a frozen container.
+pub(crate) const PAUSED: &str = "paused";
 
 impl Record {
     /// Writes the record atomically: a temporary file in the same
@@ -111,15 +113,25 @@ impl Container {
     }
 
     /// The status now: `created` until `start` (the init waits on its exec
-    /// socket), `running` after, `stopped` once the process is gone.
+    /// socket), `running` after, `stopped` once the process is gone, and
+    /// `paused` (runc's status, outside the runtime-spec's set, so
+    /// [`Status::Other`]) while its cgroup is frozen or freezing, see
+    /// [`Runtime::pause`](crate::Runtime::pause).
     pub fn status(&self) -> Status {
         if !self.is_alive() {
             Status::Stopped
+        } else if self.is_paused() {
+            Status::from(PAUSED)
         } else if self.dir.join(EXEC_SOCKET).exists() {
             Status::Created
         } else {
             Status::Running
         }
+    }
+
+    /// Whether the container's cgroup is frozen (or freezing).
+    pub(crate) fn is_paused(&self) -> bool {
+        self.record.cgroup.as_ref().is_some_and(Cgroup::is_frozen)
     }
 
     /// The state as `runc state` prints it: the runtime-spec fields plus

@@ -41,6 +41,12 @@ pub enum Error {
         /// The ID.
         id: String,
     },
+    /// `resume` of a container that is not paused.
+    #[error("container not paused: {id}")]
+    NotPaused {
+        /// The ID.
+        id: String,
+    },
     /// The container is in the wrong state for the operation.
     #[error("cannot {operation} container {id}: expected status {expected}, found {found}")]
     WrongStatus {
@@ -179,6 +185,11 @@ impl Error {
     /// Whether the container has no live process.
     pub fn is_not_running(&self) -> bool {
         matches!(self, Error::NotRunning { .. })
+    }
+
+    /// Whether the container is not paused (see `Runtime::resume`).
+    pub fn is_not_paused(&self) -> bool {
+        matches!(self, Error::NotPaused { .. })
     }
 
     /// Whether an ID is already taken.

@@ -1,5 +1,7 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
+//! pause and resume them, list their processes, read their resource
+//! usage ([`Stats`]) and change their limits while they run,
 //! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
 //! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
 //! runc-compatible command line over it.
@@ -53,7 +55,8 @@
 //! `exec.sock`. Status is derived on every call: `stopped` when the pid is
 //! gone, a zombie, or has a different start time (field 22 of
 //! `/proc/<pid>/stat`, so a reused pid is not mistaken for the container);
-//! `created` while `exec.sock` exists; `running` otherwise.
+//! `paused` (runc's status) while its cgroup's freezer is frozen or
+//! freezing; `created` while `exec.sock` exists; `running` otherwise.
 //!
 //! # Security
 //!
@@ -133,6 +136,7 @@ mod rootfs;
 mod runtime;
 mod seccomp;
 mod signal;
+mod stats;
 mod sys;
 mod syscall;
 
@@ -143,3 +147,7 @@ pub use init::init_if_requested;
 pub use oci_types;
 pub use runtime::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
 pub use signal::Signal;
+pub use stats::{
+    BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
+    MemoryStats, PidsStats, Stats, Throttling,
+};

@@ -14,6 +14,7 @@ mod escapes;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod ops;
 mod seccomp;
 mod stress;
 
@@ -22,6 +23,7 @@ type Test = (&'static str, fn());
 fn main() {
     oci_runtime::init_if_requested();
     cgroup_layouts::run_if_requested();
+    ops::pause_child_if_requested();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -30,6 +32,7 @@ fn main() {
         lifecycle::TESTS,
         isolation::TESTS,
         limits::TESTS,
+        ops::TESTS,
         errors::TESTS,
         console::TESTS,
         cgroup_layouts::TESTS,
