@@ -33,7 +33,7 @@ failed=0
 for t in $(cargo +nightly fuzz list); do
   mkdir -p "corpus/$t"
   start=$(date +%s)
-  if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1; then
+  if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1; then
     echo "$t: $(( $(date +%s) - start )) s, no crash"
   else
     echo "$t: CRASH after $(( $(date +%s) - start )) s (see /tmp/fuzz-$t.log and fuzz/artifacts/$t)"

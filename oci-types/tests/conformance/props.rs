@@ -133,3 +133,18 @@ proptest! {
         let _ = ImageManifest::from_slice(s.as_bytes()).map(|d| d.validate());
     }
 }
+
+/// Found by the `image_manifest` fuzz target: a huge number in an unknown
+/// field lost its last bits in a canonical round trip until serde_json's
+/// exact float parsing (`float_roundtrip`) was turned on.
+#[test]
+fn regression_fuzz_unknown_float_survives_round_trip() {
+    let bytes = br#"{"schemaVersion":2,"x":14555555555555555555555555555555555555555555555555555555555555555555555555555555570,
+      "y":0.1,"z":1.0000000000000002e-308,
+      "config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":1470,
+        "digest":"sha256:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b"},"layers":[]}"#;
+    let doc = ImageManifest::from_slice(bytes).unwrap();
+    let again = ImageManifest::from_slice(&doc.to_canonical_vec()).unwrap();
+    assert_eq!(again, doc);
+    assert_eq!(again.to_canonical_vec(), doc.to_canonical_vec());
+}
