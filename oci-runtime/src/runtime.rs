@@ -1047,6 +1047,22 @@ impl Runtime {
         Ok(cg.stats())
     }
 
+    /// How many of container `id`'s processes the kernel's OOM killer has
+    /// killed since it was created (what `runc events` reports as `oom`
+    /// events), from its memory cgroup.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown ID; [`Error::ControllerMissing`]
+    /// if it has no cgroup.
+    pub fn oom_kills(&self, id: &str) -> Result<u64> {
+        let c = self.container(id)?;
+        let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
+            controller: "memory",
+            setting: "oom events",
+        })?;
+        Ok(cg.oom_kills())
+    }
+
     /// Changes the limits of a live container (`runc update`): memory,
     /// pids, cpu (shares, quota, period, realtime, idle, cpuset) and
     /// `unified` entries of `resources` are written to its cgroup, as at

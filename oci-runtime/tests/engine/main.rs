@@ -15,6 +15,7 @@ mod exec;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod oom;
 mod ops;
 mod rootless;
 mod seccomp;
@@ -44,6 +45,7 @@ fn main() {
         escapes::TESTS,
         exec::TESTS,
         rootless::TESTS,
+        oom::TESTS,
     ]
     .concat();
     let total = tests.len();
