@@ -279,14 +279,6 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
         ),
         (!process.selinux_label.is_empty(), "process.selinuxLabel"),
         (!linux.mount_label.is_empty(), "linux.mountLabel"),
-        (process.io_priority.is_some(), "process.ioPriority"),
-        (process.scheduler.is_some(), "process.scheduler"),
-        (
-            process.exec_cpu_affinity.is_some(),
-            "process.execCPUAffinity",
-        ),
-        (linux.personality.is_some(), "linux.personality"),
-        (linux.memory_policy.is_some(), "linux.memoryPolicy"),
         (linux.intel_rdt.is_some(), "linux.intelRdt"),
         (!linux.net_devices.is_empty(), "linux.netDevices"),
         (linux.time_offsets.is_some(), "linux.timeOffsets"),
@@ -300,6 +292,7 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
         return Err(Error::Unsupported { feature });
     }
+    crate::process::check_attributes(spec)?;
     if let Some(r) = &linux.resources {
         let unsupported = [
             (r.block_io.is_some(), "linux.resources.blockIO"),
@@ -1138,6 +1131,21 @@ impl Runtime {
         linux.selinux = Some(off());
         linux.intel_rdt = Some(off());
         linux.net_devices = Some(off());
+        // runtime-spec features-linux.md, "MemoryPolicy".
+        let names = |v: &[&str]| serde_json::Value::from(v.to_vec());
+        linux.extra.insert(
+            "memoryPolicy".into(),
+            serde_json::json!({
+                "modes": names(&oci_types::runtime::MemoryPolicyMode::KNOWN
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()),
+                "flags": names(&oci_types::runtime::MemoryPolicyFlag::KNOWN
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()),
+            }),
+        );
         let mut me = MountExtensions::default();
         me.idmap = Some(off());
         linux.mount_extensions = Some(me);
@@ -1263,6 +1271,10 @@ mod tests {
         // Kernel 6.18 (HOST.md) knows every flag.
         assert_eq!(seccomp.supported_flags, seccomp.known_flags);
         assert_eq!(linux.cgroup.as_ref().unwrap().systemd, Some(false));
+        assert_eq!(
+            linux.extra["memoryPolicy"]["modes"][0],
+            serde_json::json!("MPOL_DEFAULT")
+        );
         let ns = linux.namespaces.as_ref().unwrap();
         assert!(!ns.contains(&NamespaceType::Time));
         assert!(f
@@ -1337,6 +1349,17 @@ mod tests {
         profile.architectures.clear();
         s.linux.as_mut().unwrap().seccomp = Some(profile);
         check_spec(&s, false).unwrap();
+
+        let mut s = spec();
+        s.process.as_mut().unwrap().io_priority = Some(oci_types::runtime::IoPriority::new(
+            oci_types::runtime::IoPriorityClass::Be,
+            9,
+        ));
+        let e = check_spec(&s, false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config process.ioPriority.priority: expected 0 to 7, found 9"
+        );
 
         let mut s = spec();
         s.process.as_mut().unwrap().apparmor_profile = "docker-default".into();

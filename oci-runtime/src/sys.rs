@@ -408,3 +408,84 @@ pub(crate) unsafe fn close_from(first: u32) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// `struct sched_attr` of sched_setattr(2), `SCHED_ATTR_SIZE_VER1`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SchedAttr {
+    pub(crate) size: u32,
+    pub(crate) policy: u32,
+    pub(crate) flags: u64,
+    pub(crate) nice: i32,
+    pub(crate) priority: u32,
+    pub(crate) runtime: u64,
+    pub(crate) deadline: u64,
+    pub(crate) period: u64,
+    pub(crate) util_min: u32,
+    pub(crate) util_max: u32,
+}
+
+/// sched_setattr(2) on the calling thread (the init is single-threaded).
+pub(crate) fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
+    let mut attr = *attr;
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: `attr` is a live `struct sched_attr` whose size field says
+    // how many bytes the kernel may read; it is only read during the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setattr,
+            0 as libc::pid_t,
+            &attr as *const SchedAttr,
+            0 as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// ioprio_set(2) with `IOPRIO_WHO_PROCESS` on the calling process.
+pub(crate) fn ioprio_set(value: u32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: integer-only system call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0 as libc::c_int,
+            value as libc::c_int,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// personality(2), setting the execution domain and flags.
+pub(crate) fn personality(persona: u64) -> io::Result<()> {
+    // SAFETY: integer-only call; it returns the previous persona or -1.
+    check(unsafe { libc::personality(persona as libc::c_ulong) })
+}
+
+/// set_mempolicy(2): `mode` with its flags or'ed in, and the node mask
+/// (bit n of word n/64 is node n), empty for no mask.
+pub(crate) fn set_mempolicy(mode: i32, nodes: &[u64]) -> io::Result<()> {
+    let (ptr, maxnode) = if nodes.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        // The kernel reads maxnode - 1 bits.
+        (nodes.as_ptr(), nodes.len() as libc::c_ulong * 64 + 1)
+    };
+    // SAFETY: `ptr` is null or points to `nodes`, a live slice of
+    // `maxnode - 1` bits that the kernel only reads during the call.
+    let rc = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
