@@ -223,6 +223,8 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         sys::set_ids(0, 0).map_err(|e| format!("become root in the user namespace: {e}"))?;
     }
+    // After the user namespace, which then owns the time namespace.
+    crate::timens::setup(&cfg.spec)?;
     // Stage 2 must not talk to the runtime before stage 1 has reported
     // its pid: it waits for EOF on this pair, which comes when stage 1
     // exits.

@@ -139,6 +139,7 @@ mod signal;
 mod stats;
 mod sys;
 mod syscall;
+mod timens;
 
 pub use container::Container;
 pub use error::{Error, HookFailure, Result};

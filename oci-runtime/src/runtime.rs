@@ -168,6 +168,7 @@ fn ns_flag(kind: &NamespaceType) -> Option<i32> {
         NamespaceType::Ipc => libc::CLONE_NEWIPC,
         NamespaceType::User => libc::CLONE_NEWUSER,
         NamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        NamespaceType::Time => libc::CLONE_NEWTIME,
         _ => return None,
     })
 }
@@ -203,6 +204,9 @@ pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> Na
             }
         } else if ns.kind == NamespaceType::User {
             plan.new_userns = true;
+        } else if ns.kind == NamespaceType::Time {
+            // clone(2) cannot take CLONE_NEWTIME (it overlaps the exit
+            // signal bits): stage 1 unshares it, see `timens::setup`.
         } else {
             plan.clone_flags |= flag as u64;
         }
@@ -254,11 +258,7 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     for key in linux.sysctl.keys() {
         check_sysctl(key, &has)?;
     }
-    if has(NamespaceType::Time) {
-        return Err(Error::Unsupported {
-            feature: "time namespace",
-        });
-    }
+    crate::timens::check(spec)?;
     // Refuse what would otherwise be silently ignored: a container must
     // never run less confined, or differently, than its config says.
     if let Some(profile) = &linux.seccomp {
@@ -281,7 +281,6 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
         (!linux.mount_label.is_empty(), "linux.mountLabel"),
         (linux.intel_rdt.is_some(), "linux.intelRdt"),
         (!linux.net_devices.is_empty(), "linux.netDevices"),
-        (linux.time_offsets.is_some(), "linux.timeOffsets"),
         (
             spec.mounts
                 .iter()
@@ -525,7 +524,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::AlreadyExists`]; [`Error::Config`] or [`Error::BadConfig`]
     /// for the bundle (including a seccomp profile the engine cannot
-    /// compile faithfully); [`Error::Unsupported`] (time namespace,
+    /// compile faithfully); [`Error::Unsupported`] (idmapped mounts,
     /// systemd cgroups); [`Error::InitFailed`] with the failing
     /// setup step; [`Error::Hook`] for prestart, createRuntime and
     /// createContainer hooks. Nothing is left behind on failure.
@@ -1108,6 +1107,7 @@ impl Runtime {
                 NamespaceType::Mount,
                 NamespaceType::Network,
                 NamespaceType::Pid,
+                NamespaceType::Time,
                 NamespaceType::User,
                 NamespaceType::Uts,
             ]
@@ -1276,7 +1276,7 @@ mod tests {
             serde_json::json!("MPOL_DEFAULT")
         );
         let ns = linux.namespaces.as_ref().unwrap();
-        assert!(!ns.contains(&NamespaceType::Time));
+        assert!(ns.contains(&NamespaceType::Time));
         assert!(f
             .mount_options
             .as_ref()
@@ -1330,10 +1330,11 @@ mod tests {
             .unwrap()
             .namespaces
             .push(Namespace::new(NamespaceType::Time));
-        assert!(matches!(
-            check_spec(&s, false),
-            Err(Error::Unsupported { .. })
-        ));
+        check_spec(&s, false).unwrap();
+        s.linux.as_mut().unwrap().namespaces.pop();
+        s.linux.as_mut().unwrap().time_offsets = Some(Default::default());
+        let e = check_spec(&s, false).unwrap_err();
+        assert!(e.to_string().starts_with("config linux.timeOffsets"), "{e}");
 
         let mut s = spec();
         let mut profile =

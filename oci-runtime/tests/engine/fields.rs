@@ -3,9 +3,11 @@
 //! affinity, memory policy.
 
 use oci_runtime::oci_types::runtime::{
-    ExecCpuAffinity, IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyMode, Personality,
-    PersonalityDomain, Scheduler, SchedulerPolicy,
+    ExecCpuAffinity, IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyMode, Namespace,
+    NamespaceType, Personality, PersonalityDomain, Scheduler, SchedulerPolicy, TimeOffset,
+    TimeOffsets,
 };
+use oci_runtime::CreateOptions;
 
 use crate::common::*;
 
@@ -15,6 +17,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("fields::personality_linux32", personality_linux32),
     ("fields::exec_cpu_affinity", exec_cpu_affinity),
     ("fields::memory_policy_bind", memory_policy_bind),
+    (
+        "fields::time_namespace_offsets_and_join",
+        time_namespace_offsets_and_join,
+    ),
 ];
 
 fn scheduler_batch_nice() {
@@ -93,7 +99,7 @@ fn exec_cpu_affinity() {
     b.spec.process.as_mut().unwrap().exec_cpu_affinity = Some(a);
     b.write();
     let e =
-        b.rt.create("t-affinity2", b.path(), oci_runtime::CreateOptions::new())
+        b.rt.create("t-affinity2", b.path(), CreateOptions::new())
             .unwrap_err();
     assert!(
         e.to_string()
@@ -126,4 +132,85 @@ fn memory_policy_bind() {
         assert_eq!(code, 0, "{out}");
         assert_eq!(out.split_whitespace().nth(1), Some(want), "{out}");
     }
+}
+
+/// Whole seconds of the first field of /proc/uptime text.
+fn uptime(text: &str) -> u64 {
+    text.split(['.', ' '])
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("uptime {text:?}"))
+}
+
+fn time_namespace_offsets_and_join() {
+    if !root_or_skip("time_namespace_offsets_and_join") {
+        return;
+    }
+    const DAYS_1000: i64 = 1000 * 86400;
+    let host = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let mut a = Bundle::new(&["sh", "-c", "cat /proc/uptime; sleep 100"]);
+    let linux = a.spec.linux.as_mut().unwrap();
+    linux.namespaces.push(Namespace::new(NamespaceType::Time));
+    let mut boot = TimeOffset::default();
+    boot.secs = DAYS_1000;
+    let mut mono = TimeOffset::default();
+    mono.secs = 3600;
+    mono.nanosecs = 5;
+    let mut offsets = TimeOffsets::default();
+    offsets.boottime = Some(boot);
+    offsets.monotonic = Some(mono);
+    linux.time_offsets = Some(offsets);
+    a.write();
+    let (o, out) = a.capture();
+    let first = a.rt.create("t-timens-a", a.path(), o).unwrap();
+    a.rt.start("t-timens-a").unwrap();
+    let ns = format!("/proc/{}/ns/time", first.pid());
+    // The kernel's own view of the offsets of the container's namespace.
+    let seen = std::fs::read_to_string(format!("/proc/{}/timens_offsets", first.pid())).unwrap();
+    let seen: Vec<Vec<&str>> = seen
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            vec!["monotonic", "3600", "5"],
+            vec!["boottime", "86400000", "0"]
+        ]
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let inside = loop {
+        let text = std::fs::read_to_string(&out).unwrap();
+        if !text.is_empty() || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let inside = uptime(&inside);
+    assert!(
+        inside >= host + DAYS_1000 as u64 && inside < host + DAYS_1000 as u64 + 60,
+        "uptime inside {inside}, host {host}"
+    );
+
+    // A second container joins the first one's time namespace by path.
+    let mut b = Bundle::new(&["cat", "/proc/uptime"]);
+    b.spec
+        .linux
+        .as_mut()
+        .unwrap()
+        .namespaces
+        .push(Namespace::new(NamespaceType::Time));
+    b.spec
+        .linux
+        .as_mut()
+        .unwrap()
+        .namespaces
+        .last_mut()
+        .unwrap()
+        .path = ns;
+    let (code, text) = b.run("t-timens-b");
+    assert_eq!(code, 0, "{text}");
+    assert!(uptime(&text) >= host + DAYS_1000 as u64, "{text}");
+    a.rt.delete("t-timens-a", oci_runtime::DeleteMode::Force)
+        .unwrap();
 }
