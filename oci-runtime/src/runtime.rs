@@ -292,20 +292,6 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
         return Err(Error::Unsupported { feature });
     }
     crate::process::check_attributes(spec)?;
-    if let Some(r) = &linux.resources {
-        let unsupported = [
-            (r.block_io.is_some(), "linux.resources.blockIO"),
-            (
-                !r.hugepage_limits.is_empty(),
-                "linux.resources.hugepageLimits",
-            ),
-            (r.network.is_some(), "linux.resources.network"),
-            (!r.rdma.is_empty(), "linux.resources.rdma"),
-        ];
-        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
-            return Err(Error::Unsupported { feature });
-        }
-    }
     if has(NamespaceType::User)
         && linux
             .namespaces
@@ -934,8 +920,9 @@ impl Runtime {
     }
 
     /// Changes the limits of a live container (`runc update`): memory,
-    /// pids, cpu (shares, quota, period, realtime, idle, cpuset) and
-    /// `unified` entries of `resources` are written to its cgroup, as at
+    /// pids, cpu (shares, quota, period, realtime, idle, cpuset), blockIO,
+    /// hugepage, network, rdma and `unified` entries of `resources` are
+    /// written to its cgroup, as at
     /// create; fields left out are unchanged. Device rules are not
     /// changed (as in runc), and the limits recorded in the bundle are not
     /// rewritten.
@@ -946,32 +933,13 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::NotRunning`] unless created, running or paused;
-    /// [`Error::Unsupported`] for blockIO, hugepage, network or rdma
-    /// limits; [`Error::ControllerMissing`] or [`Error::Io`] as at create
+    /// [`Error::ControllerMissing`] or [`Error::Io`] as at create
     /// (limits before the failing one stay applied).
     pub fn update(&self, id: &str, resources: &oci_types::runtime::Resources) -> Result<()> {
         let c = self.container(id)?;
         let _span = tracing::debug_span!("update", id = %id).entered();
         if !c.is_alive() {
             return Err(Error::NotRunning { id: id.to_owned() });
-        }
-        let unsupported = [
-            (
-                resources.block_io.is_some(),
-                "updating linux.resources.blockIO",
-            ),
-            (
-                !resources.hugepage_limits.is_empty(),
-                "updating linux.resources.hugepageLimits",
-            ),
-            (
-                resources.network.is_some(),
-                "updating linux.resources.network",
-            ),
-            (!resources.rdma.is_empty(), "updating linux.resources.rdma"),
-        ];
-        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
-            return Err(Error::Unsupported { feature });
         }
         let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
             controller: "cgroup",
@@ -1366,16 +1334,6 @@ mod tests {
         s.process.as_mut().unwrap().apparmor_profile = "docker-default".into();
         let e = check_spec(&s, false).unwrap_err();
         assert_eq!(e.to_string(), "process.apparmorProfile is not supported");
-
-        let mut s = spec();
-        let mut r = oci_types::runtime::Resources::default();
-        r.hugepage_limits
-            .push(oci_types::runtime::HugepageLimit::new("2MB", 1));
-        s.linux.as_mut().unwrap().resources = Some(r);
-        assert!(matches!(
-            check_spec(&s, false),
-            Err(Error::Unsupported { .. })
-        ));
 
         for (key, ok) in [
             ("net.ipv4.ip_forward", true),

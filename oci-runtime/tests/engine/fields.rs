@@ -3,9 +3,9 @@
 //! affinity, memory policy.
 
 use oci_runtime::oci_types::runtime::{
-    ExecCpuAffinity, IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyMode, Namespace,
-    NamespaceType, Personality, PersonalityDomain, Scheduler, SchedulerPolicy, TimeOffset,
-    TimeOffsets,
+    BlockIo, ExecCpuAffinity, HugepageLimit, IoPriority, IoPriorityClass, MemoryPolicy,
+    MemoryPolicyMode, Namespace, NamespaceType, Network, Personality, PersonalityDomain, Rdma,
+    Resources, Scheduler, SchedulerPolicy, ThrottleDevice, TimeOffset, TimeOffsets, WeightDevice,
 };
 use oci_runtime::CreateOptions;
 
@@ -20,6 +20,16 @@ pub(crate) const TESTS: &[crate::Test] = &[
     (
         "fields::time_namespace_offsets_and_join",
         time_namespace_offsets_and_join,
+    ),
+    (
+        "fields::block_io_throttle_and_update",
+        block_io_throttle_and_update,
+    ),
+    ("fields::block_io_weight", block_io_weight),
+    ("fields::hugepage_limit", hugepage_limit),
+    (
+        "fields::network_and_rdma_need_controllers",
+        network_and_rdma_need_controllers,
     ),
 ];
 
@@ -213,4 +223,237 @@ fn time_namespace_offsets_and_join() {
     assert!(uptime(&text) >= host + DAYS_1000 as u64, "{text}");
     a.rt.delete("t-timens-a", oci_runtime::DeleteMode::Force)
         .unwrap();
+}
+
+/// A whole block device (major, minor): throttling takes disks, not
+/// partitions or loop files.
+fn block_device() -> Option<(i64, i64)> {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort_by_key(|n| ["loop", "zram", "ram"].iter().any(|p| n.starts_with(p)));
+    let dev = std::fs::read_to_string(format!("/sys/block/{}/dev", names.first()?)).ok()?;
+    let (ma, mi) = dev.trim().split_once(':')?;
+    Some((ma.parse().ok()?, mi.parse().ok()?))
+}
+
+fn throttle(major: i64, minor: i64, rate: u64) -> ThrottleDevice {
+    let mut t = ThrottleDevice::default();
+    t.major = major;
+    t.minor = minor;
+    t.rate = Some(rate);
+    t
+}
+
+fn resources(b: &mut Bundle) -> &mut Resources {
+    b.spec
+        .linux
+        .as_mut()
+        .unwrap()
+        .resources
+        .get_or_insert_with(Resources::default)
+}
+
+fn block_io_throttle_and_update() {
+    if !root_or_skip("block_io_throttle_and_update") {
+        return;
+    }
+    let Some((ma, mi)) = block_device() else {
+        println!("test block_io_throttle_and_update ... skipped: no block device");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    };
+    // Read inside the container through its cgroup mount (v1 blkio, or
+    // io.max on cgroup2).
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device \
+             /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device 2>/dev/null \
+         || cat /sys/fs/cgroup/io.max; sleep 100",
+    ]);
+    let mut io = BlockIo::default();
+    io.throttle_read_bps_device = vec![throttle(ma, mi, 1 << 20)];
+    io.throttle_write_iops_device = vec![throttle(ma, mi, 100)];
+    resources(&mut b).block_io = Some(io);
+    b.write();
+    let (o, out) = b.capture();
+    b.rt.create("t-blkio", b.path(), o).unwrap();
+    b.rt.start("t-blkio").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let inside = loop {
+        let text = std::fs::read_to_string(&out).unwrap();
+        if !text.is_empty() || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let v1 = cgroup_file("t-blkio", "blkio", "blkio.throttle.read_bps_device").is_some();
+    if v1 {
+        assert_eq!(inside, format!("{ma}:{mi} 1048576\n{ma}:{mi} 100\n"));
+    } else {
+        assert_eq!(
+            inside,
+            format!("{ma}:{mi} rbps=1048576 wbps=max riops=max wiops=100\n")
+        );
+    }
+
+    // Update changes the live limit.
+    let mut r = Resources::default();
+    let mut io = BlockIo::default();
+    io.throttle_read_bps_device = vec![throttle(ma, mi, 2 << 20)];
+    r.block_io = Some(io);
+    b.rt.update("t-blkio", &r).unwrap();
+    let file = cgroup_file("t-blkio", "blkio", "blkio.throttle.read_bps_device")
+        .or_else(|| cgroup_file("t-blkio", "", "io.max"))
+        .unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains(&format!("{ma}:{mi} 2097152")) || text.contains("rbps=2097152"),
+        "{text}"
+    );
+    b.rt.delete("t-blkio", oci_runtime::DeleteMode::Force)
+        .unwrap();
+}
+
+fn block_io_weight() {
+    if !root_or_skip("block_io_weight") {
+        return;
+    }
+    // The BFQ (or CFQ) weight files exist only in non-root groups.
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/blkio/blkio.bfq.weight 2>/dev/null \
+         || cat /sys/fs/cgroup/blkio/blkio.weight 2>/dev/null \
+         || cat /sys/fs/cgroup/io.bfq.weight 2>/dev/null || cat /sys/fs/cgroup/io.weight",
+    ]);
+    let mut io = BlockIo::default();
+    io.weight = Some(300);
+    resources(&mut b).block_io = Some(io.clone());
+    b.write();
+    let (o, out) = b.capture();
+    match b.rt.create("t-blkio-w", b.path(), o) {
+        Err(oci_runtime::Error::ControllerMissing {
+            setting: "blockIO.weight",
+            ..
+        }) => {
+            println!("test block_io_weight ... skipped: no BFQ/CFQ group scheduling here");
+            SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+            return;
+        }
+        r => {
+            r.unwrap();
+        }
+    }
+    b.rt.start("t-blkio-w").unwrap();
+    b.rt.wait("t-blkio-w").unwrap();
+    b.rt.delete("t-blkio-w", oci_runtime::DeleteMode::Force)
+        .unwrap();
+    let text = std::fs::read_to_string(out).unwrap();
+    // BFQ prints "default 300" on v2, the number alone on v1; io.weight
+    // maps 10-1000 onto 1-10000.
+    let value = text.split_whitespace().next_back().unwrap_or_default();
+    assert!(value == "300" || value == "2930", "{text}");
+
+    // A leaf weight needs CFQ, gone from the kernel since 5.0: refused,
+    // not ignored.
+    io.leaf_weight = Some(100);
+    let mut wd = WeightDevice::default();
+    wd.leaf_weight = Some(100);
+    io.weight_device = vec![wd];
+    resources(&mut b).block_io = Some(io);
+    b.write();
+    let e =
+        b.rt.create("t-blkio-lw", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            oci_runtime::Error::ControllerMissing {
+                setting: "blockIO.leafWeight",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(b.rt.list().unwrap().is_empty());
+}
+
+fn hugepage_limit() {
+    if !root_or_skip("hugepage_limit") {
+        return;
+    }
+    if !std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
+        println!("test hugepage_limit ... skipped: no 2MB huge pages");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    // On the hybrid host hugetlb lives in the cgroup2 hierarchy, mounted
+    // at /sys/fs/cgroup/unified in the container.
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes 2>/dev/null \
+         || cat /sys/fs/cgroup/unified/hugetlb.2MB.max 2>/dev/null \
+         || cat /sys/fs/cgroup/hugetlb.2MB.max",
+    ]);
+    resources(&mut b).hugepage_limits = vec![HugepageLimit::new("2MB", 4 << 20)];
+    let (code, out) = b.run("t-hugetlb");
+    assert_eq!((code, out.as_str()), (0, "4194304\n"), "{out}");
+}
+
+fn network_and_rdma_need_controllers() {
+    if !root_or_skip("network_and_rdma_need_controllers") {
+        return;
+    }
+    let present = |c: &str| {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(" - cgroup ") && l.split(',').any(|o| o == c))
+    };
+    let mut b = Bundle::new(&["true"]);
+    let mut n = Network::default();
+    n.class_id = Some(0x100001);
+    resources(&mut b).network = Some(n);
+    b.write();
+    if present("net_cls") {
+        println!("test network_and_rdma_need_controllers ... skipped: net_cls is mounted here");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let e =
+        b.rt.create("t-netcls", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            oci_runtime::Error::ControllerMissing {
+                controller: "net_cls",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    resources(&mut b).network = None;
+    resources(&mut b)
+        .rdma
+        .insert("mlx4_0".into(), Rdma::default());
+    b.write();
+    let e =
+        b.rt.create("t-rdma", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            oci_runtime::Error::ControllerMissing {
+                controller: "rdma",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(b.rt.list().unwrap().is_empty());
 }
