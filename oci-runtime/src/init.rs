@@ -170,7 +170,7 @@ pub fn init_if_requested() {
 }
 
 fn stage1(ch: &mut Channel) -> Result<(), String> {
-    let cfg: InitConfig = match ch.recv() {
+    let mut cfg: InitConfig = match ch.recv() {
         Ok(Some(cfg)) => cfg,
         Ok(None) => return Err("runtime closed the init socket".into()),
         Err(e) => return Err(format!("read init config: {e}")),
@@ -208,6 +208,21 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         _ => None,
     };
+    // User namespaces for idmapped mounts, made while still in the
+    // runtime's namespaces (their maps name host ids); stage 2 inherits
+    // the descriptors through the clone.
+    let requests =
+        rootfs::idmap_requests(&cfg.spec).map_err(|i| crate::Error::from(i).to_string())?;
+    let mut idmap_userns = Vec::new();
+    for r in requests {
+        // SAFETY: stage 1 is single-threaded (see `clone_process` below).
+        let fd = unsafe { sys::userns_with_maps(&r.uid_map, &r.gid_map) }
+            .map_err(|e| format!("user namespace for idmapped mount {}: {e}", r.index))?;
+        cfg.rootfs
+            .idmap_userns
+            .push((r.index, std::os::fd::AsRawFd::as_raw_fd(&fd)));
+        idmap_userns.push(fd);
+    }
     for (path, nstype) in &cfg.join {
         let f = std::fs::File::open(path)
             .map_err(|e| format!("open namespace {}: {e}", path.display()))?;

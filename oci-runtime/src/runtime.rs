@@ -281,17 +281,12 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
         (!linux.mount_label.is_empty(), "linux.mountLabel"),
         (linux.intel_rdt.is_some(), "linux.intelRdt"),
         (!linux.net_devices.is_empty(), "linux.netDevices"),
-        (
-            spec.mounts
-                .iter()
-                .any(|m| !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()),
-            "idmapped mounts (mounts[].uidMappings)",
-        ),
     ];
     if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
         return Err(Error::Unsupported { feature });
     }
     crate::process::check_attributes(spec)?;
+    crate::rootfs::idmap_requests(spec)?;
     if has(NamespaceType::User)
         && linux
             .namespaces
@@ -510,8 +505,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::AlreadyExists`]; [`Error::Config`] or [`Error::BadConfig`]
     /// for the bundle (including a seccomp profile the engine cannot
-    /// compile faithfully); [`Error::Unsupported`] (idmapped mounts,
-    /// systemd cgroups); [`Error::InitFailed`] with the failing
+    /// compile faithfully); [`Error::Unsupported`] (systemd cgroups); [`Error::InitFailed`] with the failing
     /// setup step; [`Error::Hook`] for prestart, createRuntime and
     /// createContainer hooks. Nothing is left behind on failure.
     ///
@@ -615,6 +609,7 @@ impl Runtime {
                 userns,
                 cgroup_v2: !hierarchies.is_empty() && hierarchies.iter().all(|h| h.v2),
                 cgroup_binds: cg.binds(),
+                idmap_userns: Vec::new(),
             },
             spec,
             state_dir: dir.to_owned(),
@@ -1115,7 +1110,9 @@ impl Runtime {
             }),
         );
         let mut me = MountExtensions::default();
-        me.idmap = Some(off());
+        let mut idmap = Support::default();
+        idmap.enabled = Some(true);
+        me.idmap = Some(idmap);
         linux.mount_extensions = Some(me);
         f.linux = Some(linux);
         f

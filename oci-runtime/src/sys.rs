@@ -350,6 +350,35 @@ pub(crate) fn seccomp_flag_supported(flag: u32) -> bool {
 /// Makes the detached mount `fd` (from open_tree(2) with
 /// `OPEN_TREE_CLONE`) read-only with mount_setattr(2).
 pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    mount_setattr(
+        fd.as_raw_fd(),
+        libc::AT_EMPTY_PATH,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        0,
+    )
+}
+
+/// Makes the detached mount `fd` idmapped with the mappings of the user
+/// namespace `userns` (mount_setattr(2) `MOUNT_ATTR_IDMAP`), its whole
+/// tree when `recursive`.
+pub(crate) fn mount_setattr_idmap(
+    fd: &impl std::os::fd::AsRawFd,
+    userns: &impl std::os::fd::AsRawFd,
+    recursive: bool,
+) -> io::Result<()> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
+    mount_setattr(
+        fd.as_raw_fd(),
+        flags,
+        MOUNT_ATTR_IDMAP,
+        userns.as_raw_fd() as u64,
+    )
+}
+
+fn mount_setattr(fd: RawFd, flags: libc::c_int, attr_set: u64, userns_fd: u64) -> io::Result<()> {
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -357,13 +386,11 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
         propagation: u64,
         userns_fd: u64,
     }
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    const MOUNT_ATTR_NOSUID: u64 = 0x2;
     let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        attr_set,
         attr_clr: 0,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd,
     };
     let empty = c"";
     // SAFETY: `empty` is a NUL-terminated string and `attr` a live
@@ -372,9 +399,9 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
+            fd,
             empty.as_ptr(),
-            libc::AT_EMPTY_PATH,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -383,6 +410,42 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// A user namespace with the given `uid_map` and `gid_map` contents, for
+/// idmapped mounts: a child is cloned into a new user namespace, its maps
+/// are written, its namespace opened, and the child killed (runc's way).
+///
+/// # Safety
+/// As [`clone_process`]: the calling process must be single-threaded.
+pub(crate) unsafe fn userns_with_maps(
+    uid_map: &str,
+    gid_map: &str,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::io::Read;
+    let (mut hold, release) = std::os::unix::net::UnixStream::pair()?;
+    // SAFETY: the caller guarantees that this process is single-threaded.
+    match unsafe { clone_process(libc::CLONE_NEWUSER as u64) }? {
+        Forked::Child => {
+            drop(release);
+            // Wait for the parent to be done (EOF) or to kill us.
+            let _ = hold.read(&mut [0u8; 1]);
+            // SAFETY: _exit ends this copy of the process at once, without
+            // running destructors or atexit handlers that belong to the
+            // parent's state.
+            unsafe { libc::_exit(0) }
+        }
+        Forked::Parent(pid) => {
+            drop(hold);
+            let opened = std::fs::write(format!("/proc/{pid}/uid_map"), uid_map)
+                .and_then(|()| std::fs::write(format!("/proc/{pid}/gid_map"), gid_map))
+                .and_then(|()| std::fs::File::open(format!("/proc/{pid}/ns/user")));
+            drop(release);
+            let _ = kill(pid, libc::SIGKILL);
+            let _ = waitpid(pid, false);
+            Ok(opened?.into())
+        }
     }
 }
 

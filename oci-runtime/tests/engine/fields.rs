@@ -1,11 +1,13 @@
 //! Process attributes and other config fields, checked by their effect
 //! inside the container: scheduler, I/O priority, personality, CPU
-//! affinity, memory policy.
+//! affinity, memory policy, time namespace, blockIO/hugetlb/network/rdma
+//! cgroup limits, idmapped mounts.
 
 use oci_runtime::oci_types::runtime::{
-    BlockIo, ExecCpuAffinity, HugepageLimit, IoPriority, IoPriorityClass, MemoryPolicy,
-    MemoryPolicyMode, Namespace, NamespaceType, Network, Personality, PersonalityDomain, Rdma,
-    Resources, Scheduler, SchedulerPolicy, ThrottleDevice, TimeOffset, TimeOffsets, WeightDevice,
+    BlockIo, ExecCpuAffinity, HugepageLimit, IdMapping, IoPriority, IoPriorityClass, MemoryPolicy,
+    MemoryPolicyMode, Mount, Namespace, NamespaceType, Network, Personality, PersonalityDomain,
+    Rdma, Resources, Scheduler, SchedulerPolicy, ThrottleDevice, TimeOffset, TimeOffsets,
+    WeightDevice,
 };
 use oci_runtime::CreateOptions;
 
@@ -27,6 +29,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
     ("fields::block_io_weight", block_io_weight),
     ("fields::hugepage_limit", hugepage_limit),
+    ("fields::idmapped_bind_mount", idmapped_bind_mount),
     (
         "fields::network_and_rdma_need_controllers",
         network_and_rdma_need_controllers,
@@ -456,4 +459,42 @@ fn network_and_rdma_need_controllers() {
         "{e}"
     );
     assert!(b.rt.list().unwrap().is_empty());
+}
+
+fn idmapped_bind_mount() {
+    if !root_or_skip("idmapped_bind_mount") {
+        return;
+    }
+    let data = tempfile::Builder::new()
+        .prefix("ocikit-idmap")
+        .tempdir()
+        .unwrap();
+    for (name, id) in [("root", 0), ("other", 1234)] {
+        let f = data.path().join(name);
+        std::fs::write(&f, name).unwrap();
+        std::os::unix::fs::chown(&f, Some(id), Some(id)).unwrap();
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "busybox stat -c '%n %u:%g' /data/root /data/other; cat /data/root",
+    ]);
+    let mut m = Mount::new(
+        "/data",
+        "bind",
+        data.path().to_str().unwrap(),
+        &["rbind", "ro", "idmap"],
+    );
+    // On-disk 0 shows as 1234 (the ids a container's user namespace
+    // would map 0 to); 1234 has no mapping and shows as the overflow id.
+    m.uid_mappings = vec![IdMapping::new(0, 1234, 1)];
+    m.gid_mappings = vec![IdMapping::new(0, 1234, 1)];
+    b.spec.mounts.push(m);
+    let (code, out) = b.run("t-idmap");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "/data/root 1234:1234\n/data/other 65534:65534\nroot");
+    // The host's view is unchanged.
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(data.path().join("root")).unwrap();
+    assert_eq!((md.uid(), md.gid()), (0, 0));
 }
