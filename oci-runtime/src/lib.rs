@@ -131,6 +131,7 @@ mod error;
 mod hook;
 mod id;
 mod init;
+mod netdev;
 mod process;
 mod rootfs;
 mod runtime;

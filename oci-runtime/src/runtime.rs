@@ -280,13 +280,13 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
         (!process.selinux_label.is_empty(), "process.selinuxLabel"),
         (!linux.mount_label.is_empty(), "linux.mountLabel"),
         (linux.intel_rdt.is_some(), "linux.intelRdt"),
-        (!linux.net_devices.is_empty(), "linux.netDevices"),
     ];
     if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
         return Err(Error::Unsupported { feature });
     }
     crate::process::check_attributes(spec)?;
     crate::rootfs::idmap_requests(spec)?;
+    crate::netdev::check(spec)?;
     if has(NamespaceType::User)
         && linux
             .namespaces
@@ -728,6 +728,9 @@ impl Runtime {
                     pid = Some(p);
                     cleanup.pid = Some(p);
                     let _ = child.wait();
+                    // Stage 2 waits for stage 1 to exit before it does
+                    // anything: its network namespace is ready for them.
+                    crate::netdev::move_all(&linux.net_devices, p)?;
                 }
                 Some(ToRuntime::Hooks) => {
                     let mut state = State::new(
@@ -1093,7 +1096,9 @@ impl Runtime {
         linux.apparmor = Some(off());
         linux.selinux = Some(off());
         linux.intel_rdt = Some(off());
-        linux.net_devices = Some(off());
+        let mut net_devices = Support::default();
+        net_devices.enabled = Some(true);
+        linux.net_devices = Some(net_devices);
         // runtime-spec features-linux.md, "MemoryPolicy".
         let names = |v: &[&str]| serde_json::Value::from(v.to_vec());
         linux.extra.insert(

@@ -1,13 +1,13 @@
 //! Process attributes and other config fields, checked by their effect
 //! inside the container: scheduler, I/O priority, personality, CPU
 //! affinity, memory policy, time namespace, blockIO/hugetlb/network/rdma
-//! cgroup limits, idmapped mounts.
+//! cgroup limits, idmapped mounts, network devices.
 
 use oci_runtime::oci_types::runtime::{
     BlockIo, ExecCpuAffinity, HugepageLimit, IdMapping, IoPriority, IoPriorityClass, MemoryPolicy,
-    MemoryPolicyMode, Mount, Namespace, NamespaceType, Network, Personality, PersonalityDomain,
-    Rdma, Resources, Scheduler, SchedulerPolicy, ThrottleDevice, TimeOffset, TimeOffsets,
-    WeightDevice,
+    MemoryPolicyMode, Mount, Namespace, NamespaceType, NetDevice, Network, Personality,
+    PersonalityDomain, Rdma, Resources, Scheduler, SchedulerPolicy, ThrottleDevice, TimeOffset,
+    TimeOffsets, WeightDevice,
 };
 use oci_runtime::CreateOptions;
 
@@ -30,6 +30,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("fields::block_io_weight", block_io_weight),
     ("fields::hugepage_limit", hugepage_limit),
     ("fields::idmapped_bind_mount", idmapped_bind_mount),
+    (
+        "fields::net_device_moved_and_renamed",
+        net_device_moved_and_renamed,
+    ),
     (
         "fields::network_and_rdma_need_controllers",
         network_and_rdma_need_controllers,
@@ -497,4 +501,55 @@ fn idmapped_bind_mount() {
     use std::os::unix::fs::MetadataExt;
     let md = std::fs::metadata(data.path().join("root")).unwrap();
     assert_eq!((md.uid(), md.gid()), (0, 0));
+}
+
+fn net_device_moved_and_renamed() {
+    if !root_or_skip("net_device_moved_and_renamed") {
+        return;
+    }
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let host = "ocikit-dmy0";
+    let peer = "ocikit-dmy0p";
+    let _ = ip(&["link", "del", host]);
+    let _ = ip(&["link", "del", peer]);
+    // A dummy interface, or one end of a veth pair on kernels without the
+    // dummy driver.
+    if !ip(&["link", "add", host, "type", "dummy"])
+        && !ip(&["link", "add", host, "type", "veth", "peer", "name", peer])
+    {
+        println!("test net_device_moved_and_renamed ... skipped: cannot create a dummy or veth interface");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let mut b = Bundle::new(&["ls", "/sys/class/net"]);
+    let mut dev = NetDevice::default();
+    dev.name = "ctr0".into();
+    b.spec
+        .linux
+        .as_mut()
+        .unwrap()
+        .net_devices
+        .insert(host.into(), dev);
+    let (code, out) = b.run("t-netdev");
+    // Moved out of the host's namespace (virtual devices die with the
+    // container's).
+    let gone = !std::path::Path::new("/sys/class/net").join(host).exists();
+    let _ = ip(&["link", "del", host]);
+    let _ = ip(&["link", "del", peer]);
+    assert_eq!((code, out.as_str()), (0, "ctr0\nlo\n"), "{out}");
+    assert!(gone);
+
+    // A device that does not exist fails create, naming it.
+    b.write();
+    let e =
+        b.rt.create("t-netdev2", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(e.to_string().contains(host), "{e}");
+    assert!(b.rt.list().unwrap().is_empty());
 }
