@@ -175,14 +175,6 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         Ok(None) => return Err("runtime closed the init socket".into()),
         Err(e) => return Err(format!("read init config: {e}")),
     };
-    // Inherited by stage 2 until the cgroup (cpuset) move and the final
-    // affinity replace it.
-    process::exec_affinity(
-        &Linux,
-        cfg.spec.process.as_ref(),
-        process::AffinityStage::Initial,
-    )
-    .map_err(|e| e.to_string())?;
     // Bind the exec socket while still the runtime's user: a new user
     // namespace's root may not write to the state directory. Relative
     // name: the state directory may be too long a path for sockaddr_un.
@@ -341,9 +333,9 @@ fn stage2(
     if let Err(e) = sys::cloexec_from(3 + cfg.preserve_fds) {
         fail(&mut conn, format!("mark descriptors close-on-exec: {e}"));
     }
-    // After the runtime moved the init into its cgroup, whose cpuset
-    // replaced the affinity; before seccomp, which may forbid the call.
-    if let Err(e) = process::exec_affinity(&Linux, Some(proc_), process::AffinityStage::Final) {
+    // The init is in its cgroup; before seccomp, which may forbid the
+    // call.
+    if let Err(e) = process::final_affinity(&Linux, proc_) {
         fail(&mut conn, e.to_string());
     }
     if let (Some(f), Some(p)) = (&filter, profile) {

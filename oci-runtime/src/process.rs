@@ -369,8 +369,9 @@ pub(crate) fn mempolicy(p: &MemoryPolicy) -> Result<(i32, Vec<u64>), Invalid> {
     Ok((mode | flags, mask))
 }
 
-/// Checks the attributes [`setup_attributes`] and [`final_affinity`]
-/// will apply, so that `create` refuses a bad config up front.
+/// Checks the attributes [`setup_attributes`], [`final_affinity`] and
+/// the runtime (initial affinity) will apply, so that `create` refuses a
+/// bad config up front.
 pub(crate) fn check_attributes(spec: &Spec) -> Result<(), Invalid> {
     if let Some(p) = &spec.process {
         if let Some(s) = &p.scheduler {
@@ -433,34 +434,28 @@ pub(crate) fn setup_attributes(sys: &dyn Syscalls, spec: &Spec) -> Result<(), Se
     Ok(())
 }
 
-/// Which of `process.execCPUAffinity`'s lists to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AffinityStage {
-    /// While the init sets the container up.
-    Initial,
-    /// Just before exec, after the init has joined the cgroup.
-    Final,
-}
-
-/// Applies one of `process.execCPUAffinity`'s lists, if set.
-pub(crate) fn exec_affinity(
-    sys: &dyn Syscalls,
-    process: Option<&Process>,
-    stage: AffinityStage,
-) -> Result<(), SetupError> {
-    let Some(a) = process.and_then(|p| p.exec_cpu_affinity.as_ref()) else {
+/// Applies `process.execCPUAffinity.final`, if set: the init's last
+/// step before exec. (The initial affinity is set by the runtime when it
+/// spawns the init.) With only an initial affinity, the affinity is reset
+/// to every CPU the container's cpuset allows, since the kernel keeps the
+/// initial one across the cgroup move when the cpusets do not differ.
+pub(crate) fn final_affinity(sys: &dyn Syscalls, process: &Process) -> Result<(), SetupError> {
+    let Some(a) = &process.exec_cpu_affinity else {
         return Ok(());
     };
-    let (field, list) = match stage {
-        AffinityStage::Initial => ("process.execCPUAffinity.initial", &a.initial),
-        AffinityStage::Final => ("process.execCPUAffinity.final", &a.r#final),
-    };
-    let Some(list) = list.as_deref().filter(|l| !l.trim().is_empty()) else {
-        return Ok(());
-    };
-    let cpus = parse_list(field, list)?;
-    sys.sched_setaffinity(&cpus)
-        .step(|| format!("set CPU affinity to {list} ({field})"))
+    let given = |l: &Option<String>| l.as_deref().filter(|l| !l.trim().is_empty()).is_some();
+    if let Some(list) = a.r#final.as_deref().filter(|_| given(&a.r#final)) {
+        let cpus = parse_list("process.execCPUAffinity.final", list)?;
+        sys.sched_setaffinity(&cpus)
+            .step(|| format!("set CPU affinity to {list} (process.execCPUAffinity.final)"))
+    } else if given(&a.initial) {
+        // The kernel intersects the mask with the cpuset's CPUs.
+        let all: Vec<usize> = (0..=MAX_LIST_ENTRY.min(1023)).collect();
+        sys.sched_setaffinity(&all)
+            .step(|| "reset CPU affinity after process.execCPUAffinity.initial".into())
+    } else {
+        Ok(())
+    }
 }
 
 /// Finds `program` as execvp(3) would with `env`'s PATH, inside the current
@@ -629,8 +624,19 @@ mod tests {
         check_attributes(&spec).unwrap();
         let sys = Recording::default();
         setup_attributes(&sys, &spec).unwrap();
-        exec_affinity(&sys, spec.process.as_ref(), AffinityStage::Initial).unwrap();
-        exec_affinity(&sys, spec.process.as_ref(), AffinityStage::Final).unwrap();
+        final_affinity(&sys, spec.process.as_ref().unwrap()).unwrap();
+        let sys_reset = Recording::default();
+        spec.process
+            .as_mut()
+            .unwrap()
+            .exec_cpu_affinity
+            .as_mut()
+            .unwrap()
+            .r#final = None;
+        final_affinity(&sys_reset, spec.process.as_ref().unwrap()).unwrap();
+        let reset = sys_reset.lines();
+        assert!(reset[0].starts_with("sched_setaffinity [0, 1, 2,"));
+        assert!(reset[0].ends_with(", 1023]"));
         assert_eq!(
             sys.lines(),
             [
@@ -638,7 +644,6 @@ mod tests {
                 "set_mempolicy 0x1 [1]",
                 "ioprio_set 0x4004",
                 "sched_setattr policy=5 flags=0x1 nice=0 prio=0 dl=0/0/0",
-                "sched_setaffinity [0]",
                 "sched_setaffinity [1, 2]",
             ]
         );

@@ -636,6 +636,20 @@ impl Runtime {
             .stdout(stdio(options.stdout))
             .stderr(stdio(options.stderr));
         sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
+        // Before the init joins the cgroup, whose cpuset (v1) then replaces
+        // it; the final affinity is the init's last step before exec.
+        if let Some(list) = cfg
+            .spec
+            .process
+            .as_ref()
+            .and_then(|p| p.exec_cpu_affinity.as_ref())
+            .and_then(|a| a.initial.as_deref())
+            .filter(|l| !l.trim().is_empty())
+        {
+            let cpus = crate::process::parse_list("process.execCPUAffinity.initial", list)?;
+            sys::affinity_before_exec(&mut cmd, &cpus)
+                .map_err(|e| Error::sys("set initial CPU affinity", id.as_str(), e))?;
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| Error::sys("start container init", id.as_str(), e))?;

@@ -138,6 +138,28 @@ pub(crate) fn pass_fd(command: &mut Command, fd: RawFd, target: RawFd) {
     }
 }
 
+/// Makes `command`'s child run on `cpus` (sched_setaffinity(2)) from
+/// before it execs, so the affinity holds from the process's first
+/// instruction (`process.execCPUAffinity.initial`).
+///
+/// The set is built here; the hook between fork and exec makes only the
+/// system call, which is async-signal-safe, and allocates nothing.
+pub(crate) fn affinity_before_exec(command: &mut Command, cpus: &[usize]) -> io::Result<()> {
+    let mut set = rustix::thread::CpuSet::new();
+    for &cpu in cpus {
+        if cpu >= rustix::thread::CpuSet::MAX_CPU {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        set.set(cpu);
+    }
+    let hook = move || -> io::Result<()> { Ok(rustix::thread::sched_setaffinity(None, &set)?) };
+    // SAFETY: the hook is async-signal-safe (see above).
+    unsafe {
+        command.pre_exec(hook);
+    }
+    Ok(())
+}
+
 /// Marks every descriptor from `first` upwards close-on-exec
 /// (close_range(2) with `CLOSE_RANGE_CLOEXEC`).
 pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {

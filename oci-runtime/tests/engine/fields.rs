@@ -110,6 +110,26 @@ fn exec_cpu_affinity() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.split_whitespace().nth(1), Some("1"), "{out}");
 
+    // Initial alone: set before the init joins its cgroup, then reset to
+    // what the container's cpuset allows (all CPUs here).
+    let mut a = ExecCpuAffinity::default();
+    a.initial = Some("1".into());
+    b.spec.process.as_mut().unwrap().exec_cpu_affinity = Some(a);
+    let (code, out) = b.run("t-affinity-i");
+    assert_eq!(code, 0, "{out}");
+    let want = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    assert_eq!(out.split_whitespace().nth(1), Some(want.trim()), "{out}");
+    // It is applied: a CPU this machine lacks makes the spawn fail.
+    let mut a = ExecCpuAffinity::default();
+    a.initial = Some("1000".into());
+    b.spec.process.as_mut().unwrap().exec_cpu_affinity = Some(a);
+    b.write();
+    let e =
+        b.rt.create("t-affinity-bad", b.path(), CreateOptions::new())
+            .unwrap_err();
+    assert!(e.to_string().contains("start container init"), "{e}");
+    assert!(b.rt.list().unwrap().is_empty());
+
     // A list the kernel cannot take fails create with a config error.
     let mut a = ExecCpuAffinity::default();
     a.r#final = Some("1-0".into());
