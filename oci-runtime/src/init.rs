@@ -296,6 +296,9 @@ fn stage2(
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
+    // While the init still has every capability it was given, and before
+    // a seccomp filter that may forbid these calls.
+    process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;
     // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install
     // before the capabilities go (as runc does). Otherwise it is the last
     // step before execve, below.
@@ -305,8 +308,6 @@ fn stage2(
             install_seccomp(&f, p, agent.as_ref(), &state)?;
         }
     }
-    // While the init still has every capability it was given.
-    process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;
     process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
     let arg0 = proc_.args.first().ok_or("process.args is empty")?;
     let program = process::find_program(arg0, &proc_.env)
