@@ -15,6 +15,10 @@ use crate::common::*;
 
 pub(crate) const TESTS: &[crate::Test] = &[
     ("fields::scheduler_batch_nice", scheduler_batch_nice),
+    (
+        "fields::scheduler_fifo_and_deadline",
+        scheduler_fifo_and_deadline,
+    ),
     ("fields::io_priority_idle_and_be", io_priority_idle_and_be),
     ("fields::personality_linux32", personality_linux32),
     ("fields::exec_cpu_affinity", exec_cpu_affinity),
@@ -63,6 +67,67 @@ fn scheduler_batch_nice() {
         [("policy".into(), "3".into()), ("prio".into(), "127".into())],
         "{out}"
     );
+}
+
+/// The `name : value` lines of /proc/self/sched output.
+fn sched_fields(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+fn scheduler_fifo_and_deadline() {
+    if !root_or_skip("scheduler_fifo_and_deadline") {
+        return;
+    }
+    // With RT group scheduling (v1 cpu), a real-time task needs runtime
+    // in its group, and a group no more than its parent: give the shared
+    // `ocikit` parent some for the test.
+    let parent = std::path::Path::new("/sys/fs/cgroup/cpu/ocikit/cpu.rt_runtime_us");
+    let rt_groups = parent.exists();
+    if rt_groups && std::fs::write(parent, "100000").is_err() {
+        println!("test scheduler_fifo_and_deadline ... skipped: cannot give the ocikit cpu group real-time runtime");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let mut b = Bundle::new(&["grep", "-E", "^(policy|prio) ", "/proc/self/sched"]);
+    let mut s = Scheduler::new(SchedulerPolicy::Fifo);
+    s.priority = 10;
+    b.spec.process.as_mut().unwrap().scheduler = Some(s);
+    if rt_groups {
+        let mut cpu = oci_runtime::oci_types::runtime::Cpu::default();
+        cpu.realtime_runtime = Some(50_000);
+        resources(&mut b).cpu = Some(cpu);
+    }
+    let (code, out) = b.run("t-sched-fifo");
+    if rt_groups {
+        // The removed group's runtime is released a little after rmdir.
+        for _ in 0..200 {
+            if std::fs::write(parent, "0").is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    assert_eq!(code, 0, "{out}");
+    // SCHED_FIFO is 1; the kernel's prio for rt priority 10 is 99 - 10.
+    assert_eq!(
+        sched_fields(&out),
+        [("policy".into(), "1".into()), ("prio".into(), "89".into())],
+        "{out}"
+    );
+
+    // SCHED_DEADLINE: no fork afterwards, so grep runs directly.
+    let mut b = Bundle::new(&["grep", "-E", "^policy ", "/proc/self/sched"]);
+    let mut s = Scheduler::new(SchedulerPolicy::Deadline);
+    s.runtime = 10_000_000;
+    s.deadline = 30_000_000;
+    s.period = 30_000_000;
+    b.spec.process.as_mut().unwrap().scheduler = Some(s);
+    let (code, out) = b.run("t-sched-dl");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(sched_fields(&out), [("policy".into(), "6".into())], "{out}");
 }
 
 fn io_priority_idle_and_be() {
