@@ -200,20 +200,23 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         _ => None,
     };
-    // User namespaces for idmapped mounts, made while still in the
-    // runtime's namespaces (their maps name host ids); stage 2 inherits
-    // the descriptors through the clone.
+    // Idmapped mounts, made while still in the runtime's namespaces: their
+    // maps name host ids, and only the host is privileged over the
+    // filesystems. Stage 2 inherits the detached mounts through the clone.
     let requests =
         rootfs::idmap_requests(&cfg.spec).map_err(|i| crate::Error::from(i).to_string())?;
-    let mut idmap_userns = Vec::new();
+    let mut idmapped = Vec::new();
     for r in requests {
+        let what = || format!("idmapped mount of {}", r.source.display());
         // SAFETY: stage 1 is single-threaded (see `clone_process` below).
-        let fd = unsafe { sys::userns_with_maps(&r.uid_map, &r.gid_map) }
-            .map_err(|e| format!("user namespace for idmapped mount {}: {e}", r.index))?;
+        let userns = unsafe { sys::userns_with_maps(&r.uid_map, &r.gid_map) }
+            .map_err(|e| format!("user namespace for {}: {e}", what()))?;
+        let tree = rootfs::idmapped_tree(&r, &cfg.rootfs.bundle, &userns)
+            .map_err(|e| format!("{}: {e}", what()))?;
         cfg.rootfs
-            .idmap_userns
-            .push((r.index, std::os::fd::AsRawFd::as_raw_fd(&fd)));
-        idmap_userns.push(fd);
+            .idmapped
+            .push((r.index, std::os::fd::AsRawFd::as_raw_fd(&tree)));
+        idmapped.push(tree);
     }
     for (path, nstype) in &cfg.join {
         let f = std::fs::File::open(path)

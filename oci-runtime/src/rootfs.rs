@@ -73,11 +73,13 @@ pub(crate) struct RootfsOptions {
     /// Pure cgroup v2 host: a `cgroup` mount becomes cgroup2.
     pub(crate) cgroup_v2: bool,
     pub(crate) cgroup_binds: Vec<CgroupBind>,
-    /// For idmapped mounts: (index in `mounts`, user namespace descriptor),
-    /// made by stage 1 on the host and inherited by stage 2 through the
-    /// clone, so never sent over the socket.
+    /// For idmapped mounts: (index in `mounts`, detached idmapped mount),
+    /// made by stage 1 on the host (where it is privileged over the
+    /// filesystem, which a container's user namespace is not) and
+    /// inherited by stage 2 through the clone, so never sent over the
+    /// socket.
     #[serde(skip)]
-    pub(crate) idmap_userns: Vec<(usize, std::os::fd::RawFd)>,
+    pub(crate) idmapped: Vec<(usize, std::os::fd::RawFd)>,
 }
 
 /// Mount options split into what mount(2) needs.
@@ -222,12 +224,12 @@ pub(crate) fn prepare(
         .step(|| format!("bind rootfs {} onto itself", root.display()))?;
 
     for (i, m) in spec.mounts.iter().enumerate() {
-        let userns = opts
-            .idmap_userns
+        let tree = opts
+            .idmapped
             .iter()
             .find(|(j, _)| *j == i)
             .map(|(_, fd)| *fd);
-        mount_one(sys, m, opts, userns)
+        mount_one(sys, m, opts, tree)
             .step(|| format!("mount {} ({}) on {}", m.source, m.kind, m.destination))?;
     }
 
@@ -314,7 +316,7 @@ fn mount_one(
     sys: &dyn Syscalls,
     m: &Mount,
     opts: &RootfsOptions,
-    idmap_userns: Option<std::os::fd::RawFd>,
+    idmapped: Option<std::os::fd::RawFd>,
 ) -> io::Result<()> {
     let root = opts.rootfs.as_path();
     let o = parse_options(&m.options);
@@ -327,9 +329,8 @@ fn mount_one(
         let create = if is_dir { Create::Dir } else { Create::File };
         let target = sys.resolve(root, &m.destination, create)?;
         let rec = o.flags & MS_REC;
-        if let Some(userns) = idmap_userns {
-            let recursive = m.options.iter().any(|o| o == "ridmap");
-            sys.bind_idmapped(&source, &target.path, userns, rec != 0, recursive)?;
+        if let Some(tree) = idmapped {
+            sys.attach_tree(tree, &target.path)?;
         } else {
             sys.mount(Some(&source), &target.path, None, MS_BIND | rec, None)?;
         }
@@ -385,11 +386,17 @@ fn mount_one(
     Ok(())
 }
 
-/// An idmapped mount to prepare: the user namespace stage 1 must make.
+/// An idmapped mount for stage 1 to prepare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdmapRequest {
     /// Index in `mounts`.
     pub(crate) index: usize,
+    /// The source, relative to `bundle` unless absolute.
+    pub(crate) source: PathBuf,
+    /// Clone the whole tree below the source (`rbind`).
+    pub(crate) tree: bool,
+    /// Idmap every mount of the tree (`ridmap`).
+    pub(crate) recursive: bool,
     /// `uid_map` contents (`containerID hostID size` lines).
     pub(crate) uid_map: String,
     /// `gid_map` contents.
@@ -433,11 +440,32 @@ pub(crate) fn idmap_requests(spec: &Spec) -> Result<Vec<IdmapRequest>, Invalid> 
         }
         out.push(IdmapRequest {
             index,
+            source: PathBuf::from(&m.source),
+            tree: parse_options(&m.options).flags & MS_REC != 0,
+            recursive: m.options.iter().any(|o| o == "ridmap"),
             uid_map: text(uids),
             gid_map: text(gids),
         });
     }
     Ok(out)
+}
+
+/// Makes the detached idmapped mount for `req` (open_tree(2) with
+/// `OPEN_TREE_CLONE`, then mount_setattr(2) `MOUNT_ATTR_IDMAP` with
+/// `userns`), for stage 2 to attach in the container.
+pub(crate) fn idmapped_tree(
+    req: &IdmapRequest,
+    bundle: &Path,
+    userns: &std::os::fd::OwnedFd,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use rustix::mount::{open_tree, OpenTreeFlags};
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if req.tree {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    let tree = open_tree(rustix::fs::CWD, &bundle.join(&req.source), flags)?;
+    crate::sys::mount_setattr_idmap(&tree, userns, req.recursive)?;
+    Ok(tree)
 }
 
 /// A `cgroup` mount: cgroup2 on a pure v2 host; otherwise a tmpfs holding

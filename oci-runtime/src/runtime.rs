@@ -609,7 +609,7 @@ impl Runtime {
                 userns,
                 cgroup_v2: !hierarchies.is_empty() && hierarchies.iter().all(|h| h.v2),
                 cgroup_binds: cg.binds(),
-                idmap_userns: Vec::new(),
+                idmapped: Vec::new(),
             },
             spec,
             state_dir: dir.to_owned(),

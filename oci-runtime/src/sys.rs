@@ -435,6 +435,32 @@ fn mount_setattr(fd: RawFd, flags: libc::c_int, attr_set: u64, userns_fd: u64) -
     }
 }
 
+/// move_mount(2) of the detached mount `tree` onto `target`, following
+/// `target` if it is a (magic) link.
+pub(crate) fn move_mount_tree(tree: RawFd, target: &Path) -> io::Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_SYMLINKS: libc::c_uint = 0x10;
+    let target = cstr(target.as_os_str().as_bytes())?;
+    let empty = c"";
+    // SAFETY: both strings are NUL-terminated and live for the call; the
+    // descriptors are integers the kernel checks.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree,
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// A user namespace with the given `uid_map` and `gid_map` contents, for
 /// idmapped mounts: a child is cloned into a new user namespace, its maps
 /// are written, its namespace opened, and the child killed (runc's way).

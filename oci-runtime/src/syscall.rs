@@ -111,17 +111,9 @@ pub(crate) trait Syscalls: fmt::Debug {
     fn set_mempolicy(&self, mode: i32, nodes: &[u64]) -> io::Result<()>;
     /// sched_setaffinity(2) of the calling thread to these CPUs.
     fn sched_setaffinity(&self, cpus: &[usize]) -> io::Result<()>;
-    /// Bind-mounts `source` on `target` idmapped with the user namespace
-    /// `userns` (open_tree(2), mount_setattr(2), move_mount(2)): the whole
-    /// tree when `tree`, idmapping every mount of it when `recursive`.
-    fn bind_idmapped(
-        &self,
-        source: &Path,
-        target: &Path,
-        userns: std::os::fd::RawFd,
-        tree: bool,
-        recursive: bool,
-    ) -> io::Result<()>;
+    /// Attaches the detached mount `tree` (from open_tree(2)) at `target`
+    /// with move_mount(2).
+    fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()>;
 }
 
 /// The real kernel.
@@ -462,29 +454,8 @@ impl Syscalls for Linux {
         Ok(rustix::thread::sched_setaffinity(None, &set)?)
     }
 
-    fn bind_idmapped(
-        &self,
-        source: &Path,
-        target: &Path,
-        userns: std::os::fd::RawFd,
-        tree: bool,
-        recursive: bool,
-    ) -> io::Result<()> {
-        use rustix::mount::{move_mount, open_tree, MoveMountFlags, OpenTreeFlags};
-        let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
-        if tree {
-            flags |= OpenTreeFlags::AT_RECURSIVE;
-        }
-        let detached = open_tree(rustix::fs::CWD, source, flags)?;
-        sys::mount_setattr_idmap(&detached, &userns, recursive)?;
-        Ok(move_mount(
-            &detached,
-            "",
-            rustix::fs::CWD,
-            target,
-            // The target is a /proc/self/fd magic link to follow.
-            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_SYMLINKS,
-        )?)
+    fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
+        sys::move_mount_tree(tree, target)
     }
 }
 
@@ -666,19 +637,8 @@ pub(crate) mod fake {
         fn sched_setaffinity(&self, cpus: &[usize]) -> io::Result<()> {
             self.record(format!("sched_setaffinity {cpus:?}"))
         }
-        fn bind_idmapped(
-            &self,
-            source: &Path,
-            target: &Path,
-            userns: std::os::fd::RawFd,
-            tree: bool,
-            recursive: bool,
-        ) -> io::Result<()> {
-            self.record(format!(
-                "bind_idmapped {} {} userns={userns} tree={tree} recursive={recursive}",
-                source.display(),
-                target.display()
-            ))
+        fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
+            self.record(format!("attach_tree {tree} {}", target.display()))
         }
     }
 }

@@ -18,7 +18,7 @@ fn opts(userns: bool) -> RootfsOptions {
                 host_dir: "/sys/fs/cgroup/cpu,cpuacct/ocikit/c".into(),
             },
         ],
-        idmap_userns: Vec::new(),
+        idmapped: Vec::new(),
     }
 }
 
@@ -256,19 +256,19 @@ fn idmapped_bind_mounts() {
         reqs,
         [IdmapRequest {
             index,
+            source: "/srv/data".into(),
+            tree: true,
+            recursive: true,
             uid_map: "0 1000 10\n".into(),
             gid_map: "0 2000 10\n100 5000 1\n".into(),
         }]
     );
     let mut o = opts(false);
-    o.idmap_userns = vec![(index, 42)];
+    o.idmapped = vec![(index, 42)];
     let sys = Recording::default();
     prepare(&sys, &spec, &o).unwrap();
     let l = sys.lines();
-    let at = has(
-        &l,
-        "bind_idmapped /srv/data /b/rootfs/data userns=42 tree=true recursive=true",
-    );
+    let at = has(&l, "attach_tree 42 /b/rootfs/data");
     // The options idmap does not consume still apply, by remount.
     assert_eq!(
         l[at + 1],

@@ -35,6 +35,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("fields::hugepage_limit", hugepage_limit),
     ("fields::idmapped_bind_mount", idmapped_bind_mount),
     (
+        "fields::idmapped_mount_in_user_namespace",
+        idmapped_mount_in_user_namespace,
+    ),
+    (
         "fields::net_device_moved_and_renamed",
         net_device_moved_and_renamed,
     ),
@@ -637,4 +641,43 @@ fn net_device_moved_and_renamed() {
             .unwrap_err();
     assert!(e.to_string().contains(host), "{e}");
     assert!(b.rt.list().unwrap().is_empty());
+}
+
+fn idmapped_mount_in_user_namespace() {
+    if !root_or_skip("idmapped_mount_in_user_namespace") {
+        return;
+    }
+    // Host files owned by root, in a container whose root is host 100000:
+    // with `idmap` and no mappings of its own, the mount takes the
+    // container's, so they show as owned by the container's root, who can
+    // also create files there (owned by host root on disk).
+    let data = tempfile::Builder::new()
+        .prefix("ocikit-idmap-userns")
+        .tempdir()
+        .unwrap();
+    std::fs::write(data.path().join("f"), "x").unwrap();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "busybox stat -c '%u:%g' /data/f && touch /data/new && busybox stat -c '%u:%g' /data/new",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The container's root may not create it in the host-owned rootfs.
+    std::fs::create_dir(b.path().join("rootfs/data")).unwrap();
+    let linux = b.spec.linux.as_mut().unwrap();
+    linux.namespaces.push(Namespace::new(NamespaceType::User));
+    linux.uid_mappings = vec![IdMapping::new(0, 100000, 65536)];
+    linux.gid_mappings = vec![IdMapping::new(0, 100000, 65536)];
+    b.spec.mounts.push(Mount::new(
+        "/data",
+        "bind",
+        data.path().to_str().unwrap(),
+        &["bind", "idmap"],
+    ));
+    let (code, out) = b.run("t-idmap-userns");
+    assert_eq!((code, out.as_str()), (0, "0:0\n0:0\n"), "{out}");
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(data.path().join("new")).unwrap();
+    assert_eq!((md.uid(), md.gid()), (0, 0));
 }
