@@ -463,7 +463,7 @@ pub(crate) fn idmapped_tree(
     if req.tree {
         flags |= OpenTreeFlags::AT_RECURSIVE;
     }
-    let tree = open_tree(rustix::fs::CWD, &bundle.join(&req.source), flags)?;
+    let tree = open_tree(rustix::fs::CWD, bundle.join(&req.source), flags)?;
     crate::sys::mount_setattr_idmap(&tree, userns, req.recursive)?;
     Ok(tree)
 }
