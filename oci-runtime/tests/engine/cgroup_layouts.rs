@@ -14,6 +14,10 @@ use crate::common::*;
 pub(crate) const TESTS: &[crate::Test] = &[
     ("cgroup_layouts::pure_v1", pure_v1),
     ("cgroup_layouts::pure_v2", pure_v2),
+    (
+        "cgroup_layouts::pure_v2_hugetlb_and_block_io",
+        pure_v2_hugetlb_and_block_io,
+    ),
 ];
 
 const ENV: &str = "OCIKIT_TEST_RUN";
@@ -110,4 +114,43 @@ fn pure_v2() {
     assert_eq!(out, "domain\n", "{out}");
     // The group was created under the cgroup2 root and removed again.
     assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-v2").exists());
+}
+
+fn pure_v2_hugetlb_and_block_io() {
+    if !root_or_skip("pure_v2_hugetlb_and_block_io") {
+        return;
+    }
+    if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
+        println!("test pure_v2_hugetlb_and_block_io ... skipped: no 2MB huge pages");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let layout = "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup";
+    let mut b = Bundle::new(&["cat", "/sys/fs/cgroup/hugetlb.2MB.max"]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = oci_runtime::oci_types::runtime::Resources::default();
+    r.hugepage_limits = vec![oci_runtime::oci_types::runtime::HugepageLimit::new(
+        "2MB",
+        8 << 20,
+    )];
+    linux.resources = Some(r.clone());
+    let (code, out) = run_in_layout(&b, "t-v2-hugetlb", layout);
+    assert_eq!((code, out.as_str()), (0, "8388608\n"), "{out}");
+
+    // This host's cgroup2 has no io controller: blockIO is refused.
+    let io_available = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "io"));
+    if io_available {
+        return;
+    }
+    let mut io = oci_runtime::oci_types::runtime::BlockIo::default();
+    io.weight = Some(100);
+    r.block_io = Some(io);
+    b.spec.linux.as_mut().unwrap().resources = Some(r);
+    let (code, out) = run_in_layout(&b, "t-v2-blkio", layout);
+    assert_eq!(code, 99, "{out}");
+    assert!(
+        out.contains("cgroup controller blkio is not available on this host (needed for blockIO)"),
+        "{out}"
+    );
 }
