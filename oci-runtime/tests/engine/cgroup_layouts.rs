@@ -18,6 +18,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "cgroup_layouts::pure_v2_hugetlb_and_block_io",
         pure_v2_hugetlb_and_block_io,
     ),
+    (
+        "cgroup_layouts::v1_net_cls_and_net_prio",
+        v1_net_cls_and_net_prio,
+    ),
 ];
 
 const ENV: &str = "OCIKIT_TEST_RUN";
@@ -153,4 +157,58 @@ fn pure_v2_hugetlb_and_block_io() {
         out.contains("cgroup controller blkio is not available on this host (needed for blockIO)"),
         "{out}"
     );
+}
+
+fn v1_net_cls_and_net_prio() {
+    if !root_or_skip("v1_net_cls_and_net_prio") {
+        return;
+    }
+    // This host has both controllers but mounts neither: mount them, in
+    // the child's private mount namespace only.
+    let cgroups = std::fs::read_to_string("/proc/cgroups").unwrap_or_default();
+    let has = |c: &str| {
+        cgroups
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(c))
+    };
+    if !has("net_cls") || !has("net_prio") {
+        println!("test v1_net_cls_and_net_prio ... skipped: kernel without net_cls/net_prio");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let dir = "/run/ocikit-test-net_cls,net_prio";
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/ocikit-test-net_cls,net_prio/net_cls.classid; \
+         grep '^lo ' /sys/fs/cgroup/ocikit-test-net_cls,net_prio/net_prio.ifpriomap",
+    ]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = oci_runtime::oci_types::runtime::Resources::default();
+    let mut n = oci_runtime::oci_types::runtime::Network::default();
+    n.class_id = Some(0x10_0001);
+    let mut prio = oci_runtime::oci_types::runtime::InterfacePriority::default();
+    prio.name = "lo".into();
+    prio.priority = 5;
+    n.priorities = vec![prio];
+    r.network = Some(n);
+    linux.resources = Some(r);
+    let (code, out) = run_in_layout(
+        &b,
+        "t-netcls",
+        &format!("mkdir -p '{dir}' && mount -t cgroup -o net_cls,net_prio none '{dir}'"),
+    );
+    // Remove the engine's `ocikit` parent group so the hierarchy can go
+    // away with its last mount; the kernel only destroys it at an unmount
+    // that finds no child groups, dying ones included, hence the second
+    // round.
+    let _ = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "m() {{ mount -t cgroup -o net_cls,net_prio none '{dir}'; }}; \
+             m && rmdir '{dir}/ocikit'; umount '{dir}'; sleep 0.2; m && umount '{dir}'"
+        ))
+        .status();
+    let _ = std::fs::remove_dir(dir);
+    assert_eq!((code, out.as_str()), (0, "1048577\nlo 5\n"), "{out}");
 }
