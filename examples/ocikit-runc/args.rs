@@ -132,6 +132,27 @@ impl Args {
         Ok(a)
     }
 
+    /// Like [`Args::parse`], but flags end at the first positional
+    /// argument, as Go's flag package parses: `ps ID -o pid` hands `-o pid`
+    /// to ps(1).
+    pub(crate) fn parse_leading(argv: &[String], flags: &[Flag]) -> Result<Args, String> {
+        let mut i = 0;
+        while i < argv.len() && argv[i].starts_with('-') && argv[i] != "--" {
+            let takes = argv[i].strip_prefix("--").map_or_else(
+                || {
+                    let c = argv[i].chars().nth(1);
+                    flags.iter().any(|f| f.short == c && f.value)
+                },
+                |long| !long.contains('=') && flags.iter().any(|f| f.long == long && f.value),
+            );
+            i += if takes { 2 } else { 1 };
+        }
+        let i = i.min(argv.len());
+        let mut a = Args::parse(&argv[..i], flags)?;
+        a.positional.extend(argv[i..].iter().cloned());
+        Ok(a)
+    }
+
     pub(crate) fn value(&self, long: &str) -> Option<&str> {
         self.values.get(long).map(String::as_str)
     }

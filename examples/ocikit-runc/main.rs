@@ -78,7 +78,7 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
         "state" => state::main(&rt, Args::parse(rest, &[])?),
         "pause" => pause::main(&rt, Args::parse(rest, &[])?),
         "events" => events::main(&rt, Args::parse(rest, events::FLAGS)?),
-        "ps" => ps::main(&rt, Args::parse(rest, ps::FLAGS)?),
+        "ps" => ps::main(&rt, Args::parse_leading(rest, ps::FLAGS)?),
         "resume" => resume::main(&rt, Args::parse(rest, &[])?),
         "update" => update::main(&rt, Args::parse(rest, update::FLAGS)?),
         "kill" => kill::main(&rt, Args::parse(rest, kill::FLAGS)?),
