@@ -77,18 +77,33 @@ impl Global {
 #[derive(Debug, Default)]
 pub(crate) struct Args {
     values: BTreeMap<&'static str, String>,
+    /// Every value of each flag, in order (repeatable flags like `--env`).
+    all: BTreeMap<&'static str, Vec<String>>,
     bools: Vec<&'static str>,
     pub(crate) positional: Vec<String>,
 }
 
 impl Args {
     pub(crate) fn parse(argv: &[String], flags: &[Flag]) -> Result<Args, String> {
+        Args::parse_inner(argv, flags, false)
+    }
+
+    /// Like [`Args::parse`], but flags end at the first positional
+    /// argument (`exec ID COMMAND -x` passes `-x` to the command).
+    pub(crate) fn parse_leading(argv: &[String], flags: &[Flag]) -> Result<Args, String> {
+        Args::parse_inner(argv, flags, true)
+    }
+
+    fn parse_inner(argv: &[String], flags: &[Flag], leading: bool) -> Result<Args, String> {
         let mut a = Args::default();
         let mut i = 0;
         while i < argv.len() {
             let arg = &argv[i];
             i += 1;
-            if arg == "--" {
+            if arg == "--" || (leading && !a.positional.is_empty()) {
+                if arg != "--" {
+                    i -= 1;
+                }
                 a.positional.extend(argv[i..].iter().cloned());
                 break;
             }
@@ -124,6 +139,7 @@ impl Args {
                         v.clone()
                     }
                 };
+                a.all.entry(f.long).or_default().push(v.clone());
                 a.values.insert(f.long, v);
             } else {
                 a.bools.push(f.long);
@@ -132,29 +148,13 @@ impl Args {
         Ok(a)
     }
 
-    /// Like [`Args::parse`], but flags end at the first positional
-    /// argument, as Go's flag package parses: `ps ID -o pid` hands `-o pid`
-    /// to ps(1).
-    pub(crate) fn parse_leading(argv: &[String], flags: &[Flag]) -> Result<Args, String> {
-        let mut i = 0;
-        while i < argv.len() && argv[i].starts_with('-') && argv[i] != "--" {
-            let takes = argv[i].strip_prefix("--").map_or_else(
-                || {
-                    let c = argv[i].chars().nth(1);
-                    flags.iter().any(|f| f.short == c && f.value)
-                },
-                |long| !long.contains('=') && flags.iter().any(|f| f.long == long && f.value),
-            );
-            i += if takes { 2 } else { 1 };
-        }
-        let i = i.min(argv.len());
-        let mut a = Args::parse(&argv[..i], flags)?;
-        a.positional.extend(argv[i..].iter().cloned());
-        Ok(a)
-    }
-
     pub(crate) fn value(&self, long: &str) -> Option<&str> {
         self.values.get(long).map(String::as_str)
+    }
+
+    /// Every value given for a repeatable flag, in order.
+    pub(crate) fn values(&self, long: &str) -> &[String] {
+        self.all.get(long).map_or(&[], Vec::as_slice)
     }
 
     pub(crate) fn has(&self, long: &str) -> bool {

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Commands follow the runc man pages of the same name: `create`, `start`,
-//! `run`, `state`, `pause`, `resume`, `ps`, `events`, `update`, `kill`, `delete`, `list`, `spec`, `features`. Run as
+//! `run`, `exec`, `state`, `pause`, `resume`, `ps`, `events`, `update`, `kill`, `delete`, `list`, `spec`, `features`. Run as
 //! root; containers' state lives under `--root` (default `/run/ocikit`).
 //!
 //! The program re-executes itself as each container's init, so `main`
@@ -16,6 +16,7 @@ mod args;
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -34,7 +35,7 @@ use args::{Args, Global};
 const USAGE: &str =
     "usage: ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] \
 COMMAND [OPTIONS] [ARGS]
-commands: create, start, run, state, pause, resume, ps, events, update, kill, delete, list, spec, features";
+commands: create, start, run, exec, state, pause, resume, ps, events, update, kill, delete, list, spec, features";
 
 /// What a subcommand failed with; printed and logged by `main`.
 type Failure = Box<dyn std::error::Error>;
@@ -78,6 +79,8 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
         "state" => state::main(&rt, Args::parse(rest, &[])?),
         "pause" => pause::main(&rt, Args::parse(rest, &[])?),
         "events" => events::main(&rt, Args::parse(rest, events::FLAGS)?),
+        "exec" => exec::main(&rt, Args::parse_leading(rest, exec::FLAGS)?),
+        // As runc: arguments after the id are ps(1) options.
         "ps" => ps::main(&rt, Args::parse_leading(rest, ps::FLAGS)?),
         "resume" => resume::main(&rt, Args::parse(rest, &[])?),
         "update" => update::main(&rt, Args::parse(rest, update::FLAGS)?),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::{Hooks, State, Status};
+use oci_types::runtime::{Hooks, NamespaceType, Process, Seccomp, State, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::cgroup::Cgroup;
@@ -28,6 +28,22 @@ pub(crate) struct Record {
     pub(crate) annotations: BTreeMap<String, String>,
     pub(crate) cgroup: Option<Cgroup>,
     pub(crate) hooks: Option<Hooks>,
+    /// What `exec` needs of the config the container was created with
+    /// (the bundle may change after create).
+    #[serde(default)]
+    pub(crate) exec: ExecContext,
+}
+
+/// The parts of a container's config that an `exec` process shares.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ExecContext {
+    /// The kinds of namespace the container has (new or joined).
+    pub(crate) namespaces: Vec<NamespaceType>,
+    /// Its seccomp profile, applied to exec processes too (as runc does).
+    pub(crate) seccomp: Option<Seccomp>,
+    /// Its process: the base of an exec given by flags (runc's `exec`
+    /// without `--process`).
+    pub(crate) process: Option<Process>,
 }
 
 pub(crate) const STATE_FILE: &str = "state.json";
@@ -103,6 +119,12 @@ impl Container {
     /// The bundle it was created from.
     pub fn bundle(&self) -> &Path {
         &self.record.bundle
+    }
+
+    /// The `process` of the config it was created with: the base that
+    /// runc's `exec` flags modify.
+    pub fn process(&self) -> Option<&Process> {
+        self.record.exec.process.as_ref()
     }
 
     /// Whether the recorded process still runs: alive, not a zombie, and
@@ -225,6 +247,7 @@ mod tests {
             annotations: BTreeMap::new(),
             cgroup: None,
             hooks: None,
+            exec: ExecContext::default(),
         };
         rec.save(dir.path()).unwrap();
         let c = Container {

@@ -50,6 +50,21 @@ pub(crate) struct InitConfig {
     pub(crate) preserve_fds: u32,
     /// Where to send the pty master when `process.terminal` is set.
     pub(crate) console_socket: Option<PathBuf>,
+    /// Set for `exec`: start a process in an existing container (whose
+    /// namespaces are in `join`) instead of creating one.
+    #[serde(default)]
+    pub(crate) exec: Option<ExecTarget>,
+}
+
+/// The container an `exec` process joins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ExecTarget {
+    /// `/proc/<pid>/root` of the container's init: the exec process
+    /// chroots there after joining the namespaces (right for pivot_root
+    /// and `--no-pivot` containers alike).
+    pub(crate) root: PathBuf,
+    /// The container's state JSON, for the seccomp agent.
+    pub(crate) state: String,
 }
 
 /// Messages from the init to the runtime.
@@ -178,9 +193,13 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
     // Bind the exec socket while still the runtime's user: a new user
     // namespace's root may not write to the state directory. Relative
     // name: the state directory may be too long a path for sockaddr_un.
-    std::env::set_current_dir(&cfg.state_dir)
-        .map_err(|e| format!("enter state directory {}: {e}", cfg.state_dir.display()))?;
-    let listener = UnixListener::bind(EXEC_SOCKET).map_err(|e| format!("bind exec socket: {e}"))?;
+    let listener = if cfg.exec.is_none() {
+        std::env::set_current_dir(&cfg.state_dir)
+            .map_err(|e| format!("enter state directory {}: {e}", cfg.state_dir.display()))?;
+        Some(UnixListener::bind(EXEC_SOCKET).map_err(|e| format!("bind exec socket: {e}"))?)
+    } else {
+        None
+    };
     // Likewise connect to the console socket while its path is reachable.
     let console = match &cfg.console_socket {
         Some(p) => Some(
@@ -200,11 +219,31 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         _ => None,
     };
+    // Open every namespace (and an exec's root) before joining any: once
+    // in the container's mount namespace, paths resolve in its /proc.
+    let exec_root = match &cfg.exec {
+        Some(t) => Some(
+            std::fs::File::open(&t.root)
+                .map_err(|e| format!("open container root {}: {e}", t.root.display()))?,
+        ),
+        None => None,
+    };
+    let mut namespaces = Vec::with_capacity(cfg.join.len());
     for (path, nstype) in &cfg.join {
         let f = std::fs::File::open(path)
             .map_err(|e| format!("open namespace {}: {e}", path.display()))?;
-        sys::setns(std::os::fd::AsRawFd::as_raw_fd(&f), *nstype)
+        namespaces.push((f, path, *nstype));
+    }
+    for (f, path, nstype) in &namespaces {
+        sys::setns(std::os::fd::AsRawFd::as_raw_fd(f), *nstype)
             .map_err(|e| format!("join namespace {}: {e}", path.display()))?;
+    }
+    drop(namespaces);
+    if let Some(root) = exec_root {
+        rustix::process::fchdir(&root)
+            .and_then(|()| rustix::process::chroot("."))
+            .and_then(|()| rustix::process::chdir("/"))
+            .map_err(|e| format!("enter the container's root: {e}"))?;
     }
     if cfg.new_userns {
         sys::unshare(libc::CLONE_NEWUSER).map_err(|e| format!("unshare user namespace: {e}"))?;
@@ -233,7 +272,12 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
             drop(gate_w);
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
-            let message = match stage2(ch, &cfg, listener, console, agent) {
+            let result = match (listener, &cfg.exec) {
+                (_, Some(target)) => exec_process(ch, &cfg, &target.state, console, agent),
+                (Some(listener), None) => stage2(ch, &cfg, listener, console, agent),
+                (None, None) => Err("no exec socket".into()),
+            };
+            let message = match result {
                 Ok(never) => match never {},
                 Err(m) => m,
             };
@@ -279,19 +323,7 @@ fn stage2(
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
-    // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install
-    // before the capabilities go (as runc does). Otherwise it is the last
-    // step before execve, below.
-    let mut filter = filter;
-    if filter.is_some() && seccomp::before_caps(proc_.no_new_privileges) {
-        if let (Some(f), Some(p)) = (filter.take(), profile) {
-            install_seccomp(&f, p, agent.as_ref(), &state)?;
-        }
-    }
-    process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
-    let arg0 = proc_.args.first().ok_or("process.args is empty")?;
-    let program = process::find_program(arg0, &proc_.env)
-        .ok_or_else(|| format!("exec: {arg0:?}: executable file not found in $PATH"))?;
+    let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), &state)?;
     ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
 
     // Wait for `start`: it connects, sends the state, and reads our answer
@@ -319,17 +351,89 @@ fn stage2(
             fail(&mut conn, e);
         }
     }
+    let err = exec_program(&program, proc_);
+    fail(&mut conn, format!("exec {}: {err}", program.display()));
+}
+
+/// The steps both the container init and an exec process take once in
+/// the container: seccomp where it must precede the capability drop, the
+/// process settings, and the lookup of the program. Returns the filter
+/// still to install just before execve, and the program's path.
+fn setup_process(
+    proc_: &oci_types::runtime::Process,
+    mut filter: Option<seccomp::Filter>,
+    profile: Option<&oci_types::runtime::Seccomp>,
+    agent: Option<&UnixStream>,
+    state: &str,
+) -> Result<(Option<seccomp::Filter>, PathBuf), String> {
+    // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install
+    // before the capabilities go (as runc does). Otherwise it is the last
+    // step before execve.
+    if filter.is_some() && seccomp::before_caps(proc_.no_new_privileges) {
+        if let (Some(f), Some(p)) = (filter.take(), profile) {
+            install_seccomp(&f, p, agent, state)?;
+        }
+    }
+    process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
+    let arg0 = proc_.args.first().ok_or("process.args is empty")?;
+    let program = process::find_program(arg0, &proc_.env)
+        .ok_or_else(|| format!("exec: {arg0:?}: executable file not found in $PATH"))?;
+    Ok((filter, program))
+}
+
+/// execve(2) of the user program with exactly `proc_.env`; returns only
+/// on failure.
+fn exec_program(program: &std::path::Path, proc_: &oci_types::runtime::Process) -> std::io::Error {
     let env = proc_
         .env
         .iter()
         .map(|e| e.split_once('=').unwrap_or((e.as_str(), "")));
-    let err = Command::new(&program)
-        .arg0(arg0)
+    Command::new(program)
+        .arg0(&proc_.args[0])
         .args(&proc_.args[1..])
         .env_clear()
         .envs(env)
-        .exec();
-    fail(&mut conn, format!("exec {}: {err}", program.display()));
+        .exec()
+}
+
+/// The process of `exec`, already in the container's namespaces, cgroup
+/// and root: sets itself up as the container init's process would be
+/// (oom_score_adj, terminal, seccomp, rlimits, user, capabilities,
+/// no_new_privs, umask, cwd), reports `Ready` and execs. A failure after
+/// `Ready` is reported as an `Error` message before the socket closes;
+/// success closes the socket (close-on-exec) without one.
+fn exec_process(
+    ch: &mut Channel,
+    cfg: &InitConfig,
+    state: &str,
+    console: Option<UnixStream>,
+    agent: Option<UnixStream>,
+) -> Result<Never, String> {
+    let _ = rustix::process::setsid();
+    let spec = &cfg.spec;
+    let proc_ = spec.process.as_ref().ok_or("no process to exec")?;
+    let profile = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
+    let filter = profile
+        .map(seccomp::compile)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if let Some(adj) = proc_.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| format!("set oom_score_adj {adj}: {e}"))?;
+    }
+    if let Some(sock) = console {
+        crate::console::setup(&sock, proc_.console_size.as_ref())
+            .map_err(|e| format!("set up console: {e}"))?;
+    }
+    let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), state)?;
+    sys::cloexec_from(3 + cfg.preserve_fds)
+        .map_err(|e| format!("mark descriptors close-on-exec: {e}"))?;
+    if let (Some(f), Some(p)) = (&filter, profile) {
+        install_seccomp(f, p, agent.as_ref(), state)?;
+    }
+    ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
+    let err = exec_program(&program, proc_);
+    Err(format!("exec {}: {err}", program.display()))
 }
 
 /// Installs `filter` and hands its notify listener, if any, to the agent

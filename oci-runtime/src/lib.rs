@@ -1,12 +1,12 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
-//! pause and resume them, list their processes, read their resource
+//! exec processes into them ([`Runtime::exec`]), pause and resume them, list their processes, read their resource
 //! usage ([`Stats`]) and change their limits while they run,
 //! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
 //! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
 //! runc-compatible command line over it.
 //!
-//! Non-goals (today): AppArmor/SELinux labels, `exec` into a running container, checkpoint/restore,
+//! Non-goals (today): AppArmor/SELinux labels, checkpoint/restore,
 //! systemd cgroups, device rules on cgroup v2. Configs asking for them are
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
@@ -128,6 +128,7 @@ mod cgroup;
 mod console;
 mod container;
 mod error;
+mod exec;
 mod hook;
 mod id;
 mod init;
@@ -142,6 +143,7 @@ mod syscall;
 
 pub use container::Container;
 pub use error::{Error, HookFailure, Result};
+pub use exec::{ExecOptions, ExecProcess};
 pub use id::ContainerId;
 pub use init::init_if_requested;
 pub use oci_types;

@@ -159,7 +159,7 @@ impl Default for Runtime {
     }
 }
 
-fn ns_flag(kind: &NamespaceType) -> Option<i32> {
+pub(crate) fn ns_flag(kind: &NamespaceType) -> Option<i32> {
     Some(match kind {
         NamespaceType::Mount => libc::CLONE_NEWNS,
         NamespaceType::Pid => libc::CLONE_NEWPID,
@@ -380,7 +380,7 @@ fn check_sysctl(key: &str, has: &dyn Fn(NamespaceType) -> bool) -> Result<()> {
     Ok(())
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -405,7 +405,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 /// read-only mount, and opening it for writing fails with EROFS, whatever
 /// path leads to it. Nothing is copied. Where the new mount API is
 /// unavailable, falls back to a copy in a sealed memfd.
-fn sealed_program(path: &Path, min: i32) -> io::Result<OwnedFd> {
+pub(crate) fn sealed_program(path: &Path, min: i32) -> io::Result<OwnedFd> {
     use rustix::mount::{open_tree, OpenTreeFlags};
     let tree = open_tree(
         rustix::fs::CWD,
@@ -441,7 +441,7 @@ fn sealed_copy(path: &Path) -> io::Result<OwnedFd> {
 }
 
 /// Kills `pid` and waits for it to be gone (reaped if it is our child).
-fn kill_and_wait(pid: u32, start_time: Option<u64>) {
+pub(crate) fn kill_and_wait(pid: u32, start_time: Option<u64>) {
     let _ = sys::kill(pid as i32, libc::SIGKILL);
     for _ in 0..2000 {
         match sys::waitpid(pid as i32, true) {
@@ -645,28 +645,14 @@ impl Runtime {
             join,
             preserve_fds: options.preserve_fds,
             console_socket: options.console_socket.clone(),
+            exec: None,
         };
 
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-            .map_err(|e| Error::sys("create init socket", id.as_str(), e))?;
-        let target_fd = 3 + options.preserve_fds as i32;
-        // Above every descriptor the child's pre-exec step touches, so
-        // that step cannot overwrite it before execve reads it.
-        let program = sealed_program(&self.init_program, target_fd + 1)
-            .map_err(|e| Error::io("seal container init program", &self.init_program, e))?;
-        let mut cmd = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
-        cmd.arg0("ocikit-init")
-            .env(ENV_FD, target_fd.to_string())
-            .current_dir("/");
-        let stdio = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::inherit, Stdio::from);
-        cmd.stdin(stdio(options.stdin))
-            .stdout(stdio(options.stdout))
-            .stderr(stdio(options.stderr));
-        sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::sys("start container init", id.as_str(), e))?;
-        drop(theirs);
+        let (mut child, ours) = self.spawn_init_program(
+            id.as_str(),
+            options.preserve_fds,
+            [options.stdin, options.stdout, options.stderr],
+        )?;
         let stage1 = child.id();
         cleanup.pid = Some(stage1);
         let res = self.handshake(id, &cfg, &cg, stage1, ours, &mut child, cleanup);
@@ -694,6 +680,11 @@ impl Runtime {
             annotations: cfg.spec.annotations.clone(),
             cgroup: Some(cg),
             hooks: cfg.spec.hooks.clone(),
+            exec: crate::container::ExecContext {
+                namespaces: linux.namespaces.iter().map(|n| n.kind.clone()).collect(),
+                seccomp: linux.seccomp.clone(),
+                process: cfg.spec.process.clone(),
+            },
         };
         record.save(dir)?;
         if let Some(p) = &options.pid_file {
@@ -704,6 +695,38 @@ impl Runtime {
             record,
             dir: dir.to_owned(),
         })
+    }
+
+    /// Starts the init program (stage 1) with the init socket at
+    /// descriptor 3 + `preserve_fds` and the given stdio (`None`: the
+    /// caller's); returns it and the runtime's end of the socket.
+    pub(crate) fn spawn_init_program(
+        &self,
+        id: &str,
+        preserve_fds: u32,
+        stdio: [Option<OwnedFd>; 3],
+    ) -> Result<(std::process::Child, std::os::unix::net::UnixStream)> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| Error::sys("create init socket", id, e))?;
+        let target_fd = 3 + preserve_fds as i32;
+        // Above every descriptor the child's pre-exec step touches, so
+        // that step cannot overwrite it before execve reads it.
+        let program = sealed_program(&self.init_program, target_fd + 1)
+            .map_err(|e| Error::io("seal container init program", &self.init_program, e))?;
+        let mut cmd = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
+        cmd.arg0("ocikit-init")
+            .env(ENV_FD, target_fd.to_string())
+            .current_dir("/");
+        let [stdin, stdout, stderr] = stdio;
+        let stdio = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::inherit, Stdio::from);
+        cmd.stdin(stdio(stdin))
+            .stdout(stdio(stdout))
+            .stderr(stdio(stderr));
+        sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::sys("start container init", id, e))?;
+        Ok((child, ours))
     }
 
     #[allow(clippy::too_many_arguments)]

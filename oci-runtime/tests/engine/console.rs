@@ -21,7 +21,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
 ];
 
-fn receive_master(listener: UnixListener) -> (String, OwnedFd) {
+pub(crate) fn receive_master(listener: UnixListener) -> (String, OwnedFd) {
     let (conn, _) = listener.accept().unwrap();
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = RecvAncillaryBuffer::new(&mut space);

@@ -11,6 +11,7 @@ mod common;
 mod console;
 mod errors;
 mod escapes;
+mod exec;
 mod isolation;
 mod lifecycle;
 mod limits;
@@ -39,6 +40,7 @@ fn main() {
         seccomp::TESTS,
         stress::TESTS,
         escapes::TESTS,
+        exec::TESTS,
     ]
     .concat();
     let total = tests.len();
