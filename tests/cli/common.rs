@@ -129,10 +129,16 @@ pub(crate) fn unique_id(test: &str) -> String {
     format!("cli-{test}-{}", std::process::id())
 }
 
-/// A private temporary directory, removed on drop.
+/// A private temporary directory, removed on drop. Its name is short and
+/// lowercase: podman limits the runroot to 50 characters and derives an
+/// image name from an `oci:` path.
 pub(crate) fn tempdir(prefix: &str) -> tempfile::TempDir {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let prefix = prefix.to_lowercase().replace('_', "-");
     tempfile::Builder::new()
-        .prefix(&format!("ocikit-cli-{prefix}-"))
+        .prefix(&format!("ocikit-{prefix}-{}-{n}", std::process::id()))
+        .rand_bytes(0)
         .tempdir()
         .expect("tempdir")
 }
