@@ -390,3 +390,21 @@ pub(crate) fn cgroup_dir(pid: u64, controller: &str) -> PathBuf {
         .unwrap_or("/");
     Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'))
 }
+
+/// Lazily unmounts whatever is mounted under `dir` (deepest first), so
+/// that a test's temp dir can be removed after an engine left mounts.
+pub(crate) fn unmount_under(dir: &Path) {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| Path::new(p).starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = Command::new("umount")
+            .args(["-l", p])
+            .stderr(Stdio::null())
+            .status();
+    }
+}

@@ -160,11 +160,7 @@ impl Drop for Podman {
         let _ = self.output(&["rm", "--all", "--force", "--time", "0"]);
         let _ = self.output(&["rmi", "--all", "--force"]);
         // Anything podman left mounted under the temp dir.
-        let _ = Command::new("umount")
-            .args(["-R", "-l"])
-            .arg(self.path("storage/overlay"))
-            .stderr(Stdio::null())
-            .status();
+        unmount_under(self.dir.path());
     }
 }
 
