@@ -62,7 +62,7 @@ impl Global {
         }
         Ok((
             Global {
-                root: PathBuf::from(a.value("root").unwrap_or("/run/ocikit")),
+                root: a.value("root").map_or_else(default_root, PathBuf::from),
                 log: a.value("log").map(PathBuf::from),
                 log_json: log_format == "json",
                 debug: a.has("debug"),
@@ -70,6 +70,23 @@ impl Global {
             },
             argv[end..].to_vec(),
         ))
+    }
+}
+
+/// runc's default `--root`: /run/ocikit for root, else (rootless)
+/// $XDG_RUNTIME_DIR/ocikit where that is set.
+fn default_root() -> PathBuf {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(true);
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !root && !dir.is_empty() => PathBuf::from(dir).join("ocikit"),
+        _ => PathBuf::from("/run/ocikit"),
     }
 }
 

@@ -2,7 +2,8 @@
 //! exits; without it, a stats event every `--interval` (a Go duration
 //! such as `5s`, `500ms`, `1m`; default 5s) until the container stops.
 //! Each event is one JSON line, `{"type":"stats","id":ID,"data":{...}}`,
-//! with runc's field names; OOM events are not reported.
+//! with runc's field names. Without `--stats`, an OOM kill in the
+//! container is reported within 100 ms as `{"type":"oom","id":ID}`.
 
 use std::time::Duration;
 
@@ -20,14 +21,26 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
         println!("{}", event(id, &rt.stats(id)?));
         return Ok(0);
     }
+    let tick = Duration::from_millis(100).min(interval);
+    let mut ooms = rt.oom_kills(id).unwrap_or(0);
+    let mut next_stats = std::time::Instant::now();
     loop {
-        match rt.stats(id) {
-            Ok(s) => println!("{}", event(id, &s)),
-            // The container stopped or was deleted: the stream ends.
-            Err(e) if e.is_not_running() || e.is_not_found() => return Ok(0),
-            Err(e) => return Err(e.into()),
+        if let Ok(n) = rt.oom_kills(id) {
+            if n > ooms {
+                println!(r#"{{"type":"oom","id":{}}}"#, serde_json::Value::from(id));
+                ooms = n;
+            }
         }
-        std::thread::sleep(interval);
+        if std::time::Instant::now() >= next_stats {
+            match rt.stats(id) {
+                Ok(s) => println!("{}", event(id, &s)),
+                // The container stopped or was deleted: the stream ends.
+                Err(e) if e.is_not_running() || e.is_not_found() => return Ok(0),
+                Err(e) => return Err(e.into()),
+            }
+            next_stats += interval;
+        }
+        std::thread::sleep(tick);
     }
 }
 

@@ -66,7 +66,11 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     if a.has("detach") {
         return Ok(0);
     }
-    Ok(child.wait()?.code())
+    let forwarder =
+        crate::forward::Forwarder::to(child.pid()).map_err(|e| format!("relay signals: {e}"))?;
+    let status = child.wait();
+    drop(forwarder);
+    Ok(status?.code())
 }
 
 /// The container's process with runc's flags applied.

@@ -18,6 +18,7 @@ mod delete;
 mod events;
 mod exec;
 mod features;
+mod forward;
 mod kill;
 mod list;
 mod log;

@@ -34,5 +34,23 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
         // --keep: wait, but leave the stopped container for `delete`.
         return Ok(rt.wait(id)?.code());
     }
-    Ok(rt.run(id, bundle, options)?.code())
+    // Foreground: create, relay signals to the container, start, wait,
+    // delete (Runtime::run without the gap where a signal would end us).
+    rt.create(id, bundle, options)?;
+    let pid = rt.container(id)?.pid();
+    let forwarder = match crate::forward::Forwarder::to(pid) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = rt.delete(id, DeleteMode::Force);
+            return Err(format!("relay signals: {e}").into());
+        }
+    };
+    if let Err(e) = rt.start(id) {
+        let _ = rt.delete(id, DeleteMode::Force);
+        return Err(e.into());
+    }
+    let status = rt.wait(id);
+    drop(forwarder);
+    rt.delete(id, DeleteMode::Force)?;
+    Ok(status?.code())
 }

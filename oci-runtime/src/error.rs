@@ -122,6 +122,18 @@ pub enum Error {
         /// The init's own message, with the failing step.
         message: String,
     },
+    /// newuidmap(1) or newgidmap(1) refused the id maps of a rootless
+    /// container's user namespace (ids outside the user's /etc/subuid or
+    /// /etc/subgid ranges, or the helper is not installed).
+    #[error("{tool} for pid {pid} failed: {message}")]
+    IdMapHelper {
+        /// `newuidmap` or `newgidmap`.
+        tool: &'static str,
+        /// The process whose namespace was being mapped.
+        pid: u32,
+        /// The helper's complaint, or why it could not run.
+        message: String,
+    },
     /// A recorded state file cannot be parsed.
     #[error("state file {} is corrupt", path.display())]
     CorruptState {

@@ -440,6 +440,81 @@ fn sealed_copy(path: &Path) -> io::Result<OwnedFd> {
     Ok(dst.into())
 }
 
+/// Whether `r` asks for a limit only a cgroup can enforce (device rules
+/// do not count: a user namespace cannot create devices anyway).
+fn has_limits(r: &oci_types::runtime::Resources) -> bool {
+    r.memory.is_some()
+        || r.cpu.is_some()
+        || r.pids.is_some()
+        || r.block_io.is_some()
+        || !r.hugepage_limits.is_empty()
+        || r.network.is_some()
+        || !r.rdma.is_empty()
+        || !r.unified.is_empty()
+}
+
+/// Writes the id maps of the user namespace of process `pid`. Root writes
+/// them directly. An unprivileged user may map only its own uid and gid
+/// itself (and must first disable setgroups(2) in the namespace); any
+/// other map goes through the setuid helpers newuidmap(1) and
+/// newgidmap(1), which allow the subordinate ids /etc/subuid and
+/// /etc/subgid grant the user.
+pub(crate) fn write_id_maps(
+    pid: u32,
+    uid_map: &[oci_types::runtime::IdMapping],
+    gid_map: &[oci_types::runtime::IdMapping],
+) -> Result<()> {
+    let euid = rustix::process::geteuid().as_raw();
+    let egid = rustix::process::getegid().as_raw();
+    let only_self = |m: &[oci_types::runtime::IdMapping], id: u32| {
+        m.len() == 1 && m[0].host_id == id && m[0].size == 1
+    };
+    let direct = euid == 0 || (only_self(uid_map, euid) && only_self(gid_map, egid));
+    if direct {
+        if euid != 0 {
+            let path = format!("/proc/{pid}/setgroups");
+            std::fs::write(&path, "deny").map_err(|e| Error::io("write", path, e))?;
+        }
+        for (file, m) in [("uid_map", uid_map), ("gid_map", gid_map)] {
+            let text: String = m
+                .iter()
+                .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+                .collect();
+            let path = format!("/proc/{pid}/{file}");
+            std::fs::write(&path, text).map_err(|e| Error::io("write id map", path, e))?;
+        }
+        return Ok(());
+    }
+    for (tool, m) in [("newuidmap", uid_map), ("newgidmap", gid_map)] {
+        let mut cmd = Command::new(tool);
+        cmd.arg(pid.to_string());
+        for m in m {
+            cmd.args([
+                m.container_id.to_string(),
+                m.host_id.to_string(),
+                m.size.to_string(),
+            ]);
+        }
+        let out = cmd.output().map_err(|e| Error::IdMapHelper {
+            tool,
+            pid,
+            message: e.to_string(),
+        })?;
+        if !out.status.success() {
+            return Err(Error::IdMapHelper {
+                tool,
+                pid,
+                message: format!(
+                    "{} ({})",
+                    String::from_utf8_lossy(&out.stderr).trim(),
+                    out.status
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Kills `pid` and waits for it to be gone (reaped if it is our child).
 pub(crate) fn kill_and_wait(pid: u32, start_time: Option<u64>) {
     let _ = sys::kill(pid as i32, libc::SIGKILL);
@@ -611,9 +686,27 @@ impl Runtime {
         let linux = spec.linux.clone().unwrap_or_default();
         let hierarchies = cgroup::hierarchies()?;
         let rel = cgroup::relative_path(&linux.cgroups_path, id.as_str())?;
-        let cg = Cgroup::create(&hierarchies, &rel)?;
-        cleanup.cgroup = Some(cg.clone());
-        if let Some(r) = &linux.resources {
+        let rootless = !rustix::process::geteuid().is_root();
+        let cg = match Cgroup::create(&hierarchies, &rel) {
+            Ok(cg) => Some(cg),
+            // Rootless without a delegated cgroup: run without one, as
+            // runc does, unless the config asks for limits only a cgroup
+            // can enforce.
+            Err(Error::Io { source, .. })
+                if rootless && source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                if linux.resources.as_ref().is_some_and(has_limits) {
+                    return Err(Error::Unsupported {
+                        feature: "resource limits in a rootless container (no cgroup this user may write)",
+                    });
+                }
+                tracing::debug!("rootless: no cgroup");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        cleanup.cgroup = cg.clone();
+        if let (Some(cg), Some(r)) = (&cg, &linux.resources) {
             cg.apply(r)?;
         }
 
@@ -636,7 +729,7 @@ impl Runtime {
                 },
                 userns,
                 cgroup_v2: !hierarchies.is_empty() && hierarchies.iter().all(|h| h.v2),
-                cgroup_binds: cg.binds(),
+                cgroup_binds: cg.as_ref().map(Cgroup::binds).unwrap_or_default(),
             },
             spec,
             state_dir: dir.to_owned(),
@@ -655,7 +748,7 @@ impl Runtime {
         )?;
         let stage1 = child.id();
         cleanup.pid = Some(stage1);
-        let res = self.handshake(id, &cfg, &cg, stage1, ours, &mut child, cleanup);
+        let res = self.handshake(id, &cfg, cg.as_ref(), stage1, ours, &mut child, cleanup);
         if res.is_err() {
             let _ = child.kill();
         }
@@ -678,7 +771,7 @@ impl Runtime {
             created: now_rfc3339(),
             owner: String::new(),
             annotations: cfg.spec.annotations.clone(),
-            cgroup: Some(cg),
+            cgroup: cg,
             hooks: cfg.spec.hooks.clone(),
             exec: crate::container::ExecContext {
                 namespaces: linux.namespaces.iter().map(|n| n.kind.clone()).collect(),
@@ -734,14 +827,16 @@ impl Runtime {
         &self,
         id: &ContainerId,
         cfg: &InitConfig,
-        cg: &Cgroup,
+        cg: Option<&Cgroup>,
         stage1: u32,
         sock: std::os::unix::net::UnixStream,
         child: &mut std::process::Child,
         cleanup: &mut Cleanup,
     ) -> Result<u32> {
         let sys_err = |op, e| Error::sys(op, id.as_str(), e);
-        cg.add(stage1)?;
+        if let Some(cg) = cg {
+            cg.add(stage1)?;
+        }
         let mut ch = Channel::new(sock).map_err(|e| sys_err("init socket", e))?;
         ch.set_timeout(Duration::from_secs(120))
             .map_err(|e| sys_err("init socket", e))?;
@@ -755,19 +850,7 @@ impl Runtime {
                 .map_err(|e| sys_err("read from container init", e))?;
             match msg {
                 Some(ToRuntime::UserNs) => {
-                    let maps = |m: &[oci_types::runtime::IdMapping]| {
-                        m.iter()
-                            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-                            .collect::<String>()
-                    };
-                    for (file, m) in [
-                        ("uid_map", &linux.uid_mappings),
-                        ("gid_map", &linux.gid_mappings),
-                    ] {
-                        let path = format!("/proc/{stage1}/{file}");
-                        std::fs::write(&path, maps(m))
-                            .map_err(|e| Error::io("write id map", path, e))?;
-                    }
+                    write_id_maps(stage1, &linux.uid_mappings, &linux.gid_mappings)?;
                     ch.send(&ToInit::Continue {
                         state: String::new(),
                     })
@@ -962,6 +1045,22 @@ impl Runtime {
             setting: "stats",
         })?;
         Ok(cg.stats())
+    }
+
+    /// How many of container `id`'s processes the kernel's OOM killer has
+    /// killed since it was created (what `runc events` reports as `oom`
+    /// events), from its memory cgroup.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown ID; [`Error::ControllerMissing`]
+    /// if it has no cgroup.
+    pub fn oom_kills(&self, id: &str) -> Result<u64> {
+        let c = self.container(id)?;
+        let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
+            controller: "memory",
+            setting: "oom events",
+        })?;
+        Ok(cg.oom_kills())
     }
 
     /// Changes the limits of a live container (`runc update`): memory,

@@ -320,6 +320,17 @@ impl Cgroup {
             .find(|p| p.exists())
     }
 
+    /// How many times the kernel's OOM killer has killed a process of
+    /// the group: `oom_kill` of v1 `memory.oom_control` or of v2
+    /// `memory.events`; 0 where neither exists.
+    pub(crate) fn oom_kills(&self) -> u64 {
+        let file = match self.v1_dir("memory") {
+            Some(dir) => Some(dir.join("memory.oom_control")),
+            None => self.v2_file("memory.events"),
+        };
+        keyed(&text(file)).get("oom_kill").copied().unwrap_or(0)
+    }
+
     /// The group's resource usage; files missing on this host read as 0.
     pub(crate) fn stats(&self) -> Stats {
         let mut s = Stats::default();

@@ -15,7 +15,9 @@ mod exec;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod oom;
 mod ops;
+mod rootless;
 mod seccomp;
 mod stress;
 
@@ -25,6 +27,7 @@ fn main() {
     oci_runtime::init_if_requested();
     cgroup_layouts::run_if_requested();
     ops::pause_child_if_requested();
+    rootless::child_if_requested();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -41,6 +44,8 @@ fn main() {
         stress::TESTS,
         escapes::TESTS,
         exec::TESTS,
+        rootless::TESTS,
+        oom::TESTS,
     ]
     .concat();
     let total = tests.len();
