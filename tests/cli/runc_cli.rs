@@ -746,3 +746,209 @@ fn no_pivot_no_new_keyring_and_preserve_fds() {
         ""
     );
 }
+
+#[test]
+fn exec_runs_processes_in_the_container() {
+    let test = "exec";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    let mut b = Bundle::new(test, &["sleep", "1000"]);
+    b.config["hostname"] = "exec-host".into();
+    b.config["process"]["env"] = serde_json::json!(["PATH=/bin", "FOO=base"]);
+    b.write();
+    let id = unique_id(test);
+    let _guard = b.guard(&id);
+    b.runc
+        .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
+
+    let out = b.runc.ok(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "echo $FOO $(hostname) $(pwd); cat /proc/1/cmdline",
+    ]);
+    assert_eq!(out, "base exec-host /\nsleep\u{0}1000\u{0}");
+    let out = b.runc.ok(&[
+        "exec",
+        "--env",
+        "FOO=over",
+        "-e",
+        "BAR=new",
+        "--cwd",
+        "/bin",
+        &id,
+        "sh",
+        "-c",
+        "echo $FOO $BAR $(pwd)",
+    ]);
+    assert_eq!(out, "over new /bin\n");
+    // Arguments after the command belong to it, even when they look like
+    // flags.
+    let out = b.runc.ok(&["exec", &id, "ls", "-d", "/out"]);
+    assert_eq!(out, "/out\n");
+    let out = b
+        .runc
+        .ok(&["exec", "--user", "1000:1000", "-g", "10", &id, "id"]);
+    assert!(
+        out.contains("uid=1000") && out.contains("gid=1000"),
+        "{out}"
+    );
+    assert!(out.contains("groups=") && out.contains("10"), "{out}");
+
+    let out = b
+        .runc
+        .output(&["exec", &id, "sh", "-c", "echo err >&2; exit 9"]);
+    assert_eq!(out.status.code(), Some(9), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+
+    let mut child = b
+        .runc
+        .cmd(&["exec", &id, "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"via stdin\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "via stdin\n");
+
+    // --detach with --pid-file: the process runs on after exec returns.
+    let pid_file = b.path().join("exec.pid");
+    b.runc.detached(
+        &[
+            "exec",
+            "-d",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            &id,
+            "sh",
+            "-c",
+            "echo detached > /out/d; exec sleep 1000",
+        ],
+        &b.logs(),
+    );
+    b.wait_out("d", |s| s == "detached\n");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let pids: Vec<u32> = serde_json::from_str(&b.runc.ok(&["ps", "-f", "json", &id])).unwrap();
+    assert!(pids.contains(&pid), "{pid} not in {pids:?}");
+
+    // --process: a whole process.json.
+    let process = b.path().join("process.json");
+    std::fs::write(
+        &process,
+        serde_json::json!({
+            "args": ["sh", "-c", "echo $WHO > /out/p; pwd >> /out/p"],
+            "env": ["PATH=/bin", "WHO=from-process"],
+            "cwd": "/out",
+            "user": {"uid": 0, "gid": 0}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    b.runc
+        .ok(&["exec", "--process", process.to_str().unwrap(), &id]);
+    assert_eq!(b.read_out("p"), "from-process\n/out\n");
+
+    // Errors engines see.
+    let err = b.runc.fails(&["exec", &id]);
+    assert!(err.contains("command"), "{err}");
+    let err = b.runc.fails(&["exec", "no-such-container", "true"]);
+    assert!(err.contains("does not exist"), "{err}");
+    let out = b.runc.output(&["exec", &id, "/no/such/program"]);
+    assert!(!out.status.success(), "{out:?}");
+
+    b.runc.ok(&["kill", &id, "KILL"]);
+    b.runc.wait_status(&id, "stopped");
+    let err = b.runc.fails(&["exec", &id, "true"]);
+    assert!(
+        err.contains("not running") || err.contains("stopped"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exec_with_a_terminal_and_preserved_fds() {
+    let test = "exec_tty";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    let b = Bundle::new(test, &["sleep", "1000"]);
+    b.write();
+    let id = unique_id(test);
+    let _guard = b.guard(&id);
+    b.runc
+        .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
+
+    let sock = b.path().join("exec-console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(listener));
+    let runc = b.runc.clone();
+    let sock_arg = sock.to_str().unwrap().to_owned();
+    let id2 = id.clone();
+    let exec = std::thread::spawn(move || {
+        runc.output(&[
+            "exec",
+            "--tty",
+            "--console-socket",
+            &sock_arg,
+            &id2,
+            "sh",
+            "-c",
+            "tty; echo on-tty",
+        ])
+    });
+    let mut master = std::fs::File::from(receiver.join().unwrap());
+    let mut text = Vec::new();
+    let mut buf = [0u8; 512];
+    while !String::from_utf8_lossy(&text).contains("on-tty") {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    let out = exec.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("/dev/pts/"), "{text:?}");
+    assert!(text.contains("on-tty"), "{text:?}");
+    // A terminal without a console socket is refused.
+    let err = b.runc.fails(&["exec", "-t", &id, "true"]);
+    assert!(err.contains("console"), "{err}");
+
+    let fd3 = b.path().join("exec-fd3");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$@\" 3>\"$FD3\"")
+        .arg("sh")
+        .arg(binary())
+        .arg("--root")
+        .arg(&b.runc.root)
+        .args([
+            "exec",
+            "--preserve-fds",
+            "1",
+            &id,
+            "sh",
+            "-c",
+            "echo exec-fd3 >&3",
+        ])
+        .env("FD3", &fd3)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&fd3).unwrap(), "exec-fd3\n");
+    b.runc.ok(&["delete", "--force", &id]);
+}
