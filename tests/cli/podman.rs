@@ -239,8 +239,9 @@ fn podman_pause_unpause_stop_rm() {
     if !can_run(test, TOOLS) {
         return;
     }
-    let podman = Podman::new(test);
+    // Declared first so that it outlives the container using it.
     let dir = tempdir(test);
+    let podman = Podman::new(test);
     let vol = format!("{}:/out", dir.path().display());
     let out = podman.run(
         &["-d", "--name", "counter", "-v", &vol],

@@ -214,6 +214,38 @@ fn run_in_the_foreground_passes_stdio_and_the_exit_code() {
 }
 
 #[test]
+fn run_in_the_foreground_relays_signals() {
+    let test = "run_relays_signals";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    let b = Bundle::new(
+        test,
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 42' TERM; echo ready > /out/ready; \
+             while true; do sleep 0.05; done",
+        ],
+    );
+    b.write();
+    let id = unique_id(test);
+    let _guard = b.guard(&id);
+    let child = b
+        .runc
+        .cmd(&["run", "--bundle", b.bundle_arg(), &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    b.wait_out("ready", |s| !s.is_empty());
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(42), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
+}
+
+#[test]
 fn run_keep_leaves_the_stopped_container() {
     let test = "run_keep";
     if !can_run(test, ROOT_ONLY) {
@@ -237,7 +269,7 @@ fn kill_by_name_number_and_all() {
     if !can_run(test, ROOT_ONLY) {
         return;
     }
-    let b = Bundle::new(
+    let mut b = Bundle::new(
         test,
         &[
             "sh",
@@ -275,7 +307,7 @@ fn kill_by_name_number_and_all() {
     // its namespace, ignores SIGTERM without a handler).
     let id = unique_id("kill_all");
     let _guard2 = b.guard(&id);
-    let mut b2 = b;
+    let b2 = &mut b;
     b2.config["process"]["args"] = serde_json::json!([
         "sh",
         "-c",
@@ -402,6 +434,17 @@ fn log_json_writes_error_objects_containerd_parses() {
         last["msg"].as_str().unwrap().contains("does not exist"),
         "{last}"
     );
+
+    // --debug is accepted and the error still reaches stderr.
+    let out = Command::new(binary())
+        .arg("--debug")
+        .arg("--root")
+        .arg(dir.path().join("state"))
+        .args(["--log-format", "text", "state", &id])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
     // The text format, as logrus's text formatter writes it.
     let text_log = dir.path().join("log.txt");
