@@ -81,9 +81,12 @@ fn older_than_sources(bin: &Path) -> bool {
         .any(|t| t > built)
 }
 
-/// Prints libtest's line for a test that could not run here.
+/// Prints libtest's line for a test that could not run here. Written to
+/// the stdout handle rather than with `println!`, which libtest captures
+/// and hides for a passing test.
 pub(crate) fn skip(test: &str, why: &str) {
-    println!("test {test} ... skipped: {why}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "test {test} ... skipped: {why}");
 }
 
 fn is_root() -> bool {

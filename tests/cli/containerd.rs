@@ -199,7 +199,7 @@ fn assert_ok(c: &Containerd, out: &Output, what: &str) {
 
 #[test]
 fn containerd_run_rm_prints_output_and_exit_code() {
-    let test = "containerd_run_rm";
+    let test = "containerd_run_rm_prints_output_and_exit_code";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -219,7 +219,7 @@ fn containerd_run_rm_prints_output_and_exit_code() {
 
 #[test]
 fn containerd_detached_task_exec_pause_kill_rm() {
-    let test = "containerd_task";
+    let test = "containerd_detached_task_exec_pause_kill_rm";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -268,7 +268,7 @@ fn containerd_detached_task_exec_pause_kill_rm() {
 /// reads `--log` (JSON) and containerd reports the last error line.
 #[test]
 fn containerd_reports_ocikit_runc_errors() {
-    let test = "containerd_errors";
+    let test = "containerd_reports_ocikit_runc_errors";
     if !can_run(test, TOOLS) {
         return;
     }

@@ -170,7 +170,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn podman_run_rm_prints_output_and_exit_code() {
-    let test = "podman_run_rm";
+    let test = "podman_run_rm_prints_output_and_exit_code";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -192,7 +192,7 @@ fn podman_run_rm_prints_output_and_exit_code() {
 
 #[test]
 fn podman_run_d_then_exec() {
-    let test = "podman_exec";
+    let test = "podman_run_d_then_exec";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -221,7 +221,7 @@ fn podman_run_d_then_exec() {
 
 #[test]
 fn podman_run_with_a_terminal() {
-    let test = "podman_tty";
+    let test = "podman_run_with_a_terminal";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -235,7 +235,7 @@ fn podman_run_with_a_terminal() {
 
 #[test]
 fn podman_pause_unpause_stop_rm() {
-    let test = "podman_pause";
+    let test = "podman_pause_unpause_stop_rm";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -283,7 +283,7 @@ fn podman_pause_unpause_stop_rm() {
 
 #[test]
 fn podman_stats_no_stream() {
-    let test = "podman_stats";
+    let test = "podman_stats_no_stream";
     if !can_run(test, TOOLS) {
         return;
     }
@@ -307,7 +307,7 @@ const READ_LIMITS: &str = "for c in memory/memory.limit_in_bytes pids/pids.max; 
 
 #[test]
 fn podman_memory_and_pids_limits_reach_the_cgroup() {
-    let test = "podman_limits";
+    let test = "podman_memory_and_pids_limits_reach_the_cgroup";
     if !can_run(test, TOOLS) {
         return;
     }

@@ -165,7 +165,7 @@ fn create_start_state_kill_delete() {
 
 #[test]
 fn run_in_the_foreground_passes_stdio_and_the_exit_code() {
-    let test = "run_foreground";
+    let test = "run_in_the_foreground_passes_stdio_and_the_exit_code";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -215,7 +215,7 @@ fn run_in_the_foreground_passes_stdio_and_the_exit_code() {
 
 #[test]
 fn run_in_the_foreground_relays_signals() {
-    let test = "run_relays_signals";
+    let test = "run_in_the_foreground_relays_signals";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -247,7 +247,7 @@ fn run_in_the_foreground_relays_signals() {
 
 #[test]
 fn run_keep_leaves_the_stopped_container() {
-    let test = "run_keep";
+    let test = "run_keep_leaves_the_stopped_container";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -265,7 +265,7 @@ fn run_keep_leaves_the_stopped_container() {
 
 #[test]
 fn kill_by_name_number_and_all() {
-    let test = "kill_signals";
+    let test = "kill_by_name_number_and_all";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -328,7 +328,7 @@ fn kill_by_name_number_and_all() {
 
 #[test]
 fn delete_force_kills_and_ignores_missing() {
-    let test = "delete_force";
+    let test = "delete_force_kills_and_ignores_missing";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -360,7 +360,7 @@ fn delete_force_kills_and_ignores_missing() {
 
 #[test]
 fn error_words_engines_match() {
-    let test = "error_words";
+    let test = "error_words_engines_match";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -397,7 +397,7 @@ fn error_words_engines_match() {
 
 #[test]
 fn log_json_writes_error_objects_containerd_parses() {
-    let test = "log_json";
+    let test = "log_json_writes_error_objects_containerd_parses";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -465,7 +465,7 @@ fn log_json_writes_error_objects_containerd_parses() {
 
 #[test]
 fn pause_and_resume_freeze_the_container() {
-    let test = "pause_resume";
+    let test = "pause_and_resume_freeze_the_container";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -507,7 +507,7 @@ fn pause_and_resume_freeze_the_container() {
 
 #[test]
 fn ps_lists_the_container_processes() {
-    let test = "ps";
+    let test = "ps_lists_the_container_processes";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -540,7 +540,7 @@ fn ps_lists_the_container_processes() {
 
 #[test]
 fn events_stats_reports_usage() {
-    let test = "events_stats";
+    let test = "events_stats_reports_usage";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -593,7 +593,7 @@ fn events_stats_reports_usage() {
 
 #[test]
 fn update_changes_limits_from_flags_and_a_file() {
-    let test = "update";
+    let test = "update_changes_limits_from_flags_and_a_file";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -674,7 +674,7 @@ fn receive_master(listener: UnixListener) -> OwnedFd {
 
 #[test]
 fn console_socket_receives_the_pty_master() {
-    let test = "console_socket";
+    let test = "console_socket_receives_the_pty_master";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -726,7 +726,7 @@ fn console_socket_receives_the_pty_master() {
 
 #[test]
 fn no_pivot_no_new_keyring_and_preserve_fds() {
-    let test = "create_flags";
+    let test = "no_pivot_no_new_keyring_and_preserve_fds";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -792,7 +792,7 @@ fn no_pivot_no_new_keyring_and_preserve_fds() {
 
 #[test]
 fn exec_runs_processes_in_the_container() {
-    let test = "exec";
+    let test = "exec_runs_processes_in_the_container";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
@@ -923,7 +923,7 @@ fn exec_runs_processes_in_the_container() {
 
 #[test]
 fn exec_with_a_terminal_and_preserved_fds() {
-    let test = "exec_tty";
+    let test = "exec_with_a_terminal_and_preserved_fds";
     if !can_run(test, ROOT_ONLY) {
         return;
     }
