@@ -280,3 +280,43 @@ fn containerd_reports_ocikit_runc_errors() {
     println!("ctr run reported: {err}");
     assert!(err.contains("/no/such/program"), "{err}");
 }
+
+#[test]
+fn containerd_memory_limit_and_kill_all() {
+    let test = "containerd_memory_limit_and_kill_all";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let c = Containerd::start(test);
+    c.import_busybox(test);
+    let id = "limited";
+    let limit = (64u64 << 20).to_string();
+    let out = c.run(
+        &["-d", "--memory-limit", &limit],
+        id,
+        &["sh", "-c", "sleep 1000 & sleep 1000"],
+    );
+    assert_ok(&c, &out, "ctr run -d --memory-limit");
+    c.wait_task_status(id, "RUNNING");
+    let pid: u64 = c
+        .ok(&["tasks", "ls"])
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(id))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|p| p.parse().ok())
+        .expect("task pid");
+    let memory = cgroup_dir(pid, "memory");
+    let file = if memory.join("memory.limit_in_bytes").exists() {
+        memory.join("memory.limit_in_bytes")
+    } else {
+        memory.join("memory.max")
+    };
+    assert_eq!(std::fs::read_to_string(file).unwrap().trim(), limit);
+    let ps = c.ok(&["tasks", "ps", id]);
+    assert_eq!(ps.lines().count(), 3, "{ps}");
+
+    c.ok(&["tasks", "kill", "--all", "--signal", "SIGKILL", id]);
+    c.wait_task_status(id, "STOPPED");
+    c.ok(&["tasks", "rm", id]);
+    c.ok(&["containers", "rm", id]);
+}

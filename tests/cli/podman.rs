@@ -339,3 +339,103 @@ fn podman_memory_and_pids_limits_reach_the_cgroup() {
     );
     podman.ok(&["rm", "-f", "-t", "0", "limited"]);
 }
+
+#[test]
+fn podman_logs_wait_and_restart() {
+    let test = "podman_logs_wait_and_restart";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    let out = podman.run(
+        &["-d", "--name", "job"],
+        &["sh", "-c", "echo line-out; echo line-err >&2; exit 7"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(podman.ok(&["wait", "job"]).trim(), "7");
+    assert_eq!(
+        podman
+            .ok(&["inspect", "--format", "{{.State.ExitCode}}", "job"])
+            .trim(),
+        "7"
+    );
+    let logs = podman.output(&["logs", "job"]);
+    assert_eq!(text(&logs), "line-out\n", "{logs:?}");
+    assert_eq!(String::from_utf8_lossy(&logs.stderr), "line-err\n");
+    // Starting the exited container again: delete, create and start anew.
+    podman.ok(&["start", "job"]);
+    assert_eq!(podman.ok(&["wait", "job"]).trim(), "7");
+    assert_eq!(
+        text(&podman.output(&["logs", "job"])),
+        "line-out\nline-out\n"
+    );
+
+    podman.start_sleeper("again", &[]);
+    let before = podman.ok(&["inspect", "--format", "{{.State.Pid}}", "again"]);
+    podman.ok(&["restart", "-t", "0", "again"]);
+    assert_eq!(podman.status("again"), "running");
+    let after = podman.ok(&["inspect", "--format", "{{.State.Pid}}", "again"]);
+    assert_ne!(before, after, "restart kept the old process");
+}
+
+#[test]
+fn podman_run_applies_the_process_config() {
+    let test = "podman_run_applies_the_process_config";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    let out = podman.run(
+        &[
+            "--rm",
+            "--user",
+            "1000:1000",
+            "--workdir",
+            "/tmp",
+            "-e",
+            "X=from-env",
+            "--read-only",
+            "--cap-drop",
+            "all",
+        ],
+        &[
+            "sh",
+            "-c",
+            "id -u; id -g; pwd; echo $X; touch /bin/x 2>/dev/null || echo read-only; \
+             grep CapEff /proc/self/status",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        text(&out),
+        "1000\n1000\n/tmp\nfrom-env\nread-only\nCapEff:\t0000000000000000\n",
+        "{out:?}"
+    );
+
+    // stdin reaches the container with -i.
+    let mut child = podman
+        .cmd(&[
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=20000:20000",
+            "--ulimit",
+            "nproc=32768:32768",
+            IMAGE,
+            "sh",
+            "-c",
+            "read l; echo \"read $l\"",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"piped\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "read piped\n");
+}

@@ -995,3 +995,52 @@ fn exec_with_a_terminal_and_preserved_fds() {
     assert_eq!(std::fs::read_to_string(&fd3).unwrap(), "exec-fd3\n");
     b.runc.ok(&["delete", "--force", &id]);
 }
+
+/// runc's `tmpcopyup` mount option, which podman puts on `--tmpfs` and
+/// `--read-only` mounts: the tmpfs starts with the covered directory's
+/// files.
+#[test]
+fn tmpfs_with_tmpcopyup_starts_with_the_covered_files() {
+    let test = "tmpfs_with_tmpcopyup_starts_with_the_covered_files";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    let mut b = Bundle::new(
+        test,
+        &[
+            "sh",
+            "-c",
+            "cat /etc/passwd; ls /etc/sub; readlink /etc/link; \
+             echo new > /etc/new && cat /etc/new; stat -c %a /etc/sub/secret",
+        ],
+    );
+    let etc = b.path().join("rootfs/etc");
+    std::fs::create_dir_all(etc.join("sub")).unwrap();
+    std::fs::write(etc.join("sub/secret"), "s").unwrap();
+    std::fs::set_permissions(
+        etc.join("sub/secret"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/nowhere", etc.join("link")).unwrap();
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "destination": "/etc",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]
+        }));
+    b.write();
+    let id = unique_id("tmpcopyup");
+    let _guard = b.guard(&id);
+    let out = b.runc.output(&["run", "--bundle", b.bundle_arg(), &id]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "root:x:0:0::/root:/bin/sh\nsecret\n/nowhere\nnew\n600\n"
+    );
+    // The bundle's rootfs is untouched: the write went to the tmpfs.
+    assert!(!etc.join("new").exists());
+}
