@@ -188,11 +188,6 @@ fn check_process(process: &Process, console_socket: bool) -> Result<()> {
         });
     }
     let unsupported = [
-        (
-            !process.apparmor_profile.is_empty(),
-            "process.apparmorProfile",
-        ),
-        (!process.selinux_label.is_empty(), "process.selinuxLabel"),
         (process.io_priority.is_some(), "process.ioPriority"),
         (process.scheduler.is_some(), "process.scheduler"),
         (
@@ -263,6 +258,7 @@ impl Runtime {
                 root: PathBuf::from(format!("/proc/{pid}/root")),
                 state: String::from_utf8(c.state().to_canonical_vec()).unwrap_or_default(),
             }),
+            lsm: crate::lsm::HostLsm::probe(),
         };
         let (mut child, sock) = self.spawn_init_program(
             id,
@@ -398,10 +394,5 @@ mod tests {
         assert!(check_process(&p, true).is_err());
         p.terminal = true;
         check_process(&p, true).unwrap();
-        p.apparmor_profile = "x".into();
-        assert!(matches!(
-            check_process(&p, true),
-            Err(Error::Unsupported { .. })
-        ));
     }
 }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::EXEC_SOCKET;
 use crate::rootfs::{self, RootfsOptions};
 use crate::syscall::Linux;
-use crate::{hook, process, seccomp, sys};
+use crate::{hook, lsm, process, seccomp, sys};
 
 /// The environment variable carrying the init socket's descriptor number.
 pub(crate) const ENV_FD: &str = "_OCIKIT_INIT_FD";
@@ -54,6 +54,10 @@ pub(crate) struct InitConfig {
     /// namespaces are in `join`) instead of creating one.
     #[serde(default)]
     pub(crate) exec: Option<ExecTarget>,
+    /// The security modules the host enforces (labels for others are
+    /// skipped).
+    #[serde(default)]
+    pub(crate) lsm: lsm::HostLsm,
 }
 
 /// The container an `exec` process joins.
@@ -190,6 +194,26 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         Ok(None) => return Err("runtime closed the init socket".into()),
         Err(e) => return Err(format!("read init config: {e}")),
     };
+    // The host's procfs, for writes that no mount in the container may
+    // redirect (CVE-2025-52881).
+    let host_proc = lsm::open_host_proc()?;
+    if let (Some(_), Some(adj)) = (
+        &cfg.exec,
+        cfg.spec.process.as_ref().and_then(|p| p.oom_score_adj),
+    ) {
+        // An exec process inherits it from stage 1 (the container's init
+        // sets its own while it sets up the rootfs).
+        let fd = rustix::fs::openat(
+            &host_proc,
+            format!("{}/oom_score_adj", std::process::id()),
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| format!("open oom_score_adj: {e}"))?;
+        std::fs::File::from(fd)
+            .write_all(adj.to_string().as_bytes())
+            .map_err(|e| format!("set oom_score_adj {adj}: {e}"))?;
+    }
     // Bind the exec socket while still the runtime's user: a new user
     // namespace's root may not write to the state directory. Relative
     // name: the state directory may be too long a path for sockaddr_un.
@@ -254,6 +278,12 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         sys::set_ids(0, 0).map_err(|e| format!("become root in the user namespace: {e}"))?;
     }
+    // From here on no process of the container may ptrace us or open
+    // our /proc files (we hold host descriptors); execve of the user
+    // program restores the default. After the id maps: a non-dumpable
+    // process's /proc files belong to root, and a rootless runtime must
+    // write them.
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(|e| format!("set non-dumpable: {e}"))?;
     // Stage 2 must not talk to the runtime before stage 1 has reported
     // its pid: it waits for EOF on this pair, which comes when stage 1
     // exits.
@@ -273,8 +303,10 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
             let result = match (listener, &cfg.exec) {
-                (_, Some(target)) => exec_process(ch, &cfg, &target.state, console, agent),
-                (Some(listener), None) => stage2(ch, &cfg, listener, console, agent),
+                (_, Some(target)) => {
+                    exec_process(ch, &cfg, &target.state, console, agent, &host_proc)
+                }
+                (Some(listener), None) => stage2(ch, &cfg, listener, console, agent, &host_proc),
                 (None, None) => Err("no exec socket".into()),
             };
             let message = match result {
@@ -295,6 +327,7 @@ fn stage2(
     listener: UnixListener,
     console: Option<UnixStream>,
     agent: Option<UnixStream>,
+    host_proc: &std::os::fd::OwnedFd,
 ) -> Result<Never, String> {
     let _ = rustix::process::setsid();
 
@@ -323,6 +356,7 @@ fn stage2(
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
+    lsm::apply(host_proc, cfg.lsm, proc_)?;
     let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), &state)?;
     ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
 
@@ -408,6 +442,7 @@ fn exec_process(
     state: &str,
     console: Option<UnixStream>,
     agent: Option<UnixStream>,
+    host_proc: &std::os::fd::OwnedFd,
 ) -> Result<Never, String> {
     let _ = rustix::process::setsid();
     let spec = &cfg.spec;
@@ -417,14 +452,11 @@ fn exec_process(
         .map(seccomp::compile)
         .transpose()
         .map_err(|e| e.to_string())?;
-    if let Some(adj) = proc_.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| format!("set oom_score_adj {adj}: {e}"))?;
-    }
     if let Some(sock) = console {
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
+    lsm::apply(host_proc, cfg.lsm, proc_)?;
     let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), state)?;
     sys::cloexec_from(3 + cfg.preserve_fds)
         .map_err(|e| format!("mark descriptors close-on-exec: {e}"))?;

@@ -132,6 +132,7 @@ mod exec;
 mod hook;
 mod id;
 mod init;
+mod lsm;
 mod process;
 mod rootfs;
 mod runtime;

@@ -274,11 +274,9 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     }
     let unsupported = [
         (
-            !process.apparmor_profile.is_empty(),
-            "process.apparmorProfile",
+            !linux.mount_label.is_empty() && crate::lsm::HostLsm::probe().selinux,
+            "linux.mountLabel on an SELinux host",
         ),
-        (!process.selinux_label.is_empty(), "process.selinuxLabel"),
-        (!linux.mount_label.is_empty(), "linux.mountLabel"),
         (process.io_priority.is_some(), "process.ioPriority"),
         (process.scheduler.is_some(), "process.scheduler"),
         (
@@ -739,6 +737,7 @@ impl Runtime {
             preserve_fds: options.preserve_fds,
             console_socket: options.console_socket.clone(),
             exec: None,
+            lsm: crate::lsm::HostLsm::probe(),
         };
 
         let (mut child, ours) = self.spawn_init_program(
@@ -1256,8 +1255,15 @@ impl Runtime {
             s.enabled = Some(false);
             s
         };
-        linux.apparmor = Some(off());
-        linux.selinux = Some(off());
+        let host = crate::lsm::HostLsm::probe();
+        let support = |enabled| {
+            let mut s = Support::default();
+            s.enabled = Some(enabled);
+            s
+        };
+        // Labels are applied where the host enforces the module.
+        linux.apparmor = Some(support(host.apparmor));
+        linux.selinux = Some(support(host.selinux));
         linux.intel_rdt = Some(off());
         linux.net_devices = Some(off());
         let mut me = MountExtensions::default();
@@ -1461,9 +1467,9 @@ mod tests {
         check_spec(&s, false).unwrap();
 
         let mut s = spec();
-        s.process.as_mut().unwrap().apparmor_profile = "docker-default".into();
+        s.linux.as_mut().unwrap().intel_rdt = Some(Default::default());
         let e = check_spec(&s, false).unwrap_err();
-        assert_eq!(e.to_string(), "process.apparmorProfile is not supported");
+        assert_eq!(e.to_string(), "linux.intelRdt is not supported");
 
         let mut s = spec();
         let mut r = oci_types::runtime::Resources::default();

@@ -147,6 +147,14 @@ fn cve_2019_5736_runtime_exe_not_writable() {
     let mut a = Bundle::new(&["sh", "-c", script]);
     add_tools(&a, &["cmp", "sleep", "cat"]);
     a.spec.root.as_mut().unwrap().readonly = false;
+    // The init is non-dumpable until it execs, which alone keeps an
+    // ordinary container process out of its /proc/<pid>/exe. An attacker
+    // with CAP_SYS_PTRACE gets past that; the read-only mount must hold.
+    if let Some(caps) = a.spec.process.as_mut().unwrap().capabilities.as_mut() {
+        for set in [&mut caps.bounding, &mut caps.effective, &mut caps.permitted] {
+            set.push(oci_runtime::oci_types::runtime::Capability::SysPtrace);
+        }
+    }
     a.write();
     let (o, a_out) = a.capture();
     let attacker = a.rt.create("t-5736-a", a.path(), o).unwrap();

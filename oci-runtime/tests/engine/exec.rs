@@ -26,6 +26,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
     ("exec::refusals", refusals),
     ("exec::pid_file_and_detached", pid_file_and_detached),
+    (
+        "exec::lsm_labels_skipped_without_the_module",
+        lsm_labels_skipped_without_the_module,
+    ),
 ];
 
 /// A started `sleep` container named `id` with hostname `ctr`.
@@ -297,4 +301,36 @@ fn pid_file_and_detached() {
     let waiter = std::thread::spawn(move || child.wait().unwrap().code());
     b.rt.delete(id, DeleteMode::Force).unwrap();
     assert_eq!(waiter.join().unwrap(), 137);
+}
+
+/// This host runs neither AppArmor nor SELinux: as runc, a config with
+/// labels still runs (for create and exec), and `features` says so.
+fn lsm_labels_skipped_without_the_module() {
+    if !root_or_skip("lsm_labels_skipped_without_the_module") {
+        return;
+    }
+    let lsm_enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'))
+        || std::path::Path::new("/sys/fs/selinux/enforce").exists();
+    if lsm_enabled {
+        println!(
+            "test exec::lsm_labels_skipped_without_the_module ... skipped: the host runs an LSM"
+        );
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let id = "t-exec-lsm";
+    let b = sleeper(id, |b| {
+        let p = b.spec.process.as_mut().unwrap();
+        p.apparmor_profile = "docker-default".into();
+        p.selinux_label = "system_u:system_r:container_t:s0".into();
+    });
+    let mut p = process(&["true"]);
+    p.apparmor_profile = "docker-default".into();
+    let (code, _) = exec(&b, id, &p);
+    assert_eq!(code, 0);
+    let f = oci_runtime::Runtime::features();
+    let linux = f.linux.unwrap();
+    assert_eq!(linux.apparmor.unwrap().enabled, Some(false));
+    assert_eq!(linux.selinux.unwrap().enabled, Some(false));
 }
