@@ -320,3 +320,39 @@ fn containerd_memory_limit_and_kill_all() {
     c.ok(&["tasks", "rm", id]);
     c.ok(&["containers", "rm", id]);
 }
+
+#[test]
+fn containerd_process_options_and_metrics() {
+    let test = "containerd_process_options_and_metrics";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let c = Containerd::start(test);
+    c.import_busybox(test);
+    let out = c.run(
+        &["--rm", "--cwd", "/tmp", "--env", "X=from-ctr"],
+        "opts",
+        &["sh", "-c", "pwd; echo $X"],
+    );
+    assert_ok(&c, &out, "ctr run --cwd --env");
+    assert_eq!(text(&out), "/tmp\nfrom-ctr\n");
+
+    let id = "measured";
+    let out = c.run(&["-d"], id, &["sleep", "1000"]);
+    assert_ok(&c, &out, "ctr run -d");
+    c.wait_task_status(id, "RUNNING");
+    // The shim reads the task's cgroup, found through the pid in
+    // ocikit-runc's state.
+    let metrics = c.ok(&["tasks", "metrics", id]);
+    assert!(metrics.contains("memory.usage_in_bytes"), "{metrics}");
+    assert!(metrics.contains("cpuacct.usage"), "{metrics}");
+    // An exec id can be used again once its process has exited.
+    let out = c.output(&["tasks", "exec", "--exec-id", "dup", id, "true"]);
+    assert_ok(&c, &out, "ctr tasks exec");
+    let out = c.output(&["tasks", "exec", "--exec-id", "dup", id, "true"]);
+    assert_ok(&c, &out, "ctr tasks exec with a reused id");
+    c.ok(&["tasks", "kill", "--signal", "SIGKILL", id]);
+    c.wait_task_status(id, "STOPPED");
+    c.ok(&["tasks", "rm", id]);
+    c.ok(&["containers", "rm", id]);
+}

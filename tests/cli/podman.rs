@@ -439,3 +439,82 @@ fn podman_run_applies_the_process_config() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(text(&out), "read piped\n");
 }
+
+#[test]
+fn podman_namespaces_devices_and_signals() {
+    let test = "podman_namespaces_devices_and_signals";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    // Host namespaces: the container sees the host's hostname and pids.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let out = podman.run(
+        &["--rm", "--uts", "host", "--pid", "host", "--ipc", "host"],
+        &[
+            "sh",
+            "-c",
+            "hostname; test -d /proc/1 && ls /proc | grep -c '^[0-9]'",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let t = text(&out);
+    let mut lines = t.lines();
+    assert_eq!(lines.next(), Some(host.trim()), "{t}");
+    let procs: u32 = lines.next().unwrap_or("0").parse().unwrap_or(0);
+    assert!(procs > 5, "host pid namespace shows {procs} processes");
+
+    // A tmpfs, a device and a security option.
+    let out = podman.run(
+        &[
+            "--rm",
+            "--tmpfs",
+            "/scratch:size=1m",
+            "--device",
+            "/dev/fuse",
+            "--security-opt",
+            "no-new-privileges",
+        ],
+        &[
+            "sh",
+            "-c",
+            "echo x > /scratch/f && cat /scratch/f; test -c /dev/fuse && echo fuse; \
+             grep NoNewPrivs /proc/self/status",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "x\nfuse\nNoNewPrivs:\t1\n", "{out:?}");
+
+    // A signal reaches the container's process.
+    let dir = tempdir(test);
+    let vol = format!("{}:/out", dir.path().display());
+    let out = podman.run(
+        &["-d", "--name", "trapper", "-v", &vol],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo usr1 > /out/got' USR1; echo ready > /out/ready; \
+             while true; do sleep 0.05; done",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(wait_for(Duration::from_secs(10), || dir
+        .path()
+        .join("ready")
+        .exists()
+        .then_some(()))
+    .is_some());
+    podman.ok(&["kill", "--signal", "USR1", "trapper"]);
+    assert!(
+        wait_for(Duration::from_secs(10), || dir
+            .path()
+            .join("got")
+            .exists()
+            .then_some(()))
+        .is_some(),
+        "USR1 never arrived"
+    );
+    podman.ok(&["kill", "trapper"]);
+    podman.ok(&["wait", "trapper"]);
+    podman.ok(&["rm", "trapper"]);
+}
