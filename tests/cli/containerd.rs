@@ -356,3 +356,54 @@ fn containerd_process_options_and_metrics() {
     c.ok(&["tasks", "rm", id]);
     c.ok(&["containers", "rm", id]);
 }
+
+/// `ctr run -t` and `ctr tasks exec -t` need a terminal on ctr's side:
+/// script(1) provides one.
+#[test]
+fn containerd_with_a_terminal() {
+    let test = "containerd_with_a_terminal";
+    if !can_run(test, &[TOOLS, &["script"]].concat()) {
+        return;
+    }
+    let c = Containerd::start(test);
+    c.import_busybox(test);
+    let ctr = |args: &str| {
+        format!(
+            "ctr --address {} --namespace {} {args}",
+            c.path("c.sock").display(),
+            c.namespace
+        )
+    };
+    let run = ctr(&format!(
+        "run -t --rm --runc-binary {} --runc-root {} {IMAGE} tty1 sh -c 'tty; echo on-a-tty'",
+        binary().display(),
+        c.path("runc").display()
+    ));
+    let out = Command::new("script")
+        .args(["-qefc", &run, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{out:?}\n{}", c.daemon_log());
+    assert!(t.contains("/dev/pts/0") && t.contains("on-a-tty"), "{t:?}");
+
+    let id = "ttyexec";
+    let out = c.run(&["-d"], id, &["sleep", "1000"]);
+    assert_ok(&c, &out, "ctr run -d");
+    c.wait_task_status(id, "RUNNING");
+    let exec = ctr(&format!(
+        "tasks exec -t --exec-id t1 {id} sh -c 'tty; exit 3'"
+    ));
+    let out = Command::new("script")
+        .args(["-qefc", &exec, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(text(&out).contains("/dev/pts/"), "{out:?}");
+    c.ok(&["tasks", "kill", "--signal", "SIGKILL", id]);
+    c.wait_task_status(id, "STOPPED");
+    c.ok(&["tasks", "rm", id]);
+    c.ok(&["containers", "rm", id]);
+}

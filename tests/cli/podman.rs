@@ -518,3 +518,63 @@ fn podman_namespaces_devices_and_signals() {
     podman.ok(&["wait", "trapper"]);
     podman.ok(&["rm", "trapper"]);
 }
+
+#[test]
+fn podman_user_namespace_cpu_limits_and_sysctls() {
+    let test = "podman_user_namespace_cpu_limits_and_sysctls";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    // A user namespace: root inside is 100000 outside.
+    let out = podman.run(
+        &[
+            "--rm",
+            "--uidmap",
+            "0:100000:65536",
+            "--gidmap",
+            "0:100000:65536",
+        ],
+        &[
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; touch /tmp/x && echo writable",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let t = text(&out);
+    let words: Vec<&str> = t.split_whitespace().collect();
+    assert_eq!(words, ["0", "0", "100000", "65536", "writable"], "{t}");
+
+    // CPU limits and a namespaced sysctl, read back from inside.
+    let out = podman.run(
+        &[
+            "--rm",
+            "--cpu-shares",
+            "512",
+            "--cpu-quota",
+            "50000",
+            "--cpu-period",
+            "100000",
+            "--cpuset-cpus",
+            "0",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "--shm-size",
+            "2m",
+        ],
+        &[
+            "sh",
+            "-c",
+            "for f in cpu/cpu.shares cpu/cpu.cfs_quota_us cpuset/cpuset.cpus; do \
+               ctl=${f%%/*}; p=$(grep \":[a-z,]*$ctl[a-z,]*:\" /proc/self/cgroup | head -1 | cut -d: -f3); \
+               cat /sys/fs/cgroup/$ctl$p/${f#*/} 2>/dev/null || cat /sys/fs/cgroup/$f; done; \
+             cat /proc/sys/net/ipv4/ip_forward; df -k /dev/shm | tail -1",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let t = text(&out);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(lines[..4], ["512", "50000", "0", "1"], "{t}");
+    assert!(lines[4].split_whitespace().nth(1) == Some("2048"), "{t}");
+}
