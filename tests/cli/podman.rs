@@ -48,12 +48,13 @@ impl Podman {
                  cgroup_manager = \"cgroupfs\"\n\
                  events_logger = \"file\"\n\
                  events_logfile_path = \"{events}\"\n\
-                 runtime_supports_json = [\"ocikit-runc\"]\n\
+                 runtime_supports_json = [\"ocikit-runc\", \"{runtime}\"]\n\
                  tmp_dir = \"{tmp}\"\n\
                  volume_path = \"{volumes}\"\n\
                  [network]\n\
                  network_backend = \"cni\"\n\
                  network_config_dir = \"{net}\"\n",
+                runtime = binary().display(),
                 events = p("events.log").display(),
                 tmp = p("tmp").display(),
                 volumes = p("volumes").display(),
@@ -577,4 +578,54 @@ fn podman_user_namespace_cpu_limits_and_sysctls() {
     let lines: Vec<&str> = t.lines().collect();
     assert_eq!(lines[..4], ["512", "50000", "0", "1"], "{t}");
     assert!(lines[4].split_whitespace().nth(1) == Some("2048"), "{t}");
+}
+
+#[test]
+fn podman_info_and_cgroup_modes() {
+    let test = "podman_info_and_cgroup_modes";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    // podman info runs `ocikit-runc --version`.
+    let info: Value = serde_json::from_str(&podman.ok(&["info", "--format", "json"])).unwrap();
+    let rt = &info["host"]["ociRuntime"];
+    // podman names a runtime given by path after the path, which is
+    // therefore in `runtime_supports_json` too.
+    assert_eq!(rt["name"], binary().to_str().unwrap(), "{rt}");
+    assert!(
+        rt["version"]
+            .as_str()
+            .is_some_and(|v| v.contains("ocikit-runc version")),
+        "{rt}"
+    );
+
+    // A private and the host's cgroup namespace. (`--cgroups disabled` is
+    // for runtimes in `runtime_supports_nocgroups`, crun's mode: like runc,
+    // ocikit-runc always gives a container a cgroup.)
+    for mode in ["private", "host"] {
+        let out = podman.run(
+            &["--rm", "--cgroupns", mode],
+            &["sh", "-c", "echo ran; grep -c memory /proc/self/cgroup"],
+        );
+        assert!(out.status.success(), "{mode}: {out:?}");
+        assert_eq!(text(&out), "ran\n1\n", "{mode}: {out:?}");
+    }
+    // A blkio weight.
+    let out = podman.run(
+        &["--rm", "--blkio-weight", "300"],
+        &["sh", "-c", "echo blkio-ok"],
+    );
+    // This host has no blkio weight: podman discards it and leaves an
+    // empty blockIO object, which asks for nothing.
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "blkio-ok\n");
+
+    // podman turns "executable file not found" into exit code 127.
+    let out = podman.run(&["--rm"], &["/no/such/program"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/no/such/program"),
+        "{out:?}"
+    );
 }

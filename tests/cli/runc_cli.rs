@@ -63,6 +63,23 @@ fn spec_writes_a_config_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn version_names_the_program_and_the_spec() {
+    for flag in ["--version", "-v"] {
+        let out = Command::new(binary()).arg(flag).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with("ocikit-runc version ")),
+            "{text}"
+        );
+        assert!(lines.any(|l| l.starts_with("spec: 1.")), "{text}");
+    }
+}
+
+#[test]
 fn features_lists_what_the_engine_supports() {
     let out = Command::new(binary()).arg("features").output().unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -243,6 +260,25 @@ fn run_in_the_foreground_relays_signals() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(42), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
+}
+
+#[test]
+fn an_empty_block_io_asks_for_nothing() {
+    let test = "an_empty_block_io_asks_for_nothing";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    let mut b = Bundle::new(test, &["echo", "ran"]);
+    b.config["linux"]["resources"]["blockIO"] = serde_json::json!({});
+    b.write();
+    let id = unique_id(test);
+    let _guard = b.guard(&id);
+    assert_eq!(b.runc.ok(&["run", "-b", b.bundle_arg(), &id]), "ran\n");
+    // A setting the engine cannot apply is refused, not ignored.
+    b.config["linux"]["resources"]["blockIO"] = serde_json::json!({"weight": 300});
+    b.write();
+    let err = b.runc.fails(&["run", "-b", b.bundle_arg(), &id]);
+    assert!(err.contains("blockIO is not supported"), "{err}");
 }
 
 #[test]
