@@ -23,6 +23,8 @@ pub(crate) struct Global {
     pub(crate) log_json: bool,
     pub(crate) debug: bool,
     pub(crate) systemd_cgroup: bool,
+    /// `--version` / `-v`: print the version instead of running a command.
+    pub(crate) version: bool,
 }
 
 const GLOBAL: &[Flag] = &[
@@ -33,6 +35,7 @@ const GLOBAL: &[Flag] = &[
     flag("systemd-cgroup", None, false),
     flag("criu", None, true),
     flag("rootless", None, true),
+    flag("version", Some('v'), false),
 ];
 
 impl Global {
@@ -67,6 +70,7 @@ impl Global {
                 log_json: log_format == "json",
                 debug: a.has("debug"),
                 systemd_cgroup: a.has("systemd-cgroup"),
+                version: a.has("version"),
             },
             argv[end..].to_vec(),
         ))

@@ -34,7 +34,7 @@ mod update;
 use args::{Args, Global};
 
 const USAGE: &str =
-    "usage: ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] \
+    "usage: ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--version] \
 COMMAND [OPTIONS] [ARGS]
 commands: create, start, run, exec, state, pause, resume, ps, events, update, kill, delete, list, spec, features";
 
@@ -51,6 +51,15 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if global.version {
+        // runc's shape: engines (`podman info`) show the output as is.
+        println!(
+            "ocikit-runc version {}\nspec: {}",
+            env!("CARGO_PKG_VERSION"),
+            oci_runtime::oci_types::runtime::VERSION
+        );
+        std::process::exit(0);
+    }
     let logger = log::Logger::new(&global);
     let code = match dispatch(&global, &rest) {
         Ok(code) => code,
@@ -81,7 +90,8 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
         "pause" => pause::main(&rt, Args::parse(rest, &[])?),
         "events" => events::main(&rt, Args::parse(rest, events::FLAGS)?),
         "exec" => exec::main(&rt, Args::parse_leading(rest, exec::FLAGS)?),
-        "ps" => ps::main(&rt, Args::parse(rest, ps::FLAGS)?),
+        // As runc: arguments after the id are ps(1) options.
+        "ps" => ps::main(&rt, Args::parse_leading(rest, ps::FLAGS)?),
         "resume" => resume::main(&rt, Args::parse(rest, &[])?),
         "update" => update::main(&rt, Args::parse(rest, update::FLAGS)?),
         "kill" => kill::main(&rt, Args::parse(rest, kill::FLAGS)?),

@@ -88,6 +88,10 @@ pub(crate) struct MountOptions {
     pub(crate) flags: u64,
     pub(crate) propagation: u64,
     pub(crate) data: Vec<String>,
+    /// runc's `tmpcopyup` extension: a tmpfs starts with a copy of the
+    /// directory it covers (podman asks it for `--tmpfs` and
+    /// `--read-only`).
+    pub(crate) copy_up: bool,
 }
 
 /// The mount options [`parse_options`] turns into flags.
@@ -125,6 +129,7 @@ pub(crate) const KNOWN_OPTIONS: &[&str] = &[
     "strictatime",
     "suid",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 
@@ -170,6 +175,10 @@ pub(crate) fn parse_options(options: &[String]) -> MountOptions {
                         "slave" => MS_SLAVE,
                         _ => MS_UNBINDABLE,
                     };
+                continue;
+            }
+            "tmpcopyup" => {
+                o.copy_up = true;
                 continue;
             }
             _ => {
@@ -378,6 +387,11 @@ fn mount_one(
             }
             r => r?,
         }
+        if o.copy_up && m.kind == "tmpfs" {
+            // `target` still holds the covered directory open.
+            let fresh = sys.resolve(root, &m.destination, Create::No)?;
+            copy_tree(&target.path, &fresh.path)?;
+        }
     }
     if o.propagation != 0 {
         let target = sys.resolve(root, &m.destination, Create::No)?;
@@ -466,6 +480,44 @@ pub(crate) fn idmapped_tree(
     let tree = open_tree(rustix::fs::CWD, bundle.join(&req.source), flags)?;
     crate::sys::mount_setattr_idmap(&tree, userns, req.recursive)?;
     Ok(tree)
+}
+
+/// Copies the directory `from` into `to` (both `/proc/self/fd/N` paths of
+/// opened directories): files, directories and symlinks with their modes
+/// and owners; symlinks are copied, never followed. Other file types are
+/// left out.
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let src = from.join(entry.file_name());
+        let dst = to.join(entry.file_name());
+        let md = std::fs::symlink_metadata(&src)?;
+        let kind = md.file_type();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else if kind.is_dir() {
+            std::fs::create_dir(&dst)?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_file() {
+            let mut input = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&src)?;
+            let mut output = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dst)?;
+            io::copy(&mut input, &mut output)?;
+        } else {
+            continue;
+        }
+        std::os::unix::fs::lchown(&dst, Some(md.uid()), Some(md.gid()))?;
+        if !kind.is_symlink() {
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(md.mode() & 0o7777))?;
+        }
+    }
+    Ok(())
 }
 
 /// A `cgroup` mount: cgroup2 on a pure v2 host; otherwise a tmpfs holding

@@ -411,13 +411,22 @@ fn sealed_copy(path: &Path) -> io::Result<OwnedFd> {
     Ok(dst.into())
 }
 
+/// Whether `r` has a blockIO setting. An empty `blockIO` object asks for
+/// nothing (podman writes one when it discards a weight the host's cgroups
+/// cannot apply).
+fn asks_block_io(r: &oci_types::runtime::Resources) -> bool {
+    r.block_io
+        .as_ref()
+        .is_some_and(|b| *b != oci_types::runtime::BlockIo::default())
+}
+
 /// Whether `r` asks for a limit only a cgroup can enforce (device rules
 /// do not count: a user namespace cannot create devices anyway).
 fn has_limits(r: &oci_types::runtime::Resources) -> bool {
     r.memory.is_some()
         || r.cpu.is_some()
         || r.pids.is_some()
-        || r.block_io.is_some()
+        || asks_block_io(r)
         || !r.hugepage_limits.is_empty()
         || r.network.is_some()
         || !r.rdma.is_empty()

@@ -44,6 +44,11 @@ fn options_split_into_flags_propagation_and_data() {
     assert_eq!(o.data, ["mode=755", "size=1k"]);
     let o = parse_options(&["ro".into(), "rw".into(), "rbind".into()]);
     assert_eq!(o.flags, MS_BIND | MS_REC);
+    assert!(!o.copy_up);
+    // runc's extension is the engine's business, never the kernel's.
+    let o = parse_options(&["nosuid".into(), "tmpcopyup".into()]);
+    assert!(o.copy_up);
+    assert!(o.data.is_empty());
 }
 
 #[test]

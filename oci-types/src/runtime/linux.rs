@@ -901,8 +901,23 @@ impl Device {
             v.report_field("path", "an absolute path", format!("{:?}", self.path));
         }
         if let Some(m) = self.file_mode {
-            if m > 0o777 {
-                v.report_field("fileMode", "at most 511 (0o777)", m.to_string());
+            // Permission bits, optionally with the st_mode type bits of the
+            // device's kind (podman and crun write the whole st_mode, runc
+            // accepts it).
+            const S_IFMT: u32 = 0o170_000;
+            let kind_bits = match self.kind.as_str() {
+                "c" | "u" => Some(0o020_000),
+                "b" => Some(0o060_000),
+                "p" => Some(0o010_000),
+                _ => None,
+            };
+            let type_bits = m & S_IFMT;
+            if m & !S_IFMT > 0o777 || (type_bits != 0 && Some(type_bits) != kind_bits) {
+                v.report_field(
+                    "fileMode",
+                    "permission bits of at most 0o777, optionally with the device kind's file type bits",
+                    format!("{m:#o}"),
+                );
             }
         }
         if matches!(self.kind.as_str(), "c" | "b" | "u") {

@@ -449,6 +449,26 @@ fn spec() -> impl Strategy<Value = Spec> {
         })
 }
 
+#[test]
+fn device_file_mode_may_carry_the_devices_type_bits() {
+    // podman writes the whole st_mode (S_IFCHR | 0o600 for --device).
+    let ok = config_with(json!({"linux": {"devices": [
+        {"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 0o20600},
+        {"type": "b", "path": "/dev/loop9", "major": 7, "minor": 9, "fileMode": 0o60660},
+        {"type": "p", "path": "/dev/fifo", "fileMode": 0o10644},
+        {"type": "c", "path": "/dev/null2", "major": 1, "minor": 3, "fileMode": 0o666}
+    ]}}));
+    assert!(violation_paths::<Spec>(&ok).is_empty());
+    let bad = config_with(json!({"linux": {"devices": [
+        {"type": "c", "path": "/dev/x", "major": 1, "minor": 3, "fileMode": 0o60600},
+        {"type": "c", "path": "/dev/y", "major": 1, "minor": 3, "fileMode": 0o20_1777}
+    ]}}));
+    assert_eq!(
+        violation_paths::<Spec>(&bad),
+        ["$.linux.devices[0].fileMode", "$.linux.devices[1].fileMode"]
+    );
+}
+
 proptest! {
     #[test]
     fn spec_serde_round_trip(spec in spec()) {

@@ -1,0 +1,413 @@
+//! The binary under test, skipping rules, busybox rootfs and bundles.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Tools every busybox rootfs gets as symlinks to `/bin/busybox`.
+const TOOLS: &[&str] = &[
+    "sh", "true", "false", "cat", "echo", "id", "hostname", "ls", "sleep", "touch", "test", "pwd",
+    "env", "grep", "tty", "ps", "head", "wc", "kill", "mount", "date", "seq", "stat",
+];
+
+/// `target/<profile>/examples/ocikit-runc`, built if `cargo test` did not
+/// build it already.
+pub(crate) fn binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        // target/<profile>/deps/cli-xxxx
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable sits in target/<profile>/deps");
+        let bin = profile_dir.join("examples/ocikit-runc");
+        // `cargo test --test cli` does not build examples: rebuild a
+        // binary older than its sources too.
+        if bin.exists() && !older_than_sources(&bin) {
+            return bin;
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "--example",
+            "ocikit-runc",
+            "--features",
+            "runtime",
+        ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {cargo} to build ocikit-runc: {e}"));
+        assert!(
+            status.success() && bin.exists(),
+            "`{cargo} build --example ocikit-runc --features runtime` failed ({status}); \
+             expected {}",
+            bin.display()
+        );
+        bin
+    })
+}
+
+/// Whether a file under the CLI's or the engine's sources is newer than
+/// `bin`.
+fn older_than_sources(bin: &Path) -> bool {
+    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+        let mut best = None;
+        for e in std::fs::read_dir(dir).ok()?.flatten() {
+            let m = e.metadata().ok()?;
+            let t = if m.is_dir() {
+                newest(&e.path())
+            } else {
+                m.modified().ok()
+            };
+            best = best.max(t);
+        }
+        best
+    }
+    let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
+        return true;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["examples/ocikit-runc", "oci-runtime/src", "oci-types/src"]
+        .iter()
+        .filter_map(|d| newest(&root.join(d)))
+        .any(|t| t > built)
+}
+
+/// Prints libtest's line for a test that could not run here. Written to
+/// the stdout handle rather than with `println!`, which libtest captures
+/// and hides for a passing test.
+pub(crate) fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "test {test} ... skipped: {why}");
+}
+
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        == Some("0")
+}
+
+/// Whether `tool` is on PATH (or is an existing path).
+pub(crate) fn have(tool: &str) -> bool {
+    if tool.contains('/') {
+        return Path::new(tool).exists();
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false)
+}
+
+/// Whether `test` can run: as root, with every tool in `tools`. Prints
+/// the skip line otherwise; with `CI=true`, a missing tool fails the test.
+pub(crate) fn can_run(test: &str, tools: &[&str]) -> bool {
+    if !is_root() {
+        skip(test, "needs root");
+        return false;
+    }
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing tools: {}", missing.join(", "));
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {why} (CI=true: tools must be installed)");
+    }
+    skip(test, &why);
+    false
+}
+
+/// A container id unique to this process and test.
+pub(crate) fn unique_id(test: &str) -> String {
+    format!("cli-{test}-{}", std::process::id())
+}
+
+/// A private temporary directory, removed on drop. Its name is short and
+/// lowercase: podman limits the runroot to 50 characters and derives an
+/// image name from an `oci:` path.
+pub(crate) fn tempdir(prefix: &str) -> tempfile::TempDir {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let prefix = prefix.to_lowercase().replace('_', "-");
+    tempfile::Builder::new()
+        .prefix(&format!("ocikit-{prefix}-{}-{n}", std::process::id()))
+        .rand_bytes(0)
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// Fills `dir` with `/bin/busybox` and symlinks to it, and the empty
+/// directories a container needs.
+pub(crate) fn busybox_rootfs(dir: &Path) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
+    for tool in TOOLS {
+        std::os::unix::fs::symlink("busybox", bin.join(tool)).unwrap();
+    }
+    for d in ["proc", "sys", "dev", "tmp", "etc", "out"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(dir.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+    std::fs::write(dir.join("etc/group"), "root:x:0:\n").unwrap();
+}
+
+/// `ocikit-runc` with a private `--root`.
+#[derive(Clone)]
+pub(crate) struct Runc {
+    pub(crate) root: PathBuf,
+}
+
+impl Runc {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Runc {
+        Runc { root: root.into() }
+    }
+
+    /// The command with `--root`, stdin closed.
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.arg("--root").arg(&self.root).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub(crate) fn output(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn ocikit-runc")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            out.status.success(),
+            "ocikit-runc {args:?} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and asserts failure; returns stderr.
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            !out.status.success(),
+            "ocikit-runc {args:?} succeeded, expected a failure: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Runs a command that leaves a container behind (`create`, `run -d`):
+    /// its stdio go to files (the container inherits them, so pipes would
+    /// never reach end of file). Asserts success.
+    pub(crate) fn detached(&self, args: &[&str], logs: &Path) {
+        let stdout = logs.join("stdout");
+        let stderr = logs.join("stderr");
+        let status = self
+            .cmd(args)
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .status()
+            .expect("spawn ocikit-runc");
+        assert!(
+            status.success(),
+            "ocikit-runc {args:?} failed ({status}): {}",
+            std::fs::read_to_string(&stderr).unwrap_or_default()
+        );
+    }
+
+    pub(crate) fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["state", id])).expect("state prints JSON")
+    }
+
+    pub(crate) fn status(&self, id: &str) -> String {
+        self.state(id)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits until the container reaches `status`.
+    pub(crate) fn wait_status(&self, id: &str, status: &str) {
+        let found = wait_for(Duration::from_secs(10), || {
+            let s = self.status(id);
+            (s == status).then_some(s)
+        });
+        assert!(
+            found.is_some(),
+            "container {id} never became {status}: {}",
+            self.status(id)
+        );
+    }
+}
+
+/// Deletes the container on drop, whatever happened.
+pub(crate) struct Container {
+    pub(crate) runc: Runc,
+    pub(crate) id: String,
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = self.runc.output(&["delete", "--force", &self.id]);
+    }
+}
+
+/// A bundle: busybox rootfs, config from `ocikit-runc spec`, a host
+/// directory bind-mounted read-write at `/out`, and a state root.
+pub(crate) struct Bundle {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) config: Value,
+    pub(crate) runc: Runc,
+}
+
+impl Bundle {
+    pub(crate) fn new(test: &str, args: &[&str]) -> Bundle {
+        let dir = tempdir(test);
+        busybox_rootfs(&dir.path().join("rootfs"));
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        let out = Command::new(binary())
+            .args(["spec", "--bundle"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "spec: {out:?}");
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap())
+                .unwrap();
+        config["process"]["terminal"] = false.into();
+        config["process"]["args"] = args.iter().map(|a| Value::from(*a)).collect();
+        config["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "destination": "/out",
+                "type": "bind",
+                "source": dir.path().join("out"),
+                "options": ["rbind", "rw"]
+            }));
+        let runc = Runc::new(dir.path().join("state"));
+        Bundle { dir, config, runc }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn bundle_arg(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    pub(crate) fn logs(&self) -> PathBuf {
+        self.path().join("logs")
+    }
+
+    /// The host side of `/out`.
+    pub(crate) fn out(&self, name: &str) -> PathBuf {
+        self.path().join("out").join(name)
+    }
+
+    /// Reads `/out/NAME` as the container wrote it (empty if absent).
+    pub(crate) fn read_out(&self, name: &str) -> String {
+        std::fs::read_to_string(self.out(name)).unwrap_or_default()
+    }
+
+    /// Waits until `/out/NAME` satisfies `ok`; returns its content.
+    pub(crate) fn wait_out(&self, name: &str, ok: impl Fn(&str) -> bool) -> String {
+        wait_for(Duration::from_secs(10), || {
+            let s = self.read_out(name);
+            ok(&s).then_some(s)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "/out/{name} never reached the expected content: {:?}",
+                self.read_out(name)
+            )
+        })
+    }
+
+    /// Writes config.json.
+    pub(crate) fn write(&self) {
+        std::fs::write(
+            self.path().join("config.json"),
+            serde_json::to_string_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// A guard deleting container `id` of this bundle's root on drop.
+    pub(crate) fn guard(&self, id: &str) -> Container {
+        Container {
+            runc: self.runc.clone(),
+            id: id.to_owned(),
+        }
+    }
+}
+
+/// Polls `f` every 20 ms until it returns `Some` or `timeout` passes.
+pub(crate) fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The host directory of cgroup v1 `controller` that process `pid` is in.
+pub(crate) fn cgroup_dir(pid: u64, controller: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
+        let (Some(controllers), Some(path)) = (controllers, path) else {
+            continue;
+        };
+        if controllers.split(',').any(|c| c == controller) {
+            return Path::new("/sys/fs/cgroup")
+                .join(controller)
+                .join(path.trim_start_matches('/'));
+        }
+    }
+    // Pure cgroup v2: the unified hierarchy.
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("/");
+    Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'))
+}
+
+/// Lazily unmounts whatever is mounted under `dir` (deepest first), so
+/// that a test's temp dir can be removed after an engine left mounts.
+pub(crate) fn unmount_under(dir: &Path) {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| Path::new(p).starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = Command::new("umount")
+            .args(["-l", p])
+            .stderr(Stdio::null())
+            .status();
+    }
+}

@@ -1,0 +1,15 @@
+//! Integration tests of `examples/ocikit-runc`, the runc-compatible
+//! command line: the real binary driven directly (`runc_cli`), by podman
+//! (`podman`) and by containerd's runc shim (`containerd`).
+//!
+//! The binary is `target/<profile>/examples/ocikit-runc`, which `cargo
+//! test` builds before the tests (else the tests build it). Tests need
+//! root and the peers; without them they print `skipped` and pass, except
+//! that with `CI=true` a missing peer fails. Each test has its own
+//! `--root`, temp dirs and container ids, so they run in parallel.
+
+mod common;
+mod containerd;
+mod image;
+mod podman;
+mod runc_cli;
