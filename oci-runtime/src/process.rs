@@ -376,6 +376,22 @@ pub(crate) fn check_attributes(spec: &Spec) -> Result<(), Invalid> {
     if let Some(p) = &spec.process {
         if let Some(s) = &p.scheduler {
             sched_attr(s)?;
+            // The init runs the startContainer hooks after setting the
+            // policy, and a SCHED_DEADLINE task cannot fork.
+            let hooks = spec
+                .hooks
+                .as_ref()
+                .is_some_and(|h| !h.start_container.is_empty());
+            if s.policy == SchedulerPolicy::Deadline
+                && hooks
+                && !s.flags.contains(&SchedulerFlag::ResetOnFork)
+            {
+                return Err(Invalid {
+                    field: "process.scheduler.flags",
+                    expected: "SCHED_FLAG_RESET_ON_FORK with SCHED_DEADLINE and startContainer hooks (a deadline task cannot fork)",
+                    found: format!("{:?}", s.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>()),
+                });
+            }
         }
         if let Some(io) = &p.io_priority {
             ioprio_value(io)?;
@@ -622,6 +638,15 @@ mod tests {
         a.r#final = Some("1-2".into());
         p.exec_cpu_affinity = Some(a);
         check_attributes(&spec).unwrap();
+        let mut dl = spec.clone();
+        dl.process.as_mut().unwrap().scheduler = Some(Scheduler::new(SchedulerPolicy::Deadline));
+        let mut hooks = oci_types::runtime::Hooks::default();
+        hooks.start_container = vec![oci_types::runtime::Hook::new("/bin/true")];
+        dl.hooks = Some(hooks);
+        assert_eq!(
+            check_attributes(&dl).unwrap_err().field,
+            "process.scheduler.flags"
+        );
         let sys = Recording::default();
         setup_attributes(&sys, &spec).unwrap();
         final_affinity(&sys, spec.process.as_ref().unwrap()).unwrap();

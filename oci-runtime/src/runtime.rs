@@ -1397,6 +1397,9 @@ mod tests {
         );
         let ns = linux.namespaces.as_ref().unwrap();
         assert!(ns.contains(&NamespaceType::Time));
+        let idmap = linux.mount_extensions.as_ref().unwrap().idmap.as_ref();
+        assert_eq!(idmap.unwrap().enabled, Some(true));
+        assert_eq!(linux.net_devices.as_ref().unwrap().enabled, Some(true));
         assert!(f
             .mount_options
             .as_ref()
