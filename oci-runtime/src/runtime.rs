@@ -707,7 +707,7 @@ impl Runtime {
         };
         cleanup.cgroup = cg.clone();
         if let (Some(cg), Some(r)) = (&cg, &linux.resources) {
-            cg.apply(r)?;
+            cg.apply(&cgroup::allow_devices(r, &linux.devices))?;
         }
 
         let NamespacePlan {
