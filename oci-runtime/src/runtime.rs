@@ -938,8 +938,11 @@ impl Runtime {
             });
         }
         if let Some(h) = &c.record.hooks {
+            // The program may already have exited; the hooks still get
+            // the state of a started container, its pid included.
             let mut st = c.state();
             st.status = Status::Running;
+            st.pid = Some(c.record.pid);
             hook::run_logged("poststart", &h.poststart, &st.to_canonical_vec());
         }
         Ok(())
