@@ -347,10 +347,13 @@ fn unpack_inner(
     // to balance them (above). Both digests cover every byte in one pass.
     // (A third thread for a hash measured no faster on two cores.)
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+    // Spent chunks go back to the first stage: fresh 1 MiB buffers would
+    // cost a zeroing or a run of page faults each.
+    let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(diff_reader, tx));
+        let producer = scope.spawn(move || produce(diff_reader, tx, spent_rx));
         let consumed = consume(
-            ChannelReader::new(rx, consumer_diff, blob_side),
+            ChannelReader::new(rx, consumer_diff, blob_side, spent_tx),
             &mut root,
             options,
             rootless,
@@ -433,9 +436,12 @@ impl<R: Read> Read for BlobTap<R> {
 fn produce<R: Read>(
     mut diff_reader: Limited<Decompressor<BlobTap<R>>>,
     tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
+    spent: mpsc::Receiver<Vec<u8>>,
 ) -> Result<(Option<Digest>, Option<Digest>), Error> {
     loop {
-        let mut chunk = vec![0u8; BUF_SIZE];
+        let mut chunk = spent.try_recv().unwrap_or_default();
+        // A recycled chunk is full already: this fills only a new one.
+        chunk.resize(BUF_SIZE, 0);
         let mut filled = 0;
         while filled < chunk.len() {
             match diff_reader.read(&mut chunk[filled..]) {
@@ -483,6 +489,8 @@ struct ChannelReader {
     digester: Option<Digester>,
     /// Copies of the blob to hash here, when this stage does.
     blob: Option<(mpsc::Receiver<Vec<u8>>, Digester)>,
+    /// Where read chunks go back for reuse.
+    spent: mpsc::Sender<Vec<u8>>,
 }
 
 impl ChannelReader {
@@ -490,6 +498,7 @@ impl ChannelReader {
         rx: mpsc::Receiver<io::Result<Vec<u8>>>,
         digester: Option<Digester>,
         blob: Option<(mpsc::Receiver<Vec<u8>>, Digester)>,
+        spent: mpsc::Sender<Vec<u8>>,
     ) -> Self {
         ChannelReader {
             rx,
@@ -497,6 +506,7 @@ impl ChannelReader {
             pos: 0,
             digester,
             blob,
+            spent,
         }
     }
 
@@ -544,7 +554,11 @@ impl Read for ChannelReader {
                     if let Some(d) = &mut self.digester {
                         d.update(&chunk);
                     }
-                    self.chunk = chunk;
+                    let old = std::mem::replace(&mut self.chunk, chunk);
+                    if old.capacity() == BUF_SIZE {
+                        // The first stage may be gone (end of stream).
+                        let _ = self.spent.send(old);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
