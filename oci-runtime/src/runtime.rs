@@ -860,10 +860,15 @@ impl Runtime {
                     crate::netdev::move_all(&linux.net_devices, p)?;
                 }
                 Some(ToRuntime::Hooks) => {
+                    // runtime.md's lifecycle runs these hooks after step
+                    // 2, the environment's creation, and its state
+                    // definitions call that `created` (runc says
+                    // `creating`; crun and runtime-tools agree with the
+                    // spec).
                     let mut state = State::new(
                         cfg.spec.oci_version.clone(),
                         id.to_string(),
-                        Status::Creating,
+                        Status::Created,
                         cfg.rootfs.bundle.display().to_string(),
                     );
                     state.pid = pid;

@@ -91,7 +91,7 @@ fn hooks() {
     let l = log.display();
     let mut hooks = Hooks::default();
     hooks.create_runtime = vec![hook(&format!(
-        "grep -q '\"status\":\"creating\"' && echo createRuntime >> {l}"
+        "grep -q '\"status\":\"created\"' && echo createRuntime >> {l}"
     ))];
     hooks.create_container = vec![hook(&format!("echo createContainer >> {l}"))];
     hooks.poststart = vec![hook(&format!("echo poststart >> {l}"))];
