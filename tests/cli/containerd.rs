@@ -407,3 +407,37 @@ fn containerd_with_a_terminal() {
     c.ok(&["tasks", "rm", id]);
     c.ok(&["containers", "rm", id]);
 }
+
+#[test]
+fn containerd_joins_a_namespace_by_path() {
+    let test = "containerd_joins_a_namespace_by_path";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let c = Containerd::start(test);
+    c.import_busybox(test);
+    let first = "first";
+    let out = c.run(&["-d"], first, &["sleep", "1000"]);
+    assert_ok(&c, &out, "ctr run -d");
+    c.wait_task_status(first, "RUNNING");
+    let pid = c
+        .ok(&["tasks", "ls"])
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("task pid")
+        .to_owned();
+    let want = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    let with_ns = format!("network:/proc/{pid}/ns/net");
+    let out = c.run(
+        &["--rm", "--with-ns", &with_ns],
+        "second",
+        &["sh", "-c", "readlink /proc/self/ns/net"],
+    );
+    assert_ok(&c, &out, "ctr run --with-ns");
+    assert_eq!(text(&out).trim(), want.to_str().unwrap());
+    c.ok(&["tasks", "kill", "--signal", "SIGKILL", first]);
+    c.wait_task_status(first, "STOPPED");
+    c.ok(&["tasks", "rm", first]);
+    c.ok(&["containers", "rm", first]);
+}

@@ -629,3 +629,64 @@ fn podman_info_and_cgroup_modes() {
         "{out:?}"
     );
 }
+
+#[test]
+fn podman_joins_another_containers_namespaces() {
+    let test = "podman_joins_another_containers_namespaces";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    podman.start_sleeper("host", &["--hostname", "shared-host"]);
+    let out = podman.run(
+        &[
+            "--rm",
+            "--pid",
+            "container:host",
+            "--uts",
+            "container:host",
+            "--ipc",
+            "container:host",
+        ],
+        &[
+            "sh",
+            "-c",
+            "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "shared-host\nsleep 1000 \n", "{out:?}");
+
+    // exec with a user, a working directory and --detach.
+    let out = podman.output(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "--workdir",
+        "/tmp",
+        "host",
+        "sh",
+        "-c",
+        "id -u; pwd",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "1000\n/tmp\n");
+    let out = podman.output(&[
+        "exec",
+        "-d",
+        "host",
+        "sh",
+        "-c",
+        "sleep 0.2; touch /tmp/done",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        wait_for(Duration::from_secs(10), || podman
+            .output(&["exec", "host", "test", "-e", "/tmp/done"])
+            .status
+            .success()
+            .then_some(()))
+        .is_some(),
+        "the detached exec never ran"
+    );
+}
