@@ -411,3 +411,16 @@ pub(crate) fn unmount_under(dir: &Path) {
             .status();
     }
 }
+
+/// Removes the (empty) cgroup directory `rel` from every hierarchy, for
+/// parents an engine creates but never removes (containerd's per-namespace
+/// cgroup).
+pub(crate) fn remove_cgroup(rel: &str) {
+    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(rel));
+    for e in entries.flatten() {
+        let _ = std::fs::remove_dir(e.path().join(rel));
+    }
+}

@@ -179,6 +179,9 @@ impl Drop for Containerd {
             let _ = self.daemon.wait();
         }
         unmount_under(self.dir.path());
+        // ctr puts a task in the cgroup /<namespace>/<id>; the shim removes
+        // the task's, nobody the namespace's.
+        remove_cgroup(&self.namespace);
     }
 }
 

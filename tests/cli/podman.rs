@@ -690,3 +690,77 @@ fn podman_joins_another_containers_namespaces() {
         "the detached exec never ran"
     );
 }
+
+#[test]
+fn podman_run_options_reach_the_container() {
+    let test = "podman_run_options_reach_the_container";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let cases: &[(&[&str], &str, String)] = &[
+        (
+            &["--memory", "64m", "--memory-swap", "128m"],
+            "echo ok",
+            "ok\n".into(),
+        ),
+        (
+            &["--memory", "64m", "--memory-reservation", "32m"],
+            "echo ok",
+            "ok\n".into(),
+        ),
+        (
+            &["--oom-kill-disable", "--memory", "64m"],
+            "echo ok",
+            "ok\n".into(),
+        ),
+        (&["--memory-swappiness", "10"], "echo ok", "ok\n".into()),
+        (
+            &["--oom-score-adj", "100"],
+            "cat /proc/self/oom_score_adj",
+            "100\n".into(),
+        ),
+        (&["--group-add", "10"], "id -G", "0 10\n".into()),
+        (
+            &["--security-opt", "seccomp=unconfined"],
+            "grep Seccomp: /proc/self/status",
+            "Seccomp:\t0\n".into(),
+        ),
+        (
+            &["--cap-add", "SYS_ADMIN"],
+            "mount -t tmpfs t /tmp && echo mounted",
+            "mounted\n".into(),
+        ),
+        (
+            &["--privileged"],
+            "test -e /dev/kmsg && echo devices",
+            "devices\n".into(),
+        ),
+        (
+            &["--mount", "type=tmpfs,destination=/m,tmpfs-mode=0700"],
+            "stat -c %a /m",
+            "700\n".into(),
+        ),
+        (
+            &["--volume", "/etc/hostname:/h:ro"],
+            "cat /h; echo x 2>/dev/null > /h || echo read-only",
+            format!("{host}read-only\n"),
+        ),
+    ];
+    for (opts, script, want) in cases {
+        let mut o = vec!["--rm"];
+        o.extend(*opts);
+        let out = podman.run(&o, &["sh", "-c", script]);
+        assert!(out.status.success(), "{opts:?}: {out:?}");
+        assert_eq!(&text(&out), want, "{opts:?}: {out:?}");
+    }
+    // Block I/O throttling is not implemented by the engine: refused
+    // rather than ignored.
+    let out = podman.run(&["--rm", "--device-read-bps", "/dev/zero:1mb"], &["true"]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("blockIO is not supported"),
+        "{out:?}"
+    );
+}
