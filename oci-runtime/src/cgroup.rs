@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::Resources;
+use oci_types::runtime::{BlockIo, Resources};
 use serde::{Deserialize, Serialize};
 
 use crate::rootfs::CgroupBind;
@@ -356,8 +356,9 @@ impl Cgroup {
         write(&path, if is_v1 { &v1.1 } else { &v2.1 })
     }
 
-    /// Applies the limits of `resources` this engine supports: memory,
-    /// pids, cpu shares/quota/period, cpuset, and v1 device rules.
+    /// Applies the limits of `resources`: memory, pids, cpu, cpuset,
+    /// blockIO, hugepages, network (v1 only), rdma, `unified`, and v1
+    /// device rules.
     pub(crate) fn apply(&self, r: &Resources) -> Result<()> {
         let max = |v: i64| {
             if v < 0 {
@@ -515,6 +516,71 @@ impl Cgroup {
                 )?;
             }
         }
+        if let Some(b) = &r.block_io {
+            self.apply_block_io(b)?;
+        }
+        for h in &r.hugepage_limits {
+            let size = &h.page_size;
+            if size.is_empty() || !size.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(Error::BadConfig {
+                    field: "linux.resources.hugepageLimits.pageSize",
+                    expected: "a page size like 2MB",
+                    found: size.clone(),
+                });
+            }
+            let (v1, v2) = (
+                format!("hugetlb.{size}.limit_in_bytes"),
+                format!("hugetlb.{size}.max"),
+            );
+            self.set(
+                "hugetlb",
+                "hugepageLimits",
+                (&v1, h.limit.to_string()),
+                (&v2, h.limit.to_string()),
+            )?;
+            // The reservation limit, where the kernel has one, follows the
+            // fault limit (as runc does) so reserved pages are capped too.
+            let (v1, v2) = (
+                format!("hugetlb.{size}.rsvd.limit_in_bytes"),
+                format!("hugetlb.{size}.rsvd.max"),
+            );
+            if let Some(p) = self.file("hugetlb", &v1, &v2).filter(|p| p.exists()) {
+                write(&p, &h.limit.to_string())?;
+            }
+        }
+        if let Some(n) = &r.network {
+            if let Some(id) = n.class_id {
+                self.set(
+                    "net_cls",
+                    "network.classID",
+                    ("net_cls.classid", id.to_string()),
+                    ("", String::new()),
+                )?;
+            }
+            for p in &n.priorities {
+                self.set(
+                    "net_prio",
+                    "network.priorities",
+                    ("net_prio.ifpriomap", format!("{} {}", p.name, p.priority)),
+                    ("", String::new()),
+                )?;
+            }
+        }
+        for (device, limit) in &r.rdma {
+            let mut line = device.clone();
+            if let Some(h) = limit.hca_handles {
+                line.push_str(&format!(" hca_handle={h}"));
+            }
+            if let Some(o) = limit.hca_objects {
+                line.push_str(&format!(" hca_object={o}"));
+            }
+            self.set(
+                "rdma",
+                "rdma",
+                ("rdma.max", line.clone()),
+                ("rdma.max", line),
+            )?;
+        }
         if !r.unified.is_empty() {
             let (_, dir) =
                 self.dirs
@@ -551,6 +617,139 @@ impl Cgroup {
         }
         Ok(())
     }
+}
+
+impl Cgroup {
+    /// `linux.resources.blockIO`: the v1 `blkio` group, else the v2 group
+    /// with the `io` controller.
+    fn apply_block_io(&self, b: &BlockIo) -> Result<()> {
+        let v1 = self
+            .dirs
+            .iter()
+            .find(|(h, _)| h.controllers.iter().any(|c| c == "blkio"))
+            .map(|(_, d)| (d, false));
+        let v2 = || {
+            self.dirs
+                .iter()
+                .filter(|(h, _)| h.v2)
+                .map(|(_, d)| d)
+                .find(|d| d.join("io.max").exists())
+                .map(|d| (d, true))
+        };
+        let (dir, is_v2) = v1.or_else(v2).ok_or(Error::ControllerMissing {
+            controller: "blkio",
+            setting: "blockIO",
+        })?;
+        for (file, value) in block_io_writes(b, is_v2, &|f| dir.join(f).exists())? {
+            write(&dir.join(file), &value)?;
+        }
+        Ok(())
+    }
+}
+
+/// The (file, value) writes for `blockIO`, one per line the kernel
+/// takes, on v1 (`blkio.*`) or v2 (`io.*`). Weights go to the BFQ file
+/// where it `exists`, else to the CFQ (v1) or `io.weight` (v2) one; a
+/// weight with neither file is an error rather than silently dropped.
+pub(crate) fn block_io_writes(
+    b: &BlockIo,
+    v2: bool,
+    exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(&'static str, String)>> {
+    let mut out = Vec::new();
+    let missing = |setting| Error::ControllerMissing {
+        controller: "blkio weight (BFQ or CFQ group scheduling)",
+        setting,
+    };
+    // blkio weights are 10-1000; io.weight is 1-10000 (runc's mapping).
+    let weight = |w: u16| -> (&'static str, String) {
+        if v2 {
+            if exists("io.bfq.weight") {
+                ("io.bfq.weight", w.to_string())
+            } else {
+                let w = u64::from(w.clamp(10, 1000));
+                ("io.weight", (1 + (w - 10) * 9999 / 990).to_string())
+            }
+        } else if exists("blkio.bfq.weight") {
+            ("blkio.bfq.weight", w.to_string())
+        } else {
+            ("blkio.weight", w.to_string())
+        }
+    };
+    if let Some(w) = b.weight {
+        let (file, value) = weight(w);
+        if !exists(file) {
+            return Err(missing("blockIO.weight"));
+        }
+        out.push((
+            file,
+            if v2 {
+                format!("default {value}")
+            } else {
+                value
+            },
+        ));
+    }
+    if b.leaf_weight.is_some() || b.weight_device.iter().any(|d| d.leaf_weight.is_some()) {
+        if v2 || !exists("blkio.leaf_weight") {
+            return Err(missing("blockIO.leafWeight"));
+        }
+        if let Some(w) = b.leaf_weight {
+            out.push(("blkio.leaf_weight", w.to_string()));
+        }
+    }
+    for d in &b.weight_device {
+        if let Some(w) = d.weight {
+            let (file, value) = weight(w);
+            if !exists(file) {
+                return Err(missing("blockIO.weightDevice"));
+            }
+            let file = match file {
+                "blkio.bfq.weight" => "blkio.bfq.weight_device",
+                "blkio.weight" => "blkio.weight_device",
+                // v2 takes per-device lines in the same file.
+                _ => file,
+            };
+            out.push((file, format!("{}:{} {value}", d.major, d.minor)));
+        }
+        if let Some(w) = d.leaf_weight {
+            out.push((
+                "blkio.leaf_weight_device",
+                format!("{}:{} {w}", d.major, d.minor),
+            ));
+        }
+    }
+    let throttles = [
+        (&b.throttle_read_bps_device, "read_bps_device", "rbps"),
+        (&b.throttle_write_bps_device, "write_bps_device", "wbps"),
+        (&b.throttle_read_iops_device, "read_iops_device", "riops"),
+        (&b.throttle_write_iops_device, "write_iops_device", "wiops"),
+    ];
+    for (devices, v1_name, v2_key) in throttles {
+        for d in devices {
+            let rate = d.rate.unwrap_or(0);
+            if v2 {
+                let value = if rate == 0 {
+                    "max".to_owned()
+                } else {
+                    rate.to_string()
+                };
+                out.push((
+                    "io.max",
+                    format!("{}:{} {v2_key}={value}", d.major, d.minor),
+                ));
+            } else {
+                let file = match v1_name {
+                    "read_bps_device" => "blkio.throttle.read_bps_device",
+                    "write_bps_device" => "blkio.throttle.write_bps_device",
+                    "read_iops_device" => "blkio.throttle.read_iops_device",
+                    _ => "blkio.throttle.write_iops_device",
+                };
+                out.push((file, format!("{}:{} {rate}", d.major, d.minor)));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Where a group's freezer lives.
@@ -716,6 +915,117 @@ mod tests {
             e.to_string(),
             "cgroup controller cpu is not available on this host (needed for cpu.shares)"
         );
+    }
+
+    #[test]
+    fn block_io_files() {
+        use oci_types::runtime::{ThrottleDevice, WeightDevice};
+        let mut b = BlockIo::default();
+        let mut t = ThrottleDevice::default();
+        t.major = 254;
+        t.rate = Some(1 << 20);
+        b.throttle_read_bps_device = vec![t.clone()];
+        t.rate = Some(0);
+        b.throttle_write_iops_device = vec![t];
+        let none = |_: &str| false;
+        assert_eq!(
+            block_io_writes(&b, false, &none).unwrap(),
+            [
+                ("blkio.throttle.read_bps_device", "254:0 1048576".to_owned()),
+                ("blkio.throttle.write_iops_device", "254:0 0".to_owned()),
+            ]
+        );
+        assert_eq!(
+            block_io_writes(&b, true, &none).unwrap(),
+            [
+                ("io.max", "254:0 rbps=1048576".to_owned()),
+                ("io.max", "254:0 wiops=max".to_owned()),
+            ]
+        );
+        b = BlockIo::default();
+        b.weight = Some(500);
+        let mut wd = WeightDevice::default();
+        wd.major = 8;
+        wd.weight = Some(10);
+        b.weight_device = vec![wd];
+        let e = block_io_writes(&b, false, &none).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cgroup controller blkio weight (BFQ or CFQ group scheduling) is not available \
+             on this host (needed for blockIO.weight)"
+        );
+        let cfq = |f: &str| f == "blkio.weight";
+        assert_eq!(
+            block_io_writes(&b, false, &cfq).unwrap(),
+            [
+                ("blkio.weight", "500".to_owned()),
+                ("blkio.weight_device", "8:0 10".to_owned()),
+            ]
+        );
+        let bfq = |f: &str| f == "blkio.bfq.weight";
+        assert_eq!(
+            block_io_writes(&b, false, &bfq).unwrap()[1],
+            ("blkio.bfq.weight_device", "8:0 10".to_owned())
+        );
+        let io = |f: &str| f == "io.weight";
+        assert_eq!(
+            block_io_writes(&b, true, &io).unwrap(),
+            [
+                ("io.weight", "default 4950".to_owned()),
+                ("io.weight", "8:0 1".to_owned()),
+            ]
+        );
+        b.leaf_weight = Some(100);
+        assert!(block_io_writes(&b, true, &io).is_err());
+    }
+
+    #[test]
+    fn hugepages_network_rdma_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = dir.path().join("unified/c");
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::write(v2.join("hugetlb.2MB.max"), "max").unwrap();
+        std::fs::write(v2.join("hugetlb.2MB.rsvd.max"), "max").unwrap();
+        let cg = Cgroup {
+            dirs: vec![(
+                Hierarchy {
+                    name: "unified".into(),
+                    controllers: Vec::new(),
+                    mountpoint: dir.path().join("unified"),
+                    v2: true,
+                },
+                v2.clone(),
+            )],
+        };
+        let mut r = Resources::default();
+        r.hugepage_limits = vec![oci_types::runtime::HugepageLimit::new("2MB", 4 << 20)];
+        cg.apply(&r).unwrap();
+        for f in ["hugetlb.2MB.max", "hugetlb.2MB.rsvd.max"] {
+            assert_eq!(std::fs::read_to_string(v2.join(f)).unwrap(), "4194304");
+        }
+        r.hugepage_limits = vec![oci_types::runtime::HugepageLimit::new("../x", 1)];
+        assert!(matches!(cg.apply(&r), Err(Error::BadConfig { .. })));
+        r.hugepage_limits.clear();
+        let mut n = oci_types::runtime::Network::default();
+        n.class_id = Some(7);
+        r.network = Some(n);
+        assert!(matches!(
+            cg.apply(&r),
+            Err(Error::ControllerMissing {
+                controller: "net_cls",
+                ..
+            })
+        ));
+        r.network = None;
+        r.rdma
+            .insert("mlx4_0".into(), oci_types::runtime::Rdma::default());
+        assert!(matches!(
+            cg.apply(&r),
+            Err(Error::ControllerMissing {
+                controller: "rdma",
+                ..
+            })
+        ));
     }
 
     #[test]

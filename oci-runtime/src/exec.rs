@@ -187,17 +187,9 @@ fn check_process(process: &Process, console_socket: bool) -> Result<()> {
             found: process.terminal.to_string(),
         });
     }
-    let unsupported = [
-        (process.io_priority.is_some(), "process.ioPriority"),
-        (process.scheduler.is_some(), "process.scheduler"),
-        (
-            process.exec_cpu_affinity.is_some(),
-            "process.execCPUAffinity",
-        ),
-    ];
-    if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
-        return Err(Error::Unsupported { feature });
-    }
+    let mut spec = Spec::default();
+    spec.process = Some(process.clone());
+    crate::process::check_attributes(&spec)?;
     Ok(())
 }
 
@@ -247,6 +239,7 @@ impl Runtime {
                 userns: false,
                 cgroup_v2: false,
                 cgroup_binds: Vec::new(),
+                idmapped: Vec::new(),
             },
             state_dir: c.dir.clone(),
             clone_flags: 0,
@@ -264,6 +257,7 @@ impl Runtime {
             id,
             options.preserve_fds,
             [options.stdin, options.stdout, options.stderr],
+            Some(process),
         )?;
         let stage1 = child.id();
         let res = exec_handshake(id, &cfg, &c.record.cgroup, stage1, sock, &mut child);

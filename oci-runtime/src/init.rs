@@ -189,7 +189,7 @@ pub fn init_if_requested() {
 }
 
 fn stage1(ch: &mut Channel) -> Result<(), String> {
-    let cfg: InitConfig = match ch.recv() {
+    let mut cfg: InitConfig = match ch.recv() {
         Ok(Some(cfg)) => cfg,
         Ok(None) => return Err("runtime closed the init socket".into()),
         Err(e) => return Err(format!("read init config: {e}")),
@@ -243,6 +243,24 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         _ => None,
     };
+    // Idmapped mounts, made while still in the runtime's namespaces: their
+    // maps name host ids, and only the host is privileged over the
+    // filesystems. Stage 2 inherits the detached mounts through the clone.
+    let requests =
+        rootfs::idmap_requests(&cfg.spec).map_err(|i| crate::Error::from(i).to_string())?;
+    let mut idmapped = Vec::new();
+    for r in requests {
+        let what = || format!("idmapped mount of {}", r.source.display());
+        // SAFETY: stage 1 is single-threaded (see `clone_process` below).
+        let userns = unsafe { sys::userns_with_maps(&r.uid_map, &r.gid_map) }
+            .map_err(|e| format!("user namespace for {}: {e}", what()))?;
+        let tree = rootfs::idmapped_tree(&r, &cfg.rootfs.bundle, &userns)
+            .map_err(|e| format!("{}: {e}", what()))?;
+        cfg.rootfs
+            .idmapped
+            .push((r.index, std::os::fd::AsRawFd::as_raw_fd(&tree)));
+        idmapped.push(tree);
+    }
     // Open every namespace (and an exec's root) before joining any: once
     // in the container's mount namespace, paths resolve in its /proc.
     let exec_root = match &cfg.exec {
@@ -278,6 +296,8 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         }
         sys::set_ids(0, 0).map_err(|e| format!("become root in the user namespace: {e}"))?;
     }
+    // After the user namespace, which then owns the time namespace.
+    crate::timens::setup(&cfg.spec)?;
     // From here on no process of the container may ptrace us or open
     // our /proc files (we hold host descriptors); execve of the user
     // program restores the default. After the id maps: a non-dumpable
@@ -356,6 +376,9 @@ fn stage2(
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
+    // While the init still has every capability it was given, and before
+    // a seccomp filter that may forbid these calls.
+    process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;
     lsm::apply(host_proc, cfg.lsm, proc_)?;
     let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), &state)?;
     ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
@@ -379,6 +402,11 @@ fn stage2(
     }
     if let Err(e) = sys::cloexec_from(3 + cfg.preserve_fds) {
         fail(&mut conn, format!("mark descriptors close-on-exec: {e}"));
+    }
+    // The init is in its cgroup; before seccomp, which may forbid the
+    // call.
+    if let Err(e) = process::final_affinity(&Linux, proc_) {
+        fail(&mut conn, e.to_string());
     }
     if let (Some(f), Some(p)) = (&filter, profile) {
         if let Err(e) = install_seccomp(f, p, agent.as_ref(), &state) {
@@ -456,10 +484,12 @@ fn exec_process(
         crate::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
+    process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;
     lsm::apply(host_proc, cfg.lsm, proc_)?;
     let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), state)?;
     sys::cloexec_from(3 + cfg.preserve_fds)
         .map_err(|e| format!("mark descriptors close-on-exec: {e}"))?;
+    process::final_affinity(&Linux, proc_).map_err(|e| e.to_string())?;
     if let (Some(f), Some(p)) = (&filter, profile) {
         install_seccomp(f, p, agent.as_ref(), state)?;
     }

@@ -133,6 +133,7 @@ mod hook;
 mod id;
 mod init;
 mod lsm;
+mod netdev;
 mod process;
 mod rootfs;
 mod runtime;
@@ -141,6 +142,7 @@ mod signal;
 mod stats;
 mod sys;
 mod syscall;
+mod timens;
 
 pub use container::Container;
 pub use error::{Error, HookFailure, Result};

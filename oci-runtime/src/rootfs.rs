@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use oci_types::runtime::{Mount, RootfsPropagation, Spec};
 
+use crate::process::Invalid;
 use crate::syscall::*;
 
 /// A failed step of the container setup, reported to the runtime.
@@ -72,6 +73,13 @@ pub(crate) struct RootfsOptions {
     /// Pure cgroup v2 host: a `cgroup` mount becomes cgroup2.
     pub(crate) cgroup_v2: bool,
     pub(crate) cgroup_binds: Vec<CgroupBind>,
+    /// For idmapped mounts: (index in `mounts`, detached idmapped mount),
+    /// made by stage 1 on the host (where it is privileged over the
+    /// filesystem, which a container's user namespace is not) and
+    /// inherited by stage 2 through the clone, so never sent over the
+    /// socket.
+    #[serde(skip)]
+    pub(crate) idmapped: Vec<(usize, std::os::fd::RawFd)>,
 }
 
 /// Mount options split into what mount(2) needs.
@@ -95,6 +103,7 @@ pub(crate) const KNOWN_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "mand",
     "noatime",
     "nodev",
@@ -108,6 +117,7 @@ pub(crate) const KNOWN_OPTIONS: &[&str] = &[
     "rbind",
     "relatime",
     "remount",
+    "ridmap",
     "ro",
     "rprivate",
     "rshared",
@@ -151,6 +161,8 @@ pub(crate) fn parse_options(options: &[String]) -> MountOptions {
             "norelatime" => (0, MS_RELATIME),
             "strictatime" => (MS_STRICTATIME, 0),
             "nostrictatime" => (0, MS_STRICTATIME),
+            // Handled by the idmapped mount itself (see `IdmapRequest`).
+            "idmap" | "ridmap" => continue,
             "bind" => (MS_BIND, 0),
             "rbind" => (MS_BIND | MS_REC, 0),
             "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
@@ -220,8 +232,13 @@ pub(crate) fn prepare(
     sys.mount(Some(root), root, None, MS_BIND | MS_REC, None)
         .step(|| format!("bind rootfs {} onto itself", root.display()))?;
 
-    for m in &spec.mounts {
-        mount_one(sys, m, opts)
+    for (i, m) in spec.mounts.iter().enumerate() {
+        let tree = opts
+            .idmapped
+            .iter()
+            .find(|(j, _)| *j == i)
+            .map(|(_, fd)| *fd);
+        mount_one(sys, m, opts, tree)
             .step(|| format!("mount {} ({}) on {}", m.source, m.kind, m.destination))?;
     }
 
@@ -304,7 +321,12 @@ fn is_bind(m: &Mount) -> bool {
     m.kind == "bind" || m.options.iter().any(|o| o == "bind" || o == "rbind")
 }
 
-fn mount_one(sys: &dyn Syscalls, m: &Mount, opts: &RootfsOptions) -> io::Result<()> {
+fn mount_one(
+    sys: &dyn Syscalls,
+    m: &Mount,
+    opts: &RootfsOptions,
+    idmapped: Option<std::os::fd::RawFd>,
+) -> io::Result<()> {
     let root = opts.rootfs.as_path();
     let o = parse_options(&m.options);
     let data = (!o.data.is_empty()).then(|| o.data.join(","));
@@ -316,7 +338,11 @@ fn mount_one(sys: &dyn Syscalls, m: &Mount, opts: &RootfsOptions) -> io::Result<
         let create = if is_dir { Create::Dir } else { Create::File };
         let target = sys.resolve(root, &m.destination, create)?;
         let rec = o.flags & MS_REC;
-        sys.mount(Some(&source), &target.path, None, MS_BIND | rec, None)?;
+        if let Some(tree) = idmapped {
+            sys.attach_tree(tree, &target.path)?;
+        } else {
+            sys.mount(Some(&source), &target.path, None, MS_BIND | rec, None)?;
+        }
         let rest = o.flags & !(MS_BIND | MS_REC);
         if rest != 0 {
             let target = sys.resolve(root, &m.destination, Create::No)?;
@@ -372,6 +398,88 @@ fn mount_one(sys: &dyn Syscalls, m: &Mount, opts: &RootfsOptions) -> io::Result<
         sys.mount(None, &target.path, None, o.propagation, None)?;
     }
     Ok(())
+}
+
+/// An idmapped mount for stage 1 to prepare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdmapRequest {
+    /// Index in `mounts`.
+    pub(crate) index: usize,
+    /// The source, relative to `bundle` unless absolute.
+    pub(crate) source: PathBuf,
+    /// Clone the whole tree below the source (`rbind`).
+    pub(crate) tree: bool,
+    /// Idmap every mount of the tree (`ridmap`).
+    pub(crate) recursive: bool,
+    /// `uid_map` contents (`containerID hostID size` lines).
+    pub(crate) uid_map: String,
+    /// `gid_map` contents.
+    pub(crate) gid_map: String,
+}
+
+/// The idmapped mounts of `spec`: bind mounts with `uidMappings` and
+/// `gidMappings`, or with the `idmap`/`ridmap` option and no mappings of
+/// their own, which then take the container's (`linux.uidMappings`).
+pub(crate) fn idmap_requests(spec: &Spec) -> Result<Vec<IdmapRequest>, Invalid> {
+    let text = |m: &[oci_types::runtime::IdMapping]| {
+        m.iter()
+            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+            .collect::<String>()
+    };
+    let linux = spec.linux.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for (index, m) in spec.mounts.iter().enumerate() {
+        let option = m.options.iter().any(|o| o == "idmap" || o == "ridmap");
+        let own = !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty();
+        if !option && !own {
+            continue;
+        }
+        let bad = |expected| Invalid {
+            field: "mounts[].uidMappings",
+            expected,
+            found: format!("{} on {}", m.kind, m.destination),
+        };
+        if !is_bind(m) {
+            return Err(bad("idmapped mounts only for bind mounts"));
+        }
+        let (uids, gids) = if own {
+            (&m.uid_mappings, &m.gid_mappings)
+        } else {
+            (&linux.uid_mappings, &linux.gid_mappings)
+        };
+        if uids.is_empty() || gids.is_empty() {
+            return Err(bad(
+                "both uidMappings and gidMappings (the mount's or the container's)",
+            ));
+        }
+        out.push(IdmapRequest {
+            index,
+            source: PathBuf::from(&m.source),
+            tree: parse_options(&m.options).flags & MS_REC != 0,
+            recursive: m.options.iter().any(|o| o == "ridmap"),
+            uid_map: text(uids),
+            gid_map: text(gids),
+        });
+    }
+    Ok(out)
+}
+
+/// Makes the detached idmapped mount for `req` (open_tree(2) with
+/// `OPEN_TREE_CLONE`, then mount_setattr(2) `MOUNT_ATTR_IDMAP` with
+/// `userns`), for stage 2 to attach in the container.
+pub(crate) fn idmapped_tree(
+    req: &IdmapRequest,
+    bundle: &Path,
+    userns: &std::os::fd::OwnedFd,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use rustix::mount::{open_tree, OpenTreeFlags};
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if req.tree {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    let tree = open_tree(rustix::fs::CWD, bundle.join(&req.source), flags)?;
+    crate::sys::mount_setattr_idmap(&tree, userns, req.recursive)?;
+    Ok(tree)
 }
 
 /// Copies the directory `from` into `to` (both `/proc/self/fd/N` paths of

@@ -168,6 +168,7 @@ pub(crate) fn ns_flag(kind: &NamespaceType) -> Option<i32> {
         NamespaceType::Ipc => libc::CLONE_NEWIPC,
         NamespaceType::User => libc::CLONE_NEWUSER,
         NamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        NamespaceType::Time => libc::CLONE_NEWTIME,
         _ => return None,
     })
 }
@@ -203,6 +204,9 @@ pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> Na
             }
         } else if ns.kind == NamespaceType::User {
             plan.new_userns = true;
+        } else if ns.kind == NamespaceType::Time {
+            // clone(2) cannot take CLONE_NEWTIME (it overlaps the exit
+            // signal bits): stage 1 unshares it, see `timens::setup`.
         } else {
             plan.clone_flags |= flag as u64;
         }
@@ -254,11 +258,7 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     for key in linux.sysctl.keys() {
         check_sysctl(key, &has)?;
     }
-    if has(NamespaceType::Time) {
-        return Err(Error::Unsupported {
-            feature: "time namespace",
-        });
-    }
+    crate::timens::check(spec)?;
     // Refuse what would otherwise be silently ignored: a container must
     // never run less confined, or differently, than its config says.
     if let Some(profile) = &linux.seccomp {
@@ -277,41 +277,14 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
             !linux.mount_label.is_empty() && crate::lsm::HostLsm::probe().selinux,
             "linux.mountLabel on an SELinux host",
         ),
-        (process.io_priority.is_some(), "process.ioPriority"),
-        (process.scheduler.is_some(), "process.scheduler"),
-        (
-            process.exec_cpu_affinity.is_some(),
-            "process.execCPUAffinity",
-        ),
-        (linux.personality.is_some(), "linux.personality"),
-        (linux.memory_policy.is_some(), "linux.memoryPolicy"),
         (linux.intel_rdt.is_some(), "linux.intelRdt"),
-        (!linux.net_devices.is_empty(), "linux.netDevices"),
-        (linux.time_offsets.is_some(), "linux.timeOffsets"),
-        (
-            spec.mounts
-                .iter()
-                .any(|m| !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()),
-            "idmapped mounts (mounts[].uidMappings)",
-        ),
     ];
     if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
         return Err(Error::Unsupported { feature });
     }
-    if let Some(r) = &linux.resources {
-        let unsupported = [
-            (asks_block_io(r), "linux.resources.blockIO"),
-            (
-                !r.hugepage_limits.is_empty(),
-                "linux.resources.hugepageLimits",
-            ),
-            (r.network.is_some(), "linux.resources.network"),
-            (!r.rdma.is_empty(), "linux.resources.rdma"),
-        ];
-        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
-            return Err(Error::Unsupported { feature });
-        }
-    }
+    crate::process::check_attributes(spec)?;
+    crate::rootfs::idmap_requests(spec)?;
+    crate::netdev::check(spec)?;
     if has(NamespaceType::User)
         && linux
             .namespaces
@@ -614,8 +587,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::AlreadyExists`]; [`Error::Config`] or [`Error::BadConfig`]
     /// for the bundle (including a seccomp profile the engine cannot
-    /// compile faithfully); [`Error::Unsupported`] (time namespace,
-    /// systemd cgroups); [`Error::InitFailed`] with the failing
+    /// compile faithfully); [`Error::Unsupported`] (systemd cgroups); [`Error::InitFailed`] with the failing
     /// setup step; [`Error::Hook`] for prestart, createRuntime and
     /// createContainer hooks. Nothing is left behind on failure.
     ///
@@ -737,6 +709,7 @@ impl Runtime {
                 userns,
                 cgroup_v2: !hierarchies.is_empty() && hierarchies.iter().all(|h| h.v2),
                 cgroup_binds: cg.as_ref().map(Cgroup::binds).unwrap_or_default(),
+                idmapped: Vec::new(),
             },
             spec,
             state_dir: dir.to_owned(),
@@ -753,6 +726,7 @@ impl Runtime {
             id.as_str(),
             options.preserve_fds,
             [options.stdin, options.stdout, options.stderr],
+            cfg.spec.process.as_ref(),
         )?;
         let stage1 = child.id();
         cleanup.pid = Some(stage1);
@@ -806,6 +780,7 @@ impl Runtime {
         id: &str,
         preserve_fds: u32,
         stdio: [Option<OwnedFd>; 3],
+        process: Option<&oci_types::runtime::Process>,
     ) -> Result<(std::process::Child, std::os::unix::net::UnixStream)> {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| Error::sys("create init socket", id, e))?;
@@ -824,6 +799,17 @@ impl Runtime {
             .stdout(stdio(stdout))
             .stderr(stdio(stderr));
         sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
+        // Before the init joins the cgroup, whose cpuset (v1) then replaces
+        // it; the final affinity is the process's last step before exec.
+        if let Some(list) = process
+            .and_then(|p| p.exec_cpu_affinity.as_ref())
+            .and_then(|a| a.initial.as_deref())
+            .filter(|l| !l.trim().is_empty())
+        {
+            let cpus = crate::process::parse_list("process.execCPUAffinity.initial", list)?;
+            sys::affinity_before_exec(&mut cmd, &cpus)
+                .map_err(|e| Error::sys("set initial CPU affinity", id, e))?;
+        }
         let child = cmd
             .spawn()
             .map_err(|e| Error::sys("start container init", id, e))?;
@@ -869,6 +855,9 @@ impl Runtime {
                     pid = Some(p);
                     cleanup.pid = Some(p);
                     let _ = child.wait();
+                    // Stage 2 waits for stage 1 to exit before it does
+                    // anything: its network namespace is ready for them.
+                    crate::netdev::move_all(&linux.net_devices, p)?;
                 }
                 Some(ToRuntime::Hooks) => {
                     let mut state = State::new(
@@ -1072,8 +1061,9 @@ impl Runtime {
     }
 
     /// Changes the limits of a live container (`runc update`): memory,
-    /// pids, cpu (shares, quota, period, realtime, idle, cpuset) and
-    /// `unified` entries of `resources` are written to its cgroup, as at
+    /// pids, cpu (shares, quota, period, realtime, idle, cpuset), blockIO,
+    /// hugepage, network, rdma and `unified` entries of `resources` are
+    /// written to its cgroup, as at
     /// create; fields left out are unchanged. Device rules are not
     /// changed (as in runc), and the limits recorded in the bundle are not
     /// rewritten.
@@ -1084,29 +1074,13 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::NotRunning`] unless created, running or paused;
-    /// [`Error::Unsupported`] for blockIO, hugepage, network or rdma
-    /// limits; [`Error::ControllerMissing`] or [`Error::Io`] as at create
+    /// [`Error::ControllerMissing`] or [`Error::Io`] as at create
     /// (limits before the failing one stay applied).
     pub fn update(&self, id: &str, resources: &oci_types::runtime::Resources) -> Result<()> {
         let c = self.container(id)?;
         let _span = tracing::debug_span!("update", id = %id).entered();
         if !c.is_alive() {
             return Err(Error::NotRunning { id: id.to_owned() });
-        }
-        let unsupported = [
-            (asks_block_io(resources), "updating linux.resources.blockIO"),
-            (
-                !resources.hugepage_limits.is_empty(),
-                "updating linux.resources.hugepageLimits",
-            ),
-            (
-                resources.network.is_some(),
-                "updating linux.resources.network",
-            ),
-            (!resources.rdma.is_empty(), "updating linux.resources.rdma"),
-        ];
-        if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
-            return Err(Error::Unsupported { feature });
         }
         let cg = c.record.cgroup.as_ref().ok_or(Error::ControllerMissing {
             controller: "cgroup",
@@ -1242,6 +1216,7 @@ impl Runtime {
                 NamespaceType::Mount,
                 NamespaceType::Network,
                 NamespaceType::Pid,
+                NamespaceType::Time,
                 NamespaceType::User,
                 NamespaceType::Uts,
             ]
@@ -1271,9 +1246,28 @@ impl Runtime {
         linux.apparmor = Some(support(host.apparmor));
         linux.selinux = Some(support(host.selinux));
         linux.intel_rdt = Some(off());
-        linux.net_devices = Some(off());
+        let mut net_devices = Support::default();
+        net_devices.enabled = Some(true);
+        linux.net_devices = Some(net_devices);
+        // runtime-spec features-linux.md, "MemoryPolicy".
+        let names = |v: &[&str]| serde_json::Value::from(v.to_vec());
+        linux.extra.insert(
+            "memoryPolicy".into(),
+            serde_json::json!({
+                "modes": names(&oci_types::runtime::MemoryPolicyMode::KNOWN
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()),
+                "flags": names(&oci_types::runtime::MemoryPolicyFlag::KNOWN
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()),
+            }),
+        );
         let mut me = MountExtensions::default();
-        me.idmap = Some(off());
+        let mut idmap = Support::default();
+        idmap.enabled = Some(true);
+        me.idmap = Some(idmap);
         linux.mount_extensions = Some(me);
         f.linux = Some(linux);
         f
@@ -1397,8 +1391,15 @@ mod tests {
         // Kernel 6.18 (HOST.md) knows every flag.
         assert_eq!(seccomp.supported_flags, seccomp.known_flags);
         assert_eq!(linux.cgroup.as_ref().unwrap().systemd, Some(false));
+        assert_eq!(
+            linux.extra["memoryPolicy"]["modes"][0],
+            serde_json::json!("MPOL_DEFAULT")
+        );
         let ns = linux.namespaces.as_ref().unwrap();
-        assert!(!ns.contains(&NamespaceType::Time));
+        assert!(ns.contains(&NamespaceType::Time));
+        let idmap = linux.mount_extensions.as_ref().unwrap().idmap.as_ref();
+        assert_eq!(idmap.unwrap().enabled, Some(true));
+        assert_eq!(linux.net_devices.as_ref().unwrap().enabled, Some(true));
         assert!(f
             .mount_options
             .as_ref()
@@ -1452,10 +1453,11 @@ mod tests {
             .unwrap()
             .namespaces
             .push(Namespace::new(NamespaceType::Time));
-        assert!(matches!(
-            check_spec(&s, false),
-            Err(Error::Unsupported { .. })
-        ));
+        check_spec(&s, false).unwrap();
+        s.linux.as_mut().unwrap().namespaces.pop();
+        s.linux.as_mut().unwrap().time_offsets = Some(Default::default());
+        let e = check_spec(&s, false).unwrap_err();
+        assert!(e.to_string().starts_with("config linux.timeOffsets"), "{e}");
 
         let mut s = spec();
         let mut profile =
@@ -1473,19 +1475,20 @@ mod tests {
         check_spec(&s, false).unwrap();
 
         let mut s = spec();
+        s.process.as_mut().unwrap().io_priority = Some(oci_types::runtime::IoPriority::new(
+            oci_types::runtime::IoPriorityClass::Be,
+            9,
+        ));
+        let e = check_spec(&s, false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config process.ioPriority.priority: expected 0 to 7, found 9"
+        );
+
+        let mut s = spec();
         s.linux.as_mut().unwrap().intel_rdt = Some(Default::default());
         let e = check_spec(&s, false).unwrap_err();
         assert_eq!(e.to_string(), "linux.intelRdt is not supported");
-
-        let mut s = spec();
-        let mut r = oci_types::runtime::Resources::default();
-        r.hugepage_limits
-            .push(oci_types::runtime::HugepageLimit::new("2MB", 1));
-        s.linux.as_mut().unwrap().resources = Some(r);
-        assert!(matches!(
-            check_spec(&s, false),
-            Err(Error::Unsupported { .. })
-        ));
 
         for (key, ok) in [
             ("net.ipv4.ip_forward", true),

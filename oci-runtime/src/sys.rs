@@ -138,6 +138,28 @@ pub(crate) fn pass_fd(command: &mut Command, fd: RawFd, target: RawFd) {
     }
 }
 
+/// Makes `command`'s child run on `cpus` (sched_setaffinity(2)) from
+/// before it execs, so the affinity holds from the process's first
+/// instruction (`process.execCPUAffinity.initial`).
+///
+/// The set is built here; the hook between fork and exec makes only the
+/// system call, which is async-signal-safe, and allocates nothing.
+pub(crate) fn affinity_before_exec(command: &mut Command, cpus: &[usize]) -> io::Result<()> {
+    let mut set = rustix::thread::CpuSet::new();
+    for &cpu in cpus {
+        if cpu >= rustix::thread::CpuSet::MAX_CPU {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        set.set(cpu);
+    }
+    let hook = move || -> io::Result<()> { Ok(rustix::thread::sched_setaffinity(None, &set)?) };
+    // SAFETY: the hook is async-signal-safe (see above).
+    unsafe {
+        command.pre_exec(hook);
+    }
+    Ok(())
+}
+
 /// Marks every descriptor from `first` upwards close-on-exec
 /// (close_range(2) with `CLOSE_RANGE_CLOEXEC`).
 pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
@@ -350,6 +372,35 @@ pub(crate) fn seccomp_flag_supported(flag: u32) -> bool {
 /// Makes the detached mount `fd` (from open_tree(2) with
 /// `OPEN_TREE_CLONE`) read-only with mount_setattr(2).
 pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    mount_setattr(
+        fd.as_raw_fd(),
+        libc::AT_EMPTY_PATH,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        0,
+    )
+}
+
+/// Makes the detached mount `fd` idmapped with the mappings of the user
+/// namespace `userns` (mount_setattr(2) `MOUNT_ATTR_IDMAP`), its whole
+/// tree when `recursive`.
+pub(crate) fn mount_setattr_idmap(
+    fd: &impl std::os::fd::AsRawFd,
+    userns: &impl std::os::fd::AsRawFd,
+    recursive: bool,
+) -> io::Result<()> {
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
+    mount_setattr(
+        fd.as_raw_fd(),
+        flags,
+        MOUNT_ATTR_IDMAP,
+        userns.as_raw_fd() as u64,
+    )
+}
+
+fn mount_setattr(fd: RawFd, flags: libc::c_int, attr_set: u64, userns_fd: u64) -> io::Result<()> {
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -357,13 +408,11 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
         propagation: u64,
         userns_fd: u64,
     }
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    const MOUNT_ATTR_NOSUID: u64 = 0x2;
     let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+        attr_set,
         attr_clr: 0,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd,
     };
     let empty = c"";
     // SAFETY: `empty` is a NUL-terminated string and `attr` a live
@@ -372,9 +421,9 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
+            fd,
             empty.as_ptr(),
-            libc::AT_EMPTY_PATH,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -383,6 +432,68 @@ pub(crate) fn mount_setattr_readonly(fd: &impl std::os::fd::AsRawFd) -> io::Resu
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// move_mount(2) of the detached mount `tree` onto `target`, following
+/// `target` if it is a (magic) link.
+pub(crate) fn move_mount_tree(tree: RawFd, target: &Path) -> io::Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_SYMLINKS: libc::c_uint = 0x10;
+    let target = cstr(target.as_os_str().as_bytes())?;
+    let empty = c"";
+    // SAFETY: both strings are NUL-terminated and live for the call; the
+    // descriptors are integers the kernel checks.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree,
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// A user namespace with the given `uid_map` and `gid_map` contents, for
+/// idmapped mounts: a child is cloned into a new user namespace, its maps
+/// are written, its namespace opened, and the child killed (runc's way).
+///
+/// # Safety
+/// As [`clone_process`]: the calling process must be single-threaded.
+pub(crate) unsafe fn userns_with_maps(
+    uid_map: &str,
+    gid_map: &str,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::io::Read;
+    let (mut hold, release) = std::os::unix::net::UnixStream::pair()?;
+    // SAFETY: the caller guarantees that this process is single-threaded.
+    match unsafe { clone_process(libc::CLONE_NEWUSER as u64) }? {
+        Forked::Child => {
+            drop(release);
+            // Wait for the parent to be done (EOF) or to kill us.
+            let _ = hold.read(&mut [0u8; 1]);
+            // SAFETY: _exit ends this copy of the process at once, without
+            // running destructors or atexit handlers that belong to the
+            // parent's state.
+            unsafe { libc::_exit(0) }
+        }
+        Forked::Parent(pid) => {
+            drop(hold);
+            let opened = std::fs::write(format!("/proc/{pid}/uid_map"), uid_map)
+                .and_then(|()| std::fs::write(format!("/proc/{pid}/gid_map"), gid_map))
+                .and_then(|()| std::fs::File::open(format!("/proc/{pid}/ns/user")));
+            drop(release);
+            let _ = kill(pid, libc::SIGKILL);
+            let _ = waitpid(pid, false);
+            Ok(opened?.into())
+        }
     }
 }
 
@@ -402,6 +513,87 @@ pub(crate) unsafe fn close_from(first: u32) -> io::Result<()> {
             0 as libc::c_uint,
         )
     };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `struct sched_attr` of sched_setattr(2), `SCHED_ATTR_SIZE_VER1`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SchedAttr {
+    pub(crate) size: u32,
+    pub(crate) policy: u32,
+    pub(crate) flags: u64,
+    pub(crate) nice: i32,
+    pub(crate) priority: u32,
+    pub(crate) runtime: u64,
+    pub(crate) deadline: u64,
+    pub(crate) period: u64,
+    pub(crate) util_min: u32,
+    pub(crate) util_max: u32,
+}
+
+/// sched_setattr(2) on the calling thread (the init is single-threaded).
+pub(crate) fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
+    let mut attr = *attr;
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: `attr` is a live `struct sched_attr` whose size field says
+    // how many bytes the kernel may read; it is only read during the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setattr,
+            0 as libc::pid_t,
+            &attr as *const SchedAttr,
+            0 as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// ioprio_set(2) with `IOPRIO_WHO_PROCESS` on the calling process.
+pub(crate) fn ioprio_set(value: u32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: integer-only system call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0 as libc::c_int,
+            value as libc::c_int,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// personality(2), setting the execution domain and flags.
+pub(crate) fn personality(persona: u64) -> io::Result<()> {
+    // SAFETY: integer-only call; it returns the previous persona or -1.
+    check(unsafe { libc::personality(persona as libc::c_ulong) })
+}
+
+/// set_mempolicy(2): `mode` with its flags or'ed in, and the node mask
+/// (bit n of word n/64 is node n), empty for no mask.
+pub(crate) fn set_mempolicy(mode: i32, nodes: &[u64]) -> io::Result<()> {
+    let (ptr, maxnode) = if nodes.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        // The kernel reads maxnode - 1 bits.
+        (nodes.as_ptr(), nodes.len() as libc::c_ulong * 64 + 1)
+    };
+    // SAFETY: `ptr` is null or points to `nodes`, a live slice of
+    // `maxnode - 1` bits that the kernel only reads during the call.
+    let rc = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -101,6 +101,19 @@ pub(crate) trait Syscalls: fmt::Debug {
     /// seccomp(2) `SECCOMP_SET_MODE_FILTER` with `flags`; returns the
     /// notify listener when `flags` has `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
     fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>>;
+    /// sched_setattr(2) on the calling thread.
+    fn sched_setattr(&self, attr: &sys::SchedAttr) -> io::Result<()>;
+    /// ioprio_set(2) on the calling process (`class << 13 | level`).
+    fn ioprio_set(&self, value: u32) -> io::Result<()>;
+    /// personality(2).
+    fn personality(&self, persona: u64) -> io::Result<()>;
+    /// set_mempolicy(2) with `mode | flags` and a node bit mask.
+    fn set_mempolicy(&self, mode: i32, nodes: &[u64]) -> io::Result<()>;
+    /// sched_setaffinity(2) of the calling thread to these CPUs.
+    fn sched_setaffinity(&self, cpus: &[usize]) -> io::Result<()>;
+    /// Attaches the detached mount `tree` (from open_tree(2)) at `target`
+    /// with move_mount(2).
+    fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()>;
 }
 
 /// The real kernel.
@@ -426,6 +439,37 @@ impl Syscalls for Linux {
             .collect();
         sys::seccomp_set_filter(flags, &filter)
     }
+
+    fn sched_setattr(&self, attr: &sys::SchedAttr) -> io::Result<()> {
+        sys::sched_setattr(attr)
+    }
+
+    fn ioprio_set(&self, value: u32) -> io::Result<()> {
+        sys::ioprio_set(value)
+    }
+
+    fn personality(&self, persona: u64) -> io::Result<()> {
+        sys::personality(persona)
+    }
+
+    fn set_mempolicy(&self, mode: i32, nodes: &[u64]) -> io::Result<()> {
+        sys::set_mempolicy(mode, nodes)
+    }
+
+    fn sched_setaffinity(&self, cpus: &[usize]) -> io::Result<()> {
+        let mut set = rustix::thread::CpuSet::new();
+        for &cpu in cpus {
+            if cpu >= rustix::thread::CpuSet::MAX_CPU {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            set.set(cpu);
+        }
+        Ok(rustix::thread::sched_setaffinity(None, &set)?)
+    }
+
+    fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
+        sys::move_mount_tree(tree, target)
+    }
 }
 
 // mount(2) flags, as u64 so they combine without casts.
@@ -587,6 +631,27 @@ pub(crate) mod fake {
         fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>> {
             self.record(format!("seccomp flags={flags:#x} insns={}", program.len()))?;
             Ok(None)
+        }
+        fn sched_setattr(&self, a: &sys::SchedAttr) -> io::Result<()> {
+            self.record(format!(
+                "sched_setattr policy={} flags={:#x} nice={} prio={} dl={}/{}/{}",
+                a.policy, a.flags, a.nice, a.priority, a.runtime, a.deadline, a.period
+            ))
+        }
+        fn ioprio_set(&self, value: u32) -> io::Result<()> {
+            self.record(format!("ioprio_set {value:#x}"))
+        }
+        fn personality(&self, persona: u64) -> io::Result<()> {
+            self.record(format!("personality {persona:#x}"))
+        }
+        fn set_mempolicy(&self, mode: i32, nodes: &[u64]) -> io::Result<()> {
+            self.record(format!("set_mempolicy {mode:#x} {nodes:x?}"))
+        }
+        fn sched_setaffinity(&self, cpus: &[usize]) -> io::Result<()> {
+            self.record(format!("sched_setaffinity {cpus:?}"))
+        }
+        fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
+            self.record(format!("attach_tree {tree} {}", target.display()))
         }
     }
 }

@@ -274,11 +274,17 @@ fn an_empty_block_io_asks_for_nothing() {
     let id = unique_id(test);
     let _guard = b.guard(&id);
     assert_eq!(b.runc.ok(&["run", "-b", b.bundle_arg(), &id]), "ran\n");
-    // A setting the engine cannot apply is refused, not ignored.
+    // A real setting is applied (its effect is checked by the engine's
+    // tests); one for a controller this host lacks is refused, not
+    // ignored.
     b.config["linux"]["resources"]["blockIO"] = serde_json::json!({"weight": 300});
     b.write();
+    assert_eq!(b.runc.ok(&["run", "-b", b.bundle_arg(), &id]), "ran\n");
+    b.config["linux"]["resources"]["blockIO"] = serde_json::json!({});
+    b.config["linux"]["resources"]["rdma"] = serde_json::json!({"mlx5_0": {"hcaHandles": 3}});
+    b.write();
     let err = b.runc.fails(&["run", "-b", b.bundle_arg(), &id]);
-    assert!(err.contains("blockIO is not supported"), "{err}");
+    assert!(err.contains("rdma"), "{err}");
 }
 
 #[test]

@@ -18,6 +18,7 @@ fn opts(userns: bool) -> RootfsOptions {
                 host_dir: "/sys/fs/cgroup/cpu,cpuacct/ocikit/c".into(),
             },
         ],
+        idmapped: Vec::new(),
     }
 }
 
@@ -244,4 +245,59 @@ fn config_devices_with_owner() {
     );
     let c = has(&l, "chown /dev/fuse 1000:0");
     assert!(m < c);
+}
+
+#[test]
+fn idmapped_bind_mounts() {
+    use oci_types::runtime::IdMapping;
+    let mut spec = Spec::default_linux();
+    let mut m = Mount::new("/data", "bind", "/srv/data", &["rbind", "ro", "ridmap"]);
+    m.uid_mappings = vec![IdMapping::new(0, 1000, 10)];
+    m.gid_mappings = vec![IdMapping::new(0, 2000, 10), IdMapping::new(100, 5000, 1)];
+    spec.mounts.push(m);
+    let reqs = idmap_requests(&spec).unwrap();
+    let index = spec.mounts.len() - 1;
+    assert_eq!(
+        reqs,
+        [IdmapRequest {
+            index,
+            source: "/srv/data".into(),
+            tree: true,
+            recursive: true,
+            uid_map: "0 1000 10\n".into(),
+            gid_map: "0 2000 10\n100 5000 1\n".into(),
+        }]
+    );
+    let mut o = opts(false);
+    o.idmapped = vec![(index, 42)];
+    let sys = Recording::default();
+    prepare(&sys, &spec, &o).unwrap();
+    let l = sys.lines();
+    let at = has(&l, "attach_tree 42 /b/rootfs/data");
+    // The options idmap does not consume still apply, by remount.
+    assert_eq!(
+        l[at + 1],
+        format!(
+            "mount none /b/rootfs/data none {:#x} ",
+            MS_RDONLY | MS_BIND | MS_REMOUNT | MS_REC
+        )
+    );
+    assert!(!l.iter().any(|l| l.starts_with("mount /srv/data")));
+
+    // The option alone takes the container's mappings, which must exist.
+    let last = spec.mounts.last_mut().unwrap();
+    last.uid_mappings.clear();
+    last.gid_mappings.clear();
+    last.options = vec!["bind".into(), "idmap".into()];
+    let e = idmap_requests(&spec).unwrap_err();
+    assert_eq!(e.field, "mounts[].uidMappings");
+    let linux = spec.linux.as_mut().unwrap();
+    linux.uid_mappings = vec![IdMapping::new(0, 3000, 1)];
+    linux.gid_mappings = vec![IdMapping::new(0, 3000, 1)];
+    assert_eq!(idmap_requests(&spec).unwrap()[0].uid_map, "0 3000 1\n");
+    // Only bind mounts.
+    let last = spec.mounts.last_mut().unwrap();
+    last.kind = "tmpfs".into();
+    last.options = vec!["idmap".into()];
+    assert!(idmap_requests(&spec).is_err());
 }

@@ -14,6 +14,14 @@ use crate::common::*;
 pub(crate) const TESTS: &[crate::Test] = &[
     ("cgroup_layouts::pure_v1", pure_v1),
     ("cgroup_layouts::pure_v2", pure_v2),
+    (
+        "cgroup_layouts::pure_v2_hugetlb_and_block_io",
+        pure_v2_hugetlb_and_block_io,
+    ),
+    (
+        "cgroup_layouts::v1_net_cls_and_net_prio",
+        v1_net_cls_and_net_prio,
+    ),
 ];
 
 const ENV: &str = "OCIKIT_TEST_RUN";
@@ -110,4 +118,97 @@ fn pure_v2() {
     assert_eq!(out, "domain\n", "{out}");
     // The group was created under the cgroup2 root and removed again.
     assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-v2").exists());
+}
+
+fn pure_v2_hugetlb_and_block_io() {
+    if !root_or_skip("pure_v2_hugetlb_and_block_io") {
+        return;
+    }
+    if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
+        println!("test pure_v2_hugetlb_and_block_io ... skipped: no 2MB huge pages");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let layout = "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup";
+    let mut b = Bundle::new(&["cat", "/sys/fs/cgroup/hugetlb.2MB.max"]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = oci_runtime::oci_types::runtime::Resources::default();
+    r.hugepage_limits = vec![oci_runtime::oci_types::runtime::HugepageLimit::new(
+        "2MB",
+        8 << 20,
+    )];
+    linux.resources = Some(r.clone());
+    let (code, out) = run_in_layout(&b, "t-v2-hugetlb", layout);
+    assert_eq!((code, out.as_str()), (0, "8388608\n"), "{out}");
+
+    // This host's cgroup2 has no io controller: blockIO is refused.
+    let io_available = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "io"));
+    if io_available {
+        return;
+    }
+    let mut io = oci_runtime::oci_types::runtime::BlockIo::default();
+    io.weight = Some(100);
+    r.block_io = Some(io);
+    b.spec.linux.as_mut().unwrap().resources = Some(r);
+    let (code, out) = run_in_layout(&b, "t-v2-blkio", layout);
+    assert_eq!(code, 99, "{out}");
+    assert!(
+        out.contains("cgroup controller blkio is not available on this host (needed for blockIO)"),
+        "{out}"
+    );
+}
+
+fn v1_net_cls_and_net_prio() {
+    if !root_or_skip("v1_net_cls_and_net_prio") {
+        return;
+    }
+    // This host has both controllers but mounts neither: mount them, in
+    // the child's private mount namespace only.
+    let cgroups = std::fs::read_to_string("/proc/cgroups").unwrap_or_default();
+    let has = |c: &str| {
+        cgroups
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(c))
+    };
+    if !has("net_cls") || !has("net_prio") {
+        println!("test v1_net_cls_and_net_prio ... skipped: kernel without net_cls/net_prio");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let dir = "/run/ocikit-test-net_cls,net_prio";
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/ocikit-test-net_cls,net_prio/net_cls.classid; \
+         grep '^lo ' /sys/fs/cgroup/ocikit-test-net_cls,net_prio/net_prio.ifpriomap",
+    ]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = oci_runtime::oci_types::runtime::Resources::default();
+    let mut n = oci_runtime::oci_types::runtime::Network::default();
+    n.class_id = Some(0x10_0001);
+    let mut prio = oci_runtime::oci_types::runtime::InterfacePriority::default();
+    prio.name = "lo".into();
+    prio.priority = 5;
+    n.priorities = vec![prio];
+    r.network = Some(n);
+    linux.resources = Some(r);
+    let (code, out) = run_in_layout(
+        &b,
+        "t-netcls",
+        &format!("mkdir -p '{dir}' && mount -t cgroup -o net_cls,net_prio none '{dir}'"),
+    );
+    // Remove the engine's `ocikit` parent group so the hierarchy can go
+    // away with its last mount; the kernel only destroys it at an unmount
+    // that finds no child groups, dying ones included, hence the second
+    // round.
+    let _ = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "m() {{ mount -t cgroup -o net_cls,net_prio none '{dir}'; }}; \
+             m && rmdir '{dir}/ocikit'; umount '{dir}'; sleep 0.2; m && umount '{dir}'"
+        ))
+        .status();
+    let _ = std::fs::remove_dir(dir);
+    assert_eq!((code, out.as_str()), (0, "1048577\nlo 5\n"), "{out}");
 }

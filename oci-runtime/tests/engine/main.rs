@@ -12,6 +12,7 @@ mod console;
 mod errors;
 mod escapes;
 mod exec;
+mod fields;
 mod isolation;
 mod lifecycle;
 mod limits;
@@ -46,6 +47,7 @@ fn main() {
         exec::TESTS,
         rootless::TESTS,
         oom::TESTS,
+        fields::TESTS,
     ]
     .concat();
     let total = tests.len();

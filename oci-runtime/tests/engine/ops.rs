@@ -227,17 +227,20 @@ fn update_live_limits() {
     assert_eq!(read("pids", "pids.max"), "max");
     assert_eq!(b.rt.stats(id).unwrap().memory.usage.limit, 96 << 20);
 
+    // Hugepage limits too, wherever hugetlb lives (cgroup2 on the hybrid
+    // host).
     let mut r = Resources::default();
     r.hugepage_limits
         .push(oci_runtime::oci_types::runtime::HugepageLimit::new(
-            "2MB", 1,
+            "2MB",
+            6 << 20,
         ));
-    assert!(b
-        .rt
-        .update(id, &r)
-        .unwrap_err()
-        .to_string()
-        .contains("not supported"));
+    b.rt.update(id, &r).unwrap();
+    let file = cgroup_file(id, "hugetlb", "hugetlb.2MB.limit_in_bytes")
+        .or_else(|| cgroup_file(id, "unified", "hugetlb.2MB.max"))
+        .or_else(|| cgroup_file(id, "", "hugetlb.2MB.max"))
+        .expect("hugetlb file");
+    assert_eq!(std::fs::read_to_string(file).unwrap().trim(), "6291456");
 
     b.rt.kill(id, Signal::KILL, KillScope::Init).unwrap();
     wait_for(|| status(&b, id) == Status::Stopped);
