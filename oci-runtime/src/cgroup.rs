@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::{BlockIo, Resources};
+use oci_types::runtime::{BlockIo, Device, DeviceCgroup, Resources};
 use serde::{Deserialize, Serialize};
 
 use crate::rootfs::CgroupBind;
@@ -770,6 +770,30 @@ pub(crate) enum FreezerState {
     Thawed,
 }
 
+/// `r` with an allow rule appended for each of `devices` (linux.devices)
+/// that a device cgroup governs, as runc does: a container may use the
+/// devices its config creates even under a deny-all rule. Unchanged when
+/// `r` has no device rules.
+pub(crate) fn allow_devices(r: &Resources, devices: &[Device]) -> Resources {
+    let mut r = r.clone();
+    if r.devices.is_empty() {
+        return r;
+    }
+    for d in devices {
+        let kind = match d.kind.as_str() {
+            "c" | "u" => "c",
+            "b" => "b",
+            _ => continue,
+        };
+        let mut rule = DeviceCgroup::all(true);
+        rule.kind = Some(kind.to_owned());
+        rule.major = d.major;
+        rule.minor = d.minor;
+        r.devices.push(rule);
+    }
+    r
+}
+
 /// The v1 device rules for `r`, then the devices every container gets
 /// (the ones the engine creates in /dev, plus ptmx and the pts).
 pub(crate) fn device_rules(r: &Resources) -> Vec<(&'static str, String)> {
@@ -1026,6 +1050,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn configured_devices_are_allowed() {
+        let mut r = Resources::default();
+        r.devices = vec![DeviceCgroup::all(false)];
+        let mut c = Device::new("c", "/dev/test1");
+        (c.major, c.minor) = (Some(10), Some(666));
+        let mut b = Device::new("b", "/dev/test2");
+        (b.major, b.minor) = (Some(8), Some(666));
+        let p = Device::new("p", "/dev/test3");
+        let rules = device_rules(&allow_devices(&r, &[c, b, p]));
+        assert_eq!(rules[0], ("devices.deny", "a".to_owned()));
+        assert_eq!(rules[1], ("devices.allow", "c 10:666 rwm".to_owned()));
+        assert_eq!(rules[2], ("devices.allow", "b 8:666 rwm".to_owned()));
+        assert_eq!(rules[3], ("devices.allow", "c 1:3 rwm".to_owned()));
+        assert!(
+            allow_devices(&Resources::default(), &[Device::new("c", "/dev/x")])
+                .devices
+                .is_empty()
+        );
     }
 
     #[test]

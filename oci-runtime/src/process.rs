@@ -111,8 +111,22 @@ pub(crate) fn setup(sys: &dyn Syscalls, process: &Process) -> Result<(), SetupEr
             .step(|| "set capabilities".into())?;
         for cap in 0..=LAST_CAP {
             if ambient & (1 << cap) != 0 {
-                sys.raise_ambient(cap)
-                    .step(|| format!("raise ambient capability {cap}"))?;
+                match sys.raise_ambient(cap) {
+                    // The kernel raises only what is both permitted and
+                    // inheritable. runc and crun skip the others: runc's
+                    // own `runc spec` lists ambient capabilities that are
+                    // not inheritable. Skipping only takes privilege away.
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EPERM)
+                            && permitted & inheritable & (1 << cap) == 0 =>
+                    {
+                        tracing::warn!(
+                            cap,
+                            "ambient capability not raised: not both permitted and inheritable"
+                        );
+                    }
+                    r => r.step(|| format!("raise ambient capability {cap}"))?,
+                }
             }
         }
     }
@@ -537,6 +551,26 @@ mod tests {
             &lines[lines.len() - 3..],
             ["no_new_privs", "umask 77", "chdir /work"]
         );
+    }
+
+    #[test]
+    fn ambient_not_inheritable_is_skipped() {
+        let mut p = Process::new("/");
+        let mut caps = Capabilities::default();
+        caps.permitted = vec![Capability::Kill, Capability::Chown];
+        caps.inheritable = vec![Capability::Chown];
+        caps.ambient = vec![Capability::Kill];
+        p.capabilities = Some(caps.clone());
+        let sys = Recording {
+            fail_prefix: Some("raise_ambient".into()),
+            ..Recording::default()
+        };
+        setup(&sys, &p).unwrap();
+        // One that is permitted and inheritable must be raised.
+        caps.ambient = vec![Capability::Chown];
+        p.capabilities = Some(caps);
+        let e = setup(&sys, &p).unwrap_err();
+        assert_eq!(e.step, "raise ambient capability 0");
     }
 
     #[test]

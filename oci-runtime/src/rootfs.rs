@@ -218,12 +218,12 @@ pub(crate) fn prepare(
 ) -> Result<(), SetupError> {
     let root = opts.rootfs.as_path();
     let linux = spec.linux.clone().unwrap_or_default();
-    // Nothing we mount may leak to the host: slave (or what the config
-    // asks, but never shared at this point) for the whole tree.
+    // Nothing we mount may leak to the host: slave (or private if the
+    // config asks private or unbindable, but never shared at this point)
+    // for the whole tree. Unbindable waits until `enter`: the rootfs
+    // below could not be bound onto itself.
     let prop = match &linux.rootfs_propagation {
-        Some(p @ (RootfsPropagation::Private | RootfsPropagation::Unbindable)) => {
-            propagation_flag(p)
-        }
+        Some(RootfsPropagation::Private | RootfsPropagation::Unbindable) => MS_PRIVATE,
         _ => MS_SLAVE,
     };
     sys.mount(None, Path::new("/"), None, prop | MS_REC, None)

@@ -686,7 +686,7 @@ impl Runtime {
         };
         cleanup.cgroup = cg.clone();
         if let (Some(cg), Some(r)) = (&cg, &linux.resources) {
-            cg.apply(r)?;
+            cg.apply(&cgroup::allow_devices(r, &linux.devices))?;
         }
 
         let NamespacePlan {
@@ -935,8 +935,11 @@ impl Runtime {
             });
         }
         if let Some(h) = &c.record.hooks {
+            // The program may already have exited; the hooks still get
+            // the state of a started container, its pid included.
             let mut st = c.state();
             st.status = Status::Running;
+            st.pid = Some(c.record.pid);
             hook::run_logged("poststart", &h.poststart, &st.to_canonical_vec());
         }
         Ok(())

@@ -162,6 +162,10 @@ pub(crate) fn affinity_before_exec(command: &mut Command, cpus: &[usize]) -> io:
 
 /// Marks every descriptor from `first` upwards close-on-exec
 /// (close_range(2) with `CLOSE_RANGE_CLOEXEC`).
+///
+/// A seccomp filter installed earlier may refuse close_range (profiles
+/// that predate it answer EPERM), so on failure this falls back, as runc
+/// does, to `fcntl` on each descriptor listed in /proc/self/fd.
 pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range takes only integers and affects our own fd table.
@@ -173,11 +177,23 @@ pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
             CLOSE_RANGE_CLOEXEC,
         )
     };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
+    if rc == 0 {
+        return Ok(());
     }
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &RawFd| fd >= first as RawFd)
+        .collect();
+    for fd in fds {
+        // SAFETY: fcntl on an integer fd has no memory effects; the
+        // directory's own descriptor, closed by now, fails with EBADF.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags >= 0 {
+            // SAFETY: as above.
+            check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) })?;
+        }
+    }
+    Ok(())
 }
 
 /// setrlimit(2) for resource number `resource`.

@@ -417,13 +417,20 @@ impl Syscalls for Linux {
         // (CVE-2024-21626): getcwd(3) fails with ENOENT for a directory
         // not reachable from the root, and then the user program must not
         // start there.
-        match std::env::current_dir() {
-            Ok(cwd) if cwd.is_absolute() => Ok(()),
-            Ok(_) => Err(io::Error::from_raw_os_error(libc::ENOENT)),
-            Err(e) => Err(io::Error::new(
-                e.kind(),
-                format!("working directory is outside the container's root: {e}"),
-            )),
+        // A seccomp profile installed before this step may refuse getcwd
+        // itself; then walk up from "." looking for the root instead.
+        let outside = match std::env::current_dir() {
+            Ok(cwd) => !cwd.is_absolute(),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => true,
+            Err(_) => !cwd_reaches_root()?,
+        };
+        if outside {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "working directory is outside the container's root",
+            ))
+        } else {
+            Ok(())
         }
     }
 
@@ -492,6 +499,28 @@ pub(crate) const MS_SLAVE: u64 = libc::MS_SLAVE;
 pub(crate) const MS_SHARED: u64 = libc::MS_SHARED;
 pub(crate) const MS_RELATIME: u64 = libc::MS_RELATIME;
 pub(crate) const MS_STRICTATIME: u64 = libc::MS_STRICTATIME;
+
+/// Whether walking up from the working directory through `..` meets the
+/// root: `..` stops at the root of a chroot or pivot_root, so a directory
+/// outside it climbs instead to a top (its own `..`) that is not our `/`.
+fn cwd_reaches_root() -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |m: std::fs::Metadata| (m.dev(), m.ino());
+    let root = id(std::fs::metadata("/")?);
+    let mut dir = PathBuf::from(".");
+    // PATH_MAX bounds the depth the kernel lets us name.
+    for _ in 0..1024 {
+        let here = id(std::fs::metadata(&dir)?);
+        if here == root {
+            return Ok(true);
+        }
+        dir.push("..");
+        if id(std::fs::metadata(&dir)?) == here {
+            return Ok(false);
+        }
+    }
+    Ok(false)
+}
 
 #[cfg(test)]
 pub(crate) mod fake {
@@ -653,5 +682,13 @@ pub(crate) mod fake {
         fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
             self.record(format!("attach_tree {tree} {}", target.display()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cwd_below_the_root_reaches_it() {
+        assert!(super::cwd_reaches_root().unwrap());
     }
 }

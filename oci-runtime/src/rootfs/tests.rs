@@ -301,3 +301,27 @@ fn idmapped_bind_mounts() {
     last.options = vec!["idmap".into()];
     assert!(idmap_requests(&spec).is_err());
 }
+
+#[test]
+fn unbindable_root_is_private_until_entered() {
+    let mut spec = Spec::default_linux();
+    spec.linux.as_mut().unwrap().rootfs_propagation = Some(RootfsPropagation::Unbindable);
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    let l = sys.lines();
+    let private = has(
+        &l,
+        &format!("mount none / none {:#x} ", MS_PRIVATE | MS_REC),
+    );
+    let bind = has(
+        &l,
+        &format!("mount /b/rootfs /b/rootfs none {:#x} ", MS_BIND | MS_REC),
+    );
+    assert!(private < bind);
+    let sys = Recording::default();
+    enter(&sys, &spec, &opts(false)).unwrap();
+    has(
+        &sys.lines(),
+        &format!("mount none / none {:#x} ", MS_UNBINDABLE | MS_REC),
+    );
+}
