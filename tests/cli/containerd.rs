@@ -89,13 +89,24 @@ impl Containerd {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
+    /// `ctr` on this containerd; `run` and `tasks exec` keep their I/O
+    /// FIFOs in the temp dir rather than /run/containerd/fifo.
     fn ctr(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ctr");
         c.arg("--address")
             .arg(self.path("c.sock"))
             .args(["--namespace", &self.namespace])
-            .args(args)
             .stdin(Stdio::null());
+        let split = match args {
+            ["run", ..] => 1,
+            ["tasks", "exec", ..] => 2,
+            _ => 0,
+        };
+        c.args(&args[..split]);
+        if split > 0 {
+            c.arg("--fifo-dir").arg(self.path("fifo"));
+        }
+        c.args(&args[split..]);
         c
     }
 
@@ -378,7 +389,9 @@ fn containerd_with_a_terminal() {
         )
     };
     let run = ctr(&format!(
-        "run -t --rm --runc-binary {} --runc-root {} {IMAGE} tty1 sh -c 'tty; echo on-a-tty'",
+        "run -t --rm --fifo-dir {} --runc-binary {} --runc-root {} {IMAGE} tty1 \
+         sh -c 'tty; echo on-a-tty'",
+        c.path("fifo").display(),
         binary().display(),
         c.path("runc").display()
     ));
@@ -396,7 +409,8 @@ fn containerd_with_a_terminal() {
     assert_ok(&c, &out, "ctr run -d");
     c.wait_task_status(id, "RUNNING");
     let exec = ctr(&format!(
-        "tasks exec -t --exec-id t1 {id} sh -c 'tty; exit 3'"
+        "tasks exec -t --fifo-dir {} --exec-id t1 {id} sh -c 'tty; exit 3'",
+        c.path("fifo").display()
     ));
     let out = Command::new("script")
         .args(["-qefc", &exec, "/dev/null"])
