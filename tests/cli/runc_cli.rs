@@ -178,6 +178,8 @@ fn create_start_state_kill_delete() {
     let err = b.runc.fails(&["state", &id]);
     assert!(err.contains("does not exist"), "{err}");
     assert_eq!(b.runc.ok(&["list", "-q"]).trim(), "");
+    // As runc: no containers is `null` in JSON.
+    assert_eq!(b.runc.ok(&["list", "--format", "json"]).trim(), "null");
 }
 
 #[test]
