@@ -347,10 +347,13 @@ fn unpack_inner(
     // to balance them (above). Both digests cover every byte in one pass.
     // (A third thread for a hash measured no faster on two cores.)
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+    // Spent chunks go back to the first stage: fresh 1 MiB buffers would
+    // cost a zeroing or a run of page faults each.
+    let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(diff_reader, tx));
+        let producer = scope.spawn(move || produce(diff_reader, tx, spent_rx));
         let consumed = consume(
-            ChannelReader::new(rx, consumer_diff, blob_side),
+            ChannelReader::new(rx, consumer_diff, blob_side, spent_tx),
             &mut root,
             options,
             rootless,
@@ -433,9 +436,12 @@ impl<R: Read> Read for BlobTap<R> {
 fn produce<R: Read>(
     mut diff_reader: Limited<Decompressor<BlobTap<R>>>,
     tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
+    spent: mpsc::Receiver<Vec<u8>>,
 ) -> Result<(Option<Digest>, Option<Digest>), Error> {
     loop {
-        let mut chunk = vec![0u8; BUF_SIZE];
+        let mut chunk = spent.try_recv().unwrap_or_default();
+        // A recycled chunk is full already: this fills only a new one.
+        chunk.resize(BUF_SIZE, 0);
         let mut filled = 0;
         while filled < chunk.len() {
             match diff_reader.read(&mut chunk[filled..]) {
@@ -483,6 +489,8 @@ struct ChannelReader {
     digester: Option<Digester>,
     /// Copies of the blob to hash here, when this stage does.
     blob: Option<(mpsc::Receiver<Vec<u8>>, Digester)>,
+    /// Where read chunks go back for reuse.
+    spent: mpsc::Sender<Vec<u8>>,
 }
 
 impl ChannelReader {
@@ -490,6 +498,7 @@ impl ChannelReader {
         rx: mpsc::Receiver<io::Result<Vec<u8>>>,
         digester: Option<Digester>,
         blob: Option<(mpsc::Receiver<Vec<u8>>, Digester)>,
+        spent: mpsc::Sender<Vec<u8>>,
     ) -> Self {
         ChannelReader {
             rx,
@@ -497,6 +506,7 @@ impl ChannelReader {
             pos: 0,
             digester,
             blob,
+            spent,
         }
     }
 
@@ -544,7 +554,11 @@ impl Read for ChannelReader {
                     if let Some(d) = &mut self.digester {
                         d.update(&chunk);
                     }
-                    self.chunk = chunk;
+                    let old = std::mem::replace(&mut self.chunk, chunk);
+                    if old.capacity() == BUF_SIZE {
+                        // The first stage may be gone (end of stream).
+                        let _ = self.spent.send(old);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
@@ -577,6 +591,9 @@ fn consume(
         buf: vec![0; BUF_SIZE],
         report: Counts::default(),
         tripwire,
+        umask: current_umask(),
+        creator: (rustix::process::geteuid(), rustix::process::getegid()),
+        sgid_cache: None,
     };
     let entries = archive.entries().map_err(|e| state.archive_err(e))?;
     let mut seen = 0u64;
@@ -701,6 +718,35 @@ struct State<'a> {
     buf: Vec<u8>,
     report: Counts,
     tripwire: &'a Tripwire,
+    /// The process's umask, when known: a regular file created with a
+    /// mode the umask leaves alone needs no chmod.
+    umask: Option<u32>,
+    /// The effective ids a new file gets (unless its directory is
+    /// set-group-ID): a file owned by them already needs no chown.
+    creator: (Uid, Gid),
+    /// The last parent directory looked at, and whether it is
+    /// set-group-ID (its new files take its group).
+    sgid_cache: Option<(Vec<u8>, bool)>,
+}
+
+/// The calling process's umask, from `/proc/self/status` (umask(2) can
+/// only read it by changing it, which would race with other threads).
+fn current_umask() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let value = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(value.trim(), 8).ok()
+}
+
+/// The mode to create a regular file with, and whether it is final: a
+/// mode without set-id or sticky bits that the umask leaves alone is
+/// given at creation (it grants nothing the finished file does not);
+/// otherwise the file starts private (0600) and is chmod'ed after its
+/// owner is set, since chown clears set-id bits.
+fn create_mode(mode: u32, umask: Option<u32>) -> (u32, bool) {
+    match umask {
+        Some(mask) if mode & 0o7000 == 0 && mode & 0o777 & mask == 0 => (mode & 0o777, true),
+        _ => (0o600, false),
+    }
 }
 
 fn name_of(raw: &[u8]) -> String {
@@ -974,13 +1020,34 @@ impl State<'_> {
         }
         let (parent, name) = split_parent(path);
         let dir = self.root.parent(parent)?;
+        let (mode, final_mode) = create_mode(meta.mode, self.umask);
+        // Owned as asked from creation on: no chown. (Sorted layers list a
+        // directory's files together, so one fstat per directory.)
+        let mut meta = meta;
+        if meta.owner == Some(self.creator) {
+            let sgid = match &self.sgid_cache {
+                Some((p, sgid)) if p.as_slice() == parent => *sgid,
+                _ => {
+                    let sgid = rfs::fstat(dir.as_fd())
+                        .map_err(|e| self.io_err("stat", parent, e))?
+                        .st_mode
+                        & 0o2000
+                        != 0;
+                    self.sgid_cache = Some((parent.to_vec(), sgid));
+                    sgid
+                }
+            };
+            if !sgid {
+                meta.owner = None;
+            }
+        }
         let mut fd = None;
         self.replace(path, &dir, name, "create", || {
             fd = Some(rfs::openat(
                 dir.as_fd(),
                 os(name),
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o600),
+                Mode::from_raw_mode(mode),
             )?);
             Ok(())
         })?;
@@ -1010,18 +1077,27 @@ impl State<'_> {
         }
         self.report.bytes += written;
         let fd = OwnedFd::from(file);
-        self.attributes_fd(path, &fd, &meta)?;
+        self.attributes_fd(path, &fd, &meta, final_mode)?;
         rfs::futimens(&fd, &meta.times).map_err(|e| self.io_err("set times", path, e))
     }
 
-    /// Owner, mode and extended attributes through an open handle, in that
-    /// order: `chown` clears set-id bits and file capabilities.
-    fn attributes_fd(&self, path: &[u8], fd: &OwnedFd, meta: &Meta) -> Result<(), Error> {
+    /// Owner, mode (unless `mode_set` at creation) and extended attributes
+    /// through an open handle, in that order: `chown` clears set-id bits
+    /// and file capabilities.
+    fn attributes_fd(
+        &self,
+        path: &[u8],
+        fd: &OwnedFd,
+        meta: &Meta,
+        mode_set: bool,
+    ) -> Result<(), Error> {
         if let Some((u, g)) = meta.owner {
             rfs::fchown(fd, Some(u), Some(g)).map_err(|e| self.io_err("chown", path, e))?;
         }
-        rfs::fchmod(fd, Mode::from_raw_mode(meta.mode))
-            .map_err(|e| self.io_err("chmod", path, e))?;
+        if !mode_set {
+            rfs::fchmod(fd, Mode::from_raw_mode(meta.mode))
+                .map_err(|e| self.io_err("chmod", path, e))?;
+        }
         for (key, value) in &meta.xattrs {
             match rfs::fsetxattr(fd, os(key), value, rfs::XattrFlags::empty()) {
                 Ok(()) => {}
@@ -1092,7 +1168,7 @@ impl State<'_> {
             times: copy_times(&meta.times),
             xattrs: meta.xattrs,
         };
-        self.attributes_fd(path, &fd, &later)?;
+        self.attributes_fd(path, &fd, &later, false)?;
         self.dirs.push(PendingDir {
             path: path.to_vec(),
             mode: meta.mode,
@@ -1272,6 +1348,19 @@ impl State<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_modes() {
+        assert_eq!(create_mode(0o644, Some(0o022)), (0o644, true));
+        assert_eq!(create_mode(0o755, Some(0o022)), (0o755, true));
+        // The umask would take bits: chmod afterwards.
+        assert_eq!(create_mode(0o666, Some(0o022)), (0o600, false));
+        // Set-id bits only after chown; unknown umask: always chmod.
+        assert_eq!(create_mode(0o4755, Some(0o022)), (0o600, false));
+        assert_eq!(create_mode(0o1644, Some(0)), (0o600, false));
+        assert_eq!(create_mode(0o644, None), (0o600, false));
+        assert!(current_umask().is_some());
+    }
 
     #[test]
     fn parses_pax_times() {

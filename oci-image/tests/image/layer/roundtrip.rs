@@ -286,3 +286,43 @@ fn zstd_digests_are_checked_on_either_stage() {
         other => panic!("expected a diff ID mismatch, got {other:?}"),
     }
 }
+
+/// Files owned by the unpacking user get no chown and a mode the umask
+/// leaves alone no chmod; the result must be the same as with them: the
+/// owner the archive says even in a set-group-ID directory (whose new
+/// files would take its group), and modes exact whatever the umask.
+#[test]
+fn owners_and_modes_exact_without_redundant_calls() {
+    if !is_root() {
+        eprintln!("skipped: needs root (chown to other owners)");
+        return;
+    }
+    let mut tar = RawTar::new();
+    tar.file("sgid/a", "a")
+        .file("plain/b", "b")
+        .file("plain/c", "c");
+    let mut layer = tar.finish();
+    // Entry 3 (plain/c): mode 0666, which umask 022 would narrow.
+    {
+        let at = 2 * 1024;
+        let mut h = tar::Header::from_byte_slice(&layer[at..at + 512]).clone();
+        h.set_mode(0o666);
+        h.set_cksum();
+        layer[at..at + 512].copy_from_slice(h.as_bytes());
+    }
+    let dst = tempfile::tempdir().unwrap();
+    fs::create_dir(dst.path().join("sgid")).unwrap();
+    std::os::unix::fs::chown(dst.path().join("sgid"), Some(0), Some(4321)).unwrap();
+    fs::set_permissions(
+        dst.path().join("sgid"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o2775),
+    )
+    .unwrap();
+    unpack(&layer[..], dst.path(), &UnpackOptions::new()).unwrap();
+    let md = |p: &str| fs::metadata(dst.path().join(p)).unwrap();
+    // The archive says 0:0; the set-group-ID parent must not win.
+    assert_eq!((md("sgid/a").uid(), md("sgid/a").gid()), (0, 0));
+    assert_eq!((md("plain/b").uid(), md("plain/b").gid()), (0, 0));
+    assert_eq!(md("plain/b").permissions().mode() & 0o7777, 0o644);
+    assert_eq!(md("plain/c").permissions().mode() & 0o7777, 0o666);
+}
