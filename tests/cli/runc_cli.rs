@@ -1096,15 +1096,18 @@ fn events_streams_oom_kills() {
         return;
     }
     // The init survives; its child, filling a variable past the limit, is
-    // killed once the test says go.
+    // killed once the test says go. The child makes itself the OOM
+    // killer's first choice (lowering the init's score needs
+    // CAP_SYS_RESOURCE, which this host's root lacks).
     let mut b = Bundle::new(
         test,
         &[
             "sh",
             "-c",
             "while [ ! -e /out/go ]; do sleep 0.05; done; \
-             sh -c 'x=$(busybox yes | busybox head -c 200000000)'; echo $? > /out/child; \
-             sleep 1000",
+             sh -c 'echo 1000 > /proc/self/oom_score_adj; \
+                    x=$(busybox yes | busybox head -c 200000000)'; \
+             echo $? > /out/child; sleep 1000",
         ],
     );
     b.config["linux"]["resources"]["memory"] =
@@ -1138,6 +1141,7 @@ fn events_streams_oom_kills() {
     std::thread::sleep(Duration::from_millis(300));
     std::fs::write(b.out("go"), "").unwrap();
     b.wait_out("child", |s| !s.is_empty());
+    assert_eq!(b.runc.status(&id), "running", "the init was killed");
     let done = wait_for(Duration::from_secs(10), || {
         lines.is_finished().then_some(())
     });
