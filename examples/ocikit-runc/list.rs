@@ -1,4 +1,5 @@
-//! `list`: like runc-list(8), a table or `--format json`.
+//! `list`: like runc-list(8), a table or `--format json` (`null` when
+//! there are no containers, as runc prints).
 
 use oci_runtime::Runtime;
 
@@ -42,7 +43,12 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(rows));
+            if rows.is_empty() {
+                // runc's Go encoder writes a nil slice as `null`.
+                println!("null");
+            } else {
+                println!("{}", serde_json::Value::Array(rows));
+            }
         }
         "table" => {
             let mut rows =

@@ -3,6 +3,7 @@
 //! ```text
 //! ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug]
 //!             [--systemd-cgroup] COMMAND [OPTIONS] [ARGS]
+//! ocikit-runc --version
 //! ```
 //!
 //! Commands follow the runc man pages of the same name: `create`, `start`,

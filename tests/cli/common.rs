@@ -133,8 +133,9 @@ pub(crate) fn unique_id(test: &str) -> String {
 }
 
 /// A private temporary directory, removed on drop. Its name is short and
-/// lowercase: podman limits the runroot to 50 characters and derives an
-/// image name from an `oci:` path.
+/// lowercase: podman limits the runroot to 50 characters (so a long
+/// `TMPDIR` is passed over for /tmp) and derives an image name from an
+/// `oci:` path.
 pub(crate) fn tempdir(prefix: &str) -> tempfile::TempDir {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -142,7 +143,12 @@ pub(crate) fn tempdir(prefix: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("ocikit-{prefix}-{}-{n}", std::process::id()))
         .rand_bytes(0)
-        .tempdir()
+        .tempdir_in(
+            std::env::temp_dir()
+                .to_str()
+                .filter(|t| t.len() <= 16)
+                .unwrap_or("/tmp"),
+        )
         .expect("tempdir")
 }
 
@@ -409,5 +415,18 @@ pub(crate) fn unmount_under(dir: &Path) {
             .args(["-l", p])
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// Removes the (empty) cgroup directory `rel` from every hierarchy, for
+/// parents an engine creates but never removes (containerd's per-namespace
+/// cgroup).
+pub(crate) fn remove_cgroup(rel: &str) {
+    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(rel));
+    for e in entries.flatten() {
+        let _ = std::fs::remove_dir(e.path().join(rel));
     }
 }

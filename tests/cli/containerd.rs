@@ -89,13 +89,24 @@ impl Containerd {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
+    /// `ctr` on this containerd; `run` and `tasks exec` keep their I/O
+    /// FIFOs in the temp dir rather than /run/containerd/fifo.
     fn ctr(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ctr");
         c.arg("--address")
             .arg(self.path("c.sock"))
             .args(["--namespace", &self.namespace])
-            .args(args)
             .stdin(Stdio::null());
+        let split = match args {
+            ["run", ..] => 1,
+            ["tasks", "exec", ..] => 2,
+            _ => 0,
+        };
+        c.args(&args[..split]);
+        if split > 0 {
+            c.arg("--fifo-dir").arg(self.path("fifo"));
+        }
+        c.args(&args[split..]);
         c
     }
 
@@ -179,6 +190,9 @@ impl Drop for Containerd {
             let _ = self.daemon.wait();
         }
         unmount_under(self.dir.path());
+        // ctr puts a task in the cgroup /<namespace>/<id>; the shim removes
+        // the task's, nobody the namespace's.
+        remove_cgroup(&self.namespace);
     }
 }
 
@@ -375,7 +389,9 @@ fn containerd_with_a_terminal() {
         )
     };
     let run = ctr(&format!(
-        "run -t --rm --runc-binary {} --runc-root {} {IMAGE} tty1 sh -c 'tty; echo on-a-tty'",
+        "run -t --rm --fifo-dir {} --runc-binary {} --runc-root {} {IMAGE} tty1 \
+         sh -c 'tty; echo on-a-tty'",
+        c.path("fifo").display(),
         binary().display(),
         c.path("runc").display()
     ));
@@ -393,7 +409,8 @@ fn containerd_with_a_terminal() {
     assert_ok(&c, &out, "ctr run -d");
     c.wait_task_status(id, "RUNNING");
     let exec = ctr(&format!(
-        "tasks exec -t --exec-id t1 {id} sh -c 'tty; exit 3'"
+        "tasks exec -t --fifo-dir {} --exec-id t1 {id} sh -c 'tty; exit 3'",
+        c.path("fifo").display()
     ));
     let out = Command::new("script")
         .args(["-qefc", &exec, "/dev/null"])
@@ -406,4 +423,38 @@ fn containerd_with_a_terminal() {
     c.wait_task_status(id, "STOPPED");
     c.ok(&["tasks", "rm", id]);
     c.ok(&["containers", "rm", id]);
+}
+
+#[test]
+fn containerd_joins_a_namespace_by_path() {
+    let test = "containerd_joins_a_namespace_by_path";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let c = Containerd::start(test);
+    c.import_busybox(test);
+    let first = "first";
+    let out = c.run(&["-d"], first, &["sleep", "1000"]);
+    assert_ok(&c, &out, "ctr run -d");
+    c.wait_task_status(first, "RUNNING");
+    let pid = c
+        .ok(&["tasks", "ls"])
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("task pid")
+        .to_owned();
+    let want = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    let with_ns = format!("network:/proc/{pid}/ns/net");
+    let out = c.run(
+        &["--rm", "--with-ns", &with_ns],
+        "second",
+        &["sh", "-c", "readlink /proc/self/ns/net"],
+    );
+    assert_ok(&c, &out, "ctr run --with-ns");
+    assert_eq!(text(&out).trim(), want.to_str().unwrap());
+    c.ok(&["tasks", "kill", "--signal", "SIGKILL", first]);
+    c.wait_task_status(first, "STOPPED");
+    c.ok(&["tasks", "rm", first]);
+    c.ok(&["containers", "rm", first]);
 }

@@ -629,3 +629,157 @@ fn podman_info_and_cgroup_modes() {
         "{out:?}"
     );
 }
+
+#[test]
+fn podman_joins_another_containers_namespaces() {
+    let test = "podman_joins_another_containers_namespaces";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    podman.start_sleeper("host", &["--hostname", "shared-host"]);
+    let out = podman.run(
+        &[
+            "--rm",
+            "--pid",
+            "container:host",
+            "--uts",
+            "container:host",
+            "--ipc",
+            "container:host",
+        ],
+        &[
+            "sh",
+            "-c",
+            "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "shared-host\nsleep 1000 \n", "{out:?}");
+
+    // exec with a user, a working directory and --detach.
+    let out = podman.output(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "--workdir",
+        "/tmp",
+        "host",
+        "sh",
+        "-c",
+        "id -u; pwd",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out), "1000\n/tmp\n");
+    let out = podman.output(&[
+        "exec",
+        "-d",
+        "host",
+        "sh",
+        "-c",
+        "sleep 0.2; touch /tmp/done",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        wait_for(Duration::from_secs(10), || podman
+            .output(&["exec", "host", "test", "-e", "/tmp/done"])
+            .status
+            .success()
+            .then_some(()))
+        .is_some(),
+        "the detached exec never ran"
+    );
+}
+
+#[test]
+fn podman_run_options_reach_the_container() {
+    let test = "podman_run_options_reach_the_container";
+    if !can_run(test, TOOLS) {
+        return;
+    }
+    let podman = Podman::new(test);
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let cases: &[(&[&str], &str, String)] = &[
+        (
+            &["--memory", "64m", "--memory-swap", "128m"],
+            "echo ok",
+            "ok\n".into(),
+        ),
+        (
+            &["--memory", "64m", "--memory-reservation", "32m"],
+            "echo ok",
+            "ok\n".into(),
+        ),
+        (
+            &["--oom-kill-disable", "--memory", "64m"],
+            "echo ok",
+            "ok\n".into(),
+        ),
+        (&["--memory-swappiness", "10"], "echo ok", "ok\n".into()),
+        (
+            &["--oom-score-adj", "100"],
+            "cat /proc/self/oom_score_adj",
+            "100\n".into(),
+        ),
+        (&["--group-add", "10"], "id -G", "0 10\n".into()),
+        (
+            &["--security-opt", "seccomp=unconfined"],
+            "grep Seccomp: /proc/self/status",
+            "Seccomp:\t0\n".into(),
+        ),
+        (
+            &["--cap-add", "SYS_ADMIN"],
+            "mount -t tmpfs t /tmp && echo mounted",
+            "mounted\n".into(),
+        ),
+        (
+            &["--privileged"],
+            "test -e /dev/kmsg && echo devices",
+            "devices\n".into(),
+        ),
+        (
+            &["--mount", "type=tmpfs,destination=/m,tmpfs-mode=0700"],
+            "stat -c %a /m",
+            "700\n".into(),
+        ),
+        (
+            &["--volume", "/etc/hostname:/h:ro"],
+            "cat /h; echo x 2>/dev/null > /h || echo read-only",
+            format!("{host}read-only\n"),
+        ),
+    ];
+    for (opts, script, want) in cases {
+        let mut o = vec!["--rm"];
+        o.extend(*opts);
+        let out = podman.run(&o, &["sh", "-c", script]);
+        assert!(out.status.success(), "{opts:?}: {out:?}");
+        assert_eq!(&text(&out), want, "{opts:?}: {out:?}");
+    }
+    // Block I/O throttling of a real block device, read back from the
+    // host's blkio cgroup (cgroup v1 here).
+    let Some(disk) = std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| !n.starts_with("loop") && !n.starts_with("ram") && !n.starts_with("zram"))
+        .filter(|n| std::path::Path::new("/dev").join(n).exists())
+    else {
+        println!("{test}: no block device, throttling not checked");
+        return;
+    };
+    let majmin = std::fs::read_to_string(format!("/sys/block/{disk}/dev")).unwrap();
+    let throttle = format!("/dev/{disk}:1mb");
+    podman.start_sleeper("throttled", &["--device-read-bps", &throttle]);
+    let pid: u64 = podman
+        .ok(&["inspect", "--format", "{{.State.Pid}}", "throttled"])
+        .trim()
+        .parse()
+        .unwrap();
+    let file = cgroup_dir(pid, "blkio").join("blkio.throttle.read_bps_device");
+    if file.exists() {
+        let limits = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(limits, format!("{} 1048576\n", majmin.trim()), "{limits}");
+    }
+    podman.ok(&["rm", "-f", "-t", "0", "throttled"]);
+}

@@ -178,6 +178,8 @@ fn create_start_state_kill_delete() {
     let err = b.runc.fails(&["state", &id]);
     assert!(err.contains("does not exist"), "{err}");
     assert_eq!(b.runc.ok(&["list", "-q"]).trim(), "");
+    // As runc: no containers is `null` in JSON.
+    assert_eq!(b.runc.ok(&["list", "--format", "json"]).trim(), "null");
 }
 
 #[test]
@@ -1085,4 +1087,73 @@ fn tmpfs_with_tmpcopyup_starts_with_the_covered_files() {
     );
     // The bundle's rootfs is untouched: the write went to the tmpfs.
     assert!(!etc.join("new").exists());
+}
+
+#[test]
+fn events_streams_oom_kills() {
+    let test = "events_streams_oom_kills";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    // The init survives; its child, filling a variable past the limit, is
+    // killed once the test says go. The child makes itself the OOM
+    // killer's first choice (lowering the init's score needs
+    // CAP_SYS_RESOURCE, which this host's root lacks).
+    let mut b = Bundle::new(
+        test,
+        &[
+            "sh",
+            "-c",
+            "while [ ! -e /out/go ]; do sleep 0.05; done; \
+             sh -c 'echo 1000 > /proc/self/oom_score_adj; \
+                    x=$(busybox yes | busybox head -c 200000000)'; \
+             echo $? > /out/child; sleep 1000",
+        ],
+    );
+    b.config["linux"]["resources"]["memory"] =
+        serde_json::json!({"limit": 16 << 20, "swap": 16 << 20});
+    b.write();
+    let id = unique_id(test);
+    let _guard = b.guard(&id);
+    b.runc
+        .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
+    let mut child = b
+        .runc
+        .cmd(&["events", "--interval", "10s", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let oom = line.contains(r#""type":"oom""#);
+            seen.push(line);
+            if oom {
+                break;
+            }
+        }
+        seen
+    });
+    // The first stats event says the stream is running.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(b.out("go"), "").unwrap();
+    b.wait_out("child", |s| !s.is_empty());
+    assert_eq!(b.runc.status(&id), "running", "the init was killed");
+    let done = wait_for(Duration::from_secs(10), || {
+        lines.is_finished().then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done.is_some(), "no oom event within 10 s");
+    let seen = lines.join().unwrap();
+    let last: Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    assert_eq!(
+        last,
+        serde_json::json!({"type": "oom", "id": id}),
+        "{seen:?}"
+    );
+    assert_eq!(b.read_out("child"), "137\n");
 }
