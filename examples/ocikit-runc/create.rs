@@ -35,6 +35,14 @@ pub(crate) fn options(a: &Args) -> Result<CreateOptions, Failure> {
     if let Some(sock) = a.value("console-socket") {
         o.console_socket(sock);
     }
+    // Socket activation, as runc: descriptors from 3 on, when LISTEN_PID
+    // names this process.
+    let listen = |k| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());
+    if let (Some(n), Some(pid)) = (listen("LISTEN_FDS"), listen("LISTEN_PID")) {
+        if pid == std::process::id() && n > 0 {
+            o.listen_fds(n);
+        }
+    }
     Ok(o)
 }
 

@@ -82,6 +82,7 @@ pub struct CreateOptions {
     pid_file: Option<PathBuf>,
     root_entry: RootEntry,
     preserve_fds: u32,
+    listen_fds: u32,
     console_socket: Option<PathBuf>,
 }
 
@@ -137,6 +138,16 @@ impl CreateOptions {
     /// until `create` returns.
     pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
         self.preserve_fds = n;
+        self
+    }
+
+    /// Socket activation (`sd_listen_fds(3)`): passes the caller's
+    /// descriptors 3 to 3+n-1 to the container as listening sockets, and
+    /// adds `LISTEN_FDS=n` and `LISTEN_PID=1` to its environment, as runc
+    /// does when started with `LISTEN_FDS` (default 0). Descriptors
+    /// preserved with [`CreateOptions::preserve_fds`] follow them.
+    pub fn listen_fds(&mut self, n: u32) -> &mut Self {
+        self.listen_fds = n;
         self
     }
 }
@@ -616,11 +627,21 @@ impl Runtime {
             std::fs::canonicalize(bundle).map_err(|e| Error::io("open bundle", bundle, e))?;
         let config_path = bundle.join("config.json");
         let bytes = std::fs::read(&config_path).map_err(|e| Error::io("read", &config_path, e))?;
-        let spec = Spec::from_slice_validated(&bytes).map_err(|source| Error::Config {
+        let mut spec = Spec::from_slice_validated(&bytes).map_err(|source| Error::Config {
             path: config_path.clone(),
             source,
         })?;
         check_spec(&spec, options.console_socket.is_some())?;
+        let mut options = options;
+        if options.listen_fds > 0 {
+            if let Some(p) = spec.process.as_mut() {
+                p.env
+                    .retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+                p.env.push(format!("LISTEN_FDS={}", options.listen_fds));
+                p.env.push("LISTEN_PID=1".into());
+            }
+            options.preserve_fds += options.listen_fds;
+        }
         let root_path = spec.root.as_ref().map_or("rootfs", |r| r.path.as_str());
         let rootfs = bundle.join(root_path);
         let rootfs =

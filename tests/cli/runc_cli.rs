@@ -1157,3 +1157,63 @@ fn events_streams_oom_kills() {
     );
     assert_eq!(b.read_out("child"), "137\n");
 }
+
+/// Socket activation, as runc: started with `LISTEN_FDS=2` and
+/// `LISTEN_PID` naming it, ocikit-runc passes descriptors 3 and 4 on and
+/// the container sees `LISTEN_FDS=2 LISTEN_PID=1`; a preserved descriptor
+/// follows them. With a `LISTEN_PID` of another process, nothing passes.
+#[test]
+fn listen_fds_socket_activation() {
+    let test = "listen_fds_socket_activation";
+    if !can_run(test, ROOT_ONLY) {
+        return;
+    }
+    let b = Bundle::new(
+        test,
+        &[
+            "sh",
+            "-c",
+            "echo $LISTEN_FDS $LISTEN_PID > /out/env; echo a >&3 && echo b >&4 && echo c >&5 || exit 9",
+        ],
+    );
+    b.write();
+    let id = unique_id(test);
+    let _guard = b.guard(&id);
+    let run = |listen_pid: &str, out: &str| {
+        // `exec` keeps the shell's pid, so $$ is ocikit-runc's.
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "export LISTEN_FDS=2 LISTEN_PID={listen_pid}; \
+                 exec \"$@\" 3>\"$OUT.3\" 4>\"$OUT.4\" 5>\"$OUT.5\""
+            ))
+            .arg("sh")
+            .arg(binary())
+            .arg("--root")
+            .arg(&b.runc.root)
+            .args([
+                "run",
+                "--preserve-fds",
+                "1",
+                "--bundle",
+                b.bundle_arg(),
+                &id,
+            ])
+            .env("OUT", b.path().join(out))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run("$$", "act");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(b.read_out("env"), "2 1\n");
+    for (n, want) in [(3, "a\n"), (4, "b\n"), (5, "c\n")] {
+        let got = std::fs::read_to_string(b.path().join(format!("act.{n}"))).unwrap();
+        assert_eq!(got, want, "fd {n}");
+    }
+    // LISTEN_PID of another process: not ours to pass on (fd 4 and 5 are
+    // then not in the container and the program fails).
+    let out = run("1", "other");
+    assert!(!out.status.success(), "{out:?}");
+    assert_eq!(b.read_out("env"), "\n");
+}
