@@ -491,4 +491,62 @@ mod tests {
         let e = load(&[insn(JMP_EXIT, 0, 0, 0, 0).encode()]).unwrap_err();
         assert!(e.to_string().contains("verifier: "), "{e}");
     }
+
+    /// On a real cgroup2 group: the program is enforced, and a second
+    /// install replaces the first instead of adding to it. Needs root and
+    /// a cgroup2 mount with a block device to open, skipped otherwise.
+    #[test]
+    fn install_is_enforced_and_replaces_the_previous_program() {
+        let test = "install_is_enforced_and_replaces_the_previous_program";
+        let Some(root) = crate::cgroup::hierarchies()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|h| h.v2)
+            .map(|h| h.mountpoint)
+        else {
+            println!("test {test} ... skipped: no cgroup2 mount");
+            return;
+        };
+        if !rustix::process::geteuid().is_root() || std::fs::File::open("/dev/loop0").is_err() {
+            println!("test {test} ... skipped: needs root and /dev/loop0");
+            return;
+        }
+        let dir = root.join(format!("ocikit-devicefilter-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let probe = || {
+            let script = format!(
+                "echo $$ > {}/cgroup.procs && \
+                 (head -c 1 /dev/loop0 >/dev/null 2>&1 && echo loop-read; \
+                  echo x >/dev/null && echo null-write)",
+                dir.display()
+            );
+            let out = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let query = || {
+            let group = std::fs::File::open(&dir).unwrap();
+            sys::bpf_prog_query(group.as_fd(), sys::bpf::CGROUP_DEVICE).unwrap()
+        };
+        let mut rules = crate::cgroup::device_rules(&{
+            let mut r = oci_types::runtime::Resources::default();
+            r.devices = vec![oci_types::runtime::DeviceCgroup::all(false)];
+            r
+        });
+        install(&dir, &rules).unwrap();
+        let first = query();
+        let denied = probe();
+        rules.push(("devices.allow", "b 7:0 r".to_owned()));
+        install(&dir, &rules).unwrap();
+        let second = query();
+        let allowed = probe();
+        std::fs::remove_dir(&dir).unwrap();
+        assert_eq!(denied, "null-write\n");
+        assert_eq!(allowed, "loop-read\nnull-write\n");
+        assert_eq!(first.len(), 1);
+        assert_eq!(second.len(), 1);
+        assert_ne!(first, second);
+    }
 }
