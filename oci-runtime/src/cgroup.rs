@@ -1101,4 +1101,31 @@ mod tests {
         assert!(rules.contains(&("devices.allow", "c 1:3 rwm".to_owned())));
         assert!(rules.contains(&("devices.allow", "c 136:* rwm".to_owned())));
     }
+
+    #[test]
+    fn device_rules_without_devices_controller_or_cgroup2_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = dir.path().join("memory/c");
+        std::fs::create_dir_all(&v1).unwrap();
+        let cg = Cgroup {
+            dirs: vec![(
+                Hierarchy {
+                    name: "memory".into(),
+                    controllers: vec!["memory".into()],
+                    mountpoint: dir.path().join("memory"),
+                    v2: false,
+                },
+                v1,
+            )],
+        };
+        let mut r = Resources::default();
+        r.devices = vec![DeviceCgroup::all(false)];
+        assert!(matches!(
+            cg.apply(&r),
+            Err(Error::ControllerMissing {
+                controller: "devices",
+                ..
+            })
+        ));
+    }
 }
