@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::rootfs::CgroupBind;
 use crate::{Error, Result};
 
+mod devicefilter;
+
 const V1_CONTROLLERS: &[&str] = &[
     "cpu",
     "cpuacct",
@@ -611,8 +613,25 @@ impl Cgroup {
                     let (file, line) = rule;
                     write(&dir.join(file), &line)?;
                 }
+            } else if let Some((_, dir)) = self.dirs.iter().find(|(h, _)| h.v2) {
+                // Pure cgroup v2: an eBPF program does the controller's job.
+                match devicefilter::install(dir, &device_rules(r)) {
+                    Ok(()) => {}
+                    // As runc: an unprivileged user cannot load the
+                    // program, and cannot create device nodes either.
+                    Err(Error::Io { source, .. })
+                        if !rustix::process::geteuid().is_root()
+                            && source.kind() == io::ErrorKind::PermissionDenied =>
+                    {
+                        tracing::debug!("rootless: device rules not enforced by eBPF: {source}");
+                    }
+                    Err(e) => return Err(e),
+                }
             } else {
-                tracing::warn!("device cgroup rules ignored: no v1 devices hierarchy (v2 needs eBPF, not implemented)");
+                return Err(Error::ControllerMissing {
+                    controller: "devices",
+                    setting: "devices",
+                });
             }
         }
         Ok(())
@@ -1081,5 +1100,32 @@ mod tests {
         assert_eq!(rules[0], ("devices.deny", "a".to_owned()));
         assert!(rules.contains(&("devices.allow", "c 1:3 rwm".to_owned())));
         assert!(rules.contains(&("devices.allow", "c 136:* rwm".to_owned())));
+    }
+
+    #[test]
+    fn device_rules_without_devices_controller_or_cgroup2_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = dir.path().join("memory/c");
+        std::fs::create_dir_all(&v1).unwrap();
+        let cg = Cgroup {
+            dirs: vec![(
+                Hierarchy {
+                    name: "memory".into(),
+                    controllers: vec!["memory".into()],
+                    mountpoint: dir.path().join("memory"),
+                    v2: false,
+                },
+                v1,
+            )],
+        };
+        let mut r = Resources::default();
+        r.devices = vec![DeviceCgroup::all(false)];
+        assert!(matches!(
+            cg.apply(&r),
+            Err(Error::ControllerMissing {
+                controller: "devices",
+                ..
+            })
+        ));
     }
 }

@@ -7,7 +7,7 @@
 //! runc-compatible command line over it.
 //!
 //! Non-goals (today): AppArmor/SELinux labels, checkpoint/restore,
-//! systemd cgroups, device rules on cgroup v2. Configs asking for them are
+//! systemd cgroups. Configs asking for them are
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
 //! ```no_run
@@ -87,13 +87,19 @@
 //!   dropped when `noNewPrivileges` is false (seccomp(2) then needs
 //!   CAP_SYS_ADMIN, as in runc); a profile it cannot compile faithfully
 //!   fails `create` (see "Seccomp" below);
+//! - `linux.resources.devices` rules are written to the v1 devices
+//!   controller where the host has one, and on pure cgroup v2 are compiled
+//!   to an eBPF `BPF_PROG_TYPE_CGROUP_DEVICE` program attached to the
+//!   container's group (as runc does); a host with neither refuses them;
 //! - config fields the engine does not implement (LSM labels,
 //!   scheduler, idmapped mounts, ...) make `create` fail instead of being
 //!   ignored; [`Runtime::features`] lists what is supported.
 //!
 //! Not guaranteed: bind mount *sources* are host paths taken as given (the
-//! bundle author is trusted for them, as in runc); device access on pure cgroup v2 is not restricted (no eBPF
-//! program); the state directory must be writable by root only.
+//! bundle author is trusted for them, as in runc); a rootless container
+//! on a delegated cgroup2 group gets no device program (an unprivileged
+//! user cannot load one, nor create device nodes); the state directory
+//! must be writable by root only.
 //!
 //! # Seccomp
 //!

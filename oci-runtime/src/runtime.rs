@@ -609,8 +609,9 @@ impl Runtime {
     /// host. Bind mount *sources* are host paths taken as given. A
     /// `linux.seccomp` profile is installed as the last step before the
     /// user program's execve (before the capabilities are dropped when
-    /// `noNewPrivileges` is false). Not implemented: AppArmor/SELinux,
-    /// device rules on cgroup v2.
+    /// `noNewPrivileges` is false). Device rules go to the v1 devices
+    /// controller, or on pure cgroup v2 to an eBPF program attached to the
+    /// container's group.
     pub fn create(
         &self,
         id: &str,

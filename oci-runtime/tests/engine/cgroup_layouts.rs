@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use oci_runtime::oci_types::runtime::Memory;
+use oci_runtime::oci_types::runtime::{Capability, DeviceCgroup, Memory};
 use oci_runtime::{CreateOptions, Runtime};
 
 use crate::common::*;
@@ -17,6 +17,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     (
         "cgroup_layouts::pure_v2_hugetlb_and_block_io",
         pure_v2_hugetlb_and_block_io,
+    ),
+    (
+        "cgroup_layouts::pure_v2_device_rules_are_enforced_by_ebpf",
+        pure_v2_device_rules_are_enforced_by_ebpf,
     ),
     (
         "cgroup_layouts::v1_net_cls_and_net_prio",
@@ -118,6 +122,123 @@ fn pure_v2() {
     assert_eq!(out, "domain\n", "{out}");
     // The group was created under the cgroup2 root and removed again.
     assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-v2").exists());
+}
+
+/// The major:minor of a block device the host lets this process open
+/// for reading: the one holding the root filesystem if it can (some
+/// sandboxes refuse it), else another whole disk (a loop device).
+fn readable_block_device() -> Option<(i64, i64)> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let root = info.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.len() > 4 && f[4] == "/").then(|| f[2].to_owned())
+    });
+    let mut disks: Vec<(String, String)> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let dev = std::fs::read_to_string(e.path().join("dev")).ok()?;
+            Some((
+                dev.trim().to_owned(),
+                e.file_name().to_string_lossy().into_owned(),
+            ))
+        })
+        .collect();
+    disks.sort_by_key(|(dev, name)| (Some(dev) != root.as_ref(), name.clone()));
+    let (dev, _) = disks
+        .into_iter()
+        .find(|(_, name)| std::fs::File::open(Path::new("/dev").join(name)).is_ok())?;
+    let (ma, mi) = dev.split_once(':')?;
+    Some((ma.parse().ok()?, mi.parse().ok()?))
+}
+
+/// Without a v1 devices controller the rules become an eBPF program on
+/// the container's cgroup2 group: with the default rules (deny all, the
+/// standard devices allowed) a container with CAP_MKNOD can neither
+/// create nor open a host disk (the root one where the host can open it), and an `r` rule for it lets it read
+/// but still not create nor write.
+fn pure_v2_device_rules_are_enforced_by_ebpf() {
+    let test = "pure_v2_device_rules_are_enforced_by_ebpf";
+    if !root_or_skip(test) {
+        return;
+    }
+    let Some((major, minor)) = readable_block_device() else {
+        println!("test {test} ... skipped: no block device this host lets us open");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    };
+    let layout = "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup";
+    let script = format!(
+        "busybox mknod /tmp/new b {major} {minor} && echo mknod-ok; \
+         busybox head -c 512 /tmp/disk >/dev/null && echo read-ok; \
+         true >>/tmp/disk && echo write-ok; \
+         busybox head -c 1 /dev/zero | busybox wc -c; \
+         echo x >/dev/null && echo null-ok; true"
+    );
+    let mut b = Bundle::new(&["sh", "-c", &script]);
+    b.spec.root.as_mut().unwrap().readonly = false;
+    let caps = b
+        .spec
+        .process
+        .as_mut()
+        .unwrap()
+        .capabilities
+        .as_mut()
+        .unwrap();
+    for set in [&mut caps.bounding, &mut caps.effective, &mut caps.permitted] {
+        set.push(Capability::Mknod);
+    }
+    // The node is made by the host, outside the container's cgroup.
+    let node = b.path().join("rootfs/tmp/disk");
+    let dev = rustix::fs::makedev(major as u32, minor as u32);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &node,
+        rustix::fs::FileType::BlockDevice,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        dev,
+    )
+    .unwrap();
+    let linux = b.spec.linux.as_ref().unwrap();
+    assert_eq!(
+        linux.resources.as_ref().unwrap().devices,
+        vec![DeviceCgroup::all(false)],
+        "the default config denies every device"
+    );
+
+    let (code, out) = run_in_layout(&b, "t-v2-dev", layout);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        out.contains("mknod: /tmp/new: Operation not permitted"),
+        "{out}"
+    );
+    assert!(out.contains("/tmp/disk: Operation not permitted"), "{out}");
+    assert!(
+        !lines.contains(&"read-ok") && !lines.contains(&"write-ok"),
+        "{out}"
+    );
+    assert!(lines.contains(&"1") && lines.contains(&"null-ok"), "{out}");
+    // The group, and with it the program attached to it, is gone.
+    assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-v2-dev").exists());
+
+    let mut allow = DeviceCgroup::all(true);
+    allow.kind = Some("b".into());
+    allow.major = Some(major);
+    allow.minor = Some(minor);
+    allow.access = Some("r".into());
+    let r = b.spec.linux.as_mut().unwrap().resources.as_mut().unwrap();
+    r.devices.push(allow);
+    let (code, out) = run_in_layout(&b, "t-v2-dev-r", layout);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"read-ok"), "{out}");
+    assert!(
+        !lines.contains(&"mknod-ok") && !lines.contains(&"write-ok"),
+        "{out}"
+    );
+    assert!(lines.contains(&"1") && lines.contains(&"null-ok"), "{out}");
+    assert!(!Path::new("/sys/fs/cgroup/unified/ocikit/t-v2-dev-r").exists());
 }
 
 fn pure_v2_hugetlb_and_block_io() {
