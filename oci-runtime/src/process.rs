@@ -104,8 +104,16 @@ pub(crate) fn setup(sys: &dyn Syscalls, process: &Process) -> Result<(), SetupEr
             .step(|| "set capabilities".into())?;
         for cap in 0..=LAST_CAP {
             if ambient & (1 << cap) != 0 {
-                sys.raise_ambient(cap)
-                    .step(|| format!("raise ambient capability {cap}"))?;
+                match sys.raise_ambient(cap) {
+                    // The kernel raises only what is permitted and
+                    // inheritable; `runc spec` lists ambient capabilities
+                    // without inheritable ones, and runc and crun go on
+                    // without them, so do the same.
+                    Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                        tracing::warn!(cap, "ambient capability not raised: not inheritable");
+                    }
+                    r => r.step(|| format!("raise ambient capability {cap}"))?,
+                }
             }
         }
     }
@@ -199,6 +207,23 @@ mod tests {
         let e = setup(&sys, &p).unwrap_err();
         assert_eq!(e.step, "set uid 7 and gid 7");
         assert_eq!(e.source.raw_os_error(), Some(libc::EPERM));
+    }
+
+    #[test]
+    fn ambient_capability_not_inheritable_is_skipped() {
+        // `runc spec`'s config: ambient capabilities, no inheritable ones.
+        let mut p = Process::new("/");
+        let mut caps = Capabilities::default();
+        caps.bounding = vec![Capability::Kill];
+        caps.permitted = vec![Capability::Kill];
+        caps.ambient = vec![Capability::Kill];
+        p.capabilities = Some(caps);
+        let sys = Recording {
+            fail_prefix: Some("raise_ambient".into()),
+            ..Recording::default()
+        };
+        setup(&sys, &p).unwrap();
+        assert_eq!(sys.lines().last().unwrap(), "chdir /");
     }
 
     #[test]
