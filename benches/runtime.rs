@@ -21,11 +21,12 @@
 //!   wait until the container process is gone or a zombie (polling
 //!   `/proc`), and `delete`.
 //!
-//! Peak RSS is `ru_maxrss` from wait4(2) on the `run` command. Linux
-//! reports the child's own peak or that of any descendant it reaped,
-//! whichever is larger, so it counts the runtime process, its re-executed
-//! init stages and the container process (whose peak survives its
-//! execve), but not a process reaped elsewhere.
+//! Peak RSS is `ru_maxrss` from wait4(2) on the `run` command: the
+//! largest peak of the runtime process and of every descendant it reaped
+//! (its re-executed init stages and the container process, whose peak
+//! survives its execve), not their sum, and not a process reaped
+//! elsewhere. The command is forked (not vforked) from the bench, so the
+//! bench's own anonymous memory is a floor under it; the floor is printed.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,12 @@ fn have(tool: &str) -> Option<PathBuf> {
 fn measure(cmd: &mut Command, err: &Path) -> Sample {
     let log = std::fs::File::create(err).unwrap();
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+    // A pre-exec step makes std fork instead of posix_spawn, whose vfork
+    // child shares this process's memory: its peak RSS, kept across
+    // execve, would be this bench's rather than the runtime's. A forked
+    // child starts with only this process's anonymous pages (see `floor`).
+    // SAFETY: the closure does nothing, so it is async-signal-safe.
+    unsafe { cmd.pre_exec(|| Ok(())) };
     let t = Instant::now();
     let child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let mut status = 0;
@@ -280,6 +287,13 @@ fn main() {
         }
     }
 
+    let floor = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0;
     let med_rss = |s: &Samples| {
         let mut v = s.rss.clone();
         v.sort();
@@ -288,7 +302,8 @@ fn main() {
     let crun = tools.iter().position(|t| t.name == "crun");
     println!(
         "\nbusybox /bin/true, {runs} runs each (after {warmup} warm-up runs), runtimes alternating, \
-         one private mount namespace with cgroup v1 only; times in ms, medians unless noted"
+         one private mount namespace with cgroup v1 only; times in ms, medians unless noted; \
+         RSS floor (the bench's anonymous memory) {floor:.1} MiB"
     );
     println!(
         "| runtime | run | run p90 | peak RSS MiB | create | start | wait for exit | delete | run vs crun | RSS vs crun |"
