@@ -611,6 +611,31 @@ impl Runtime {
         let linux = spec.linux.clone().unwrap_or_default();
         let hierarchies = cgroup::hierarchies()?;
         let rel = cgroup::relative_path(&linux.cgroups_path, id.as_str())?;
+
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| Error::sys("create init socket", id.as_str(), e))?;
+        let target_fd = 3 + options.preserve_fds as i32;
+        // Above every descriptor the child's pre-exec step touches, so
+        // that step cannot overwrite it before execve reads it.
+        let program = sealed_program(&self.init_program, target_fd + 1)
+            .map_err(|e| Error::io("seal container init program", &self.init_program, e))?;
+        let mut cmd = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
+        cmd.arg0("ocikit-init")
+            .env(ENV_FD, target_fd.to_string())
+            .current_dir("/");
+        let stdio = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::inherit, Stdio::from);
+        cmd.stdin(stdio(options.stdin))
+            .stdout(stdio(options.stdout))
+            .stderr(stdio(options.stderr));
+        sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::sys("start container init", id.as_str(), e))?;
+        drop(theirs);
+        let stage1 = child.id();
+        cleanup.pid = Some(stage1);
+        // The init starts up (execve, dynamic linking) while the cgroup is
+        // made: it waits for its config, sent once it is in the cgroup.
         let cg = Cgroup::create(&hierarchies, &rel)?;
         cleanup.cgroup = Some(cg.clone());
         if let Some(r) = &linux.resources {
@@ -647,28 +672,6 @@ impl Runtime {
             console_socket: options.console_socket.clone(),
         };
 
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
-            .map_err(|e| Error::sys("create init socket", id.as_str(), e))?;
-        let target_fd = 3 + options.preserve_fds as i32;
-        // Above every descriptor the child's pre-exec step touches, so
-        // that step cannot overwrite it before execve reads it.
-        let program = sealed_program(&self.init_program, target_fd + 1)
-            .map_err(|e| Error::io("seal container init program", &self.init_program, e))?;
-        let mut cmd = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
-        cmd.arg0("ocikit-init")
-            .env(ENV_FD, target_fd.to_string())
-            .current_dir("/");
-        let stdio = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::inherit, Stdio::from);
-        cmd.stdin(stdio(options.stdin))
-            .stdout(stdio(options.stdout))
-            .stderr(stdio(options.stderr));
-        sys::pass_fd(&mut cmd, theirs.as_raw_fd(), target_fd);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::sys("start container init", id.as_str(), e))?;
-        drop(theirs);
-        let stage1 = child.id();
-        cleanup.pid = Some(stage1);
         let res = self.handshake(id, &cfg, &cg, stage1, ours, &mut child, cleanup);
         if res.is_err() {
             let _ = child.kill();
