@@ -306,9 +306,9 @@ fn main() {
          RSS floor (the bench's anonymous memory) {floor:.1} MiB"
     );
     println!(
-        "| runtime | run | run p90 | peak RSS MiB | create | start | wait for exit | delete | run vs crun | RSS vs crun |"
+        "| runtime | run | run min | run p90 | peak RSS MiB | create | start | wait for exit | delete | run vs crun | RSS vs crun |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (tool, s) in tools.iter().zip(&samples) {
         let (time_ratio, rss_ratio) = match crun {
             Some(c) => (
@@ -321,9 +321,10 @@ fn main() {
             None => ("-".into(), "-".into()),
         };
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
             tool.name,
             ms(quantile(&s.run, 0.5)),
+            ms(quantile(&s.run, 0.0)),
             ms(quantile(&s.run, 0.9)),
             med_rss(s),
             ms(quantile(&s.create, 0.5)),
