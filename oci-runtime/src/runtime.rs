@@ -687,6 +687,16 @@ impl Runtime {
         let linux = spec.linux.clone().unwrap_or_default();
         let hierarchies = cgroup::hierarchies()?;
         let rel = cgroup::relative_path(&linux.cgroups_path, id.as_str())?;
+        // The init starts up (execve, dynamic linking) while the cgroup is
+        // made: it waits for its config, sent once it is in the cgroup.
+        let (mut child, ours) = self.spawn_init_program(
+            id.as_str(),
+            options.preserve_fds,
+            [options.stdin, options.stdout, options.stderr],
+            spec.process.as_ref(),
+        )?;
+        let stage1 = child.id();
+        cleanup.pid = Some(stage1);
         let rootless = !rustix::process::geteuid().is_root();
         let cg = match Cgroup::create(&hierarchies, &rel) {
             Ok(cg) => Some(cg),
@@ -744,14 +754,6 @@ impl Runtime {
             lsm: crate::lsm::HostLsm::probe(),
         };
 
-        let (mut child, ours) = self.spawn_init_program(
-            id.as_str(),
-            options.preserve_fds,
-            [options.stdin, options.stdout, options.stderr],
-            cfg.spec.process.as_ref(),
-        )?;
-        let stage1 = child.id();
-        cleanup.pid = Some(stage1);
         let res = self.handshake(id, &cfg, cg.as_ref(), stage1, ours, &mut child, cleanup);
         if res.is_err() {
             let _ = child.kill();
