@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::os::unix::net::UnixListener;
 
 use oci_runtime::oci_types::runtime::{
-    Seccomp, SeccompAction, SeccompOperator, Syscall, SyscallArg,
+    Seccomp, SeccompAction, SeccompArch, SeccompOperator, Syscall, SyscallArg,
 };
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
@@ -21,6 +21,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
     ("seccomp::kill_is_sigsys", kill_is_sigsys),
     ("seccomp::notify_listener_gets_fd", notify_listener_gets_fd),
+    (
+        "seccomp::i386_program_is_filtered",
+        i386_program_is_filtered,
+    ),
 ];
 
 fn rule(names: &[&str], action: SeccompAction) -> Syscall {
@@ -259,4 +263,109 @@ fn notify_listener_gets_fd() {
     assert!(json["ociVersion"].is_string(), "{json}");
     let target = target.expect("a descriptor arrived").display().to_string();
     assert!(target.contains("seccomp notify"), "{target}");
+}
+
+/// A 32-bit program: mkdir("/tmp/x"), then its result on stdout. With
+/// `probe` as argument it only writes "probe", to check that the host
+/// runs i386 programs at all.
+const I386_PROGRAM: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char buf[128];
+    int n;
+    if (argc > 1 && strcmp(argv[1], "probe") == 0) {
+        n = snprintf(buf, sizeof buf, "probe\n");
+    } else {
+        int rc = mkdir("/tmp/x", 0755);
+        int e = rc == 0 ? 0 : errno;
+        n = snprintf(buf, sizeof buf, "mkdir=%d errno=%d\n", rc, e);
+    }
+    return write(1, buf, n) == n ? 0 : 1;
+}
+"#;
+
+/// Builds [`I386_PROGRAM`] into `dest` with `gcc -m32 -static`; the skip
+/// reason when this host cannot (fails instead under CI=true).
+fn build_i386_program(dest: &std::path::Path) -> Result<(), String> {
+    let src = dest.with_extension("c");
+    std::fs::write(&src, I386_PROGRAM).unwrap();
+    let out = std::process::Command::new("gcc")
+        .args(["-m32", "-static", "-O1", "-o"])
+        .arg(dest)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("cannot run gcc: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "gcc -m32 -static failed (install gcc-multilib): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let probe = std::process::Command::new(dest)
+        .arg("probe")
+        .output()
+        .map_err(|e| format!("this kernel does not run i386 programs: {e}"))?;
+    if probe.stdout != b"probe\n" {
+        return Err(format!("the i386 probe printed {:?}", probe.stdout));
+    }
+    Ok(())
+}
+
+/// A real i386 program under a profile listing x86_64, x86 and x32
+/// (Docker's and podman's shape): mkdir fails with EPERM from the i386
+/// rules and the program runs on. With x86_64 alone listed, its first
+/// syscall kills it (SIGSYS).
+fn i386_program_is_filtered() {
+    const TEST: &str = "i386_program_is_filtered";
+    if !root_or_skip(TEST) {
+        return;
+    }
+    let bundle = |archs: Vec<SeccompArch>| {
+        let mut b = Bundle::new(&["/sc32"]);
+        // A writable root, so only seccomp can stop the mkdir.
+        b.spec.root.as_mut().unwrap().readonly = false;
+        let mut p = Seccomp::new(SeccompAction::Allow);
+        p.architectures = archs;
+        let mut r = rule(&["mkdir", "mkdirat"], SeccompAction::Errno);
+        r.errno_ret = Some(1);
+        p.syscalls.push(r);
+        set_profile(&mut b, p);
+        b
+    };
+    let b = bundle(vec![
+        SeccompArch::X86_64,
+        SeccompArch::X86,
+        SeccompArch::X32,
+    ]);
+    if let Err(why) = build_i386_program(&b.path().join("rootfs/sc32")) {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{TEST}: {why}"
+        );
+        println!("test {TEST} ... skipped: {why}");
+        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        return;
+    }
+    let (code, out) = b.run("t-sc-i386");
+    assert_eq!((code, out.as_str()), (0, "mkdir=-1 errno=1\n"));
+    assert!(!b.path().join("rootfs/tmp/x").exists());
+
+    // Without the profile's x86 entry, i386 syscalls are killed.
+    let b2 = bundle(vec![SeccompArch::X86_64]);
+    std::fs::copy(b.path().join("rootfs/sc32"), b2.path().join("rootfs/sc32")).unwrap();
+    let (code, out) = b2.run("t-sc-i386-kill");
+    assert_eq!((code, out.as_str()), (159, ""));
+    assert!(!b2.path().join("rootfs/tmp/x").exists());
+
+    // And with no profile, the program creates the directory.
+    let mut b3 = Bundle::new(&["/sc32"]);
+    b3.spec.root.as_mut().unwrap().readonly = false;
+    std::fs::copy(b.path().join("rootfs/sc32"), b3.path().join("rootfs/sc32")).unwrap();
+    let (code, out) = b3.run("t-sc-i386-none");
+    assert_eq!((code, out.as_str()), (0, "mkdir=0 errno=0\n"));
+    assert!(b3.path().join("rootfs/tmp/x").is_dir());
 }
