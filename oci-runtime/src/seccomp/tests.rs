@@ -144,6 +144,29 @@ fn names_map_to_i386_and_x32_numbers() {
 }
 
 #[test]
+fn without_tables_listed_abis_stay_killed() {
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    p.architectures = vec![SeccompArch::X86_64, SeccompArch::X86, SeccompArch::X32];
+    let f = compile(&p).unwrap();
+    let i386 = Data::new(3, &[]).on(AUDIT_ARCH_I386);
+    let x32 = Data::new(X32_SYSCALL_BIT.into(), &[]);
+    let (want_i386, want_x32) = (
+        if I386_NAMES == 0 {
+            RET_KILL_PROCESS
+        } else {
+            RET_ALLOW
+        },
+        if X32_NAMES == 0 {
+            RET_KILL_PROCESS
+        } else {
+            RET_ALLOW
+        },
+    );
+    assert_eq!(run(&f.program, &i386), want_i386, "{I386_NAMES} i386 names");
+    assert_eq!(run(&f.program, &x32), want_x32, "{X32_NAMES} x32 names");
+}
+
+#[test]
 fn sections_dispatch_on_arch() {
     if !tables_or_skip("sections_dispatch_on_arch") {
         return;
