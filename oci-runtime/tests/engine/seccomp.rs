@@ -25,6 +25,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "seccomp::i386_program_is_filtered",
         i386_program_is_filtered,
     ),
+    ("seccomp::x32_program_is_filtered", x32_program_is_filtered),
 ];
 
 fn rule(names: &[&str], action: SeccompAction) -> Syscall {
@@ -265,10 +266,10 @@ fn notify_listener_gets_fd() {
     assert!(target.contains("seccomp notify"), "{target}");
 }
 
-/// A 32-bit program: mkdir("/tmp/x"), then its result on stdout. With
-/// `probe` as argument it only writes "probe", to check that the host
-/// runs i386 programs at all.
-const I386_PROGRAM: &str = r#"
+/// A program for a 32-bit ABI: mkdir("/tmp/x"), then its result on
+/// stdout. With `probe` as argument it only writes "probe", to check that
+/// the host runs the ABI at all.
+const PROGRAM_32: &str = r#"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -288,31 +289,73 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// Builds [`I386_PROGRAM`] into `dest` with `gcc -m32 -static`; the skip
-/// reason when this host cannot (fails instead under CI=true).
-fn build_i386_program(dest: &std::path::Path) -> Result<(), String> {
+/// Why a 32-bit program cannot be tested here.
+enum Unable {
+    /// The toolchain is missing (gcc-multilib): fails under CI=true.
+    Toolchain(String),
+    /// The kernel does not run the ABI: a host feature, always a skip.
+    Kernel(String),
+}
+
+/// Builds [`PROGRAM_32`] into `dest` with `gcc <flag> -static` and runs
+/// its probe on the host.
+fn build_program_32(flag: &str, dest: &std::path::Path) -> Result<(), Unable> {
     let src = dest.with_extension("c");
-    std::fs::write(&src, I386_PROGRAM).unwrap();
+    std::fs::write(&src, PROGRAM_32).unwrap();
     let out = std::process::Command::new("gcc")
-        .args(["-m32", "-static", "-O1", "-o"])
+        .args([flag, "-static", "-O1", "-o"])
         .arg(dest)
         .arg(&src)
         .output()
-        .map_err(|e| format!("cannot run gcc: {e}"))?;
+        .map_err(|e| Unable::Toolchain(format!("cannot run gcc: {e}")))?;
     if !out.status.success() {
-        return Err(format!(
-            "gcc -m32 -static failed (install gcc-multilib): {}",
+        return Err(Unable::Toolchain(format!(
+            "gcc {flag} -static failed (install gcc-multilib): {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
     let probe = std::process::Command::new(dest)
         .arg("probe")
         .output()
-        .map_err(|e| format!("this kernel does not run i386 programs: {e}"))?;
+        .map_err(|e| {
+            Unable::Kernel(format!("this kernel does not run gcc {flag} programs: {e}"))
+        })?;
     if probe.stdout != b"probe\n" {
-        return Err(format!("the i386 probe printed {:?}", probe.stdout));
+        return Err(Unable::Kernel(format!(
+            "the gcc {flag} probe printed {:?}",
+            String::from_utf8_lossy(&probe.stdout)
+        )));
     }
     Ok(())
+}
+
+/// A bundle running `/prog`, built with `gcc <flag>`, under a profile
+/// listing `archs` with mkdir/mkdirat -> EPERM; `None` (after printing
+/// the skip) when the program cannot be built or run here.
+fn bundle_32(test: &str, flag: &str, archs: Vec<SeccompArch>) -> Option<Bundle> {
+    let mut b = Bundle::new(&["/prog"]);
+    // A writable root, so only seccomp can stop the mkdir.
+    b.spec.root.as_mut().unwrap().readonly = false;
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    p.architectures = archs;
+    let mut r = rule(&["mkdir", "mkdirat"], SeccompAction::Errno);
+    r.errno_ret = Some(1);
+    p.syscalls.push(r);
+    set_profile(&mut b, p);
+    let why = match build_program_32(flag, &b.path().join("rootfs/prog")) {
+        Ok(()) => return Some(b),
+        Err(Unable::Toolchain(why)) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: {why}"
+            );
+            why
+        }
+        Err(Unable::Kernel(why)) => why,
+    };
+    println!("test {test} ... skipped: {why}");
+    SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    None
 }
 
 /// A real i386 program under a profile listing x86_64, x86 and x32
@@ -320,52 +363,38 @@ fn build_i386_program(dest: &std::path::Path) -> Result<(), String> {
 /// rules and the program runs on. With x86_64 alone listed, its first
 /// syscall kills it (SIGSYS).
 fn i386_program_is_filtered() {
-    const TEST: &str = "i386_program_is_filtered";
-    if !root_or_skip(TEST) {
+    filtered_32("i386_program_is_filtered", "-m32", SeccompArch::X86);
+}
+
+/// As [`i386_program_is_filtered`] for an x32 program (skipped on the
+/// many kernels that leave x32 disabled).
+fn x32_program_is_filtered() {
+    filtered_32("x32_program_is_filtered", "-mx32", SeccompArch::X32);
+}
+
+fn filtered_32(test: &str, flag: &str, arch: SeccompArch) {
+    if !root_or_skip(test) {
         return;
     }
-    let bundle = |archs: Vec<SeccompArch>| {
-        let mut b = Bundle::new(&["/sc32"]);
-        // A writable root, so only seccomp can stop the mkdir.
-        b.spec.root.as_mut().unwrap().readonly = false;
-        let mut p = Seccomp::new(SeccompAction::Allow);
-        p.architectures = archs;
-        let mut r = rule(&["mkdir", "mkdirat"], SeccompAction::Errno);
-        r.errno_ret = Some(1);
-        p.syscalls.push(r);
-        set_profile(&mut b, p);
-        b
+    let all = vec![SeccompArch::X86_64, SeccompArch::X86, SeccompArch::X32];
+    let Some(b) = bundle_32(test, flag, all.clone()) else {
+        return;
     };
-    let b = bundle(vec![
-        SeccompArch::X86_64,
-        SeccompArch::X86,
-        SeccompArch::X32,
-    ]);
-    if let Err(why) = build_i386_program(&b.path().join("rootfs/sc32")) {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{TEST}: {why}"
-        );
-        println!("test {TEST} ... skipped: {why}");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
-        return;
-    }
-    let (code, out) = b.run("t-sc-i386");
-    assert_eq!((code, out.as_str()), (0, "mkdir=-1 errno=1\n"));
+    let (code, out) = b.run("t-sc-32");
+    assert_eq!((code, out.as_str()), (0, "mkdir=-1 errno=1\n"), "{arch}");
     assert!(!b.path().join("rootfs/tmp/x").exists());
 
-    // Without the profile's x86 entry, i386 syscalls are killed.
-    let b2 = bundle(vec![SeccompArch::X86_64]);
-    std::fs::copy(b.path().join("rootfs/sc32"), b2.path().join("rootfs/sc32")).unwrap();
-    let (code, out) = b2.run("t-sc-i386-kill");
-    assert_eq!((code, out.as_str()), (159, ""));
+    // Without the profile's entry for the ABI, its syscalls are killed.
+    let others = all.into_iter().filter(|a| *a != arch).collect();
+    let b2 = bundle_32(test, flag, others).unwrap();
+    let (code, out) = b2.run("t-sc-32-kill");
+    assert_eq!((code, out.as_str()), (159, ""), "{arch} not listed");
     assert!(!b2.path().join("rootfs/tmp/x").exists());
 
     // And with no profile, the program creates the directory.
-    let mut b3 = Bundle::new(&["/sc32"]);
-    b3.spec.root.as_mut().unwrap().readonly = false;
-    std::fs::copy(b.path().join("rootfs/sc32"), b3.path().join("rootfs/sc32")).unwrap();
-    let (code, out) = b3.run("t-sc-i386-none");
-    assert_eq!((code, out.as_str()), (0, "mkdir=0 errno=0\n"));
+    let mut b3 = bundle_32(test, flag, vec![]).unwrap();
+    b3.spec.linux.as_mut().unwrap().seccomp = None;
+    let (code, out) = b3.run("t-sc-32-none");
+    assert_eq!((code, out.as_str()), (0, "mkdir=0 errno=0\n"), "{arch}");
     assert!(b3.path().join("rootfs/tmp/x").is_dir());
 }
