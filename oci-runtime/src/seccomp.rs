@@ -508,7 +508,7 @@ syscall_table! {
 include!(concat!(env!("OUT_DIR"), "/syscalls_32.rs"));
 
 /// An ABI the filter has a section for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Abi {
     X86_64,
     X32,
