@@ -103,15 +103,19 @@
 //!
 //! # Seccomp
 //!
-//! The filter first checks `seccomp_data.arch`: only x86_64 syscalls reach
-//! the rules. `SCMP_ARCH_X86` and `SCMP_ARCH_X32` are accepted in a profile
-//! but the engine has a syscall table for x86_64 only, so i386 and x32
-//! syscalls are killed (`SECCOMP_RET_KILL_PROCESS`, libseccomp's default
-//! for a foreign architecture) instead of running unfiltered; other
-//! architectures are refused. Rules are tried in profile order and the
-//! first match wins (several rules for one syscall are ORed, the
-//! conditions of one rule ANDed); names unknown on x86_64 are skipped with
-//! a `tracing` warning, as runc does. Every action and operator of the
+//! The filter first checks `seccomp_data.arch`, as libseccomp's
+//! multi-architecture filters do: x86_64 syscalls always reach the x86_64
+//! rules, i386 and x32 syscalls reach rules compiled for their own numbers
+//! when the profile lists `SCMP_ARCH_X86` / `SCMP_ARCH_X32`, and anything
+//! else is killed (`SECCOMP_RET_KILL_PROCESS`, libseccomp's default for a
+//! foreign architecture); other architectures are refused. The i386 and
+//! x32 numbers come from the build machine's kernel headers: built
+//! without them, those ABIs stay killed. On i386 and x32, arguments are
+//! compared on their low 32 bits, as libseccomp does. Rules are tried in
+//! profile order and the first match wins (several rules for one syscall
+//! are ORed, the conditions of one rule ANDed); names unknown on an ABI
+//! are skipped there, with a `tracing` warning when no filtered ABI knows
+//! them, as runc does. Every action and operator of the
 //! spec is supported; `errnoRet` defaults to EPERM. With `SCMP_ACT_NOTIFY`
 //! the init connects to `listenerPath` during `create` and, after
 //! installing the filter, sends the notify descriptor (SCM_RIGHTS) with

@@ -1306,9 +1306,10 @@ impl Runtime {
     }
 }
 
-/// What `linux.seccomp` supports: every action and operator, x86_64
-/// (with x86 and x32 accepted in profiles but their syscalls killed), and
-/// the filter flags, of which `supportedFlags` are those this kernel takes.
+/// What `linux.seccomp` supports: every action and operator, x86_64, x86
+/// and x32 (filtered by their own syscall numbers; killed when the engine
+/// was built without their kernel headers), and the filter flags, of which
+/// `supportedFlags` are those this kernel takes.
 fn seccomp_features() -> SeccompFeatures {
     use crate::seccomp::FLAG_WAIT_KILLABLE_RECV;
     use crate::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC};

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::os::unix::net::UnixListener;
 
 use oci_runtime::oci_types::runtime::{
-    Seccomp, SeccompAction, SeccompOperator, Syscall, SyscallArg,
+    Seccomp, SeccompAction, SeccompArch, SeccompOperator, Syscall, SyscallArg,
 };
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
@@ -21,6 +21,11 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
     ("seccomp::kill_is_sigsys", kill_is_sigsys),
     ("seccomp::notify_listener_gets_fd", notify_listener_gets_fd),
+    (
+        "seccomp::i386_program_is_filtered",
+        i386_program_is_filtered,
+    ),
+    ("seccomp::x32_program_is_filtered", x32_program_is_filtered),
 ];
 
 fn rule(names: &[&str], action: SeccompAction) -> Syscall {
@@ -259,4 +264,140 @@ fn notify_listener_gets_fd() {
     assert!(json["ociVersion"].is_string(), "{json}");
     let target = target.expect("a descriptor arrived").display().to_string();
     assert!(target.contains("seccomp notify"), "{target}");
+}
+
+/// A program for a 32-bit ABI: mkdir("/tmp/x"), then its result on
+/// stdout. With `probe` as argument it only writes "probe", to check that
+/// the host runs the ABI at all.
+const PROGRAM_32: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char buf[128];
+    int n;
+    if (argc > 1 && strcmp(argv[1], "probe") == 0) {
+        n = snprintf(buf, sizeof buf, "probe\n");
+    } else {
+        int rc = mkdir("/tmp/x", 0755);
+        int e = rc == 0 ? 0 : errno;
+        n = snprintf(buf, sizeof buf, "mkdir=%d errno=%d\n", rc, e);
+    }
+    return write(1, buf, n) == n ? 0 : 1;
+}
+"#;
+
+/// Why a 32-bit program cannot be tested here.
+enum Unable {
+    /// The toolchain is missing (gcc-multilib): fails under CI=true.
+    Toolchain(String),
+    /// The kernel does not run the ABI: a host feature, always a skip.
+    Kernel(String),
+}
+
+/// Builds [`PROGRAM_32`] into `dest` with `gcc <flag> -static` and runs
+/// its probe on the host.
+fn build_program_32(flag: &str, dest: &std::path::Path) -> Result<(), Unable> {
+    let src = dest.with_extension("c");
+    std::fs::write(&src, PROGRAM_32).unwrap();
+    let out = std::process::Command::new("gcc")
+        .args([flag, "-static", "-O1", "-o"])
+        .arg(dest)
+        .arg(&src)
+        .output()
+        .map_err(|e| Unable::Toolchain(format!("cannot run gcc: {e}")))?;
+    if !out.status.success() {
+        return Err(Unable::Toolchain(format!(
+            "gcc {flag} -static failed (install gcc-multilib): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let probe = std::process::Command::new(dest)
+        .arg("probe")
+        .output()
+        .map_err(|e| {
+            Unable::Kernel(format!("this kernel does not run gcc {flag} programs: {e}"))
+        })?;
+    if probe.stdout != b"probe\n" {
+        return Err(Unable::Kernel(format!(
+            "the gcc {flag} probe printed {:?}",
+            String::from_utf8_lossy(&probe.stdout)
+        )));
+    }
+    Ok(())
+}
+
+/// A bundle running `/prog`, built with `gcc <flag>`, under a profile
+/// listing `archs` with mkdir/mkdirat -> EPERM; `None` (after printing
+/// the skip) when the program cannot be built or run here.
+fn bundle_32(test: &str, flag: &str, archs: Vec<SeccompArch>) -> Option<Bundle> {
+    let mut b = Bundle::new(&["/prog"]);
+    // A writable root, so only seccomp can stop the mkdir.
+    b.spec.root.as_mut().unwrap().readonly = false;
+    let mut p = Seccomp::new(SeccompAction::Allow);
+    p.architectures = archs;
+    let mut r = rule(&["mkdir", "mkdirat"], SeccompAction::Errno);
+    r.errno_ret = Some(1);
+    p.syscalls.push(r);
+    set_profile(&mut b, p);
+    let why = match build_program_32(flag, &b.path().join("rootfs/prog")) {
+        Ok(()) => return Some(b),
+        Err(Unable::Toolchain(why)) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: {why}"
+            );
+            why
+        }
+        Err(Unable::Kernel(why)) => why,
+    };
+    println!("test {test} ... skipped: {why}");
+    SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    None
+}
+
+/// A real i386 program under a profile listing x86_64, x86 and x32
+/// (Docker's and podman's shape): mkdir fails with EPERM from the i386
+/// rules and the program runs on. With x86_64 alone listed, its first
+/// syscall kills it (SIGSYS).
+fn i386_program_is_filtered() {
+    filtered_32("i386_program_is_filtered", "-m32", SeccompArch::X86);
+}
+
+/// As [`i386_program_is_filtered`] for an x32 program (skipped on the
+/// many kernels that leave x32 disabled).
+fn x32_program_is_filtered() {
+    filtered_32("x32_program_is_filtered", "-mx32", SeccompArch::X32);
+}
+
+fn filtered_32(test: &str, flag: &str, arch: SeccompArch) {
+    if !root_or_skip(test) {
+        return;
+    }
+    let all = vec![SeccompArch::X86_64, SeccompArch::X86, SeccompArch::X32];
+    let Some(b) = bundle_32(test, flag, all.clone()) else {
+        return;
+    };
+    let (code, out) = b.run("t-sc-32");
+    assert_eq!((code, out.as_str()), (0, "mkdir=-1 errno=1\n"), "{arch}");
+    assert!(!b.path().join("rootfs/tmp/x").exists());
+
+    // Without the profile's entry for the ABI (the other two listed, or
+    // x86_64 alone), its first syscall is killed.
+    let others = all.into_iter().filter(|a| *a != arch).collect();
+    for archs in [others, vec![SeccompArch::X86_64]] {
+        let b2 = bundle_32(test, flag, archs.clone()).unwrap();
+        let (code, out) = b2.run("t-sc-32-kill");
+        assert_eq!((code, out.as_str()), (159, ""), "{arch} not in {archs:?}");
+        assert!(!b2.path().join("rootfs/tmp/x").exists());
+    }
+
+    // And with no profile, the program creates the directory.
+    let mut b3 = bundle_32(test, flag, vec![]).unwrap();
+    b3.spec.linux.as_mut().unwrap().seccomp = None;
+    let (code, out) = b3.run("t-sc-32-none");
+    assert_eq!((code, out.as_str()), (0, "mkdir=0 errno=0\n"), "{arch}");
+    assert!(b3.path().join("rootfs/tmp/x").is_dir());
 }
