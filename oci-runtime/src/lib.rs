@@ -161,7 +161,7 @@ pub use id::ContainerId;
 pub use init::init_if_requested;
 pub use oci_types;
 pub use runtime::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
-pub use signal::Signal;
+pub use signal::{Signal, SignalRelay, RELAYED};
 pub use stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,

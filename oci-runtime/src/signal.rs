@@ -124,3 +124,105 @@ mod tests {
         }
     }
 }
+
+/// The pid signals are relayed to; 0 when none.
+static RELAY_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// The signals [`SignalRelay`] passes on: those a caller sends to stop or
+/// poke a foreground program (runc relays every signal but SIGCHLD,
+/// SIGWINCH and SIGURG).
+pub const RELAYED: &[Signal] = &[
+    Signal(libc::SIGHUP),
+    Signal(libc::SIGINT),
+    Signal(libc::SIGQUIT),
+    Signal(libc::SIGTERM),
+    Signal(libc::SIGUSR1),
+    Signal(libc::SIGUSR2),
+    Signal(libc::SIGALRM),
+    Signal(libc::SIGTSTP),
+];
+
+/// Relays the signals in [`RELAYED`] that this process receives to one
+/// process (a foreground container's, as `runc run` and `runc exec` do),
+/// until dropped; then the previous dispositions come back.
+///
+/// The handler only calls kill(2), which is async-signal-safe, with the
+/// target read from an atomic: no thread, no pipe. One relay at a time
+/// per process.
+pub struct SignalRelay {
+    previous: Vec<(i32, libc::sigaction)>,
+}
+
+impl std::fmt::Debug for SignalRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalRelay")
+            .field("to", &RELAY_TO.load(std::sync::atomic::Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+extern "C" fn relay_handler(sig: libc::c_int) {
+    let pid = RELAY_TO.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe and takes only integers.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+impl SignalRelay {
+    /// Starts relaying to `pid`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Sys`] if a handler cannot be installed (those
+    /// installed before are restored).
+    pub fn to(pid: u32) -> crate::Result<SignalRelay> {
+        RELAY_TO.store(pid as i32, std::sync::atomic::Ordering::Relaxed);
+        let mut relay = SignalRelay {
+            previous: Vec::with_capacity(RELAYED.len()),
+        };
+        for sig in RELAYED {
+            match crate::sys::set_signal_handler(sig.0, relay_handler) {
+                Ok(old) => relay.previous.push((sig.0, old)),
+                Err(e) => return Err(crate::Error::sys("relay signals", &pid.to_string(), e)),
+            }
+        }
+        Ok(relay)
+    }
+}
+
+impl Drop for SignalRelay {
+    fn drop(&mut self) {
+        for (sig, old) in self.previous.drain(..) {
+            crate::sys::restore_signal_handler(sig, &old);
+        }
+        RELAY_TO.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod relay_tests {
+    use super::*;
+
+    #[test]
+    fn relays_to_a_child_and_restores() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        {
+            let _relay = SignalRelay::to(child.id()).unwrap();
+            // Delivered to us, handled by relaying: this process survives.
+            // SAFETY-free: raise through the safe kill wrapper.
+            crate::sys::kill(std::process::id() as i32, libc::SIGUSR2).unwrap();
+            let status = child.wait().unwrap();
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(libc::SIGUSR2)
+            );
+        }
+        // Restored: SIGUSR2's disposition is back to what it was.
+        let old = crate::sys::set_signal_handler(libc::SIGUSR2, relay_handler).unwrap();
+        crate::sys::restore_signal_handler(libc::SIGUSR2, &old);
+        assert_eq!(old.sa_sigaction, libc::SIG_DFL);
+    }
+}
