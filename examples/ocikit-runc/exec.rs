@@ -67,7 +67,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
         return Ok(0);
     }
     let forwarder =
-        crate::forward::Forwarder::to(child.pid()).map_err(|e| format!("relay signals: {e}"))?;
+        oci_runtime::SignalRelay::to(child.pid()).map_err(|e| format!("relay signals: {e}"))?;
     let status = child.wait();
     drop(forwarder);
     Ok(status?.code())

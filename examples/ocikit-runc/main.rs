@@ -19,7 +19,6 @@ mod delete;
 mod events;
 mod exec;
 mod features;
-mod forward;
 mod kill;
 mod list;
 mod log;

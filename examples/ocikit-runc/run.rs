@@ -38,7 +38,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     // delete (Runtime::run without the gap where a signal would end us).
     rt.create(id, bundle, options)?;
     let pid = rt.container(id)?.pid();
-    let forwarder = match crate::forward::Forwarder::to(pid) {
+    let forwarder = match oci_runtime::SignalRelay::to(pid) {
         Ok(f) => f,
         Err(e) => {
             let _ = rt.delete(id, DeleteMode::Force);

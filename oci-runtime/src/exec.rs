@@ -144,14 +144,7 @@ fn proc_ns_name(kind: &NamespaceType) -> Option<&'static str> {
 pub(crate) fn join_plan(pid: u32, kinds: &[NamespaceType]) -> Vec<(PathBuf, i32)> {
     let mut plan = Vec::new();
     for kind in kinds {
-        let flag = match kind {
-            NamespaceType::Time => libc::CLONE_NEWTIME,
-            k => match ns_flag(k) {
-                Some(f) => f,
-                None => continue,
-            },
-        };
-        let Some(name) = proc_ns_name(kind) else {
+        let (Some(flag), Some(name)) = (ns_flag(kind), proc_ns_name(kind)) else {
             continue;
         };
         let entry = (PathBuf::from(format!("/proc/{pid}/ns/{name}")), flag);
