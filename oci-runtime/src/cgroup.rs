@@ -110,6 +110,21 @@ pub(crate) struct Cgroup {
     pub(crate) dirs: Vec<(Hierarchy, PathBuf)>,
 }
 
+/// How the init enters the container's cgroup by itself, never taking
+/// the write side of the kernel's global migration lock
+/// (`cgroup_threadgroup_rwsem`), whose first writer after a quiet spell
+/// waits for an RCU grace period: 5 to 30 ms here, right after another
+/// runtime ran. Writing a pid to `cgroup.procs` takes it; a
+/// single-threaded process writing `0` to a v1 `tasks` file (moving
+/// itself) and a clone into a cgroup2 group do not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    /// The `tasks` file of the group in each v1 hierarchy.
+    pub(crate) v1_tasks: Vec<PathBuf>,
+    /// The group in the cgroup2 hierarchy, if the host has one.
+    pub(crate) v2_dir: Option<PathBuf>,
+}
+
 /// The relative cgroup path for a config's `cgroupsPath`.
 pub(crate) fn relative_path(cgroups_path: &str, id: &str) -> Result<PathBuf> {
     if cgroups_path.is_empty() {
@@ -173,6 +188,19 @@ impl Cgroup {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
+    }
+
+    /// How the init enters this group itself (see [`Entry`]).
+    pub(crate) fn entry(&self) -> Entry {
+        let mut e = Entry::default();
+        for (h, dir) in &self.dirs {
+            if h.v2 {
+                e.v2_dir = Some(dir.clone());
+            } else {
+                e.v1_tasks.push(dir.join("tasks"));
+            }
+        }
+        e
     }
 
     /// The processes in the group.

@@ -245,6 +245,7 @@ impl Runtime {
                 state: String::from_utf8(c.state().to_canonical_vec()).unwrap_or_default(),
             }),
             lsm: crate::lsm::HostLsm::probe(),
+            cgroup: None,
         };
         let (mut child, sock) = self.spawn_init_program(
             id,

@@ -20,6 +20,7 @@
 //! just exec'd and has started no threads.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -58,6 +59,10 @@ pub(crate) struct InitConfig {
     /// skipped).
     #[serde(default)]
     pub(crate) lsm: lsm::HostLsm,
+    /// The container's cgroup, which stage 1 enters itself, first thing
+    /// (`None`: no cgroup, or the runtime moved stage 1 already).
+    #[serde(default)]
+    pub(crate) cgroup: Option<crate::cgroup::Entry>,
 }
 
 /// The container an `exec` process joins.
@@ -197,6 +202,13 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         Ok(None) => return Err("runtime closed the init socket".into()),
         Err(e) => return Err(format!("read init config: {e}")),
     };
+    // Into the cgroup before anything else (a cgroup namespace made
+    // later is rooted at it), and before joining any namespace, while its
+    // paths resolve on the host.
+    let cgroup_v2 = match &cfg.cgroup {
+        Some(entry) => enter_cgroup(entry)?,
+        None => None,
+    };
     // The host's procfs, for writes that no mount in the container may
     // redirect (CVE-2025-52881).
     let host_proc = lsm::open_host_proc()?;
@@ -311,10 +323,7 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
     // its pid: it waits for EOF on this pair, which comes when stage 1
     // exits.
     let (gate_r, gate_w) = UnixStream::pair().map_err(|e| format!("create gate: {e}"))?;
-    // SAFETY: this process was exec'd moments ago by the runtime and has
-    // started no threads (init_if_requested runs first in main).
-    let forked = unsafe { sys::clone_process(cfg.clone_flags | libc::CLONE_PARENT as u64) }
-        .map_err(|e| format!("clone container init: {e}"))?;
+    let (forked, late_cgroupns) = clone_stage2(&cfg, cgroup_v2)?;
     match forked {
         sys::Forked::Parent(pid) => {
             ch.send(&ToRuntime::Pid { pid })
@@ -325,13 +334,18 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
             drop(gate_w);
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
-            let result = match (listener, &cfg.exec) {
+            let unshared = match late_cgroupns {
+                true => sys::unshare(libc::CLONE_NEWCGROUP)
+                    .map_err(|e| format!("unshare cgroup namespace: {e}")),
+                false => Ok(()),
+            };
+            let result = unshared.and_then(|()| match (listener, &cfg.exec) {
                 (_, Some(target)) => {
                     exec_process(ch, &cfg, &target.state, console, agent, &host_proc)
                 }
                 (Some(listener), None) => stage2(ch, &cfg, listener, console, agent, &host_proc),
                 (None, None) => Err("no exec socket".into()),
-            };
+            });
             let message = match result {
                 Ok(never) => match never {},
                 Err(m) => m,
@@ -343,6 +357,86 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
 }
 
 enum Never {}
+
+/// The container's cgroup2 group, open while stage 1 still has the
+/// runtime's credentials.
+struct CgroupV2 {
+    dir: OwnedFd,
+    /// Its `cgroup.procs`, for kernels without `CLONE_INTO_CGROUP`: the
+    /// kernel checks a write against the credentials of the opener.
+    procs: (std::fs::File, PathBuf),
+}
+
+/// Moves this (single-threaded) process into the group of every v1
+/// hierarchy by writing `0` to its `tasks` file, and opens the cgroup2
+/// group for [`clone_stage2`]; see [`crate::cgroup::Entry`] for why.
+fn enter_cgroup(entry: &crate::cgroup::Entry) -> Result<Option<CgroupV2>, String> {
+    for tasks in &entry.v1_tasks {
+        std::fs::write(tasks, "0").map_err(|e| format!("enter cgroup {}: {e}", tasks.display()))?;
+    }
+    let Some(dir) = &entry.v2_dir else {
+        return Ok(None);
+    };
+    let open_err =
+        |p: &std::path::Path, e: std::io::Error| format!("open cgroup {}: {e}", p.display());
+    let fd = rustix::fs::open(
+        dir,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| open_err(dir, e.into()))?;
+    let procs = dir.join("cgroup.procs");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&procs)
+        .map_err(|e| open_err(&procs, e))?;
+    Ok(Some(CgroupV2 {
+        dir: fd,
+        procs: (file, procs),
+    }))
+}
+
+/// Clones stage 2 with the container's namespace flags and
+/// `CLONE_PARENT`, into the cgroup2 group `cgroup_v2` when given. Returns
+/// whether the child must unshare its cgroup namespace itself: a clone
+/// makes the new namespace before it places the child in the group, so
+/// the namespace would be rooted at stage 1's group.
+///
+/// Where the kernel has no clone3 or no `CLONE_INTO_CGROUP`, stage 1
+/// writes itself into the group's `cgroup.procs` first, as runtimes
+/// always did.
+fn clone_stage2(
+    cfg: &InitConfig,
+    cgroup_v2: Option<CgroupV2>,
+) -> Result<(sys::Forked, bool), String> {
+    let flags = cfg.clone_flags | libc::CLONE_PARENT as u64;
+    let newcgroup = libc::CLONE_NEWCGROUP as u64;
+    if let Some(CgroupV2 {
+        dir,
+        procs: (mut file, procs),
+    }) = cgroup_v2
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: this process was exec'd moments ago by the runtime and
+        // has started no threads (init_if_requested runs first in main).
+        match unsafe { sys::clone_into_cgroup(flags & !newcgroup, dir.as_raw_fd()) } {
+            Ok(forked) => return Ok((forked, flags & newcgroup != 0)),
+            Err(e) => {
+                tracing::debug!(error = %e, "clone3 into cgroup; writing cgroup.procs instead");
+                file.write_all(b"0").map_err(|w| {
+                    format!(
+                        "enter cgroup {}: {w} (clone3 into it: {e})",
+                        procs.display()
+                    )
+                })?;
+            }
+        }
+    }
+    // SAFETY: as above.
+    let forked =
+        unsafe { sys::clone_process(flags) }.map_err(|e| format!("clone container init: {e}"))?;
+    Ok((forked, false))
+}
 
 fn stage2(
     ch: &mut Channel,

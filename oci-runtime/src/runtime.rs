@@ -752,9 +752,10 @@ impl Runtime {
             console_socket: options.console_socket.clone(),
             exec: None,
             lsm: crate::lsm::HostLsm::probe(),
+            cgroup: cg.as_ref().map(Cgroup::entry),
         };
 
-        let res = self.handshake(id, &cfg, cg.as_ref(), stage1, ours, &mut child, cleanup);
+        let res = self.handshake(id, &cfg, stage1, ours, &mut child, cleanup);
         if res.is_err() {
             let _ = child.kill();
         }
@@ -840,21 +841,16 @@ impl Runtime {
         Ok((child, ours))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn handshake(
         &self,
         id: &ContainerId,
         cfg: &InitConfig,
-        cg: Option<&Cgroup>,
         stage1: u32,
         sock: std::os::unix::net::UnixStream,
         child: &mut std::process::Child,
         cleanup: &mut Cleanup,
     ) -> Result<u32> {
         let sys_err = |op, e| Error::sys(op, id.as_str(), e);
-        if let Some(cg) = cg {
-            cg.add(stage1)?;
-        }
         let mut ch = Channel::new(sock).map_err(|e| sys_err("init socket", e))?;
         ch.set_timeout(Duration::from_secs(120))
             .map_err(|e| sys_err("init socket", e))?;

@@ -103,6 +103,73 @@ pub(crate) unsafe fn clone_process(flags: u64) -> io::Result<Forked> {
     }
 }
 
+/// clone3(2) without a new stack, as [`clone_process`], whose child
+/// starts in the cgroup2 group open at `cgroup` (`CLONE_INTO_CGROUP`,
+/// Linux 5.7): the kernel places it there during the fork, under the read
+/// side of its global cgroup migration lock, where writing a pid to
+/// `cgroup.procs` takes the write side and can wait for an RCU grace
+/// period (milliseconds).
+///
+/// Fails with `ENOSYS` where the kernel (or a seccomp filter around the
+/// runtime) has no clone3, and `E2BIG`/`EINVAL` where it has no
+/// `CLONE_INTO_CGROUP`.
+///
+/// # Safety
+/// As for [`clone_process`]: the calling process must be single-threaded.
+pub(crate) unsafe fn clone_into_cgroup(flags: u64, cgroup: RawFd) -> io::Result<Forked> {
+    /// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+    #[repr(C)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let fd = u64::try_from(cgroup).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    let args = CloneArgs {
+        flags: flags | CLONE_INTO_CGROUP,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        // clone3 refuses one with CLONE_PARENT: the child gets its
+        // parent's (SIGCHLD here), as clone(2) gives it.
+        exit_signal: if flags & libc::CLONE_PARENT as u64 != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: fd,
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed, alive for
+    // the call; without a stack the child duplicates the address space as
+    // fork(2) does, and the caller guarantees that no other thread exists.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match rc {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as i32)),
+    }
+}
+
 /// Makes `command` hand `fd` to its child as descriptor `target`, and keep
 /// descriptors `3..target` (the preserved ones) open across exec.
 ///
