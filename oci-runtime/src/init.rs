@@ -323,7 +323,7 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
     // its pid: it waits for EOF on this pair, which comes when stage 1
     // exits.
     let (gate_r, gate_w) = UnixStream::pair().map_err(|e| format!("create gate: {e}"))?;
-    let (forked, late_cgroupns) = clone_stage2(&cfg, cgroup_v2)?;
+    let forked = clone_stage2(&cfg, cgroup_v2)?;
     match forked {
         sys::Forked::Parent(pid) => {
             ch.send(&ToRuntime::Pid { pid })
@@ -334,18 +334,13 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
             drop(gate_w);
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
-            let unshared = match late_cgroupns {
-                true => sys::unshare(libc::CLONE_NEWCGROUP)
-                    .map_err(|e| format!("unshare cgroup namespace: {e}")),
-                false => Ok(()),
-            };
-            let result = unshared.and_then(|()| match (listener, &cfg.exec) {
+            let result = match (listener, &cfg.exec) {
                 (_, Some(target)) => {
                     exec_process(ch, &cfg, &target.state, console, agent, &host_proc)
                 }
                 (Some(listener), None) => stage2(ch, &cfg, listener, console, agent, &host_proc),
                 (None, None) => Err("no exec socket".into()),
-            });
+            };
             let message = match result {
                 Ok(never) => match never {},
                 Err(m) => m,
@@ -397,20 +392,14 @@ fn enter_cgroup(entry: &crate::cgroup::Entry) -> Result<Option<CgroupV2>, String
 }
 
 /// Clones stage 2 with the container's namespace flags and
-/// `CLONE_PARENT`, into the cgroup2 group `cgroup_v2` when given. Returns
-/// whether the child must unshare its cgroup namespace itself: a clone
-/// makes the new namespace before it places the child in the group, so
-/// the namespace would be rooted at stage 1's group.
+/// `CLONE_PARENT`, into the cgroup2 group `cgroup_v2` when given (the
+/// kernel roots a new cgroup namespace at that group).
 ///
 /// Where the kernel has no clone3 or no `CLONE_INTO_CGROUP`, stage 1
 /// writes itself into the group's `cgroup.procs` first, as runtimes
 /// always did.
-fn clone_stage2(
-    cfg: &InitConfig,
-    cgroup_v2: Option<CgroupV2>,
-) -> Result<(sys::Forked, bool), String> {
+fn clone_stage2(cfg: &InitConfig, cgroup_v2: Option<CgroupV2>) -> Result<sys::Forked, String> {
     let flags = cfg.clone_flags | libc::CLONE_PARENT as u64;
-    let newcgroup = libc::CLONE_NEWCGROUP as u64;
     if let Some(CgroupV2 {
         dir,
         procs: (mut file, procs),
@@ -419,8 +408,8 @@ fn clone_stage2(
         use std::os::fd::AsRawFd;
         // SAFETY: this process was exec'd moments ago by the runtime and
         // has started no threads (init_if_requested runs first in main).
-        match unsafe { sys::clone_into_cgroup(flags & !newcgroup, dir.as_raw_fd()) } {
-            Ok(forked) => return Ok((forked, flags & newcgroup != 0)),
+        match unsafe { sys::clone_into_cgroup(flags, dir.as_raw_fd()) } {
+            Ok(forked) => return Ok(forked),
             Err(e) => {
                 tracing::debug!(error = %e, "clone3 into cgroup; writing cgroup.procs instead");
                 file.write_all(b"0").map_err(|w| {
@@ -433,9 +422,7 @@ fn clone_stage2(
         }
     }
     // SAFETY: as above.
-    let forked =
-        unsafe { sys::clone_process(flags) }.map_err(|e| format!("clone container init: {e}"))?;
-    Ok((forked, false))
+    unsafe { sys::clone_process(flags) }.map_err(|e| format!("clone container init: {e}"))
 }
 
 fn stage2(

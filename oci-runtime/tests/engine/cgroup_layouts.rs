@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use oci_runtime::oci_types::runtime::{Capability, DeviceCgroup, Memory};
+use oci_runtime::oci_types::runtime::{Capability, DeviceCgroup, Memory, Namespace, NamespaceType};
 use oci_runtime::{CreateOptions, Runtime};
 
 use crate::common::*;
@@ -26,7 +26,23 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "cgroup_layouts::v1_net_cls_and_net_prio",
         v1_net_cls_and_net_prio,
     ),
+    (
+        "cgroup_layouts::init_enters_every_hierarchy_and_roots_its_cgroup_namespace",
+        init_enters_every_hierarchy_and_roots_its_cgroup_namespace,
+    ),
+    (
+        "cgroup_layouts::pure_v2_cgroup_namespace",
+        pure_v2_cgroup_namespace,
+    ),
+    (
+        "cgroup_layouts::cgroup_procs_where_clone3_is_refused",
+        cgroup_procs_where_clone3_is_refused,
+    ),
 ];
+
+/// Set in the child: refuse clone3(2) with ENOSYS (as the seccomp
+/// profiles of older container engines do) before running.
+const NO_CLONE3: &str = "OCIKIT_TEST_NO_CLONE3";
 
 const ENV: &str = "OCIKIT_TEST_RUN";
 
@@ -34,6 +50,9 @@ const ENV: &str = "OCIKIT_TEST_RUN";
 pub(crate) fn run_if_requested() {
     let Ok(req) = std::env::var(ENV) else { return };
     let parts: Vec<&str> = req.splitn(3, ':').collect();
+    if std::env::var_os(NO_CLONE3).is_some() {
+        refuse_clone3();
+    }
     let rt = Runtime::new(parts[0]);
     let code = match rt.run(parts[2], parts[1], CreateOptions::new()) {
         Ok(s) => s.code(),
@@ -45,8 +64,148 @@ pub(crate) fn run_if_requested() {
     std::process::exit(code);
 }
 
+/// Installs a seccomp filter on this process (and so on the runtime's
+/// children) that fails clone3(2) with ENOSYS, and checks that it does.
+fn refuse_clone3() {
+    let nr = libc::SYS_clone3 as u32;
+    let filter = [
+        // Load the syscall number; clone3 -> ERRNO(ENOSYS), else allow.
+        bpf(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
+        bpf(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 0, 1, nr),
+        bpf(
+            libc::BPF_RET | libc::BPF_K,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+        bpf(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `filter`, both alive for the call; root
+    // may install a filter without no_new_privs.
+    let rc = unsafe { libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog) };
+    assert_eq!(rc, 0, "seccomp: {}", std::io::Error::last_os_error());
+    // SAFETY: a clone3 with no arguments fails (EINVAL without the filter).
+    let rc = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
+    let err = std::io::Error::last_os_error().raw_os_error();
+    assert_eq!((rc, err), (-1, Some(libc::ENOSYS)), "clone3 still allowed");
+}
+
+fn bpf(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// A bundle that prints the cgroups its process sees, in a cgroup
+/// namespace of its own.
+fn cgroupns_bundle() -> Bundle {
+    let mut b = Bundle::new(&["cat", "/proc/self/cgroup"]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    if !linux
+        .namespaces
+        .iter()
+        .any(|n| n.kind == NamespaceType::Cgroup)
+    {
+        linux.namespaces.push(Namespace::new(NamespaceType::Cgroup));
+    }
+    linux.resources = None;
+    b
+}
+
+/// Every line of /proc/PID/cgroup for a hierarchy the runtime manages
+/// ends with `suffix`: not named ones such as name=systemd, nor ones not
+/// mounted under /sys/fs/cgroup (another test may have left one).
+fn assert_cgroup_lines(text: &str, suffix: &str) {
+    let managed = |l: &&str| {
+        let controllers = l.split(':').nth(1).unwrap_or_default();
+        let first = controllers.split(',').next().unwrap_or_default();
+        controllers.is_empty()
+            || (!first.starts_with("name=") && Path::new("/sys/fs/cgroup").join(first).exists())
+    };
+    let lines: Vec<&str> = text.lines().filter(managed).collect();
+    assert!(!lines.is_empty(), "{text}");
+    for l in lines {
+        assert!(
+            l.ends_with(suffix),
+            "{l:?} should end with {suffix:?} in\n{text}"
+        );
+    }
+}
+
+/// The init moves itself into the v1 groups and is cloned into the
+/// cgroup2 group (CLONE_INTO_CGROUP); its cgroup namespace, made after
+/// that, is rooted at the container's group in every hierarchy.
+fn init_enters_every_hierarchy_and_roots_its_cgroup_namespace() {
+    if !root_or_skip("init_enters_every_hierarchy_and_roots_its_cgroup_namespace") {
+        return;
+    }
+    let b = cgroupns_bundle();
+    b.write();
+    let (o, out) = b.capture();
+    let id = "t-cgns";
+    b.rt.create(id, b.path(), o).unwrap();
+    let pid = b.rt.state(id).unwrap().pid.unwrap();
+    let host = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert_cgroup_lines(&host, &format!(":/ocikit/{id}"));
+    if Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+        assert!(host.lines().any(|l| l.starts_with("0::")), "{host}");
+    }
+    b.rt.start(id).unwrap();
+    assert_eq!(b.rt.wait(id).unwrap().code(), 0);
+    b.rt.delete(id, oci_runtime::DeleteMode::Stopped).unwrap();
+    assert_cgroup_lines(&std::fs::read_to_string(out).unwrap(), ":/");
+}
+
+fn pure_v2_cgroup_namespace() {
+    if !root_or_skip("pure_v2_cgroup_namespace") {
+        return;
+    }
+    let b = cgroupns_bundle();
+    let (code, out) = run_in_layout(
+        &b,
+        "t-v2-cgns",
+        "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_cgroup_lines(&out, ":/");
+    assert!(out.lines().any(|l| l == "0::/"), "{out}");
+}
+
+/// Where clone3 is refused, stage 1 writes itself into cgroup.procs
+/// before the clone: same groups, same namespace root.
+fn cgroup_procs_where_clone3_is_refused() {
+    if !root_or_skip("cgroup_procs_where_clone3_is_refused") {
+        return;
+    }
+    let b = cgroupns_bundle();
+    for (id, setup) in [
+        ("t-noclone3", "true"),
+        (
+            "t-noclone3-v2",
+            "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup",
+        ),
+    ] {
+        let (code, out) = run_in_layout_env(&b, id, setup, &[(NO_CLONE3, "1")]);
+        assert_eq!(code, 0, "{id}: {out}");
+        assert_cgroup_lines(&out, ":/");
+        assert!(out.lines().any(|l| l == "0::/"), "{out}");
+    }
+}
+
 /// Runs the bundle in a child whose mount namespace first runs `setup`.
 fn run_in_layout(b: &Bundle, id: &str, setup: &str) -> (i32, String) {
+    run_in_layout_env(b, id, setup, &[])
+}
+
+/// [`run_in_layout`] with more environment variables for the child.
+fn run_in_layout_env(b: &Bundle, id: &str, setup: &str, env: &[(&str, &str)]) -> (i32, String) {
     b.write();
     let out = b.path().join("out");
     let f = std::fs::File::create(&out).unwrap();
@@ -57,6 +216,7 @@ fn run_in_layout(b: &Bundle, id: &str, setup: &str) -> (i32, String) {
         .arg(format!("{setup} && exec \"$0\" layout-child"))
         .arg(exe)
         .env(ENV, req)
+        .envs(env.iter().copied())
         .stdout(f.try_clone().unwrap())
         .stderr(f)
         .status()
