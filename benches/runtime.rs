@@ -21,6 +21,9 @@
 //!   wait until the container process is gone or a zombie (polling
 //!   `/proc`), and `delete`.
 //!
+//! Then each runtime runs `run` RUNS times alone, back to back (a second
+//! table).
+//!
 //! Peak RSS is `ru_maxrss` from wait4(2) on the `run` command: the
 //! largest peak of the runtime process and of every descendant it reaped
 //! (its re-executed init stages and the container process, whose peak
@@ -287,6 +290,24 @@ fn main() {
         }
     }
 
+    // Then each runtime alone, `run` after `run`: in the alternating
+    // loop a runtime that moves a pid into a cgroup through
+    // `cgroup.procs` can pay an RCU grace period another runtime's write
+    // would have spared it, or not (see the README); here it meets only
+    // its own.
+    let mut alone: Vec<Vec<Duration>> = Vec::new();
+    for tool in &tools {
+        let mut v = Vec::with_capacity(runs);
+        for i in 0..runs + warmup {
+            let id = format!("s{i}");
+            let run = measure(&mut tool.cmd(&["run", "--bundle", bundle_arg, &id]), &err);
+            if i >= warmup {
+                v.push(run.time);
+            }
+        }
+        alone.push(v);
+    }
+
     let floor = std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
@@ -333,6 +354,26 @@ fn main() {
             ms(quantile(&s.delete, 0.5)),
             time_ratio,
             rss_ratio,
+        );
+    }
+    println!("\nEach runtime alone, {runs} `run`s back to back; times in ms");
+    println!("| runtime | run | run min | run p90 | run vs crun |");
+    println!("|---|---|---|---|---|");
+    for (tool, v) in tools.iter().zip(&alone) {
+        let ratio = match crun {
+            Some(c) => format!(
+                "{:.2}x",
+                ms(quantile(v, 0.5)) / ms(quantile(&alone[c], 0.5))
+            ),
+            None => "-".into(),
+        };
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} | {} |",
+            tool.name,
+            ms(quantile(v, 0.5)),
+            ms(quantile(v, 0.0)),
+            ms(quantile(v, 0.9)),
+            ratio
         );
     }
 }

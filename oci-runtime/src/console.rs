@@ -2,14 +2,12 @@
 //! sent to the caller's console socket (SCM_RIGHTS), its slave the init's
 //! controlling terminal and stdio.
 
-use std::io::{self, IoSlice};
-use std::mem::MaybeUninit;
+use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 
 use oci_types::runtime::ConsoleSize;
 use rustix::fs::{Mode, OFlags};
-use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 use rustix::pty::OpenptFlags;
 
 /// Opens a pty through the container's `/dev/ptmx`, sends the master over
@@ -35,18 +33,7 @@ pub(crate) fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> io::Resu
         };
         rustix::termios::tcsetwinsize(&master, ws)?;
     }
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = SendAncillaryBuffer::new(&mut space);
-    let fds = [master.as_fd()];
-    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
-        return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
-    }
-    rustix::net::sendmsg(
-        socket,
-        &[IoSlice::new(name.to_bytes())],
-        &mut control,
-        SendFlags::empty(),
-    )?;
+    crate::sys::send_fd(socket, master.as_fd(), name.to_bytes())?;
     drop(master);
     rustix::process::ioctl_tiocsctty(&slave)?;
     rustix::stdio::dup2_stdin(&slave)?;

@@ -320,25 +320,61 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
     // write them.
     sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(|e| format!("set non-dumpable: {e}"))?;
     // Stage 2 must not talk to the runtime before stage 1 has reported
-    // its pid: it waits for EOF on this pair, which comes when stage 1
-    // exits.
+    // its pid: it waits for EOF on this pair, which comes once stage 1
+    // has.
     let (gate_r, gate_w) = UnixStream::pair().map_err(|e| format!("create gate: {e}"))?;
-    let forked = clone_stage2(&cfg, cgroup_v2)?;
+    // A new network namespace takes half a millisecond to make (more
+    // than the clone): stage 1 makes it after the clone, while stage 2
+    // sets up the rootfs, and hands it over on this pair. Not with
+    // netDevices, which the runtime moves in once it has the pid.
+    let newnet = libc::CLONE_NEWNET as u64;
+    let net_later = (cfg.exec.is_none()
+        && cfg.clone_flags & newnet != 0
+        && cfg
+            .spec
+            .linux
+            .as_ref()
+            .is_none_or(|l| l.net_devices.is_empty()))
+    .then(UnixStream::pair)
+    .transpose()
+    .map_err(|e| format!("create network namespace channel: {e}"))?;
+    let flags = match net_later {
+        Some(_) => cfg.clone_flags & !newnet,
+        None => cfg.clone_flags,
+    };
+    let forked = clone_stage2(flags, cgroup_v2)?;
     match forked {
         sys::Forked::Parent(pid) => {
             ch.send(&ToRuntime::Pid { pid })
                 .map_err(|e| e.to_string())?;
+            drop(gate_w);
+            if let Some((tx, _)) = net_later {
+                sys::unshare(libc::CLONE_NEWNET)
+                    .map_err(|e| format!("unshare network namespace: {e}"))?;
+                let ns = rustix::fs::openat(
+                    &host_proc,
+                    "thread-self/ns/net",
+                    rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .map_err(|e| format!("open new network namespace: {e}"))?;
+                sys::send_fd(&tx, std::os::fd::AsFd::as_fd(&ns), b"net")
+                    .map_err(|e| format!("hand over network namespace: {e}"))?;
+            }
             Ok(())
         }
         sys::Forked::Child => {
             drop(gate_w);
             let mut gate_r = gate_r;
             let _ = gate_r.read_to_end(&mut Vec::new());
+            let netns = net_later.map(|(_, rx)| rx);
             let result = match (listener, &cfg.exec) {
                 (_, Some(target)) => {
                     exec_process(ch, &cfg, &target.state, console, agent, &host_proc)
                 }
-                (Some(listener), None) => stage2(ch, &cfg, listener, console, agent, &host_proc),
+                (Some(listener), None) => {
+                    stage2(ch, &cfg, listener, console, agent, &host_proc, netns)
+                }
                 (None, None) => Err("no exec socket".into()),
             };
             let message = match result {
@@ -391,15 +427,15 @@ fn enter_cgroup(entry: &crate::cgroup::Entry) -> Result<Option<CgroupV2>, String
     }))
 }
 
-/// Clones stage 2 with the container's namespace flags and
+/// Clones stage 2 with namespace `flags` and
 /// `CLONE_PARENT`, into the cgroup2 group `cgroup_v2` when given (the
 /// kernel roots a new cgroup namespace at that group).
 ///
 /// Where the kernel has no clone3 or no `CLONE_INTO_CGROUP`, stage 1
 /// writes itself into the group's `cgroup.procs` first, as runtimes
 /// always did.
-fn clone_stage2(cfg: &InitConfig, cgroup_v2: Option<CgroupV2>) -> Result<sys::Forked, String> {
-    let flags = cfg.clone_flags | libc::CLONE_PARENT as u64;
+fn clone_stage2(flags: u64, cgroup_v2: Option<CgroupV2>) -> Result<sys::Forked, String> {
+    let flags = flags | libc::CLONE_PARENT as u64;
     if let Some(CgroupV2 {
         dir,
         procs: (mut file, procs),
@@ -432,6 +468,7 @@ fn stage2(
     console: Option<UnixStream>,
     agent: Option<UnixStream>,
     host_proc: &std::os::fd::OwnedFd,
+    netns: Option<UnixStream>,
 ) -> Result<Never, String> {
     let _ = rustix::process::setsid();
 
@@ -441,7 +478,17 @@ fn stage2(
         .map(seccomp::compile)
         .transpose()
         .map_err(|e| e.to_string())?;
-    rootfs::prepare(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
+    // Joins the network namespace stage 1 makes, once the rootfs setup
+    // needs it.
+    let mut join_net = || match &netns {
+        Some(rx) => {
+            let ns = sys::recv_fd(rx)?;
+            sys::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET)
+        }
+        None => Ok(()),
+    };
+    rootfs::prepare_joining_net(&Linux, spec, &cfg.rootfs, &mut join_net)
+        .map_err(|e| e.to_string())?;
     ch.send(&ToRuntime::Hooks).map_err(|e| e.to_string())?;
     let state = match ch.recv::<ToInit>() {
         Ok(Some(ToInit::Continue { state })) => state,

@@ -211,11 +211,34 @@ const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
 
 /// Everything before entering the root: propagation, the rootfs bind,
 /// config mounts, devices, masked and read-only paths, sysctls, hostname.
+#[cfg(test)]
 pub(crate) fn prepare(
     sys: &dyn Syscalls,
     spec: &Spec,
     opts: &RootfsOptions,
 ) -> Result<(), SetupError> {
+    prepare_joining_net(sys, spec, opts, &mut || Ok(()))
+}
+
+/// Sets up the rootfs before the root is entered: the mounts of the
+/// config in order, devices, masked and read-only paths, sysctls,
+/// hostname. `join_net` runs once, before the first step that depends on
+/// the network namespace (a `sysfs` mount shows that namespace's devices;
+/// `net.*` sysctls): the init may still be making the namespace while
+/// the mounts before it go on.
+pub(crate) fn prepare_joining_net(
+    sys: &dyn Syscalls,
+    spec: &Spec,
+    opts: &RootfsOptions,
+    join_net: &mut dyn FnMut() -> io::Result<()>,
+) -> Result<(), SetupError> {
+    let mut join_net = Some(join_net);
+    let mut net_ready = move || -> Result<(), SetupError> {
+        match join_net.take() {
+            Some(f) => f().step(|| "join the container's network namespace".into()),
+            None => Ok(()),
+        }
+    };
     let root = opts.rootfs.as_path();
     let linux = spec.linux.clone().unwrap_or_default();
     // Nothing we mount may leak to the host: slave (or private if the
@@ -238,9 +261,14 @@ pub(crate) fn prepare(
             .iter()
             .find(|(j, _)| *j == i)
             .map(|(_, fd)| *fd);
+        if m.kind == "sysfs" {
+            net_ready()?;
+        }
         mount_one(sys, m, opts, tree)
             .step(|| format!("mount {} ({}) on {}", m.source, m.kind, m.destination))?;
     }
+
+    net_ready()?;
 
     let dev_is_tmpfs = spec
         .mounts

@@ -42,15 +42,13 @@
 //! runc do.
 
 use std::collections::BTreeMap;
-use std::io::{self, IoSlice};
-use std::mem::MaybeUninit;
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use oci_types::runtime::{
     Seccomp, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, Syscall,
 };
-use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 
 use crate::rootfs::{SetupError, Step};
 use crate::syscall::Syscalls;
@@ -1096,19 +1094,7 @@ pub(crate) fn send_listener(
         "state": state,
     });
     let bytes = serde_json::to_vec(&msg)?;
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = SendAncillaryBuffer::new(&mut space);
-    let fds = [listener.as_fd()];
-    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
-        return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
-    }
-    rustix::net::sendmsg(
-        socket,
-        &[IoSlice::new(&bytes)],
-        &mut control,
-        SendFlags::empty(),
-    )?;
-    Ok(())
+    crate::sys::send_fd(socket, listener.as_fd(), &bytes)
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]

@@ -170,6 +170,55 @@ pub(crate) unsafe fn clone_into_cgroup(flags: u64, cgroup: RawFd) -> io::Result<
     }
 }
 
+/// Sends descriptor `fd` over `socket` (SCM_RIGHTS) with `payload` as
+/// the message's data.
+pub(crate) fn send_fd(
+    socket: &std::os::unix::net::UnixStream,
+    fd: std::os::fd::BorrowedFd<'_>,
+    payload: &[u8],
+) -> io::Result<()> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    let fds = [fd];
+    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+    }
+    rustix::net::sendmsg(
+        socket,
+        &[io::IoSlice::new(payload)],
+        &mut control,
+        SendFlags::empty(),
+    )?;
+    Ok(())
+}
+
+/// Receives one descriptor sent with [`send_fd`]; `UnexpectedEof` if the
+/// peer closed the socket without sending one.
+pub(crate) fn recv_fd(socket: &std::os::unix::net::UnixStream) -> io::Result<std::os::fd::OwnedFd> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let mut buf = [0u8; 64];
+    rustix::net::recvmsg(
+        socket,
+        &mut [io::IoSliceMut::new(&mut buf)],
+        &mut control,
+        RecvFlags::CMSG_CLOEXEC,
+    )?;
+    for msg in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(mut fds) = msg {
+            if let Some(fd) = fds.next() {
+                return Ok(fd);
+            }
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "no descriptor received",
+    ))
+}
+
 /// Makes `command` hand `fd` to its child as descriptor `target`, and keep
 /// descriptors `3..target` (the preserved ones) open across exec.
 ///

@@ -325,3 +325,55 @@ fn unbindable_root_is_private_until_entered() {
         &format!("mount none / none {:#x} ", MS_UNBINDABLE | MS_REC),
     );
 }
+
+#[test]
+fn network_namespace_joined_once_before_sysfs() {
+    let spec = Spec::default_linux();
+    let sys = Recording {
+        dirs: ["/proc/acpi", "/proc/scsi", "/sys/firmware"]
+            .map(String::from)
+            .into(),
+        ..Recording::default()
+    };
+    let mut joins = 0;
+    prepare_joining_net(&sys, &spec, &opts(false), &mut || {
+        joins += 1;
+        sys.calls.borrow_mut().push("join net".into());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(joins, 1);
+    let l = sys.lines();
+    let join = has(&l, "join net");
+    let sysfs = l.iter().position(|c| c.contains(" sysfs ")).unwrap();
+    let proc_ = l.iter().position(|c| c.contains(" proc ")).unwrap();
+    assert!(proc_ < join && join < sysfs, "{}", l.join("\n"));
+
+    // Without a sysfs mount: after the mounts, before masks and sysctls.
+    let mut spec = Spec::default_linux();
+    spec.mounts.retain(|m| m.kind != "sysfs");
+    let sys = Recording {
+        dirs: ["/proc/acpi", "/proc/scsi"].map(String::from).into(),
+        ..Recording::default()
+    };
+    let mut joins = 0;
+    prepare_joining_net(&sys, &spec, &opts(false), &mut || {
+        joins += 1;
+        sys.calls.borrow_mut().push("join net".into());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(joins, 1);
+    let l = sys.lines();
+    let join = has(&l, "join net");
+    let last_mount = l.iter().rposition(|c| c.contains("/dev/mqueue")).unwrap();
+    assert!(last_mount < join, "{}", l.join("\n"));
+
+    // A failure names the step.
+    let sys = Recording::default();
+    let e = prepare_joining_net(&sys, &spec, &opts(false), &mut || {
+        Err(io::Error::from_raw_os_error(libc::EPERM))
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("network namespace"), "{e}");
+}

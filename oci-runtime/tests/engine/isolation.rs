@@ -8,6 +8,7 @@ use crate::common::*;
 
 pub(crate) const TESTS: &[crate::Test] = &[
     ("isolation::hostname", hostname),
+    ("isolation::network_namespace", network_namespace),
     ("isolation::uid_gid_groups", uid_gid_groups),
     ("isolation::env_and_cwd", env_and_cwd),
     ("isolation::readonly_root", readonly_root),
@@ -121,6 +122,58 @@ fn masked_and_readonly_paths() {
         out.lines().any(|l| l.trim() == "0"),
         "kcore masked and /secret empty: {out}"
     );
+}
+
+/// A new network namespace (which the init makes while it sets up the
+/// rootfs): only `lo` in it, in sysfs too; its sysctls and links are the
+/// container's; owned by the container's user namespace when it has one.
+fn network_namespace() {
+    if !root_or_skip("network_namespace") {
+        return;
+    }
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    for userns in [false, true] {
+        let mut b = Bundle::new(&[
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/net; ls /sys/class/net; cat /proc/sys/net/ipv4/ip_forward; \
+             busybox ip link set lo up && cat /sys/class/net/lo/operstate",
+        ]);
+        let linux = b.spec.linux.as_mut().unwrap();
+        assert!(linux
+            .namespaces
+            .iter()
+            .any(|n| n.kind == NamespaceType::Network));
+        linux
+            .sysctl
+            .insert("net.ipv4.ip_forward".into(), "1".into());
+        if userns {
+            linux.namespaces.push(Namespace::new(NamespaceType::User));
+            linux.uid_mappings = vec![IdMapping::new(0, 100000, 65536)];
+            linux.gid_mappings = vec![IdMapping::new(0, 100000, 65536)];
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let caps = b
+            .spec
+            .process
+            .as_mut()
+            .unwrap()
+            .capabilities
+            .get_or_insert_with(Default::default);
+        for set in [&mut caps.bounding, &mut caps.permitted, &mut caps.effective] {
+            set.push(oci_runtime::oci_types::runtime::Capability::NetAdmin);
+        }
+        let id = if userns { "t-netns-user" } else { "t-netns" };
+        let (code, out) = b.run(id);
+        assert_eq!(code, 0, "{id}: {out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_ne!(lines[0], host_ns.to_str().unwrap(), "{id}: {out}");
+        assert_eq!(&lines[1..], ["lo", "1", "unknown"], "{id}: {out}");
+    }
+    let after = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    assert_eq!(after, host_forward, "the host's sysctl changed");
 }
 
 fn pid_namespace_and_devices() {
