@@ -11,7 +11,31 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("errors::missing_container", missing_container),
     ("errors::bad_program_and_cwd", bad_program_and_cwd),
     ("errors::hooks", hooks),
+    (
+        "errors::init_program_that_cannot_start",
+        init_program_that_cannot_start,
+    ),
 ];
+
+/// An init program the kernel will not execute: create fails with the
+/// exec's error and leaves no container or cgroup behind.
+fn init_program_that_cannot_start() {
+    if !root_or_skip("init_program_that_cannot_start") {
+        return;
+    }
+    let mut b = Bundle::new(&["true"]);
+    b.write();
+    let not_executable = b.path().join("config.json");
+    b.rt.set_init_program(&not_executable);
+    let e =
+        b.rt.create("t-noinit", b.path(), CreateOptions::new())
+            .unwrap_err();
+    let source = std::error::Error::source(&e).map(|s| s.to_string());
+    assert!(e.to_string().contains("start container init"), "{e}");
+    assert_eq!(source.as_deref(), Some("Permission denied (os error 13)"));
+    assert!(b.rt.list().unwrap().is_empty());
+    assert!(cgroup_file("t-noinit", "pids", "cgroup.procs").is_none());
+}
 
 fn duplicate_create() {
     if !root_or_skip("duplicate_create") {
