@@ -21,8 +21,8 @@
 //!   wait until the container process is gone or a zombie (polling
 //!   `/proc`), and `delete`.
 //!
-//! Then each runtime runs `run` RUNS times alone, back to back (a second
-//! table).
+//! Then each runtime runs `run` RUNS times alone, back to back, and RUNS
+//! times with a 100 ms pause before each run (a second table).
 //!
 //! Peak RSS is `ru_maxrss` from wait4(2) on the `run` command: the
 //! largest peak of the runtime process and of every descendant it reaped
@@ -37,6 +37,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NS_ENV: &str = "OCIKIT_BENCH_IN_NS";
+
+/// The pause before each run of the spaced table.
+const SPACED: Duration = Duration::from_millis(100);
 
 struct Tool {
     name: &'static str,
@@ -290,23 +293,32 @@ fn main() {
         }
     }
 
-    // Then each runtime alone, `run` after `run`: in the alternating
-    // loop a runtime that moves a pid into a cgroup through
-    // `cgroup.procs` can pay an RCU grace period another runtime's write
-    // would have spared it, or not (see the README); here it meets only
-    // its own.
-    let mut alone: Vec<Vec<Duration>> = Vec::new();
-    for tool in &tools {
-        let mut v = Vec::with_capacity(runs);
-        for i in 0..runs + warmup {
-            let id = format!("s{i}");
-            let run = measure(&mut tool.cmd(&["run", "--bundle", bundle_arg, &id]), &err);
-            if i >= warmup {
-                v.push(run.time);
-            }
-        }
-        alone.push(v);
-    }
+    // Then each runtime alone, `run` after `run`, and again with a pause
+    // before each run (a container started now and then). A runtime that
+    // moves a pid into a cgroup through `cgroup.procs` takes the kernel's
+    // global migration lock, whose first taker after a quiet spell waits
+    // for an RCU grace period: back to back it finds the lock still warm
+    // from its own previous run; after a pause (or after a runtime that
+    // does not take it, as in the alternating loop) it waits.
+    let alone = |pause: Duration| -> Vec<Vec<Duration>> {
+        tools
+            .iter()
+            .map(|tool| {
+                let mut v = Vec::with_capacity(runs);
+                for i in 0..runs + warmup {
+                    std::thread::sleep(pause);
+                    let id = format!("s{i}");
+                    let run = measure(&mut tool.cmd(&["run", "--bundle", bundle_arg, &id]), &err);
+                    if i >= warmup {
+                        v.push(run.time);
+                    }
+                }
+                v
+            })
+            .collect()
+    };
+    let back_to_back = alone(Duration::ZERO);
+    let spaced = alone(SPACED);
 
     let floor = std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -356,24 +368,31 @@ fn main() {
             rss_ratio,
         );
     }
-    println!("\nEach runtime alone, {runs} `run`s back to back; times in ms");
-    println!("| runtime | run | run min | run p90 | run vs crun |");
-    println!("|---|---|---|---|---|");
-    for (tool, v) in tools.iter().zip(&alone) {
-        let ratio = match crun {
-            Some(c) => format!(
-                "{:.2}x",
-                ms(quantile(v, 0.5)) / ms(quantile(&alone[c], 0.5))
-            ),
-            None => "-".into(),
-        };
+    println!(
+        "\nEach runtime alone, {runs} `run`s back to back, then {runs} with a {} ms pause before each; times in ms",
+        SPACED.as_millis()
+    );
+    println!(
+        "| runtime | back to back | min | p90 | vs crun | after a pause | min | p90 | vs crun |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let ratio = |v: &[Duration], all: &[Vec<Duration>]| match crun {
+        Some(c) => format!("{:.2}x", ms(quantile(v, 0.5)) / ms(quantile(&all[c], 0.5))),
+        None => "-".into(),
+    };
+    for (k, tool) in tools.iter().enumerate() {
+        let (b, p) = (&back_to_back[k], &spaced[k]);
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} | {} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.1} | {:.1} | {} |",
             tool.name,
-            ms(quantile(v, 0.5)),
-            ms(quantile(v, 0.0)),
-            ms(quantile(v, 0.9)),
-            ratio
+            ms(quantile(b, 0.5)),
+            ms(quantile(b, 0.0)),
+            ms(quantile(b, 0.9)),
+            ratio(b, &back_to_back),
+            ms(quantile(p, 0.5)),
+            ms(quantile(p, 0.0)),
+            ms(quantile(p, 0.9)),
+            ratio(p, &spaced),
         );
     }
 }
