@@ -576,14 +576,16 @@ fn mount_cgroup(
         base,
         Some("mode=755"),
     )?;
+    // The tmpfs is ours and empty: its directories need no resolution in
+    // the root (the kernel resolves `<tmpfs>/<name>` again at each call,
+    // so the remount finds the bind on top).
+    let tmpfs = sys.resolve(root, &m.destination, Create::No)?;
     for b in &opts.cgroup_binds {
-        let dest = format!("{}/{}", m.destination.trim_end_matches('/'), b.name);
-        let sub = sys.resolve(root, &dest, Create::Dir)?;
-        sys.mount(Some(&b.host_dir), &sub.path, None, MS_BIND | MS_REC, None)?;
-        let sub = sys.resolve(root, &dest, Create::No)?;
+        let sub = sys.mkdir_in_fresh(&tmpfs.path, &b.name)?;
+        sys.mount(Some(&b.host_dir), &sub, None, MS_BIND | MS_REC, None)?;
         sys.mount(
             None,
-            &sub.path,
+            &sub,
             None,
             base | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_BIND | MS_REMOUNT | MS_REC,
             None,
@@ -596,10 +598,9 @@ fn mount_cgroup(
         }
     }
     if ro != 0 {
-        let target = sys.resolve(root, &m.destination, Create::No)?;
         sys.mount(
             None,
-            &target.path,
+            &tmpfs.path,
             Some("tmpfs"),
             base | ro | MS_REMOUNT,
             None,

@@ -67,6 +67,10 @@ pub(crate) trait Syscalls: fmt::Debug {
     fn chown(&self, root: &Path, path: &str, uid: u32, gid: u32) -> io::Result<()>;
     /// Creates a symlink at `link` inside `root` pointing to `target`.
     fn symlink(&self, root: &Path, target: &str, link: &str) -> io::Result<()>;
+    /// Creates directory `name` in `dir`, a [`Resolved::path`] of a
+    /// filesystem the init made itself and nothing else can have touched
+    /// (its fresh tmpfs), so no resolution inside the root is needed.
+    fn mkdir_in_fresh(&self, dir: &Path, name: &str) -> io::Result<PathBuf>;
     /// Makes `root` the root of the mount namespace with pivot_root(2) and
     /// detaches the old root.
     fn pivot_root(&self, root: &Path) -> io::Result<()>;
@@ -303,6 +307,15 @@ impl Syscalls for Linux {
             Some(rustix::fs::Gid::from_raw(gid)),
             rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
         )?)
+    }
+
+    fn mkdir_in_fresh(&self, dir: &Path, name: &str) -> io::Result<PathBuf> {
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let path = dir.join(name);
+        rustix::fs::mkdir(&path, Mode::from_raw_mode(0o755))?;
+        Ok(path)
     }
 
     fn symlink(&self, root: &Path, target: &str, link: &str) -> io::Result<()> {
@@ -609,6 +622,11 @@ pub(crate) mod fake {
         }
         fn symlink(&self, _root: &Path, target: &str, link: &str) -> io::Result<()> {
             self.record(format!("symlink {link} -> {target}"))
+        }
+        fn mkdir_in_fresh(&self, dir: &Path, name: &str) -> io::Result<PathBuf> {
+            let path = dir.join(name);
+            self.record(format!("mkdir {}", path.display()))?;
+            Ok(path)
         }
         fn pivot_root(&self, root: &Path) -> io::Result<()> {
             self.record(format!("pivot_root {}", root.display()))

@@ -31,6 +31,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
         init_enters_every_hierarchy_and_roots_its_cgroup_namespace,
     ),
     (
+        "cgroup_layouts::v1_cgroup_mount_shows_own_groups_read_only",
+        v1_cgroup_mount_shows_own_groups_read_only,
+    ),
+    (
         "cgroup_layouts::pure_v2_cgroup_namespace",
         pure_v2_cgroup_namespace,
     ),
@@ -161,6 +165,52 @@ fn init_enters_every_hierarchy_and_roots_its_cgroup_namespace() {
     assert_eq!(b.rt.wait(id).unwrap().code(), 0);
     b.rt.delete(id, oci_runtime::DeleteMode::Stopped).unwrap();
     assert_cgroup_lines(&std::fs::read_to_string(out).unwrap(), ":/");
+}
+
+/// On a v1 (here hybrid) host the config's `cgroup` mount is a tmpfs
+/// with one bind per hierarchy of the container's own group: each read
+/// only, nosuid, nodev, noexec, as the mount's options ask.
+fn v1_cgroup_mount_shows_own_groups_read_only() {
+    if !root_or_skip("v1_cgroup_mount_shows_own_groups_read_only") {
+        return;
+    }
+    if !Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists() {
+        println!(
+            "test v1_cgroup_mount_shows_own_groups_read_only ... skipped: no v1 pids hierarchy"
+        );
+        return;
+    }
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "grep ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f5,6; \
+         cat /sys/fs/cgroup/pids/pids.max; \
+         echo 5 > /sys/fs/cgroup/pids/pids.max && echo written; true",
+    ]);
+    let linux = b.spec.linux.as_mut().unwrap();
+    let mut r = linux.resources.clone().unwrap_or_default();
+    r.pids = Some(oci_runtime::oci_types::runtime::Pids::new(77));
+    linux.resources = Some(r);
+    let (code, out) = b.run("t-cgmount");
+    assert_eq!(code, 0, "{out}");
+    let mounts: Vec<&str> = out.lines().filter(|l| l.starts_with('/')).collect();
+    // The tmpfs and a bind for every v1 hierarchy at least (pids, memory).
+    assert!(mounts.len() >= 3, "{out}");
+    for m in &mounts {
+        let (dest, opts) = m.split_once(' ').unwrap();
+        let opts: Vec<&str> = opts.split(',').collect();
+        for want in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(opts.contains(&want), "{dest} lacks {want}: {out}");
+        }
+    }
+    for ctl in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory"] {
+        assert!(
+            mounts.iter().any(|m| m.starts_with(&format!("{ctl} "))),
+            "{ctl}: {out}"
+        );
+    }
+    assert!(out.lines().any(|l| l == "77"), "{out}");
+    assert!(!out.contains("written"), "{out}");
 }
 
 fn pure_v2_cgroup_namespace() {
