@@ -10,6 +10,10 @@
 //! ```
 //! Plain HTTP is used for 127.0.0.1 and localhost.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -44,11 +48,11 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             let d = client
                 .push_artifact(&r, &t.parse()?, &files(paths), None, BTreeMap::new())
                 .await?;
-            println!("pushed {r} as {} ({} files)", d.digest, paths.len());
+            outln!("pushed {r} as {} ({} files)", d.digest, paths.len());
         }
         ("pull", [r, dir]) => {
             for path in client.pull_artifact(&r.parse()?, dir).await? {
-                println!("wrote {}", path.display());
+                outln!("wrote {}", path.display());
             }
         }
         ("attach", [image, t, paths @ ..]) if !paths.is_empty() => {
@@ -65,20 +69,20 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                     BTreeMap::new(),
                 )
                 .await?;
-            println!("attached {} to {} ({image})", d.digest, subject.digest);
+            outln!("attached {} to {} ({image})", d.digest, subject.digest);
         }
         ("referrers", [image]) => {
             let image: Reference = image.parse()?;
             let subject = client.pull_manifest(&image).await?.digest;
             let index = client.referrers(&image, &subject, None).await?;
-            println!("{} referrer(s) of {subject}", index.manifests.len());
+            outln!("{} referrer(s) of {subject}", index.manifests.len());
             for d in &index.manifests {
                 let t = d
                     .artifact_type
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_default();
-                println!("  {} {t}", d.digest);
+                outln!("  {} {t}", d.digest);
             }
         }
         _ => return Err(usage.into()),

@@ -10,6 +10,10 @@
 //! always allowed), `--platform os/arch[/variant]` (one platform; default:
 //! all), `--creds USER:PASSWORD`.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::process::ExitCode;
 
 #[path = "common/cli.rs"]

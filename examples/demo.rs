@@ -13,6 +13,10 @@
 //! unpacks it into a runtime bundle, and runs it as a container when run as
 //! root.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -28,7 +32,7 @@ use oci_types::{
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn step(n: u32, what: &str) {
-    println!("\n[{n}/6] {what}");
+    outln!("\n[{n}/6] {what}");
 }
 
 fn done(started: Instant) -> String {
@@ -108,7 +112,7 @@ fn run(args: Vec<String>) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let work = keep.clone().unwrap_or_else(|| tmp.path().to_owned());
     std::fs::create_dir_all(&work)?;
-    println!(
+    outln!(
         "ocikit demo: image-spec, distribution-spec and runtime-spec together; working in {}",
         work.display()
     );
@@ -117,7 +121,7 @@ fn run(args: Vec<String>) -> Result<()> {
     let rootfs = work.join("src-rootfs");
     let _ = std::fs::remove_dir_all(&rootfs);
     let (what, cmd) = make_rootfs(&rootfs)?;
-    println!("      {what}");
+    outln!("      {what}");
 
     step(2, "an image in an OCI image layout");
     let t = Instant::now();
@@ -133,17 +137,19 @@ fn run(args: Vec<String>) -> Result<()> {
     image.annotate(annotation::TITLE, "ocikit demo");
     let manifest = image.write()?;
     layout.tag("demo", manifest.clone())?;
-    println!(
+    outln!(
         "      layer    {} ({} bytes, {})",
-        layer.digest, layer.size, layer.media_type
+        layer.digest,
+        layer.size,
+        layer.media_type
     );
-    println!(
+    outln!(
         "      manifest {} ({} bytes), tagged demo in {}",
         manifest.digest,
         manifest.size,
         layout_dir.display()
     );
-    println!("      took {}", done(t));
+    outln!("      took {}", done(t));
 
     step(
         3,
@@ -159,7 +165,7 @@ fn run(args: Vec<String>) -> Result<()> {
     for blob in std::iter::once(&m.value().config).chain(&m.value().layers) {
         bytes += layout.read_blob(blob)?.len();
     }
-    println!(
+    outln!(
         "      manifest, config and index valid; {} blobs ({bytes} bytes) verified; took {}",
         m.value().layers.len() + 1,
         done(t)
@@ -168,7 +174,7 @@ fn run(args: Vec<String>) -> Result<()> {
     let mut run_from = (layout_dir.clone(), manifest.clone());
     step(4, "a registry round trip");
     match &registry {
-        None => println!("      skipped: give --registry HOST:PORT (see the README for starting Debian's docker-registry)"),
+        None => outln!("      skipped: give --registry HOST:PORT (see the README for starting Debian's docker-registry)"),
         Some(host) => {
             let t = Instant::now();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -177,7 +183,7 @@ fn run(args: Vec<String>) -> Result<()> {
             let pb = spinner(&format!("pushing to {r}"));
             let pushed = rt.block_on(client.push_image(&layout, &manifest, &r))?;
             pb.finish_and_clear();
-            println!("      pushed {r} as {pushed}");
+            outln!("      pushed {r} as {pushed}");
             let pulled_dir = work.join("pulled");
             let _ = std::fs::remove_dir_all(&pulled_dir);
             let pulled = Layout::create(&pulled_dir)?;
@@ -188,7 +194,7 @@ fn run(args: Vec<String>) -> Result<()> {
             if desc.digest != manifest.digest {
                 return Err(format!("pulled {} but pushed {}", desc.digest, manifest.digest).into());
             }
-            println!("      pulled it back into {}: same digest; took {}", pulled_dir.display(), done(t));
+            outln!("      pulled it back into {}: same digest; took {}", pulled_dir.display(), done(t));
             run_from = (pulled_dir, desc);
         }
     }
@@ -205,7 +211,7 @@ fn run(args: Vec<String>) -> Result<()> {
     report.spec.hostname = "ocikit-demo".into();
     std::fs::write(bundle.join("config.json"), report.spec.to_pretty_string())?;
     let entries: u64 = report.layers.iter().map(|l| l.entries).sum();
-    println!(
+    outln!(
         "      {} layer(s), {entries} entries, diff IDs verified; args {:?}; took {}",
         report.layers.len(),
         report
@@ -219,25 +225,23 @@ fn run(args: Vec<String>) -> Result<()> {
 
     step(6, "a container");
     if !rustix::process::geteuid().is_root() {
-        println!(
-            "      stopped here: running a container needs root (namespaces, mounts, cgroups)."
-        );
-        println!("      as root: sudo cargo run --example demo");
+        outln!("      stopped here: running a container needs root (namespaces, mounts, cgroups).");
+        outln!("      as root: sudo cargo run --example demo");
     } else {
         let t = Instant::now();
         let state = work.join("runtime-state");
         let runtime = Runtime::new(&state);
         let id = format!("ocikit-demo-{}", std::process::id());
-        println!("      --- container output ---");
+        outln!("      --- container output ---");
         let status = runtime.run(&id, &bundle, CreateOptions::new())?;
-        println!(
+        outln!(
             "      --- exit code {} after {} ---",
             status.code(),
             done(t)
         );
     }
     if keep.is_some() {
-        println!("\nkept in {}", work.display());
+        outln!("\nkept in {}", work.display());
     }
     Ok(())
 }

@@ -7,6 +7,10 @@
 //! Plain HTTP is used for 127.0.0.1 and localhost, and for hosts given with
 //! `--insecure HOST`.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::process::ExitCode;
 
 #[path = "common/cli.rs"]
@@ -35,10 +39,10 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let r: Reference = r.parse()?;
     let client = builder.build()?;
     let m = client.pull_manifest(&r).await?;
-    println!("reference  {r}");
-    println!("digest     {}", m.digest);
-    println!("media type {}", m.media_type);
-    println!("size       {} bytes", m.bytes.len());
+    outln!("reference  {r}");
+    outln!("digest     {}", m.digest);
+    outln!("media type {}", m.media_type);
+    outln!("size       {} bytes", m.bytes.len());
     match &m.manifest {
         AnyManifest::Index(_) | AnyManifest::DockerManifestList(_) => {
             let entries = match &m.manifest {
@@ -46,10 +50,10 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
                 AnyManifest::DockerManifestList(l) => &l.manifests,
                 _ => unreachable!("matched above"),
             };
-            println!("platforms:");
+            outln!("platforms:");
             for d in entries {
                 let p = d.platform.as_ref().map(ToString::to_string);
-                println!(
+                outln!(
                     "  {:24} {} {}",
                     p.as_deref().unwrap_or("-"),
                     d.digest,
@@ -58,23 +62,24 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         AnyManifest::Manifest(man) => {
-            println!(
+            outln!(
                 "config     {} ({} bytes)",
-                man.config.digest, man.config.size
+                man.config.digest,
+                man.config.size
             );
             let total: u64 = man.layers.iter().map(|l| l.size).sum();
-            println!("layers     {} ({total} bytes)", man.layers.len());
+            outln!("layers     {} ({total} bytes)", man.layers.len());
             for l in &man.layers {
-                println!("  {} {:>12} {}", l.digest, l.size, l.media_type);
+                outln!("  {} {:>12} {}", l.digest, l.size, l.media_type);
             }
             if let Ok(bytes) = client.pull_blob_bytes(&r, &man.config).await {
                 let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-                println!("config:\n{}", serde_json::to_string_pretty(&v["config"])?);
+                outln!("config:\n{}", serde_json::to_string_pretty(&v["config"])?);
             }
         }
         _ => {}
     }
-    println!(
+    outln!(
         "tags       {}",
         client
             .tags(&r, None)
@@ -83,14 +88,14 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|e| e.to_string())
     );
     let refs = client.referrers(&r, &m.digest, None).await?;
-    println!("referrers  {}", refs.manifests.len());
+    outln!("referrers  {}", refs.manifests.len());
     for d in &refs.manifests {
         let t = d
             .artifact_type
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        println!("  {} {t}", d.digest);
+        outln!("  {} {t}", d.digest);
     }
     Ok(())
 }

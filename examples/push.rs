@@ -5,6 +5,10 @@
 //! ```
 //! The same as `copy oci:DIR:TAG docker://REFERENCE`; flags as for `copy`.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::process::ExitCode;
 
 #[path = "common/cli.rs"]

@@ -9,6 +9,10 @@
 //!
 //! Exits 1 when anything given is invalid.
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 use std::process::ExitCode;
 
 use oci_types::runtime::{Features, Spec, State};
@@ -75,31 +79,31 @@ fn validate_document(kind: DocumentKind, bytes: &[u8]) -> Result<String, Error> 
 /// Reports on one document; true when it is valid.
 fn report_document(label: &str, bytes: &[u8]) -> bool {
     let digest = Digest::sha256(bytes);
-    println!("== {label}");
-    println!("   size    {} bytes", bytes.len());
-    println!("   digest  {digest}");
+    outln!("== {label}");
+    outln!("   size    {} bytes", bytes.len());
+    outln!("   digest  {digest}");
     let Some(kind) = detect(bytes) else {
-        println!("   kind    unknown: not a JSON object of any OCI document");
+        outln!("   kind    unknown: not a JSON object of any OCI document");
         return false;
     };
-    println!("   kind    {kind}");
+    outln!("   kind    {kind}");
     match validate_document(kind, bytes) {
         Ok(pretty) => {
-            println!("   verdict valid");
+            outln!("   verdict valid");
             for line in pretty.lines() {
-                println!("   | {line}");
+                outln!("   | {line}");
             }
             true
         }
         Err(Error::Invalid { violations, .. }) => {
-            println!("   verdict INVALID: {} violation(s)", violations.0.len());
+            outln!("   verdict INVALID: {} violation(s)", violations.0.len());
             for v in &violations.0 {
-                println!("   - {v}");
+                outln!("   - {v}");
             }
             false
         }
         Err(e) => {
-            println!("   verdict INVALID: {e}");
+            outln!("   verdict INVALID: {e}");
             false
         }
     }
@@ -107,11 +111,11 @@ fn report_document(label: &str, bytes: &[u8]) -> bool {
 
 /// Reports on a value given on the command line; true when it is valid.
 fn report_value(arg: &str) -> bool {
-    println!("== {arg:?}");
+    outln!("== {arg:?}");
     if arg.contains(':') && !arg.contains('/') {
         return match arg.parse::<Digest>() {
             Ok(d) => {
-                println!(
+                outln!(
                     "   digest: algorithm {}, encoded {}",
                     d.algorithm(),
                     d.encoded()
@@ -119,7 +123,7 @@ fn report_value(arg: &str) -> bool {
                 true
             }
             Err(e) => {
-                println!("   INVALID: {e}");
+                outln!("   INVALID: {e}");
                 false
             }
         };
@@ -129,35 +133,35 @@ fn report_value(arg: &str) -> bool {
     if OSES.contains(&first) {
         return match arg.parse::<Platform>() {
             Ok(p) => {
-                println!(
+                outln!(
                     "   platform {p} (os {}, architecture {}, variant {})",
                     p.os,
                     p.architecture,
                     p.variant.as_deref().unwrap_or("-")
                 );
                 let host = Platform::host();
-                println!("   runs on this host ({host}): {}", host.matches(&p));
+                outln!("   runs on this host ({host}): {}", host.matches(&p));
                 true
             }
             Err(e) => {
-                println!("   INVALID: {e}");
+                outln!("   INVALID: {e}");
                 false
             }
         };
     }
     if let Ok(r) = arg.parse::<Reference>() {
-        println!("   reference {r}");
-        println!("   registry   {} (API host {})", r.registry(), r.api_host());
-        println!("   repository {}", r.repository());
-        println!("   tag        {}", r.tag().unwrap_or("-"));
-        println!(
+        outln!("   reference {r}");
+        outln!("   registry   {} (API host {})", r.registry(), r.api_host());
+        outln!("   repository {}", r.repository());
+        outln!("   tag        {}", r.tag().unwrap_or("-"));
+        outln!(
             "   digest     {}",
             r.digest().map(|d| d.to_string()).unwrap_or("-".into())
         );
         return true;
     }
     if let Ok(m) = arg.parse::<MediaType>() {
-        println!(
+        outln!(
             "   media type{}: manifest {}, index {}, layer {}",
             if matches!(m, MediaType::Other(_)) {
                 " (not one ocikit knows)"
@@ -173,7 +177,7 @@ fn report_value(arg: &str) -> bool {
     match arg.parse::<Reference>() {
         Ok(_) => true,
         Err(e) => {
-            println!("   INVALID: {e}");
+            outln!("   INVALID: {e}");
             false
         }
     }
@@ -201,18 +205,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut ok = true;
     if args.is_empty() {
-        println!("No arguments: showing built-in samples. Give files, references, digests,");
-        println!("media types or platforms to check your own.\n");
+        outln!("No arguments: showing built-in samples. Give files, references, digests,");
+        outln!("media types or platforms to check your own.\n");
         for (label, json) in SAMPLES {
             report_document(label, json.as_bytes());
-            println!();
+            outln!();
         }
         let spec = Spec::default_linux();
         report_document(
             "Spec::default_linux() (what `runc spec` writes)",
             &spec.to_canonical_vec(),
         );
-        println!();
+        outln!();
         for v in ["busybox", "ghcr.io/org/app:1.0@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "Not/A:Ref!"] {
             report_value(v);
         }
@@ -224,14 +228,14 @@ fn main() -> ExitCode {
             match std::fs::read(path) {
                 Ok(bytes) => report_document(arg, &bytes),
                 Err(e) => {
-                    println!("== {arg}\n   cannot read: {e}");
+                    outln!("== {arg}\n   cannot read: {e}");
                     false
                 }
             }
         } else {
             report_value(arg)
         };
-        println!();
+        outln!();
     }
     if ok {
         ExitCode::SUCCESS

@@ -136,7 +136,7 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             return Err("layout to layout: use oci_image::export_layout / import_layout".into())
         }
     };
-    println!(
+    outln!(
         "copied {digest} in {:.2} s",
         started.elapsed().as_secs_f64()
     );

@@ -18,7 +18,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     let id = a.id("events")?;
     let interval = parse_duration(a.value("interval").unwrap_or("5s"))?;
     if a.has("stats") {
-        println!("{}", event(id, &rt.stats(id)?));
+        outln!("{}", event(id, &rt.stats(id)?));
         return Ok(0);
     }
     let tick = Duration::from_millis(100).min(interval);
@@ -27,13 +27,13 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     loop {
         if let Ok(n) = rt.oom_kills(id) {
             if n > ooms {
-                println!(r#"{{"type":"oom","id":{}}}"#, serde_json::Value::from(id));
+                outln!(r#"{{"type":"oom","id":{}}}"#, serde_json::Value::from(id));
                 ooms = n;
             }
         }
         if std::time::Instant::now() >= next_stats {
             match rt.stats(id) {
-                Ok(s) => println!("{}", event(id, &s)),
+                Ok(s) => outln!("{}", event(id, &s)),
                 // The container stopped or was deleted: the stream ends.
                 Err(e) if e.is_not_running() || e.is_not_found() => return Ok(0),
                 Err(e) => return Err(e.into()),

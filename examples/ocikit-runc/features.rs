@@ -7,6 +7,6 @@ use crate::args::Args;
 use crate::Failure;
 
 pub(crate) fn main(_: Args) -> Result<i32, Failure> {
-    println!("{}", Runtime::features().to_pretty_string());
+    outln!("{}", Runtime::features().to_pretty_string());
     Ok(0)
 }

@@ -15,7 +15,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     let states = rt.list()?;
     if a.has("quiet") {
         for s in &states {
-            println!("{}", s.id);
+            outln!("{}", s.id);
         }
         return Ok(0);
     }
@@ -45,9 +45,9 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
                 .collect();
             if rows.is_empty() {
                 // runc's Go encoder writes a nil slice as `null`.
-                println!("null");
+                outln!("null");
             } else {
-                println!("{}", serde_json::Value::Array(rows));
+                outln!("{}", serde_json::Value::Array(rows));
             }
         }
         "table" => {
@@ -72,7 +72,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
                     .zip(&widths)
                     .map(|(v, w)| format!("{v:<w$}"))
                     .collect();
-                println!("{}", line.join("   ").trim_end());
+                outln!("{}", line.join("   ").trim_end());
             }
         }
         other => {

@@ -13,6 +13,10 @@
 //! The program re-executes itself as each container's init, so `main`
 //! calls `oci_runtime::init_if_requested()` before anything else.
 
+#[macro_use]
+#[path = "../common/out.rs"]
+mod out;
+
 mod args;
 mod create;
 mod delete;
@@ -53,7 +57,7 @@ fn main() {
     };
     if global.version {
         // runc's shape: engines (`podman info`) show the output as is.
-        println!(
+        outln!(
             "ocikit-runc version {}\nspec: {}",
             env!("CARGO_PKG_VERSION"),
             oci_runtime::oci_types::runtime::VERSION
@@ -73,7 +77,7 @@ fn main() {
 
 fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
     let Some((cmd, rest)) = argv.split_first() else {
-        println!("{USAGE}");
+        outln!("{USAGE}");
         return Ok(0);
     };
     if global.systemd_cgroup {
@@ -100,7 +104,7 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
         "spec" => spec::main(Args::parse(rest, spec::FLAGS)?),
         "features" => features::main(Args::parse(rest, &[])?),
         "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             Ok(0)
         }
         other => Err(format!("unknown command {other:?}\n{USAGE}").into()),

@@ -19,9 +19,9 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     match a.value("format").unwrap_or("table") {
         "json" => {
             if pids.is_empty() {
-                println!("null");
+                outln!("null");
             } else {
-                println!("{}", serde_json::to_string(&pids)?);
+                outln!("{}", serde_json::to_string(&pids)?);
             }
             Ok(0)
         }

@@ -8,6 +8,6 @@ use crate::Failure;
 
 pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     let state = rt.state(a.id("state")?)?;
-    println!("{}", state.to_pretty_string());
+    outln!("{}", state.to_pretty_string());
     Ok(0)
 }

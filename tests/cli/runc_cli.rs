@@ -79,6 +79,26 @@ fn version_names_the_program_and_the_spec() {
     }
 }
 
+/// Output into a pipe nobody reads any more (`ocikit-runc ... | head -0`)
+/// ends the program quietly with 141, as SIGPIPE would, not with a panic.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(binary())
+        .arg("features")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn features_lists_what_the_engine_supports() {
     let out = Command::new(binary()).arg("features").output().unwrap();
