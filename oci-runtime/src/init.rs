@@ -7,12 +7,16 @@
 //! [`init_if_requested`] first thing in `main`, while it is still
 //! single-threaded, and becomes the init:
 //!
-//! 1. stage 1 reads its [`InitConfig`] from the socket it inherited, joins
+//! 1. stage 1 reads its [`InitConfig`] from the socket it inherited,
+//!    enters the container's cgroup (see [`crate::cgroup::Entry`]), joins
 //!    namespaces given by path, unshares a new user namespace (the runtime
-//!    writes the id maps), then clone(2)s stage 2 with the remaining
+//!    writes the id maps), then clones stage 2 with the remaining
 //!    namespace flags and `CLONE_PARENT`, so stage 2 is a child of the
-//!    runtime (which can therefore `waitpid` it), reports its pid and exits;
-//! 2. stage 2 (pid 1 of the new pid namespace) sets up the rootfs and the
+//!    runtime (which can therefore `waitpid` it), reports its pid, makes
+//!    the new network namespace if there is one and hands it to stage 2,
+//!    and exits;
+//! 2. stage 2 (pid 1 of the new pid namespace) sets up the rootfs (joining
+//!    the network namespace before anything depends on it) and the
 //!    process, reports `ready`, waits for `start` on its exec socket, runs
 //!    the startContainer hooks and execs the user program.
 //!

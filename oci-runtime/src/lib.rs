@@ -41,12 +41,17 @@
 //! [`std::process::Command`], whose pre-exec step only calls `dup2` and
 //! `fcntl` to hand over a socket. That copy calls [`init_if_requested`]
 //! at the top of `main`, still single-threaded, receives the config over
-//! the socket and becomes the init: it unshares a user namespace if asked
-//! (the runtime writes the id maps), clone(2)s the container process with
-//! the other namespace flags and `CLONE_PARENT` (so it is the runtime's
-//! child, which `run` reaps with waitpid(2) on its pid), which then sets up
-//! the rootfs and process and waits on `exec.sock` in the state directory
-//! until [`Runtime::start`] connects.
+//! the socket and becomes the init: it enters the container's cgroup
+//! itself (`0` to each v1 `tasks` file; clone3 with `CLONE_INTO_CGROUP`
+//! for cgroup2), never through the kernel's global migration lock whose
+//! first taker waits for an RCU grace period; it unshares a user namespace
+//! if asked (the runtime writes the id maps), clones the container process
+//! with the other namespace flags and `CLONE_PARENT` (so it is the
+//! runtime's child, which `run` reaps with waitpid(2) on its pid), makes a
+//! new network namespace while that process sets up the rootfs, hands it
+//! over and exits. The container process joins it, finishes the rootfs and
+//! process, and waits on `exec.sock` in the state directory until
+//! [`Runtime::start`] connects.
 //!
 //! # State
 //!
