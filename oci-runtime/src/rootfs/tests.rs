@@ -326,24 +326,28 @@ fn unbindable_root_is_private_until_entered() {
     );
 }
 
-#[test]
-fn network_namespace_joined_once_before_sysfs() {
-    let spec = Spec::default_linux();
+/// The calls `prepare_joining_net` makes for `spec`, with the join
+/// recorded as `join net`; asserts that it joins exactly once.
+fn calls_joining_net(spec: &Spec, dirs: &[&str]) -> Vec<String> {
     let sys = Recording {
-        dirs: ["/proc/acpi", "/proc/scsi", "/sys/firmware"]
-            .map(String::from)
-            .into(),
+        dirs: dirs.iter().map(|d| d.to_string()).collect(),
         ..Recording::default()
     };
     let mut joins = 0;
-    prepare_joining_net(&sys, &spec, &opts(false), &mut || {
+    prepare_joining_net(&sys, spec, &opts(false), &mut || {
         joins += 1;
         sys.calls.borrow_mut().push("join net".into());
         Ok(())
     })
     .unwrap();
     assert_eq!(joins, 1);
-    let l = sys.lines();
+    sys.lines()
+}
+
+#[test]
+fn network_namespace_joined_once_before_sysfs() {
+    let spec = Spec::default_linux();
+    let l = calls_joining_net(&spec, &["/proc/acpi", "/proc/scsi", "/sys/firmware"]);
     let join = has(&l, "join net");
     let sysfs = l.iter().position(|c| c.contains(" sysfs ")).unwrap();
     let proc_ = l.iter().position(|c| c.contains(" proc ")).unwrap();
@@ -352,19 +356,7 @@ fn network_namespace_joined_once_before_sysfs() {
     // Without a sysfs mount: after the mounts, before masks and sysctls.
     let mut spec = Spec::default_linux();
     spec.mounts.retain(|m| m.kind != "sysfs");
-    let sys = Recording {
-        dirs: ["/proc/acpi", "/proc/scsi"].map(String::from).into(),
-        ..Recording::default()
-    };
-    let mut joins = 0;
-    prepare_joining_net(&sys, &spec, &opts(false), &mut || {
-        joins += 1;
-        sys.calls.borrow_mut().push("join net".into());
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(joins, 1);
-    let l = sys.lines();
+    let l = calls_joining_net(&spec, &["/proc/acpi", "/proc/scsi"]);
     let join = has(&l, "join net");
     let last_mount = l.iter().rposition(|c| c.contains("/dev/mqueue")).unwrap();
     assert!(last_mount < join, "{}", l.join("\n"));

@@ -387,17 +387,7 @@ fn pure_v2_device_rules_are_enforced_by_ebpf() {
     );
     let mut b = Bundle::new(&["sh", "-c", &script]);
     b.spec.root.as_mut().unwrap().readonly = false;
-    let caps = b
-        .spec
-        .process
-        .as_mut()
-        .unwrap()
-        .capabilities
-        .as_mut()
-        .unwrap();
-    for set in [&mut caps.bounding, &mut caps.effective, &mut caps.permitted] {
-        set.push(Capability::Mknod);
-    }
+    b.grant(Capability::Mknod);
     // The node is made by the host, outside the container's cgroup.
     let node = b.path().join("rootfs/tmp/disk");
     let dev = rustix::fs::makedev(major as u32, minor as u32);

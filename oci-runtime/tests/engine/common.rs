@@ -71,6 +71,19 @@ impl Bundle {
         self.dir.path()
     }
 
+    /// Adds `cap` to the process's bounding, permitted and effective sets.
+    pub(crate) fn grant(&mut self, cap: oci_runtime::oci_types::runtime::Capability) {
+        let p = self
+            .spec
+            .process
+            .as_mut()
+            .expect("the bundle has a process");
+        let caps = p.capabilities.get_or_insert_with(Default::default);
+        for set in [&mut caps.bounding, &mut caps.permitted, &mut caps.effective] {
+            set.push(cap.clone());
+        }
+    }
+
     /// Writes config.json from `self.spec`.
     pub(crate) fn write(&self) {
         std::fs::write(

@@ -155,16 +155,7 @@ fn network_namespace() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let caps = b
-            .spec
-            .process
-            .as_mut()
-            .unwrap()
-            .capabilities
-            .get_or_insert_with(Default::default);
-        for set in [&mut caps.bounding, &mut caps.permitted, &mut caps.effective] {
-            set.push(oci_runtime::oci_types::runtime::Capability::NetAdmin);
-        }
+        b.grant(oci_runtime::oci_types::runtime::Capability::NetAdmin);
         let id = if userns { "t-netns-user" } else { "t-netns" };
         let (code, out) = b.run(id);
         assert_eq!(code, 0, "{id}: {out}");
