@@ -400,7 +400,7 @@ impl Client {
             };
             let e = retryable_error;
             let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
-            if !transient || e.is_redirect() || is_tls_failure(&e) {
+            if !transient || e.is_redirect() || is_permanent_failure(&e) {
                 return Err(Error::transport(url, e));
             }
             if attempt >= self.inner.cfg.retries {
@@ -719,8 +719,10 @@ impl Client {
 }
 
 /// True when a request failed in the TLS handshake (an untrusted or
-/// mismatched certificate, a protocol alert): no retry changes that.
-fn is_tls_failure(e: &reqwest::Error) -> bool {
+/// mismatched certificate, a protocol alert), or its body failed with
+/// `InvalidData` (a local blob that does not match its digest, see
+/// `ops::verified_body`): no retry changes that.
+fn is_permanent_failure(e: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {

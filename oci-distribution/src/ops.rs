@@ -397,10 +397,13 @@ impl Client {
 
     /// Uploads a blob from `layout` unless the repository already has it.
     /// Monolithic (POST, then one streamed PUT) by default; chunked when
-    /// configured or when the registry refuses the monolithic PUT.
+    /// configured or when the registry refuses the monolithic PUT. The
+    /// blob is read once: its digest is computed on the way out, and an
+    /// upload whose bytes do not match is never completed on the registry.
     ///
     /// # Errors
-    /// [`Error::Layout`] when the blob is missing or corrupt locally,
+    /// [`Error::Layout`] when the blob is missing or corrupt locally
+    /// (`is_integrity`; not retried),
     /// [`Error::Status`], [`Error::Protocol`] (no `Location`).
     pub async fn push_blob(
         &self,
@@ -414,11 +417,10 @@ impl Client {
             });
             return Ok(());
         }
-        // Verify before sending: never upload a corrupt local blob.
-        {
-            let mut reader = layout.open_blob(desc, Verification::Full)?;
-            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| reader.error(e))?;
-        }
+        // Present and of the right size; the digest is checked while the
+        // bytes go out (one read), and a blob that fails it is never
+        // completed on the registry.
+        drop(layout.open_blob(desc, Verification::SizeOnlyUnverified)?);
         self.progress(Progress::Started {
             digest: desc.digest.clone(),
             size: desc.size,
@@ -480,13 +482,29 @@ impl Client {
         let size = desc.size;
         let progress = self.cfg().progress.clone();
         let digest = desc.digest.clone();
-        self.send_ok(r, &scopes, Method::PUT, &url, &move |b| {
-            b.header(CONTENT_TYPE, "application/octet-stream")
-                .header(CONTENT_LENGTH, size)
-                .body(file_body(&path, digest.clone(), size, progress.clone()))
-        })
-        .await?;
-        Ok(())
+        let mismatch: Mismatch = Default::default();
+        let found = mismatch.clone();
+        let sent = self
+            .send_ok(r, &scopes, Method::PUT, &url, &move |b| {
+                b.header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, size)
+                    .body(verified_body(
+                        &path,
+                        digest.clone(),
+                        size,
+                        progress.clone(),
+                        found.clone(),
+                    ))
+            })
+            .await;
+        let taken = mismatch.lock().map(|mut m| m.take()).unwrap_or_default();
+        match (sent, taken) {
+            (Err(_), Some(source)) => Err(Error::Layout(oci_image::Error::Integrity {
+                digest: desc.digest.clone(),
+                source,
+            })),
+            (sent, _) => sent.map(drop),
+        }
     }
 
     async fn upload_chunked(
@@ -508,6 +526,15 @@ impl Client {
             })
         };
         let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
+        // The digest of the bytes read so far (once each, whatever resumes
+        // send again), checked before the upload is completed.
+        let mut digester = desc.digest.digester().map_err(|source| {
+            Error::Layout(oci_image::Error::Integrity {
+                digest: desc.digest.clone(),
+                source,
+            })
+        })?;
+        let mut hashed = 0u64;
         let mut offset = 0u64;
         let mut resumes = 0u32;
         while offset < desc.size {
@@ -516,6 +543,11 @@ impl Client {
             file.seek(std::io::SeekFrom::Start(offset))
                 .and_then(|_| file.read_exact(&mut body))
                 .map_err(|e| io_err("read", e))?;
+            if end > hashed {
+                let from = usize::try_from(hashed.saturating_sub(offset)).unwrap_or(0);
+                digester.update(&body[from.min(body.len())..]);
+                hashed = end;
+            }
             let range = format!("{offset}-{}", end - 1);
             let sent = self
                 .send_ok(r, &scopes, Method::PATCH, &loc, &move |b| {
@@ -549,6 +581,19 @@ impl Client {
                 done: offset,
                 size: desc.size,
             });
+        }
+        let found = digester.finalize();
+        if found != desc.digest {
+            // Never complete it: cancel the session (best effort; an
+            // abandoned one expires on the registry anyway).
+            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            return Err(Error::Layout(oci_image::Error::Integrity {
+                digest: desc.digest.clone(),
+                source: oci_types::Error::DigestMismatch {
+                    expected: desc.digest.to_string(),
+                    found: found.to_string(),
+                },
+            }));
         }
         let sep = if loc.contains('?') { '&' } else { '?' };
         let url = format!("{loc}{sep}digest={}", desc.digest);
@@ -833,21 +878,96 @@ fn parse_next_link(link: &str) -> Option<String> {
     None
 }
 
-/// A request body streaming a file, reporting progress.
-fn file_body(
+/// Where [`verified_body`] reports that the local bytes did not match
+/// their digest.
+type Mismatch = std::sync::Arc<std::sync::Mutex<Option<oci_types::Error>>>;
+
+/// The request body for the blob at `path`: read once in 1 MiB chunks,
+/// hashed as it goes, reporting progress. The last chunk is held back
+/// until the digest is known: if the bytes do not match `digest` (or are
+/// not `size` long), the body fails with `InvalidData` instead of ending,
+/// so the registry never gets a complete upload, and the mismatch is left
+/// in `mismatch`.
+fn verified_body(
     path: &std::path::Path,
     digest: Digest,
     size: u64,
     progress: Option<crate::client::ProgressFn>,
+    mismatch: Mismatch,
 ) -> reqwest::Body {
     use futures_util::StreamExt as _;
     let path = path.to_owned();
-    let stream = futures_util::stream::once(async move { tokio::fs::File::open(path).await })
+    let chunks = futures_util::stream::once(async move { tokio::fs::File::open(path).await })
         .map(|f| match f {
             Ok(f) => tokio_util::io::ReaderStream::with_capacity(f, 1 << 20).left_stream(),
             Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
         })
         .flatten();
+    struct State<S, T> {
+        chunks: S,
+        held: Option<T>,
+        digester: Option<oci_types::Digester>,
+        expected: Digest,
+        size: u64,
+        mismatch: Mismatch,
+    }
+    let digester = digest.digester().ok();
+    let state = State {
+        chunks: Box::pin(chunks),
+        held: None,
+        digester,
+        expected: digest.clone(),
+        size,
+        mismatch,
+    };
+    let stream = futures_util::stream::unfold(Some(state), |state| async move {
+        let mut st = state?;
+        loop {
+            match st.chunks.next().await {
+                Some(Ok(chunk)) => {
+                    if let Some(d) = st.digester.as_mut() {
+                        d.update(&chunk);
+                    }
+                    if let Some(prev) = st.held.replace(chunk) {
+                        return Some((Ok(prev), Some(st)));
+                    }
+                }
+                Some(Err(e)) => return Some((Err(e), None)),
+                None => {
+                    let bad = match st.digester.take() {
+                        Some(d) if d.bytes() != st.size => Some(oci_types::Error::SizeMismatch {
+                            expected: st.size,
+                            found: d.bytes(),
+                        }),
+                        Some(d) => {
+                            let found = d.finalize();
+                            (found != st.expected).then(|| oci_types::Error::DigestMismatch {
+                                expected: st.expected.to_string(),
+                                found: found.to_string(),
+                            })
+                        }
+                        None => Some(oci_types::Error::DigestMismatch {
+                            expected: st.expected.to_string(),
+                            found: "an algorithm this build cannot compute".into(),
+                        }),
+                    };
+                    return match bad {
+                        Some(e) => {
+                            let msg = e.to_string();
+                            if let Ok(mut m) = st.mismatch.lock() {
+                                *m = Some(e);
+                            }
+                            Some((
+                                Err(std::io::Error::new(std::io::ErrorKind::InvalidData, msg)),
+                                None,
+                            ))
+                        }
+                        None => st.held.take().map(|last| (Ok(last), None)),
+                    };
+                }
+            }
+        }
+    });
     let mut done = 0u64;
     let stream = stream.inspect(move |chunk| {
         if let (Ok(c), Some(p)) = (chunk, &progress) {

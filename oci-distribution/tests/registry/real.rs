@@ -181,6 +181,47 @@ async fn chunked_uploads_work() {
     );
 }
 
+/// A local blob whose bytes no longer match its digest (same size) is
+/// refused with an integrity error, monolithic or chunked, after the bytes
+/// were read once, and the registry never gets it.
+#[tokio::test]
+async fn a_corrupt_local_blob_is_never_pushed() {
+    let Some(reg) = Registry::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path().join("src")).unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let desc = layout.write_blob(MediaType::ImageLayer, &data).unwrap();
+    let path = layout.blob_path(&desc.digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[250_000] ^= 1;
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    for (name, chunked) in [("mono", None), ("chunked", Some(64 * 1024))] {
+        let mut b = ClientBuilder::new();
+        b.insecure_http_host(&reg.addr).max_retries(3).backoff(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(1),
+        );
+        if let Some(c) = chunked {
+            b.chunked_upload(c);
+        }
+        let c = b.build().unwrap();
+        let r = reference(&reg, &format!("corrupt/{name}:1"));
+        let started = std::time::Instant::now();
+        let e = c.push_blob(&r, &desc, &layout).await.unwrap_err();
+        assert!(e.is_integrity(), "{name}: {e:?}");
+        // Refused at once, not after retries and their back-off.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{name}"
+        );
+        assert!(!c.blob_exists(&r, &desc.digest).await.unwrap(), "{name}");
+    }
+}
+
 #[tokio::test]
 async fn referrers_fall_back_to_the_tag_schema() {
     let Some(reg) = Registry::start() else { return };
