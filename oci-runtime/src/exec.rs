@@ -43,45 +43,7 @@ impl ExecOptions {
         ExecOptions::default()
     }
 
-    /// The process's stdin (default: the caller's).
-    pub fn stdin(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-        self.stdin = Some(fd.into());
-        self
-    }
-
-    /// The process's stdout (default: the caller's).
-    pub fn stdout(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-        self.stdout = Some(fd.into());
-        self
-    }
-
-    /// The process's stderr (default: the caller's).
-    pub fn stderr(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-        self.stderr = Some(fd.into());
-        self
-    }
-
-    /// Writes the process's host pid to this file, atomically (default:
-    /// no file).
-    pub fn pid_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-        self.pid_file = Some(path.into());
-        self
-    }
-
-    /// The AF_UNIX socket that receives the master of the process's
-    /// pseudo-terminal when `process.terminal` is true; required then,
-    /// refused otherwise (default: none).
-    pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-        self.console_socket = Some(path.into());
-        self
-    }
-
-    /// Passes the caller's descriptors 3 to 3+n-1 to the process (default
-    /// 0: only stdio).
-    pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
-        self.preserve_fds = n;
-        self
-    }
+    process_io_setters!("process", "process");
 }
 
 /// A process started by [`Runtime::exec`]: a child of the calling

@@ -93,51 +93,11 @@ impl CreateOptions {
         CreateOptions::default()
     }
 
-    /// The container's stdin (default: the caller's).
-    pub fn stdin(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-        self.stdin = Some(fd.into());
-        self
-    }
-
-    /// The container's stdout (default: the caller's).
-    pub fn stdout(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-        self.stdout = Some(fd.into());
-        self
-    }
-
-    /// The container's stderr (default: the caller's).
-    pub fn stderr(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-        self.stderr = Some(fd.into());
-        self
-    }
-
-    /// Writes the init's host pid to this file, atomically (default: no
-    /// file).
-    pub fn pid_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-        self.pid_file = Some(path.into());
-        self
-    }
+    process_io_setters!("container", "init");
 
     /// How the init enters the rootfs (default [`RootEntry::PivotRoot`]).
     pub fn root_entry(&mut self, entry: RootEntry) -> &mut Self {
         self.root_entry = entry;
-        self
-    }
-
-    /// The AF_UNIX socket that receives the master of the container's
-    /// pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) when
-    /// `process.terminal` is true; required then, refused otherwise
-    /// (default: none).
-    pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-        self.console_socket = Some(path.into());
-        self
-    }
-
-    /// Passes the caller's descriptors 3 to 3+n-1 to the container
-    /// (default 0: only stdio). They must be open and must not be closed
-    /// until `create` returns.
-    pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
-        self.preserve_fds = n;
         self
     }
 
