@@ -142,6 +142,7 @@
 /// The setters [`CreateOptions`] and [`ExecOptions`] share (their fields
 /// have the same names); in their documentation `$who` names what the
 /// settings are for and `$pid` whose pid the pid file gets.
+#[rustfmt::skip] // rustfmt indents the `concat!` arguments oddly, and not idempotently.
 macro_rules! process_io_setters {
     ($who:literal, $pid:literal) => {
         #[doc = concat!("The ", $who, "'s stdin (default: the caller's).")]
@@ -163,30 +164,30 @@ macro_rules! process_io_setters {
         }
 
         #[doc = concat!(
-                    "Writes the ", $pid, "'s host pid to this file, atomically ",
-                    "(default: no file)."
-                )]
+            "Writes the ", $pid, "'s host pid to this file, atomically ",
+            "(default: no file)."
+        )]
         pub fn pid_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
             self.pid_file = Some(path.into());
             self
         }
 
         #[doc = concat!(
-                    "The AF_UNIX socket that receives the master of the ", $who, "'s ",
-                    "pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) ",
-                    "when `process.terminal` is true; required then, refused otherwise ",
-                    "(default: none)."
-                )]
+            "The AF_UNIX socket that receives the master of the ", $who, "'s ",
+            "pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) ",
+            "when `process.terminal` is true; required then, refused otherwise ",
+            "(default: none)."
+        )]
         pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
             self.console_socket = Some(path.into());
             self
         }
 
         #[doc = concat!(
-                    "Passes the caller's descriptors 3 to 3+n-1 to the ", $who,
-                    " (default 0: only stdio). They must be open and must not be ",
-                    "closed until the call returns."
-                )]
+            "Passes the caller's descriptors 3 to 3+n-1 to the ", $who,
+            " (default 0: only stdio). They must be open and must not be ",
+            "closed until the call returns."
+        )]
         pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
             self.preserve_fds = n;
             self
