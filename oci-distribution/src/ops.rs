@@ -421,6 +421,16 @@ impl Client {
         // bytes go out (one read), and a blob that fails it is never
         // completed on the registry.
         drop(layout.open_blob(desc, Verification::SizeOnlyUnverified)?);
+        let algorithm = desc
+            .digest
+            .digester()
+            .map_err(|source| {
+                Error::Layout(oci_image::Error::Integrity {
+                    digest: desc.digest.clone(),
+                    source,
+                })
+            })?
+            .algorithm();
         self.progress(Progress::Started {
             digest: desc.digest.clone(),
             size: desc.size,
@@ -428,19 +438,22 @@ impl Client {
         let path = layout.blob_path(&desc.digest);
         match self.cfg().chunk_size {
             // Registries that refuse PATCH uploads (405, as GCP's) get one PUT.
-            Some(chunk) => match self.upload_chunked(r, desc, &path, chunk).await {
+            Some(chunk) => match self.upload_chunked(r, desc, &path, algorithm, chunk).await {
                 Err(Error::Status { status: 405, .. }) => {
-                    self.upload_monolithic(r, desc, &path).await?
+                    self.upload_monolithic(r, desc, &path, algorithm).await?
                 }
                 other => other?,
             },
             // Registries that refuse a monolithic PUT, or cap request bodies
             // (GHCR at 4 MiB), get chunks well under that.
-            None => match self.upload_monolithic(r, desc, &path).await {
+            None => match self.upload_monolithic(r, desc, &path, algorithm).await {
                 Err(Error::Status {
                     status: 405 | 413 | 400,
                     ..
-                }) => self.upload_chunked(r, desc, &path, FALLBACK_CHUNK).await?,
+                }) => {
+                    self.upload_chunked(r, desc, &path, algorithm, FALLBACK_CHUNK)
+                        .await?
+                }
                 other => other?,
             },
         }
@@ -473,6 +486,7 @@ impl Client {
         r: &Reference,
         desc: &Descriptor,
         path: &std::path::Path,
+        algorithm: oci_types::Algorithm,
     ) -> Result<(), Error> {
         let (loc, _) = self.start_upload(r).await?;
         let sep = if loc.contains('?') { '&' } else { '?' };
@@ -490,6 +504,7 @@ impl Client {
                     .header(CONTENT_LENGTH, size)
                     .body(verified_body(
                         &path,
+                        oci_types::Digester::new(algorithm),
                         digest.clone(),
                         size,
                         progress.clone(),
@@ -512,6 +527,7 @@ impl Client {
         r: &Reference,
         desc: &Descriptor,
         path: &std::path::Path,
+        algorithm: oci_types::Algorithm,
         chunk: u64,
     ) -> Result<(), Error> {
         use std::io::{Read as _, Seek as _};
@@ -528,12 +544,7 @@ impl Client {
         let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
         // The digest of the bytes read so far (once each, whatever resumes
         // send again), checked before the upload is completed.
-        let mut digester = desc.digest.digester().map_err(|source| {
-            Error::Layout(oci_image::Error::Integrity {
-                digest: desc.digest.clone(),
-                source,
-            })
-        })?;
+        let mut digester = oci_types::Digester::new(algorithm);
         let mut hashed = 0u64;
         let mut offset = 0u64;
         let mut resumes = 0u32;
@@ -883,13 +894,15 @@ fn parse_next_link(link: &str) -> Option<String> {
 type Mismatch = std::sync::Arc<std::sync::Mutex<Option<oci_types::Error>>>;
 
 /// The request body for the blob at `path`: read once in 1 MiB chunks,
-/// hashed as it goes, reporting progress. The last chunk is held back
+/// hashed by `digester` (fresh, of `digest`'s algorithm) as it goes,
+/// reporting progress. The last chunk is held back
 /// until the digest is known: if the bytes do not match `digest` (or are
 /// not `size` long), the body fails with `InvalidData` instead of ending,
 /// so the registry never gets a complete upload, and the mismatch is left
 /// in `mismatch`.
 fn verified_body(
     path: &std::path::Path,
+    digester: oci_types::Digester,
     digest: Digest,
     size: u64,
     progress: Option<crate::client::ProgressFn>,
@@ -906,12 +919,11 @@ fn verified_body(
     struct State<S, T> {
         chunks: S,
         held: Option<T>,
-        digester: Option<oci_types::Digester>,
+        digester: oci_types::Digester,
         expected: Digest,
         size: u64,
         mismatch: Mismatch,
     }
-    let digester = digest.digester().ok();
     let state = State {
         chunks: Box::pin(chunks),
         held: None,
@@ -925,31 +937,24 @@ fn verified_body(
         loop {
             match st.chunks.next().await {
                 Some(Ok(chunk)) => {
-                    if let Some(d) = st.digester.as_mut() {
-                        d.update(&chunk);
-                    }
+                    st.digester.update(&chunk);
                     if let Some(prev) = st.held.replace(chunk) {
                         return Some((Ok(prev), Some(st)));
                     }
                 }
                 Some(Err(e)) => return Some((Err(e), None)),
                 None => {
-                    let bad = match st.digester.take() {
-                        Some(d) if d.bytes() != st.size => Some(oci_types::Error::SizeMismatch {
+                    let bad = if st.digester.bytes() != st.size {
+                        Some(oci_types::Error::SizeMismatch {
                             expected: st.size,
-                            found: d.bytes(),
-                        }),
-                        Some(d) => {
-                            let found = d.finalize();
-                            (found != st.expected).then(|| oci_types::Error::DigestMismatch {
-                                expected: st.expected.to_string(),
-                                found: found.to_string(),
-                            })
-                        }
-                        None => Some(oci_types::Error::DigestMismatch {
+                            found: st.digester.bytes(),
+                        })
+                    } else {
+                        let found = st.digester.finalize();
+                        (found != st.expected).then(|| oci_types::Error::DigestMismatch {
                             expected: st.expected.to_string(),
-                            found: "an algorithm this build cannot compute".into(),
-                        }),
+                            found: found.to_string(),
+                        })
                     };
                     return match bad {
                         Some(e) => {

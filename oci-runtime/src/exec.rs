@@ -124,24 +124,7 @@ pub(crate) fn join_plan(pid: u32, kinds: &[NamespaceType]) -> Vec<(PathBuf, i32)
 
 /// Refuses an exec process this engine cannot run faithfully.
 fn check_process(process: &Process, console_socket: bool) -> Result<()> {
-    if process.args.is_empty() {
-        return Err(Error::BadConfig {
-            field: "process.args",
-            expected: "at least one argument",
-            found: "[]".into(),
-        });
-    }
-    if process.terminal != console_socket {
-        return Err(Error::BadConfig {
-            field: "process.terminal",
-            expected: if process.terminal {
-                "a console socket to send the terminal to (runc's --console-socket)"
-            } else {
-                "terminal true when a console socket is given"
-            },
-            found: process.terminal.to_string(),
-        });
-    }
+    crate::runtime::check_args_and_terminal(process, console_socket)?;
     let mut spec = Spec::default();
     spec.process = Some(process.clone());
     crate::process::check_attributes(&spec)?;

@@ -185,13 +185,12 @@ pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> Na
     plan
 }
 
-/// Refuses configs this engine cannot run faithfully.
-pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
-    let process = spec.process.as_ref().ok_or(Error::BadConfig {
-        field: "process",
-        expected: "a process to run",
-        found: "none".into(),
-    })?;
+/// Refuses a process without a program, or whose `terminal` does not
+/// match whether a console socket was given (create and exec alike).
+pub(crate) fn check_args_and_terminal(
+    process: &oci_types::runtime::Process,
+    console_socket: bool,
+) -> Result<()> {
     if process.args.is_empty() {
         return Err(Error::BadConfig {
             field: "process.args",
@@ -210,6 +209,17 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
             found: process.terminal.to_string(),
         });
     }
+    Ok(())
+}
+
+/// Refuses configs this engine cannot run faithfully.
+pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
+    let process = spec.process.as_ref().ok_or(Error::BadConfig {
+        field: "process",
+        expected: "a process to run",
+        found: "none".into(),
+    })?;
+    check_args_and_terminal(process, console_socket)?;
     let linux = spec.linux.clone().unwrap_or_default();
     let has = |k: NamespaceType| linux.namespaces.iter().any(|n| n.kind == k);
     if !has(NamespaceType::Mount) {

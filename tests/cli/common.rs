@@ -354,6 +354,15 @@ impl Bundle {
         .unwrap();
     }
 
+    /// Writes config.json and names test `test`'s container: its id and a
+    /// guard deleting it on drop.
+    pub(crate) fn write_for(&self, test: &str) -> (String, Container) {
+        self.write();
+        let id = unique_id(test);
+        let guard = self.guard(&id);
+        (id, guard)
+    }
+
     /// A guard deleting container `id` of this bundle's root on drop.
     pub(crate) fn guard(&self, id: &str) -> Container {
         Container {

@@ -217,9 +217,7 @@ fn run_in_the_foreground_passes_stdio_and_the_exit_code() {
         ],
     );
     b.config["hostname"] = "cli-test".into();
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     let mut child = b
         .runc
         .cmd(&["run", "--bundle", b.bundle_arg(), &id])
@@ -267,9 +265,7 @@ fn run_in_the_foreground_relays_signals() {
              while true; do sleep 0.05; done",
         ],
     );
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     let child = b
         .runc
         .cmd(&["run", "--bundle", b.bundle_arg(), &id])
@@ -292,9 +288,7 @@ fn an_empty_block_io_asks_for_nothing() {
     }
     let mut b = Bundle::new(test, &["echo", "ran"]);
     b.config["linux"]["resources"]["blockIO"] = serde_json::json!({});
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     assert_eq!(b.runc.ok(&["run", "-b", b.bundle_arg(), &id]), "ran\n");
     // A real setting is applied (its effect is checked by the engine's
     // tests); one for a controller this host lacks is refused, not
@@ -316,9 +310,7 @@ fn run_keep_leaves_the_stopped_container() {
         return;
     }
     let b = Bundle::new(test, &["sh", "-c", "exit 3"]);
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     let out = b
         .runc
         .output(&["run", "--keep", "--bundle", b.bundle_arg(), &id]);
@@ -343,9 +335,7 @@ fn kill_by_name_number_and_all() {
              echo ready > /out/ready; while true; do sleep 0.05; done",
         ],
     );
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc.detached(
         &["run", "--detach", "--bundle", b.bundle_arg(), &id],
         &b.logs(),
@@ -397,9 +387,7 @@ fn delete_force_kills_and_ignores_missing() {
         return;
     }
     let b = Bundle::new(test, &["sleep", "1000"]);
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
     let pid = b.runc.state(&id)["pid"].as_u64().unwrap();
@@ -429,9 +417,7 @@ fn error_words_engines_match() {
         return;
     }
     let b = Bundle::new(test, &["sleep", "1000"]);
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     for cmd in ["state", "start", "pause", "resume", "ps", "kill", "delete"] {
         let err = b.runc.fails(&[cmd, &id]);
         assert!(err.contains("does not exist"), "{cmd}: {err}");
@@ -541,9 +527,7 @@ fn pause_and_resume_freeze_the_container() {
             "i=0; while true; do i=$((i+1)); echo $i > /out/n.tmp; mv /out/n.tmp /out/n 2>/dev/null || cat /out/n.tmp > /out/n; sleep 0.02; done",
         ],
     );
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
     b.wait_out("n", |s| s.trim().parse::<u32>().is_ok_and(|n| n > 2));
@@ -579,9 +563,7 @@ fn ps_lists_the_container_processes() {
         test,
         &["sh", "-c", "sleep 1000 & echo $! > /out/child; wait"],
     );
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
     b.wait_out("child", |s| !s.is_empty());
@@ -609,9 +591,7 @@ fn events_stats_reports_usage() {
         return;
     }
     let b = Bundle::new(test, &["sh", "-c", "sleep 1000 & sleep 1000"]);
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
     assert!(wait_for(Duration::from_secs(5), || {
@@ -663,9 +643,7 @@ fn update_changes_limits_from_flags_and_a_file() {
     }
     let mut b = Bundle::new(test, &["sleep", "1000"]);
     b.config["linux"]["resources"]["pids"] = serde_json::json!({"limit": 100});
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
     let pid = b.runc.state(&id)["pid"].as_u64().unwrap();
@@ -747,9 +725,7 @@ fn console_socket_receives_the_pty_master() {
         &["sh", "-c", "tty; read line; echo \"said $line\"; exit 0"],
     );
     b.config["process"]["terminal"] = true.into();
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     let sock = b.path().join("console.sock");
     let listener = UnixListener::bind(&sock).unwrap();
     let receiver = std::thread::spawn(move || receive_master(listener));
@@ -802,9 +778,7 @@ fn no_pivot_no_new_keyring_and_preserve_fds() {
             "echo through-fd3 >&3 || exit 9; echo $(ls /) > /out/root",
         ],
     );
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     let fd3 = b.path().join("fd3");
     // The shell opens descriptor 3 on a host file for ocikit-runc, which
     // passes it on with --preserve-fds 1.
@@ -863,9 +837,7 @@ fn exec_runs_processes_in_the_container() {
     let mut b = Bundle::new(test, &["sleep", "1000"]);
     b.config["hostname"] = "exec-host".into();
     b.config["process"]["env"] = serde_json::json!(["PATH=/bin", "FOO=base"]);
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
 
@@ -992,9 +964,7 @@ fn exec_with_a_terminal_and_preserved_fds() {
         return;
     }
     let b = Bundle::new(test, &["sleep", "1000"]);
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
 
@@ -1132,9 +1102,7 @@ fn events_streams_oom_kills() {
     );
     b.config["linux"]["resources"]["memory"] =
         serde_json::json!({"limit": 16 << 20, "swap": 16 << 20});
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     b.runc
         .detached(&["run", "-d", "-b", b.bundle_arg(), &id], &b.logs());
     let mut child = b
@@ -1196,9 +1164,7 @@ fn listen_fds_socket_activation() {
             "echo $LISTEN_FDS $LISTEN_PID > /out/env; echo a >&3 && echo b >&4 && echo c >&5 || exit 9",
         ],
     );
-    b.write();
-    let id = unique_id(test);
-    let _guard = b.guard(&id);
+    let (id, _guard) = b.write_for(test);
     let run = |listen_pid: &str, out: &str| {
         // `exec` keeps the shell's pid, so $$ is ocikit-runc's.
         Command::new("sh")
