@@ -16,8 +16,8 @@ use std::process::ExitCode;
 #[path = "common/cli.rs"]
 mod cli;
 
-use oci_distribution::ClientBuilder;
-use oci_types::{AnyManifest, Reference};
+use ocikit_distribution::ClientBuilder;
+use ocikit_types::{AnyManifest, Reference};
 
 async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = ClientBuilder::new();

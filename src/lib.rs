@@ -5,10 +5,10 @@
 //!
 //! | module | crate | feature | what it does |
 //! |---|---|---|---|
-//! | [`types`] | `oci-types` | always | typed, validated models of every OCI document |
-//! | `image` | `oci-image` | `image` | image layouts, blob store, layers, image building |
-//! | `distribution` | `oci-distribution` | `distribution` | registry client |
-//! | `runtime` | `oci-runtime` | `runtime` | Linux container runtime engine |
+//! | [`types`] | `ocikit-types` | always | typed, validated models of every OCI document |
+//! | `image` | `ocikit-image` | `image` | image layouts, blob store, layers, image building |
+//! | `distribution` | `ocikit-distribution` | `distribution` | registry client |
+//! | `runtime` | `ocikit-runtime` | `runtime` | Linux container runtime engine |
 //!
 //! The `full` feature (the default) enables all of them.
 //!
@@ -24,16 +24,16 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
-pub use oci_types as types;
+pub use ocikit_types as types;
 
 #[cfg(feature = "image")]
 #[cfg_attr(docsrs, doc(cfg(feature = "image")))]
-pub use oci_image as image;
+pub use ocikit_image as image;
 
 #[cfg(feature = "distribution")]
 #[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
-pub use oci_distribution as distribution;
+pub use ocikit_distribution as distribution;
 
 #[cfg(feature = "runtime")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
-pub use oci_runtime as runtime;
+pub use ocikit_runtime as runtime;

@@ -1,6 +1,6 @@
 //! `create`: like runc-create(8).
 
-use oci_runtime::{CreateOptions, RootEntry, Runtime};
+use ocikit_runtime::{CreateOptions, RootEntry, Runtime};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

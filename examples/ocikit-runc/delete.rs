@@ -1,7 +1,7 @@
 //! `delete`: like runc-delete(8); `--force` kills a running container and
 //! ignores a missing one.
 
-use oci_runtime::{DeleteMode, Runtime};
+use ocikit_runtime::{DeleteMode, Runtime};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

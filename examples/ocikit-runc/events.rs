@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use oci_runtime::{Runtime, Stats};
+use ocikit_runtime::{Runtime, Stats};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

@@ -5,8 +5,8 @@
 //! `exec --process FILE ID` takes a whole process.json instead. Without
 //! `--detach` it waits and exits with the process's status.
 
-use oci_runtime::oci_types::runtime::{Capability, Process, User};
-use oci_runtime::{ExecOptions, Runtime};
+use ocikit_runtime::{ExecOptions, Runtime};
+use ocikit_types::runtime::{Capability, Process, User};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;
@@ -67,7 +67,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
         return Ok(0);
     }
     let forwarder =
-        oci_runtime::SignalRelay::to(child.pid()).map_err(|e| format!("relay signals: {e}"))?;
+        ocikit_runtime::SignalRelay::to(child.pid()).map_err(|e| format!("relay signals: {e}"))?;
     let status = child.wait();
     drop(forwarder);
     Ok(status?.code())

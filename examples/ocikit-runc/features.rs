@@ -1,7 +1,7 @@
 //! `features`: like runc-features(8), what the engine supports.
 
-use oci_runtime::oci_types::Document;
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
+use ocikit_types::Document;
 
 use crate::args::Args;
 use crate::Failure;

@@ -1,6 +1,6 @@
 //! `kill`: like runc-kill(8); the signal defaults to SIGTERM.
 
-use oci_runtime::{KillScope, Runtime, Signal};
+use ocikit_runtime::{KillScope, Runtime, Signal};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

@@ -1,7 +1,7 @@
 //! `list`: like runc-list(8), a table or `--format json` (`null` when
 //! there are no containers, as runc prints).
 
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;
@@ -19,7 +19,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
         }
         return Ok(0);
     }
-    let extra = |s: &oci_runtime::oci_types::runtime::State, k: &str| {
+    let extra = |s: &ocikit_types::runtime::State, k: &str| {
         s.extra
             .get(k)
             .and_then(|v| v.as_str())

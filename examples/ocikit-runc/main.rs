@@ -1,4 +1,4 @@
-//! `ocikit-runc`: a runc-compatible command line over `oci-runtime`.
+//! `ocikit-runc`: a runc-compatible command line over `ocikit-runtime`.
 //!
 //! ```text
 //! ocikit-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug]
@@ -11,7 +11,7 @@
 //! root; containers' state lives under `--root` (default `/run/ocikit`).
 //!
 //! The program re-executes itself as each container's init, so `main`
-//! calls `oci_runtime::init_if_requested()` before anything else.
+//! calls `ocikit_runtime::init_if_requested()` before anything else.
 
 #[macro_use]
 #[path = "../common/out.rs"]
@@ -46,7 +46,7 @@ commands: create, start, run, exec, state, pause, resume, ps, events, update, ki
 type Failure = Box<dyn std::error::Error>;
 
 fn main() {
-    oci_runtime::init_if_requested();
+    ocikit_runtime::init_if_requested();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let (global, rest) = match Global::parse(&argv) {
         Ok(x) => x,
@@ -60,7 +60,7 @@ fn main() {
         outln!(
             "ocikit-runc version {}\nspec: {}",
             env!("CARGO_PKG_VERSION"),
-            oci_runtime::oci_types::runtime::VERSION
+            ocikit_types::runtime::VERSION
         );
         std::process::exit(0);
     }
@@ -85,7 +85,7 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
             "systemd cgroup is not supported (use cgroupfs paths in linux.cgroupsPath)".into(),
         );
     }
-    let rt = oci_runtime::Runtime::new(&global.root);
+    let rt = ocikit_runtime::Runtime::new(&global.root);
     match cmd.as_str() {
         "create" => create::main(&rt, Args::parse(rest, create::FLAGS)?),
         "start" => start::main(&rt, Args::parse(rest, &[])?),

@@ -1,6 +1,6 @@
 //! `pause`: like runc-pause(8), freezes every process of the container.
 
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
 
 use crate::args::Args;
 use crate::Failure;

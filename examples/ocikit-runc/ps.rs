@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

@@ -1,6 +1,6 @@
 //! `resume`: like runc-resume(8), thaws a paused container.
 
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
 
 use crate::args::Args;
 use crate::Failure;

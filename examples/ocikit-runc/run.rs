@@ -1,7 +1,7 @@
 //! `run`: like runc-run(8): create, start, and unless `--detach`, wait
 //! for the container and exit with its status, then delete it.
 
-use oci_runtime::{DeleteMode, Runtime};
+use ocikit_runtime::{DeleteMode, Runtime};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;
@@ -38,7 +38,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     // delete (Runtime::run without the gap where a signal would end us).
     rt.create(id, bundle, options)?;
     let pid = rt.container(id)?.pid();
-    let forwarder = match oci_runtime::SignalRelay::to(pid) {
+    let forwarder = match ocikit_runtime::SignalRelay::to(pid) {
         Ok(f) => f,
         Err(e) => {
             let _ = rt.delete(id, DeleteMode::Force);

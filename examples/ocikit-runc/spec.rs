@@ -1,7 +1,7 @@
 //! `spec`: like runc-spec(8), writes a starting config.json.
 
-use oci_runtime::oci_types::runtime::Spec;
-use oci_runtime::oci_types::Document;
+use ocikit_types::runtime::Spec;
+use ocikit_types::Document;
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

@@ -1,6 +1,6 @@
 //! `start`: like runc-start(8).
 
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
 
 use crate::args::Args;
 use crate::Failure;

@@ -1,7 +1,7 @@
 //! `state`: like runc-state(8), the state as indented JSON.
 
-use oci_runtime::oci_types::Document;
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
+use ocikit_types::Document;
 
 use crate::args::Args;
 use crate::Failure;

@@ -9,8 +9,8 @@
 
 use std::io::Read;
 
-use oci_runtime::oci_types::runtime::{Cpu, Memory, Pids, Resources};
-use oci_runtime::Runtime;
+use ocikit_runtime::Runtime;
+use ocikit_types::runtime::{Cpu, Memory, Pids, Resources};
 
 use crate::args::{flag, Args, Flag};
 use crate::Failure;

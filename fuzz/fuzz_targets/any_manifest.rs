@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| { let _ = oci_types::AnyManifest::from_slice(data, None); });
+libfuzzer_sys::fuzz_target!(|data: &[u8]| { let _ = ocikit_types::AnyManifest::from_slice(data, None); });

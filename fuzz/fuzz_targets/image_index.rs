@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::document::<oci_types::ImageIndex>(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::document::<ocikit_types::ImageIndex>(data));

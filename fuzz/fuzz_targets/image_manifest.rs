@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::document::<oci_types::ImageManifest>(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::document::<ocikit_types::ImageManifest>(data));

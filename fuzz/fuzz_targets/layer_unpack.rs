@@ -8,9 +8,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&root).unwrap();
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("sentinel"), b"untouched").unwrap();
-    let mut options = oci_image::UnpackOptions::new();
+    let mut options = ocikit_image::UnpackOptions::new();
     options.max_size(16 << 20).max_entries(10_000);
-    let _ = oci_image::unpack(data, &root, &options);
+    let _ = ocikit_image::unpack(data, &root, &options);
     // Nothing new beside root/ and outside/, and the sentinel unchanged.
     let mut names: Vec<_> = std::fs::read_dir(sandbox.path())
         .unwrap()

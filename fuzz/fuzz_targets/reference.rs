@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::value::<oci_types::Reference>(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::value::<ocikit_types::Reference>(data));

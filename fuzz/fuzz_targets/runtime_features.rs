@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::document::<oci_types::runtime::Features>(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikit_fuzz::document::<ocikit_types::runtime::Features>(data));

@@ -1,6 +1,6 @@
 //! Properties every fuzz target checks, shared by the targets.
 
-use oci_types::Document;
+use ocikit_types::Document;
 
 /// Parsing arbitrary bytes never panics; whatever parses also validates
 /// without panicking, and its canonical form parses back to an equal value.

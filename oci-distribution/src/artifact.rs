@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use oci_image::Layout;
-use oci_types::{
+use ocikit_image::Layout;
+use ocikit_types::{
     annotation, AnyManifest, Descriptor, Document, ImageManifest, MediaType, Raw, Reference,
 };
 
@@ -69,13 +69,13 @@ impl Client {
         let result = async {
             let mut layers = Vec::new();
             for f in files {
-                let file = std::fs::File::open(&f.path).map_err(|e| oci_image::Error::Io {
+                let file = std::fs::File::open(&f.path).map_err(|e| ocikit_image::Error::Io {
                     op: "open",
                     path: f.path.clone(),
                     source: e,
                 })?;
                 let (digest, size) =
-                    layout.write_blob_from(file, oci_types::Algorithm::Sha256, None)?;
+                    layout.write_blob_from(file, ocikit_types::Algorithm::Sha256, None)?;
                 let mut d = Descriptor::new(f.media_type.clone(), digest, size);
                 let title = f
                     .path
@@ -142,7 +142,7 @@ impl Client {
                     })
                 }
             };
-            std::fs::create_dir_all(&dir).map_err(|e| oci_image::Error::Io {
+            std::fs::create_dir_all(&dir).map_err(|e| ocikit_image::Error::Io {
                 op: "create directory",
                 path: dir.clone(),
                 source: e,
@@ -165,16 +165,16 @@ impl Client {
                     });
                 }
                 let path = dir.join(title);
-                let mut reader = layout.open_blob(layer, oci_image::Verification::Full)?;
+                let mut reader = layout.open_blob(layer, ocikit_image::Verification::Full)?;
                 let tmp_path = dir.join(format!(".{title}.ocikit-tmp"));
                 let mut out =
-                    std::fs::File::create(&tmp_path).map_err(|e| oci_image::Error::Io {
+                    std::fs::File::create(&tmp_path).map_err(|e| ocikit_image::Error::Io {
                         op: "create",
                         path: tmp_path.clone(),
                         source: e,
                     })?;
                 std::io::copy(&mut reader, &mut out).map_err(|e| reader.error(e))?;
-                std::fs::rename(&tmp_path, &path).map_err(|e| oci_image::Error::Io {
+                std::fs::rename(&tmp_path, &path).map_err(|e| ocikit_image::Error::Io {
                     op: "rename into",
                     path: path.clone(),
                     source: e,

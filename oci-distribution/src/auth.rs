@@ -109,7 +109,7 @@ pub(crate) struct AuthCache {
     /// The bearer challenge each registry sent, so that tokens for new
     /// scopes (or expired ones) are fetched before a request instead of
     /// after a 401 that may have cost a whole blob upload.
-    pub(crate) bearer: HashMap<String, oci_types::Challenge>,
+    pub(crate) bearer: HashMap<String, ocikit_types::Challenge>,
 }
 
 impl AuthCache {

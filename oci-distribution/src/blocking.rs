@@ -1,7 +1,7 @@
 //! A blocking client, for programs without an async runtime.
 
-use oci_image::Layout;
-use oci_types::{Descriptor, Digest, ImageIndex, Reference};
+use ocikit_image::Layout;
+use ocikit_types::{Descriptor, Digest, ImageIndex, Reference};
 
 use crate::{Client, Error, Platforms, PulledManifest};
 
@@ -12,8 +12,8 @@ use crate::{Client, Error, Platforms, PulledManifest};
 /// runtime blocks inside another); use [`Client`] there.
 ///
 /// ```no_run
-/// use oci_distribution::{blocking::BlockingClient, ClientBuilder, Platforms};
-/// use oci_image::Layout;
+/// use ocikit_distribution::{blocking::BlockingClient, ClientBuilder, Platforms};
+/// use ocikit_image::Layout;
 /// let client = BlockingClient::new(ClientBuilder::new().build()?)?;
 /// let layout = Layout::create("/tmp/alpine")?;
 /// let desc = client.pull_image(&"alpine:3".parse()?, &layout, &Platforms::All)?;

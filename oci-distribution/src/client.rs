@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oci_types::{Challenge, Document, ErrorResponse, Reference};
+use ocikit_types::{Challenge, Document, ErrorResponse, Reference};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
@@ -19,14 +19,14 @@ pub enum Progress {
     /// A blob transfer starts.
     Started {
         /// The blob.
-        digest: oci_types::Digest,
+        digest: ocikit_types::Digest,
         /// Its size.
         size: u64,
     },
     /// Bytes moved so far for a blob.
     Bytes {
         /// The blob.
-        digest: oci_types::Digest,
+        digest: ocikit_types::Digest,
         /// Bytes done.
         done: u64,
         /// The blob's size.
@@ -35,12 +35,12 @@ pub enum Progress {
     /// A blob is complete and verified.
     Finished {
         /// The blob.
-        digest: oci_types::Digest,
+        digest: ocikit_types::Digest,
     },
     /// A blob was already at the destination (or mounted) and skipped.
     Skipped {
         /// The blob.
-        digest: oci_types::Digest,
+        digest: ocikit_types::Digest,
     },
 }
 
@@ -50,14 +50,14 @@ pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 /// Configures a [`Client`].
 ///
 /// ```
-/// use oci_distribution::{ClientBuilder, Credentials};
+/// use ocikit_distribution::{ClientBuilder, Credentials};
 /// let client = ClientBuilder::new()
 ///     .insecure_http_host("127.0.0.1:5000")
 ///     .credentials("ghcr.io", Credentials::basic("me", "token"))
 ///     .concurrency(8)
 ///     .build()?;
 /// # let _ = client;
-/// # Ok::<(), oci_distribution::Error>(())
+/// # Ok::<(), ocikit_distribution::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ClientBuilder {

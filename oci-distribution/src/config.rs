@@ -52,7 +52,7 @@ struct HelperAnswer {
 /// under the keys docker uses (`https://index.docker.io/v1/`).
 ///
 /// ```
-/// use oci_distribution::CredentialFiles;
+/// use ocikit_distribution::CredentialFiles;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("config.json");
 /// // "me:secret" in base64

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::TryStreamExt as _;
-use oci_image::Layout;
-use oci_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
+use ocikit_image::Layout;
+use ocikit_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
 
 use crate::ops::PulledManifest;
 use crate::{Client, Error};
@@ -136,7 +136,7 @@ impl Client {
             let desc = pulled.descriptor();
             layout.write_blob_from(
                 &pulled.bytes[..],
-                oci_types::Algorithm::Sha256,
+                ocikit_types::Algorithm::Sha256,
                 Some((&desc.digest, desc.size)),
             )?;
             Ok(desc)
@@ -224,12 +224,12 @@ impl Client {
         let mut index = self
             .referrers_tag_index(r, subject)
             .await?
-            .unwrap_or_else(|| oci_types::ImageIndex::new(Vec::new()));
+            .unwrap_or_else(|| ocikit_types::ImageIndex::new(Vec::new()));
         if index.manifests.iter().any(|d| d.digest == entry.digest) {
             return Ok(());
         }
         index.manifests.push(entry);
-        let bytes = oci_types::Document::to_canonical_vec(&index);
+        let bytes = ocikit_types::Document::to_canonical_vec(&index);
         let tag = format!("{}-{}", subject.algorithm(), subject.encoded());
         let tr = r.with_tag(&tag).map_err(|source| Error::Document {
             url: tag.clone(),

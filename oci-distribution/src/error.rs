@@ -1,11 +1,11 @@
 //! The crate's one error type.
 
-use oci_types::{Digest, RegistryError};
+use ocikit_types::{Digest, RegistryError};
 
 /// A boxed foreign error kept as a source without exposing its type.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Every failure `oci-distribution` reports.
+/// Every failure `ocikit-distribution` reports.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -56,7 +56,7 @@ pub enum Error {
         url: String,
         /// The mismatch, with expected and found values.
         #[source]
-        source: oci_types::Error,
+        source: ocikit_types::Error,
     },
     /// The registry broke the protocol (a missing header, a bad answer).
     #[error("protocol violation by {url}: expected {expected}, found {found}")]
@@ -75,11 +75,11 @@ pub enum Error {
         url: String,
         /// What is wrong.
         #[source]
-        source: oci_types::Error,
+        source: ocikit_types::Error,
     },
     /// Reading or writing the local image layout failed.
     #[error(transparent)]
-    Layout(#[from] oci_image::Error),
+    Layout(#[from] ocikit_image::Error),
     /// A transient failure persisted through every retry.
     #[error("giving up on {url} after {attempts} attempts: {last}")]
     RetriesExhausted {
@@ -151,7 +151,7 @@ impl Error {
     pub(crate) fn digest(url: &str, expected: &Digest, found: &Digest) -> Self {
         Error::Integrity {
             url: url.to_owned(),
-            source: oci_types::Error::DigestMismatch {
+            source: ocikit_types::Error::DigestMismatch {
                 expected: expected.to_string(),
                 found: found.to_string(),
             },

@@ -15,9 +15,9 @@
 //! # Example
 //!
 //! ```no_run
-//! use oci_distribution::{ClientBuilder, Platforms};
-//! use oci_image::Layout;
-//! use oci_types::{Platform, Reference};
+//! use ocikit_distribution::{ClientBuilder, Platforms};
+//! use ocikit_image::Layout;
+//! use ocikit_types::{Platform, Reference};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = ClientBuilder::new().insecure_http_host("localhost:5000").build()?;
@@ -74,6 +74,4 @@ pub use client::{Client, ClientBuilder, Progress, ProgressFn};
 pub use config::CredentialFiles;
 pub use copy::Platforms;
 pub use error::{BoxError, Error};
-pub use oci_image;
-pub use oci_types;
 pub use ops::{PulledManifest, PushedManifest};

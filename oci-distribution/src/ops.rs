@@ -2,8 +2,8 @@
 
 use std::io::Write as _;
 
-use oci_image::{Layout, Verification};
-use oci_types::{
+use ocikit_image::{Layout, Verification};
+use ocikit_types::{
     AnyManifest, Descriptor, Digest, Document, ImageIndex, MediaType, Reference, TagList,
 };
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RANGE};
@@ -211,7 +211,7 @@ impl Client {
             .registered_algorithm()
             .ok_or_else(|| Error::Integrity {
                 url: desc.digest.to_string(),
-                source: oci_types::Error::UnsupportedAlgorithm {
+                source: ocikit_types::Error::UnsupportedAlgorithm {
                     algorithm: desc.digest.algorithm().to_owned(),
                 },
             })?;
@@ -245,7 +245,7 @@ impl Client {
                         if writer.written() + chunk.len() as u64 > desc.size {
                             return Err(Error::Integrity {
                                 url,
-                                source: oci_types::Error::SizeMismatch {
+                                source: ocikit_types::Error::SizeMismatch {
                                     expected: desc.size,
                                     found: writer.written() + chunk.len() as u64,
                                 },
@@ -280,7 +280,7 @@ impl Client {
         writer
             .commit(Some((&desc.digest, desc.size)))
             .map_err(|e| match e {
-                oci_image::Error::Integrity { source, .. } => Error::Integrity {
+                ocikit_image::Error::Integrity { source, .. } => Error::Integrity {
                     url: url.clone(),
                     source,
                 },
@@ -315,7 +315,7 @@ impl Client {
         if bytes.len() as u64 != desc.size {
             return Err(Error::Integrity {
                 url,
-                source: oci_types::Error::SizeMismatch {
+                source: ocikit_types::Error::SizeMismatch {
                     expected: desc.size,
                     found: bytes.len() as u64,
                 },
@@ -425,7 +425,7 @@ impl Client {
             .digest
             .digester()
             .map_err(|source| {
-                Error::Layout(oci_image::Error::Integrity {
+                Error::Layout(ocikit_image::Error::Integrity {
                     digest: desc.digest.clone(),
                     source,
                 })
@@ -486,7 +486,7 @@ impl Client {
         r: &Reference,
         desc: &Descriptor,
         path: &std::path::Path,
-        algorithm: oci_types::Algorithm,
+        algorithm: ocikit_types::Algorithm,
     ) -> Result<(), Error> {
         let (loc, _) = self.start_upload(r).await?;
         let sep = if loc.contains('?') { '&' } else { '?' };
@@ -504,7 +504,7 @@ impl Client {
                     .header(CONTENT_LENGTH, size)
                     .body(verified_body(
                         &path,
-                        oci_types::Digester::new(algorithm),
+                        ocikit_types::Digester::new(algorithm),
                         digest.clone(),
                         size,
                         progress.clone(),
@@ -514,7 +514,7 @@ impl Client {
             .await;
         let taken = mismatch.lock().map(|mut m| m.take()).unwrap_or_default();
         match (sent, taken) {
-            (Err(_), Some(source)) => Err(Error::Layout(oci_image::Error::Integrity {
+            (Err(_), Some(source)) => Err(Error::Layout(ocikit_image::Error::Integrity {
                 digest: desc.digest.clone(),
                 source,
             })),
@@ -527,7 +527,7 @@ impl Client {
         r: &Reference,
         desc: &Descriptor,
         path: &std::path::Path,
-        algorithm: oci_types::Algorithm,
+        algorithm: ocikit_types::Algorithm,
         chunk: u64,
     ) -> Result<(), Error> {
         use std::io::{Read as _, Seek as _};
@@ -535,7 +535,7 @@ impl Client {
         let chunk = chunk.max(min.unwrap_or(0)).max(1);
         let scopes = [scope(r.repository(), Access::Push)];
         let io_err = |op: &'static str, e: std::io::Error| {
-            Error::Layout(oci_image::Error::Io {
+            Error::Layout(ocikit_image::Error::Io {
                 op,
                 path: path.to_owned(),
                 source: e,
@@ -544,7 +544,7 @@ impl Client {
         let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
         // The digest of the bytes read so far (once each, whatever resumes
         // send again), checked before the upload is completed.
-        let mut digester = oci_types::Digester::new(algorithm);
+        let mut digester = ocikit_types::Digester::new(algorithm);
         let mut hashed = 0u64;
         let mut offset = 0u64;
         let mut resumes = 0u32;
@@ -598,9 +598,9 @@ impl Client {
             // Never complete it: cancel the session (best effort; an
             // abandoned one expires on the registry anyway).
             let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
-            return Err(Error::Layout(oci_image::Error::Integrity {
+            return Err(Error::Layout(ocikit_image::Error::Integrity {
                 digest: desc.digest.clone(),
-                source: oci_types::Error::DigestMismatch {
+                source: ocikit_types::Error::DigestMismatch {
                     expected: desc.digest.to_string(),
                     found: found.to_string(),
                 },
@@ -666,7 +666,7 @@ impl Client {
             if h != digest.as_str() {
                 return Err(Error::Integrity {
                     url,
-                    source: oci_types::Error::DigestMismatch {
+                    source: ocikit_types::Error::DigestMismatch {
                         expected: digest.to_string(),
                         found: h.to_owned(),
                     },
@@ -741,10 +741,11 @@ impl Client {
                 .and_then(parse_next_link)
                 .map(|l| self.absolute(&url, &l));
             let body = read_limited(resp, 64 << 20, "catalog", &url).await?;
-            let page = oci_types::Catalog::from_slice(&body).map_err(|source| Error::Document {
-                url: url.clone(),
-                source,
-            })?;
+            let page =
+                ocikit_types::Catalog::from_slice(&body).map_err(|source| Error::Document {
+                    url: url.clone(),
+                    source,
+                })?;
             let before = repositories.len();
             repositories.extend(page.repositories);
             match next {
@@ -891,7 +892,7 @@ fn parse_next_link(link: &str) -> Option<String> {
 
 /// Where [`verified_body`] reports that the local bytes did not match
 /// their digest.
-type Mismatch = std::sync::Arc<std::sync::Mutex<Option<oci_types::Error>>>;
+type Mismatch = std::sync::Arc<std::sync::Mutex<Option<ocikit_types::Error>>>;
 
 /// The request body for the blob at `path`: read once in 1 MiB chunks,
 /// hashed by `digester` (fresh, of `digest`'s algorithm) as it goes,
@@ -902,7 +903,7 @@ type Mismatch = std::sync::Arc<std::sync::Mutex<Option<oci_types::Error>>>;
 /// in `mismatch`.
 fn verified_body(
     path: &std::path::Path,
-    digester: oci_types::Digester,
+    digester: ocikit_types::Digester,
     digest: Digest,
     size: u64,
     progress: Option<crate::client::ProgressFn>,
@@ -919,7 +920,7 @@ fn verified_body(
     struct State<S, T> {
         chunks: S,
         held: Option<T>,
-        digester: oci_types::Digester,
+        digester: ocikit_types::Digester,
         expected: Digest,
         size: u64,
         mismatch: Mismatch,
@@ -945,13 +946,13 @@ fn verified_body(
                 Some(Err(e)) => return Some((Err(e), None)),
                 None => {
                     let bad = if st.digester.bytes() != st.size {
-                        Some(oci_types::Error::SizeMismatch {
+                        Some(ocikit_types::Error::SizeMismatch {
                             expected: st.size,
                             found: st.digester.bytes(),
                         })
                     } else {
                         let found = st.digester.finalize();
-                        (found != st.expected).then(|| oci_types::Error::DigestMismatch {
+                        (found != st.expected).then(|| ocikit_types::Error::DigestMismatch {
                             expected: st.expected.to_string(),
                             found: found.to_string(),
                         })

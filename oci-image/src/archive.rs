@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use oci_types::{
+use ocikit_types::{
     Algorithm, Descriptor, Digest, Document, ImageConfiguration, ImageManifest, MediaType, Raw,
 };
 use serde::{Deserialize, Serialize};
@@ -97,7 +97,7 @@ pub fn import_layout(reader: impl Read, dest: impl AsRef<Path>) -> Result<Layout
         match name {
             "oci-layout" => {
                 let bytes = read_small(&mut entry, name)?;
-                oci_types::OciLayout::from_slice_validated(&bytes).map_err(|source| {
+                ocikit_types::OciLayout::from_slice_validated(&bytes).map_err(|source| {
                     Error::Document {
                         path: name.to_owned(),
                         source,
@@ -107,7 +107,7 @@ pub fn import_layout(reader: impl Read, dest: impl AsRef<Path>) -> Result<Layout
             "index.json" => {
                 let bytes = read_small(&mut entry, name)?;
                 let idx =
-                    oci_types::ImageIndex::from_slice_validated(&bytes).map_err(|source| {
+                    ocikit_types::ImageIndex::from_slice_validated(&bytes).map_err(|source| {
                         Error::Document {
                             path: name.to_owned(),
                             source,
@@ -128,7 +128,7 @@ pub fn import_layout(reader: impl Read, dest: impl AsRef<Path>) -> Result<Layout
                     .registered_algorithm()
                     .ok_or_else(|| Error::Integrity {
                         digest: digest.clone(),
-                        source: oci_types::Error::UnsupportedAlgorithm {
+                        source: ocikit_types::Error::UnsupportedAlgorithm {
                             algorithm: digest.algorithm().to_owned(),
                         },
                     })?;
@@ -149,11 +149,11 @@ pub fn import_layout(reader: impl Read, dest: impl AsRef<Path>) -> Result<Layout
             if !layout.has_blob(&d.digest) {
                 return Err(Error::BlobNotFound { digest: d.digest });
             }
-            if let Some(tag) = d.annotation(oci_types::annotation::REF_NAME) {
+            if let Some(tag) = d.annotation(ocikit_types::annotation::REF_NAME) {
                 let tag = tag.to_owned();
                 existing
                     .manifests
-                    .retain(|e| e.annotation(oci_types::annotation::REF_NAME) != Some(&tag));
+                    .retain(|e| e.annotation(ocikit_types::annotation::REF_NAME) != Some(&tag));
             }
             if !existing.manifests.contains(&d) {
                 existing.manifests.push(d);
@@ -215,7 +215,7 @@ pub fn export_docker(
     if config.rootfs.diff_ids.len() != m.value().layers.len() {
         return Err(Error::Document {
             path: m.value().config.digest.to_string(),
-            source: oci_types::Error::SizeMismatch {
+            source: ocikit_types::Error::SizeMismatch {
                 expected: m.value().layers.len() as u64,
                 found: config.rootfs.diff_ids.len() as u64,
             },

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use oci_types::{
+use ocikit_types::{
     Config, Descriptor, Digest, Document, History, ImageConfiguration, ImageIndex, ImageManifest,
     MediaType, Platform, Raw,
 };
@@ -17,8 +17,8 @@ use crate::{Error, Layout};
 /// are garbage until a manifest refers to them).
 ///
 /// ```
-/// use oci_image::{ImageBuilder, Layout};
-/// use oci_image::oci_types::{Digest, MediaType, Platform};
+/// use ocikit_image::{ImageBuilder, Layout};
+/// use ocikit_types::{Digest, MediaType, Platform};
 /// let dir = tempfile::tempdir()?;
 /// let layout = Layout::create(dir.path())?;
 /// let layer = b"a tar stream would go here";
@@ -70,11 +70,14 @@ impl<'a> ImageBuilder<'a> {
         let config: Raw<ImageConfiguration> = layout.read_document(&manifest.value().config)?;
         let mut annotations = BTreeMap::new();
         annotations.insert(
-            oci_types::annotation::BASE_DIGEST.to_owned(),
+            ocikit_types::annotation::BASE_DIGEST.to_owned(),
             base.digest.to_string(),
         );
-        if let Some(name) = base.annotation(oci_types::annotation::REF_NAME) {
-            annotations.insert(oci_types::annotation::BASE_NAME.to_owned(), name.to_owned());
+        if let Some(name) = base.annotation(ocikit_types::annotation::REF_NAME) {
+            annotations.insert(
+                ocikit_types::annotation::BASE_NAME.to_owned(),
+                name.to_owned(),
+            );
         }
         let (_, _, config) = config.into_parts();
         Ok(ImageBuilder {
@@ -109,7 +112,7 @@ impl<'a> ImageBuilder<'a> {
         options: &crate::PackOptions,
         created_by: Option<&str>,
     ) -> Result<Descriptor, Error> {
-        let mut w = self.layout.blob_writer(oci_types::Algorithm::Sha256)?;
+        let mut w = self.layout.blob_writer(ocikit_types::Algorithm::Sha256)?;
         let report = crate::pack(dir, &mut w, options)?;
         w.commit(Some((&report.blob_digest, report.size)))?;
         let desc = Descriptor::new(report.media_type, report.blob_digest, report.size);
@@ -216,8 +219,8 @@ pub fn write_index(layout: &Layout, manifests: Vec<Descriptor>) -> Result<Descri
 /// the value of `SOURCE_DATE_EPOCH`.
 ///
 /// ```
-/// assert_eq!(oci_image::rfc3339_utc(0), "1970-01-01T00:00:00Z");
-/// assert_eq!(oci_image::rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+/// assert_eq!(ocikit_image::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+/// assert_eq!(ocikit_image::rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
 /// ```
 pub fn rfc3339_utc(epoch_seconds: i64) -> String {
     let days = epoch_seconds.div_euclid(86_400);
@@ -271,11 +274,11 @@ mod tests {
         let m: Raw<ImageManifest> = layout.read_document(&child).unwrap();
         assert_eq!(m.value().layers.len(), 2);
         assert_eq!(
-            m.value().annotations[oci_types::annotation::BASE_DIGEST],
+            m.value().annotations[ocikit_types::annotation::BASE_DIGEST],
             a.digest.to_string()
         );
         assert_eq!(
-            m.value().annotations[oci_types::annotation::BASE_NAME],
+            m.value().annotations[ocikit_types::annotation::BASE_NAME],
             "base"
         );
         let c: Raw<ImageConfiguration> = layout.read_document(&m.value().config).unwrap();

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::{Spec, User};
-use oci_types::{
+use ocikit_types::runtime::{Spec, User};
+use ocikit_types::{
     annotation, AnyManifest, Descriptor, Document, ImageConfiguration, ImageManifest, Platform, Raw,
 };
 use rustix::fs::{Mode, OFlags, ResolveFlags};
@@ -129,7 +129,7 @@ pub fn create_bundle(
     std::fs::create_dir_all(&rootfs).map_err(|e| Error::io("create directory", &rootfs, e))?;
     let mut layers = Vec::new();
     for (i, layer) in m.value().layers.iter().enumerate() {
-        if layer.media_type == oci_types::MediaType::EmptyJson {
+        if layer.media_type == ocikit_types::MediaType::EmptyJson {
             continue;
         }
         let mut opts = options.clone();
@@ -361,7 +361,7 @@ mod tests {
     fn conversion_follows_conversion_md() {
         let mut c = ImageConfiguration::new("arm64", "linux");
         c.variant = Some("v8".into());
-        let mut cfg = oci_types::Config::default();
+        let mut cfg = ocikit_types::Config::default();
         cfg.entrypoint = Some(vec!["/bin/app".into()]);
         cfg.cmd = Some(vec!["--flag".into()]);
         cfg.env = Some(vec!["A=1".into()]);

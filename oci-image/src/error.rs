@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use oci_types::Digest;
+use ocikit_types::Digest;
 
 /// Which of a layer's two digests a check concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ impl std::fmt::Display for LayerDigestKind {
     }
 }
 
-/// Every failure `oci-image` reports.
+/// Every failure `ocikit-image` reports.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -53,7 +53,7 @@ pub enum Error {
         path: String,
         /// What is wrong with it.
         #[source]
-        source: oci_types::Error,
+        source: ocikit_types::Error,
     },
     /// A blob is not in the store.
     #[error("blob {digest} not found")]
@@ -68,7 +68,7 @@ pub enum Error {
         digest: Digest,
         /// The mismatch (expected and found).
         #[source]
-        source: oci_types::Error,
+        source: ocikit_types::Error,
     },
     /// No manifest in the layout carries the tag.
     #[error("tag {tag:?} not found in {path}")]
@@ -132,7 +132,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A compression this build does not support (feature disabled).
-    #[error("{compression} layers need the `{feature}` feature of oci-image")]
+    #[error("{compression} layers need the `{feature}` feature of ocikit-image")]
     CompressionUnsupported {
         /// The compression met.
         compression: &'static str,

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_types::{AnyManifest, Descriptor, Digest, Document, ImageManifest};
+use ocikit_types::{AnyManifest, Descriptor, Digest, Document, ImageManifest};
 
 use crate::{Error, Layout};
 
@@ -90,7 +90,7 @@ impl Layout {
                         .is_some_and(|s| marked.contains(&s.digest))
                     {
                         let d = Descriptor::new(
-                            oci_types::MediaType::ImageManifest,
+                            ocikit_types::MediaType::ImageManifest,
                             digest.clone(),
                             *size,
                         );

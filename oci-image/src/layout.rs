@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use oci_types::{
+use ocikit_types::{
     annotation, Algorithm, Descriptor, Digest, Digester, Document, ImageIndex, MediaType,
     OciLayout, Raw,
 };
@@ -41,8 +41,8 @@ pub enum Verification {
 /// most temp files, which [`Layout::gc`] removes.
 ///
 /// ```
-/// use oci_image::Layout;
-/// use oci_image::oci_types::MediaType;
+/// use ocikit_image::Layout;
+/// use ocikit_types::MediaType;
 /// let dir = tempfile::tempdir()?;
 /// let layout = Layout::create(dir.path().join("img"))?;
 /// let desc = layout.write_blob(MediaType::ImageLayer, b"not really a tar")?;
@@ -244,7 +244,7 @@ impl Layout {
             CopyError::Write(e) => Error::io("write", &w.tmp, e),
             CopyError::TooLong(digest, size) => Error::Integrity {
                 digest,
-                source: oci_types::Error::SizeMismatch {
+                source: ocikit_types::Error::SizeMismatch {
                     expected: size,
                     found: size + 1,
                 },
@@ -308,7 +308,7 @@ impl Layout {
         if len != desc.size {
             return Err(Error::Integrity {
                 digest: desc.digest.clone(),
-                source: oci_types::Error::SizeMismatch {
+                source: ocikit_types::Error::SizeMismatch {
                     expected: desc.size,
                     found: len,
                 },
@@ -497,7 +497,7 @@ impl Layout {
                 digest: digest.clone(),
                 source,
             })?;
-            let any = oci_types::AnyManifest::from_slice(&bytes, None).map_err(|source| {
+            let any = ocikit_types::AnyManifest::from_slice(&bytes, None).map_err(|source| {
                 Error::Document {
                     path: digest.to_string(),
                     source,
@@ -622,7 +622,7 @@ impl BlobWriter<'_> {
             if size != want_size {
                 return Err(Error::Integrity {
                     digest: want.clone(),
-                    source: oci_types::Error::SizeMismatch {
+                    source: ocikit_types::Error::SizeMismatch {
                         expected: want_size,
                         found: size,
                     },
@@ -684,7 +684,7 @@ impl BlobReader {
 
 /// Carries an integrity failure through `io::Error`.
 #[derive(Debug)]
-struct IntegrityError(oci_types::Error);
+struct IntegrityError(ocikit_types::Error);
 
 impl std::fmt::Display for IntegrityError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -702,7 +702,7 @@ impl Read for BlobReader {
             if self.file.read(&mut probe)? != 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    IntegrityError(oci_types::Error::SizeMismatch {
+                    IntegrityError(ocikit_types::Error::SizeMismatch {
                         expected: self.read,
                         found: self.read + 1,
                     }),
@@ -722,7 +722,7 @@ impl Read for BlobReader {
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                IntegrityError(oci_types::Error::SizeMismatch {
+                IntegrityError(ocikit_types::Error::SizeMismatch {
                     expected: self.remaining + self.read,
                     found: self.read,
                 }),

@@ -17,8 +17,8 @@
 //! - [`export_layout`] / [`import_layout`], [`export_docker`] /
 //!   [`import_docker`]: layouts in a tar and the `docker save` format.
 //!
-//! Not here: registries (`oci-distribution`) and running containers
-//! (`oci-runtime`).
+//! Not here: registries (`ocikit-distribution`) and running containers
+//! (`ocikit-runtime`).
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
@@ -31,8 +31,8 @@
 //! again with both of its digests checked:
 //!
 //! ```
-//! use oci_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
-//! use oci_image::oci_types::Platform;
+//! use ocikit_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
+//! use ocikit_types::Platform;
 //!
 //! let tmp = tempfile::tempdir()?;
 //! let src = tmp.path().join("src");
@@ -80,4 +80,3 @@ pub use layer::{
     Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
 };
 pub use layout::{BlobReader, BlobWriter, Layout, Verification};
-pub use oci_types;

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::{BlockIo, Device, DeviceCgroup, Resources};
+use ocikit_types::runtime::{BlockIo, Device, DeviceCgroup, Resources};
 use serde::{Deserialize, Serialize};
 
 use crate::rootfs::CgroupBind;
@@ -967,10 +967,10 @@ mod tests {
             ],
         };
         let mut r = Resources::default();
-        let mut m = oci_types::runtime::Memory::default();
+        let mut m = ocikit_types::runtime::Memory::default();
         m.limit = Some(1 << 20);
         r.memory = Some(m);
-        r.pids = Some(oci_types::runtime::Pids::new(10));
+        r.pids = Some(ocikit_types::runtime::Pids::new(10));
         cg.apply(&r).unwrap();
         assert_eq!(
             std::fs::read_to_string(v1.join("memory.limit_in_bytes")).unwrap(),
@@ -978,7 +978,7 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(v2.join("pids.max")).unwrap(), "10");
         r.pids = None;
-        let mut cpu = oci_types::runtime::Cpu::default();
+        let mut cpu = ocikit_types::runtime::Cpu::default();
         cpu.shares = Some(512);
         r.cpu = Some(cpu);
         let e = cg.apply(&r).unwrap_err();
@@ -990,7 +990,7 @@ mod tests {
 
     #[test]
     fn block_io_files() {
-        use oci_types::runtime::{ThrottleDevice, WeightDevice};
+        use ocikit_types::runtime::{ThrottleDevice, WeightDevice};
         let mut b = BlockIo::default();
         let mut t = ThrottleDevice::default();
         t.major = 254;
@@ -1069,15 +1069,15 @@ mod tests {
             )],
         };
         let mut r = Resources::default();
-        r.hugepage_limits = vec![oci_types::runtime::HugepageLimit::new("2MB", 4 << 20)];
+        r.hugepage_limits = vec![ocikit_types::runtime::HugepageLimit::new("2MB", 4 << 20)];
         cg.apply(&r).unwrap();
         for f in ["hugetlb.2MB.max", "hugetlb.2MB.rsvd.max"] {
             assert_eq!(std::fs::read_to_string(v2.join(f)).unwrap(), "4194304");
         }
-        r.hugepage_limits = vec![oci_types::runtime::HugepageLimit::new("../x", 1)];
+        r.hugepage_limits = vec![ocikit_types::runtime::HugepageLimit::new("../x", 1)];
         assert!(matches!(cg.apply(&r), Err(Error::BadConfig { .. })));
         r.hugepage_limits.clear();
-        let mut n = oci_types::runtime::Network::default();
+        let mut n = ocikit_types::runtime::Network::default();
         n.class_id = Some(7);
         r.network = Some(n);
         assert!(matches!(
@@ -1089,7 +1089,7 @@ mod tests {
         ));
         r.network = None;
         r.rdma
-            .insert("mlx4_0".into(), oci_types::runtime::Rdma::default());
+            .insert("mlx4_0".into(), ocikit_types::runtime::Rdma::default());
         assert!(matches!(
             cg.apply(&r),
             Err(Error::ControllerMissing {
@@ -1123,7 +1123,7 @@ mod tests {
     #[test]
     fn default_device_rules() {
         let mut r = Resources::default();
-        r.devices = vec![oci_types::runtime::DeviceCgroup::all(false)];
+        r.devices = vec![ocikit_types::runtime::DeviceCgroup::all(false)];
         let rules = device_rules(&r);
         assert_eq!(rules[0], ("devices.deny", "a".to_owned()));
         assert!(rules.contains(&("devices.allow", "c 1:3 rwm".to_owned())));

@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 
-use oci_types::runtime::ConsoleSize;
+use ocikit_types::runtime::ConsoleSize;
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 

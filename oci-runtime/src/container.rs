@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::{Hooks, NamespaceType, Process, Seccomp, State, Status};
+use ocikit_types::runtime::{Hooks, NamespaceType, Process, Seccomp, State, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::cgroup::Cgroup;

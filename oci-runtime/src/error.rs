@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_types::runtime::Status;
+use ocikit_types::runtime::Status;
 
 /// Everything that can go wrong in the engine.
 ///
@@ -66,7 +66,7 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         #[source]
-        source: oci_types::Error,
+        source: ocikit_types::Error,
     },
     /// The config is valid but asks for something this engine refuses.
     #[error("config {field}: expected {expected}, found {found}")]

@@ -17,8 +17,8 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_types::runtime::{Linux, NamespaceType, Process, Spec, Status};
-use oci_types::Document;
+use ocikit_types::runtime::{Linux, NamespaceType, Process, Spec, Status};
+use ocikit_types::Document;
 
 use crate::init::{Channel, ExecTarget, InitConfig, ToRuntime};
 use crate::rootfs::{Pivot, RootfsOptions};

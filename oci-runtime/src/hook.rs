@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oci_types::runtime::Hook;
+use ocikit_types::runtime::Hook;
 
 use crate::error::HookFailure;
 use crate::Error;

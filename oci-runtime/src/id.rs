@@ -10,11 +10,11 @@ use crate::Error;
 /// single, harmless path component of the state directory.
 ///
 /// ```
-/// use oci_runtime::ContainerId;
+/// use ocikit_runtime::ContainerId;
 /// let id: ContainerId = "web-1".parse()?;
 /// assert_eq!(id.as_ref(), "web-1");
 /// assert!("../etc".parse::<ContainerId>().is_err());
-/// # Ok::<(), oci_runtime::Error>(())
+/// # Ok::<(), ocikit_runtime::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContainerId(String);

@@ -30,7 +30,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use oci_types::runtime::Spec;
+use ocikit_types::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
 use crate::container::EXEC_SOCKET;
@@ -156,7 +156,7 @@ impl Channel {
 ///
 /// ```no_run
 /// // First thing in `main`:
-/// oci_runtime::init_if_requested();
+/// ocikit_runtime::init_if_requested();
 /// // ... the program proper, tokio and all ...
 /// ```
 pub fn init_if_requested() {
@@ -503,7 +503,7 @@ fn stage2(
             .map_err(|e| e.to_string())?;
     }
     rootfs::enter(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
-    let default_process = oci_types::runtime::Process::new("/");
+    let default_process = ocikit_types::runtime::Process::new("/");
     let proc_ = spec.process.as_ref().unwrap_or(&default_process);
     if let Some(sock) = console {
         // After entering the root: the pty must come from the container's
@@ -557,9 +557,9 @@ fn stage2(
 /// process settings, and the lookup of the program. Returns the filter
 /// still to install just before execve, and the program's path.
 fn setup_process(
-    proc_: &oci_types::runtime::Process,
+    proc_: &ocikit_types::runtime::Process,
     mut filter: Option<seccomp::Filter>,
-    profile: Option<&oci_types::runtime::Seccomp>,
+    profile: Option<&ocikit_types::runtime::Seccomp>,
     agent: Option<&UnixStream>,
     state: &str,
 ) -> Result<(Option<seccomp::Filter>, PathBuf), String> {
@@ -580,7 +580,10 @@ fn setup_process(
 
 /// execve(2) of the user program with exactly `proc_.env`; returns only
 /// on failure.
-fn exec_program(program: &std::path::Path, proc_: &oci_types::runtime::Process) -> std::io::Error {
+fn exec_program(
+    program: &std::path::Path,
+    proc_: &ocikit_types::runtime::Process,
+) -> std::io::Error {
     let env = proc_
         .env
         .iter()
@@ -637,7 +640,7 @@ fn exec_process(
 /// connected on `agent` with the container `state` JSON.
 fn install_seccomp(
     filter: &seccomp::Filter,
-    profile: &oci_types::runtime::Seccomp,
+    profile: &ocikit_types::runtime::Seccomp,
     agent: Option<&UnixStream>,
     state: &str,
 ) -> Result<(), String> {

@@ -11,12 +11,12 @@
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
 //! ```no_run
-//! use oci_runtime::{CreateOptions, DeleteMode, Runtime};
+//! use ocikit_runtime::{CreateOptions, DeleteMode, Runtime};
 //!
-//! fn main() -> Result<(), oci_runtime::Error> {
+//! fn main() -> Result<(), ocikit_runtime::Error> {
 //!     // Must come first: the engine re-executes this program as the
 //!     // container's init.
-//!     oci_runtime::init_if_requested();
+//!     ocikit_runtime::init_if_requested();
 //!
 //!     let rt = Runtime::new("/run/ocikit");
 //!     // Run a bundle (config.json + rootfs/) to completion, like `runc run`.
@@ -220,7 +220,6 @@ pub use error::{Error, HookFailure, Result};
 pub use exec::{ExecOptions, ExecProcess};
 pub use id::ContainerId;
 pub use init::init_if_requested;
-pub use oci_types;
 pub use runtime::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
 pub use signal::{Signal, SignalRelay, RELAYED};
 pub use stats::{

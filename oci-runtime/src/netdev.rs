@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
-use oci_types::runtime::{NamespaceType, NetDevice, Spec};
+use ocikit_types::runtime::{NamespaceType, NetDevice, Spec};
 
 use crate::process::Invalid;
 use crate::{Error, Result};

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use oci_types::runtime::{
+use ocikit_types::runtime::{
     Capability, IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyFlag, MemoryPolicyMode,
     Personality, PersonalityDomain, Process, RlimitType, Scheduler, SchedulerFlag, SchedulerPolicy,
     Spec,
@@ -513,7 +513,7 @@ pub(crate) fn find_program(program: &str, env: &[String]) -> Option<std::path::P
 mod tests {
     use super::*;
     use crate::syscall::fake::Recording;
-    use oci_types::runtime::{Capabilities, Rlimit, User};
+    use ocikit_types::runtime::{Capabilities, Rlimit, User};
 
     #[test]
     fn order_and_values() {
@@ -652,7 +652,7 @@ mod tests {
 
     #[test]
     fn attributes_are_applied_in_order() {
-        use oci_types::runtime::ExecCpuAffinity;
+        use ocikit_types::runtime::ExecCpuAffinity;
         let mut spec = Spec::default_linux();
         let linux = spec.linux.as_mut().unwrap();
         let mut pers = Personality::default();
@@ -674,8 +674,8 @@ mod tests {
         check_attributes(&spec).unwrap();
         let mut dl = spec.clone();
         dl.process.as_mut().unwrap().scheduler = Some(Scheduler::new(SchedulerPolicy::Deadline));
-        let mut hooks = oci_types::runtime::Hooks::default();
-        hooks.start_container = vec![oci_types::runtime::Hook::new("/bin/true")];
+        let mut hooks = ocikit_types::runtime::Hooks::default();
+        hooks.start_container = vec![ocikit_types::runtime::Hook::new("/bin/true")];
         dl.hooks = Some(hooks);
         assert_eq!(
             check_attributes(&dl).unwrap_err().field,

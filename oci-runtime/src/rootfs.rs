@@ -13,7 +13,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use oci_types::runtime::{Mount, RootfsPropagation, Spec};
+use ocikit_types::runtime::{Mount, RootfsPropagation, Spec};
 
 use crate::process::Invalid;
 use crate::syscall::*;
@@ -449,7 +449,7 @@ pub(crate) struct IdmapRequest {
 /// `gidMappings`, or with the `idmap`/`ridmap` option and no mappings of
 /// their own, which then take the container's (`linux.uidMappings`).
 pub(crate) fn idmap_requests(spec: &Spec) -> Result<Vec<IdmapRequest>, Invalid> {
-    let text = |m: &[oci_types::runtime::IdMapping]| {
+    let text = |m: &[ocikit_types::runtime::IdMapping]| {
         m.iter()
             .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
             .collect::<String>()

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use oci_types::runtime::{
+use ocikit_types::runtime::{
     CgroupFeatures, Features, LinuxFeatures, MountExtensions, NamespaceType, SeccompFeatures, Spec,
     State, Status, Support,
 };
-use oci_types::Document;
+use ocikit_types::Document;
 
 use crate::cgroup::{self, Cgroup, FreezerState};
 use crate::container::{now_rfc3339, proc_stat, Container, Record, EXEC_SOCKET};
@@ -156,7 +156,7 @@ pub(crate) struct NamespacePlan {
     pub(crate) join: Vec<(PathBuf, i32)>,
 }
 
-pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> NamespacePlan {
+pub(crate) fn namespace_plan(namespaces: &[ocikit_types::runtime::Namespace]) -> NamespacePlan {
     let mut plan = NamespacePlan {
         clone_flags: 0,
         new_userns: false,
@@ -188,7 +188,7 @@ pub(crate) fn namespace_plan(namespaces: &[oci_types::runtime::Namespace]) -> Na
 /// Refuses a process without a program, or whose `terminal` does not
 /// match whether a console socket was given (create and exec alike).
 pub(crate) fn check_args_and_terminal(
-    process: &oci_types::runtime::Process,
+    process: &ocikit_types::runtime::Process,
     console_socket: bool,
 ) -> Result<()> {
     if process.args.is_empty() {
@@ -395,15 +395,15 @@ fn sealed_copy(path: &Path) -> io::Result<OwnedFd> {
 /// Whether `r` has a blockIO setting. An empty `blockIO` object asks for
 /// nothing (podman writes one when it discards a weight the host's cgroups
 /// cannot apply).
-fn asks_block_io(r: &oci_types::runtime::Resources) -> bool {
+fn asks_block_io(r: &ocikit_types::runtime::Resources) -> bool {
     r.block_io
         .as_ref()
-        .is_some_and(|b| *b != oci_types::runtime::BlockIo::default())
+        .is_some_and(|b| *b != ocikit_types::runtime::BlockIo::default())
 }
 
 /// Whether `r` asks for a limit only a cgroup can enforce (device rules
 /// do not count: a user namespace cannot create devices anyway).
-fn has_limits(r: &oci_types::runtime::Resources) -> bool {
+fn has_limits(r: &ocikit_types::runtime::Resources) -> bool {
     r.memory.is_some()
         || r.cpu.is_some()
         || r.pids.is_some()
@@ -422,12 +422,12 @@ fn has_limits(r: &oci_types::runtime::Resources) -> bool {
 /// /etc/subgid grant the user.
 pub(crate) fn write_id_maps(
     pid: u32,
-    uid_map: &[oci_types::runtime::IdMapping],
-    gid_map: &[oci_types::runtime::IdMapping],
+    uid_map: &[ocikit_types::runtime::IdMapping],
+    gid_map: &[ocikit_types::runtime::IdMapping],
 ) -> Result<()> {
     let euid = rustix::process::geteuid().as_raw();
     let egid = rustix::process::getegid().as_raw();
-    let only_self = |m: &[oci_types::runtime::IdMapping], id: u32| {
+    let only_self = |m: &[ocikit_types::runtime::IdMapping], id: u32| {
         m.len() == 1 && m[0].host_id == id && m[0].size == 1
     };
     let direct = euid == 0 || (only_self(uid_map, euid) && only_self(gid_map, egid));
@@ -775,7 +775,7 @@ impl Runtime {
         id: &str,
         preserve_fds: u32,
         stdio: [Option<OwnedFd>; 3],
-        process: Option<&oci_types::runtime::Process>,
+        process: Option<&ocikit_types::runtime::Process>,
     ) -> Result<(std::process::Child, std::os::unix::net::UnixStream)> {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()
             .map_err(|e| Error::sys("create init socket", id, e))?;
@@ -1074,7 +1074,7 @@ impl Runtime {
     /// [`Error::NotRunning`] unless created, running or paused;
     /// [`Error::ControllerMissing`] or [`Error::Io`] as at create
     /// (limits before the failing one stay applied).
-    pub fn update(&self, id: &str, resources: &oci_types::runtime::Resources) -> Result<()> {
+    pub fn update(&self, id: &str, resources: &ocikit_types::runtime::Resources) -> Result<()> {
         let c = self.container(id)?;
         let _span = tracing::debug_span!("update", id = %id).entered();
         if !c.is_alive() {
@@ -1187,7 +1187,7 @@ impl Runtime {
     /// What this engine supports, as a runtime-spec `features.md`
     /// document (what `runc features` prints).
     pub fn features() -> Features {
-        let mut f = Features::new("1.0.0", oci_types::runtime::VERSION);
+        let mut f = Features::new("1.0.0", ocikit_types::runtime::VERSION);
         f.hooks = Some(
             [
                 "prestart",
@@ -1220,7 +1220,7 @@ impl Runtime {
             ]
             .to_vec(),
         );
-        linux.capabilities = Some(oci_types::runtime::Capability::KNOWN.to_vec());
+        linux.capabilities = Some(ocikit_types::runtime::Capability::KNOWN.to_vec());
         let mut cg = CgroupFeatures::default();
         cg.v1 = Some(true);
         cg.v2 = Some(true);
@@ -1252,11 +1252,11 @@ impl Runtime {
         linux.extra.insert(
             "memoryPolicy".into(),
             serde_json::json!({
-                "modes": names(&oci_types::runtime::MemoryPolicyMode::KNOWN
+                "modes": names(&ocikit_types::runtime::MemoryPolicyMode::KNOWN
                     .iter()
                     .map(|m| m.as_str())
                     .collect::<Vec<_>>()),
-                "flags": names(&oci_types::runtime::MemoryPolicyFlag::KNOWN
+                "flags": names(&ocikit_types::runtime::MemoryPolicyFlag::KNOWN
                     .iter()
                     .map(|m| m.as_str())
                     .collect::<Vec<_>>()),
@@ -1279,7 +1279,7 @@ impl Runtime {
 fn seccomp_features() -> SeccompFeatures {
     use crate::seccomp::FLAG_WAIT_KILLABLE_RECV;
     use crate::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC};
-    use oci_types::runtime::{SeccompAction, SeccompArch, SeccompFlag, SeccompOperator};
+    use ocikit_types::runtime::{SeccompAction, SeccompArch, SeccompFlag, SeccompOperator};
     let mut s = SeccompFeatures::default();
     if !cfg!(target_arch = "x86_64") {
         s.enabled = Some(false);
@@ -1370,7 +1370,7 @@ impl Drop for Cleanup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oci_types::runtime::Namespace;
+    use ocikit_types::runtime::Namespace;
 
     fn spec() -> Spec {
         let mut s = Spec::default_linux();
@@ -1460,8 +1460,8 @@ mod tests {
 
         let mut s = spec();
         let mut profile =
-            oci_types::runtime::Seccomp::new(oci_types::runtime::SeccompAction::Allow);
-        profile.architectures = vec![oci_types::runtime::SeccompArch::Aarch64];
+            ocikit_types::runtime::Seccomp::new(ocikit_types::runtime::SeccompAction::Allow);
+        profile.architectures = vec![ocikit_types::runtime::SeccompArch::Aarch64];
         s.linux.as_mut().unwrap().seccomp = Some(profile.clone());
         let e = check_spec(&s, false).unwrap_err();
         assert!(
@@ -1474,8 +1474,8 @@ mod tests {
         check_spec(&s, false).unwrap();
 
         let mut s = spec();
-        s.process.as_mut().unwrap().io_priority = Some(oci_types::runtime::IoPriority::new(
-            oci_types::runtime::IoPriorityClass::Be,
+        s.process.as_mut().unwrap().io_priority = Some(ocikit_types::runtime::IoPriority::new(
+            ocikit_types::runtime::IoPriorityClass::Be,
             9,
         ));
         let e = check_spec(&s, false).unwrap_err();

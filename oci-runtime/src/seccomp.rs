@@ -46,7 +46,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-use oci_types::runtime::{
+use ocikit_types::runtime::{
     Seccomp, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, Syscall,
 };
 

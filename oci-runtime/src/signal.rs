@@ -44,10 +44,10 @@ const NAMES: &[(&str, i32)] = &[
 /// `KILL`, `SIGKILL` or `9` (`RTMIN+n` is accepted too).
 ///
 /// ```
-/// use oci_runtime::Signal;
+/// use ocikit_runtime::Signal;
 /// assert_eq!("SIGKILL".parse::<Signal>()?, "9".parse()?);
 /// assert_eq!("term".parse::<Signal>()?.number(), 15);
-/// # Ok::<(), oci_runtime::Error>(())
+/// # Ok::<(), ocikit_runtime::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signal(i32);

@@ -2,7 +2,7 @@
 //! `/proc/self/timens_offsets` after unshare(2) and before any process
 //! enters it (the kernel refuses offsets afterwards).
 
-use oci_types::runtime::{Namespace, NamespaceType, Spec, TimeOffset, TimeOffsets};
+use ocikit_types::runtime::{Namespace, NamespaceType, Spec, TimeOffset, TimeOffsets};
 
 use crate::process::Invalid;
 use crate::sys;

@@ -8,11 +8,11 @@ use crate::Error;
 /// `Bearer realm="https://auth.example/token",service="registry",scope="repository:a/b:pull"`.
 ///
 /// ```
-/// use oci_types::Challenge;
+/// use ocikit_types::Challenge;
 /// let c = Challenge::parse_header(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#)?;
 /// assert_eq!(c[0].scheme, "bearer");
 /// assert_eq!(c[0].param("realm"), Some("https://auth.docker.io/token"));
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -12,14 +12,14 @@ use crate::{Digest, DocumentKind, Error, MediaType};
 /// ordered layer diff IDs of an image (`config.md`).
 ///
 /// ```
-/// use oci_types::{Document, ImageConfiguration};
+/// use ocikit_types::{Document, ImageConfiguration};
 /// let bytes = br#"{"architecture":"amd64","os":"linux",
 ///   "config":{"Env":["PATH=/bin"],"Cmd":["sh"]},
 ///   "rootfs":{"type":"layers","diff_ids":[]},"docker_version":"24.0"}"#;
 /// let c = ImageConfiguration::from_slice_validated(bytes)?;
 /// assert_eq!(c.config.as_ref().unwrap().cmd, Some(vec!["sh".to_string()]));
 /// assert!(c.extra.contains_key("docker_version")); // kept, not dropped
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -16,13 +16,13 @@ pub const MAX_SIZE: u64 = i64::MAX as u64;
 /// details (`descriptor.md`).
 ///
 /// ```
-/// use oci_types::{Descriptor, Digest, Document, MediaType};
+/// use ocikit_types::{Descriptor, Digest, Document, MediaType};
 /// let blob = b"{}";
 /// let d = Descriptor::new(MediaType::EmptyJson, Digest::sha256(blob), blob.len() as u64)
 ///     .with_data(blob);
 /// d.validate()?;
 /// assert_eq!(d.data.as_deref(), Some("e30="));
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -62,12 +62,12 @@ impl fmt::Display for Algorithm {
 /// A content identifier: `algorithm ":" encoded`, per the image-spec grammar.
 ///
 /// ```
-/// use oci_types::Digest;
+/// use ocikit_types::Digest;
 /// let d: Digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?;
 /// assert_eq!(d.algorithm(), "sha256");
 /// d.verify(b"")?;
 /// assert!(d.verify(b"tampered").is_err());
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest {
@@ -299,7 +299,7 @@ enum State {
 /// Implements [`std::io::Write`], so it can sit in an `io::copy` or a tee.
 ///
 /// ```
-/// use oci_types::{Algorithm, Digest, Digester};
+/// use ocikit_types::{Algorithm, Digest, Digester};
 /// let mut d = Digester::new(Algorithm::Sha256);
 /// d.update(b"hello ");
 /// d.update(b"world");

@@ -169,12 +169,12 @@ impl fmt::Display for RegistryError {
 /// `{"errors":[{"code":...,"message":...,"detail":...}]}`.
 ///
 /// ```
-/// use oci_types::{Document, ErrorCode, ErrorResponse};
+/// use ocikit_types::{Document, ErrorCode, ErrorResponse};
 /// let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"v9"}}]}"#;
 /// let e = ErrorResponse::from_slice(body)?;
 /// assert_eq!(e.errors[0].code, ErrorCode::ManifestUnknown);
 /// assert!(e.errors[0].code.is_not_found());
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -217,12 +217,12 @@ impl Document for ErrorResponse {
 /// The answer to `GET /v2/<name>/tags/list`.
 ///
 /// ```
-/// use oci_types::{Document, TagList};
+/// use ocikit_types::{Document, TagList};
 /// let t = TagList::from_slice(br#"{"name":"library/busybox","tags":["1.36","latest"]}"#)?;
 /// assert_eq!(t.tags, ["1.36", "latest"]);
 /// // Some registries send `"tags": null` for an empty repository.
 /// assert!(TagList::from_slice(br#"{"name":"x","tags":null}"#)?.tags.is_empty());
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -139,11 +139,11 @@ impl Document for DockerManifestList {
 /// chosen by its `mediaType`.
 ///
 /// ```
-/// use oci_types::AnyManifest;
+/// use ocikit_types::AnyManifest;
 /// let bytes = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
 /// let m = AnyManifest::from_slice(bytes, None)?;
 /// assert!(matches!(m, AnyManifest::Index(_)));
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

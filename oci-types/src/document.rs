@@ -78,16 +78,16 @@ pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 /// pulled by digest, configs referenced by a manifest).
 ///
 /// ```
-/// use oci_types::{ImageManifest, Raw};
+/// use ocikit_types::{ImageManifest, Raw};
 /// let bytes = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
 ///   "config":{"mediaType":"application/vnd.oci.empty.v1+json","size":2,
 ///   "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
 ///   "layers":[{"mediaType":"application/vnd.oci.empty.v1+json","size":2,
 ///   "digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"}]}"#;
 /// let raw: Raw<ImageManifest> = Raw::parse(bytes.to_vec())?;
-/// assert_eq!(raw.digest(), &oci_types::Digest::sha256(bytes));
+/// assert_eq!(raw.digest(), &ocikit_types::Digest::sha256(bytes));
 /// assert_eq!(raw.value().layers.len(), 1);
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raw<T> {

@@ -117,7 +117,7 @@ impl fmt::Display for Violations {
     }
 }
 
-/// Every failure `oci-types` reports.
+/// Every failure `ocikit-types` reports.
 ///
 /// Display strings are lowercase, name the offending input and, for
 /// mismatches, print both the expected and the found value.

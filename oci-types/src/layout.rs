@@ -14,10 +14,10 @@ pub const LAYOUT_VERSION: &str = "1.0.0";
 /// The `oci-layout` marker file at the root of an image layout.
 ///
 /// ```
-/// use oci_types::{Document, OciLayout};
+/// use ocikit_types::{Document, OciLayout};
 /// let l = OciLayout::from_slice_validated(br#"{"imageLayoutVersion":"1.0.0"}"#)?;
 /// assert_eq!(l, OciLayout::new());
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,12 +1,12 @@
 //! Typed, validated and byte-faithful models of every document of the three
 //! Open Container Initiative specifications.
 //!
-//! `oci-types` is the foundation of ocikit: it parses, validates and writes
+//! `ocikit-types` is the foundation of ocikit: it parses, validates and writes
 //! the JSON documents of the [image-spec], [distribution-spec] and
 //! [runtime-spec], and the small grammars they use (digests, media types,
 //! image references, platforms). It does no I/O: reading files, talking to
-//! registries and running containers belong to `oci-image`,
-//! `oci-distribution` and `oci-runtime`.
+//! registries and running containers belong to `ocikit-image`,
+//! `ocikit-distribution` and `ocikit-runtime`.
 //!
 //! Three promises hold for every document type:
 //! - **Nothing is lost.** Fields this crate does not know are kept in an
@@ -21,7 +21,7 @@
 //! # Example
 //!
 //! ```
-//! use oci_types::{Descriptor, Digest, Document, ImageManifest, MediaType, Raw};
+//! use ocikit_types::{Descriptor, Digest, Document, ImageManifest, MediaType, Raw};
 //!
 //! // Describe a config blob and a layer, build a manifest, and serialise it.
 //! let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
@@ -40,7 +40,7 @@
 //!   "digest":"sha256:5B0BCABD1ED22E9FB1310CF6C2DEC7CDEF19F0AD69EFA1F392E94A4333501270"}"#;
 //! let err = Descriptor::from_slice(bad).unwrap_err();
 //! assert!(err.to_string().contains("lowercase hex"));
-//! # Ok::<(), oci_types::Error>(())
+//! # Ok::<(), ocikit_types::Error>(())
 //! ```
 //!
 //! [image-spec]: https://github.com/opencontainers/image-spec

@@ -12,13 +12,13 @@ use crate::{Descriptor, DocumentKind, Error, MediaType};
 /// artifact (`manifest.md`).
 ///
 /// ```
-/// use oci_types::{Descriptor, Document, ImageManifest};
+/// use ocikit_types::{Descriptor, Document, ImageManifest};
 /// // An artifact: empty config, one layer, and an artifact type.
 /// let mut m = ImageManifest::new(Descriptor::empty(), vec![Descriptor::empty()]);
 /// m.artifact_type = Some("application/vnd.example.sbom+json".parse()?);
 /// m.validate()?;
 /// assert_eq!(m.effective_artifact_type().as_str(), "application/vnd.example.sbom+json");
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,12 +135,12 @@ impl Document for ImageManifest {
 /// referrers API response.
 ///
 /// ```
-/// use oci_types::{Document, ImageIndex};
+/// use ocikit_types::{Document, ImageIndex};
 /// let idx = ImageIndex::new(vec![]);
 /// idx.validate()?;
 /// assert_eq!(String::from_utf8(idx.to_canonical_vec()).unwrap(),
 ///     r#"{"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#);
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -29,14 +29,14 @@ macro_rules! media_types {
         /// `[A-Za-z0-9!#$&^_.+-]` starting with a letter or digit).
         ///
         /// ```
-        /// use oci_types::{Compression, MediaType};
+        /// use ocikit_types::{Compression, MediaType};
         /// let m: MediaType = "application/vnd.oci.image.layer.v1.tar+zstd".parse()?;
         /// assert_eq!(m, MediaType::ImageLayerZstd);
         /// assert_eq!(m.layer_compression(), Some(Compression::Zstd));
         /// let other: MediaType = "application/vnd.example+type".parse()?;
         /// assert!(matches!(other, MediaType::Other(_)));
         /// assert!("application".parse::<MediaType>().is_err());
-        /// # Ok::<(), oci_types::Error>(())
+        /// # Ok::<(), ocikit_types::Error>(())
         /// ```
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]

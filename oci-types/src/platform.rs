@@ -20,14 +20,14 @@ use crate::Error;
 /// [`Platform::best_match`] choose among the manifests of an index.
 ///
 /// ```
-/// use oci_types::Platform;
+/// use ocikit_types::Platform;
 /// let p = Platform::new("arm64", "linux");
 /// assert_eq!(p.architecture, "arm64");
 ///
 /// let wanted: Platform = "linux/aarch64".parse()?;
 /// assert_eq!(wanted, p);
 /// assert_eq!(wanted.to_string(), "linux/arm64");
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -204,7 +204,7 @@ impl Platform {
     /// nothing more.
     ///
     /// ```
-    /// use oci_types::Platform;
+    /// use ocikit_types::Platform;
     /// let p = Platform::new("aarch64", "Linux").normalized();
     /// assert_eq!((p.os.as_str(), p.architecture.as_str(), p.variant), ("linux", "arm64", None));
     /// let p = Platform::new("armhf", "linux").normalized();
@@ -354,13 +354,13 @@ impl Platform {
     /// `os.features` and `features` are not compared.
     ///
     /// ```
-    /// use oci_types::Platform;
+    /// use ocikit_types::Platform;
     /// let pi: Platform = "linux/arm/v7".parse()?;
     /// assert!(pi.matches(&"linux/arm/v6".parse()?));
     /// assert!(!pi.matches(&"linux/arm/v8".parse()?));
     /// let mac: Platform = "macos/aarch64".parse()?;
     /// assert!(mac.matches(&Platform::new("arm64", "darwin")));
-    /// # Ok::<(), oci_types::Error>(())
+    /// # Ok::<(), ocikit_types::Error>(())
     /// ```
     pub fn matches(&self, candidate: &Platform) -> bool {
         let wanted = self.normalized();
@@ -377,7 +377,7 @@ impl Platform {
     /// highest revision. Remaining ties go to the earliest candidate.
     ///
     /// ```
-    /// use oci_types::Platform;
+    /// use ocikit_types::Platform;
     /// let index: Vec<Platform> = ["linux/amd64", "linux/arm/v5", "linux/arm/v6", "linux/arm64"]
     ///     .iter()
     ///     .map(|s| s.parse())
@@ -385,7 +385,7 @@ impl Platform {
     /// let pi: Platform = "linux/arm/v7".parse()?;
     /// assert_eq!(pi.best_match(&index), Some(2));
     /// assert_eq!(Platform::new("s390x", "linux").best_match(&index), None);
-    /// # Ok::<(), oci_types::Error>(())
+    /// # Ok::<(), ocikit_types::Error>(())
     /// ```
     pub fn best_match<'a>(
         &self,

@@ -53,7 +53,7 @@ const TAG_MAX: usize = 128;
 /// the registry; [`Reference::familiar`] writes Docker's short form.
 ///
 /// ```
-/// use oci_types::Reference;
+/// use ocikit_types::Reference;
 /// let r: Reference = "busybox".parse()?;
 /// assert_eq!(r.registry(), "docker.io");
 /// assert_eq!(r.repository(), "library/busybox");
@@ -69,7 +69,7 @@ const TAG_MAX: usize = 128;
 ///
 /// let err = "team/App".parse::<Reference>().unwrap_err();
 /// assert_eq!(err.to_string(), "invalid reference \"team/App\" at byte 5: expected a lowercase repository component");
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference {

@@ -127,7 +127,7 @@ impl Containerd {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Imports the busybox image built by oci-image, as a docker archive.
+    /// Imports the busybox image built by ocikit-image, as a docker archive.
     fn import_busybox(&self, test: &str) {
         let image = BusyboxImage::build(test);
         let archive = image.docker_archive(IMAGE);

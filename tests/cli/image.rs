@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_image::oci_types::{Descriptor, Platform};
-use oci_image::{ImageBuilder, Layout, PackOptions};
+use ocikit_image::{ImageBuilder, Layout, PackOptions};
+use ocikit_types::{Descriptor, Platform};
 
 use crate::common::{busybox_rootfs, tempdir};
 
@@ -47,7 +47,7 @@ impl BusyboxImage {
     pub(crate) fn docker_archive(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join("docker-archive.tar");
         let f = std::fs::File::create(&path).unwrap();
-        oci_image::export_docker(&self.layout, &self.manifest, &[name.to_owned()], f).unwrap();
+        ocikit_image::export_docker(&self.layout, &self.manifest, &[name.to_owned()], f).unwrap();
         path
     }
 
@@ -56,7 +56,7 @@ impl BusyboxImage {
     pub(crate) fn oci_archive(&self) -> PathBuf {
         let path = self.dir.path().join("oci-archive.tar");
         let f = std::fs::File::create(&path).unwrap();
-        oci_image::export_layout(&self.layout, f).unwrap();
+        ocikit_image::export_layout(&self.layout, f).unwrap();
         path
     }
 }

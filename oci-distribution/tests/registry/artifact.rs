@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use oci_distribution::{ArtifactFile, ClientBuilder};
-use oci_image::Layout;
-use oci_types::{MediaType, Reference};
+use ocikit_distribution::{ArtifactFile, ClientBuilder};
+use ocikit_image::Layout;
+use ocikit_types::{MediaType, Reference};
 
 use crate::harness::Registry;
 use crate::real::build_image;
@@ -161,13 +161,15 @@ async fn hostile_artifact_titles_cannot_escape() {
         .write_blob(MediaType::Other("text/plain".into()), b"evil")
         .unwrap();
     let mut blob = blob;
-    blob.annotations
-        .insert(oci_types::annotation::TITLE.into(), "../escape.txt".into());
+    blob.annotations.insert(
+        ocikit_types::annotation::TITLE.into(),
+        "../escape.txt".into(),
+    );
     layout.write_blob(MediaType::EmptyJson, b"{}").unwrap();
-    let mut m = oci_types::ImageManifest::new(oci_types::Descriptor::empty(), vec![blob]);
+    let mut m = ocikit_types::ImageManifest::new(ocikit_types::Descriptor::empty(), vec![blob]);
     m.artifact_type = Some("application/vnd.evil".parse().unwrap());
     let desc = layout
-        .write_document(&oci_types::Raw::from_value(m), MediaType::ImageManifest)
+        .write_document(&ocikit_types::Raw::from_value(m), MediaType::ImageManifest)
         .unwrap();
     let r: Reference = format!("{}/evil:1", reg.addr).parse().unwrap();
     c.push_image(&layout, &desc, &r).await.unwrap();

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use oci_distribution::{Client, ClientBuilder, Credentials, Error, Platforms, Progress};
-use oci_image::Layout;
-use oci_types::{ImageManifest, Raw, Reference};
+use ocikit_distribution::{Client, ClientBuilder, Credentials, Error, Platforms, Progress};
+use ocikit_image::Layout;
+use ocikit_types::{ImageManifest, Raw, Reference};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
 
 use crate::fault::{reply, FaultServer, Request};
@@ -516,7 +516,7 @@ async fn credentials_from_a_docker_config_file() {
     .unwrap();
     let c = ClientBuilder::new()
         .add_root_certificate_pem(ca.as_bytes())
-        .credential_files(oci_distribution::CredentialFiles::new(vec![config]))
+        .credential_files(ocikit_distribution::CredentialFiles::new(vec![config]))
         .build()
         .unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oci_distribution::{ClientBuilder, Credentials, Error};
-use oci_image::Layout;
-use oci_types::{Descriptor, Digest, ImageManifest, MediaType, Raw, Reference};
+use ocikit_distribution::{ClientBuilder, Credentials, Error};
+use ocikit_image::Layout;
+use ocikit_types::{Descriptor, Digest, ImageManifest, MediaType, Raw, Reference};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -193,7 +193,7 @@ impl FaultServer {
     }
 }
 
-fn client(addr: &str) -> oci_distribution::Client {
+fn client(addr: &str) -> ocikit_distribution::Client {
     ClientBuilder::new()
         .insecure_http_host(addr)
         .backoff(Duration::from_millis(1), Duration::from_millis(20))

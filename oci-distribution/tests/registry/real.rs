@@ -3,9 +3,11 @@
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use oci_distribution::{Client, ClientBuilder, Platforms, Progress};
-use oci_image::{ImageBuilder, Layout};
-use oci_types::{Descriptor, Digest, Document, ImageManifest, MediaType, Platform, Raw, Reference};
+use ocikit_distribution::{Client, ClientBuilder, Platforms, Progress};
+use ocikit_image::{ImageBuilder, Layout};
+use ocikit_types::{
+    Descriptor, Digest, Document, ImageManifest, MediaType, Platform, Raw, Reference,
+};
 
 use crate::harness::{peer, Registry};
 
@@ -112,7 +114,7 @@ async fn multi_platform_index_pulls_all_or_one() {
     let src = Layout::create(dir.path().join("src")).unwrap();
     let amd = build_image(&src, "amd64", 1, 1000);
     let arm = build_image(&src, "arm64", 1, 1000);
-    let index = oci_image::write_index(&src, vec![amd.clone(), arm.clone()]).unwrap();
+    let index = ocikit_image::write_index(&src, vec![amd.clone(), arm.clone()]).unwrap();
     let r = reference(&reg, "multi:latest");
     c.push_image(&src, &index, &r).await.unwrap();
 
@@ -347,7 +349,7 @@ fn public_futures_are_send() {
 #[cfg(feature = "blocking")]
 #[test]
 fn the_blocking_client_pushes_and_pulls() {
-    use oci_distribution::blocking::BlockingClient;
+    use ocikit_distribution::blocking::BlockingClient;
     let Some(reg) = Registry::start() else { return };
     let c = BlockingClient::new(client(&reg)).unwrap();
     let dir = tempfile::tempdir().unwrap();

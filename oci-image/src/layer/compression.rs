@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufReader, Chain, Cursor, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use oci_types::{Compression, Digester};
+use ocikit_types::{Compression, Digester};
 
 use super::BUF_SIZE;
 use crate::Error;
@@ -21,8 +21,8 @@ const PEEK: usize = 512;
 /// v7 archives lack it, so it is not required).
 ///
 /// ```
-/// use oci_image::detect_compression;
-/// use oci_image::oci_types::Compression;
+/// use ocikit_image::detect_compression;
+/// use ocikit_types::Compression;
 /// assert_eq!(detect_compression(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
 /// assert_eq!(detect_compression(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
 /// assert_eq!(detect_compression(b"hello"), Compression::None);
@@ -54,14 +54,14 @@ enum Inner<R: Read> {
 ///
 /// ```
 /// use std::io::Read;
-/// use oci_image::Decompressor;
-/// use oci_image::oci_types::Compression;
+/// use ocikit_image::Decompressor;
+/// use ocikit_types::Compression;
 /// let mut d = Decompressor::detect(&b"plain bytes"[..])?;
 /// assert_eq!(d.compression(), Compression::None);
 /// let mut s = String::new();
 /// d.read_to_string(&mut s).unwrap();
 /// assert_eq!(s, "plain bytes");
-/// # Ok::<(), oci_image::Error>(())
+/// # Ok::<(), ocikit_image::Error>(())
 /// ```
 pub struct Decompressor<R: Read> {
     inner: Inner<R>,
@@ -78,7 +78,7 @@ impl<R: Read> std::fmt::Debug for Decompressor<R> {
 
 impl<R: Read> Decompressor<R> {
     /// Decompresses `reader` as `compression` (for instance the one a
-    /// layer's media type names, [`oci_types::MediaType::layer_compression`]).
+    /// layer's media type names, [`ocikit_types::MediaType::layer_compression`]).
     ///
     /// # Errors
     /// [`Error::CompressionUnsupported`] when the feature for it is off.

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use oci_types::{Algorithm, Compression, Digest, Digester, MediaType};
+use ocikit_types::{Algorithm, Compression, Digest, Digester, MediaType};
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use tar::{EntryType, Header};
@@ -44,8 +44,8 @@ pub enum WhiteoutStyle {
 /// Settings for [`pack`] and [`pack_diff`].
 ///
 /// ```
-/// use oci_image::{source_date_epoch, Ownership, PackOptions};
-/// use oci_image::oci_types::Compression;
+/// use ocikit_image::{source_date_epoch, Ownership, PackOptions};
+/// use ocikit_types::Compression;
 /// let mut options = PackOptions::new();
 /// options.compression(Compression::Zstd).ownership(Ownership::Root);
 /// if let Some(epoch) = source_date_epoch() {
@@ -178,8 +178,8 @@ pub struct PackReport {
 /// # Example
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use oci_image::{pack, PackOptions};
-/// use oci_image::oci_types::{Compression, Descriptor, MediaType};
+/// use ocikit_image::{pack, PackOptions};
+/// use ocikit_types::{Compression, Descriptor, MediaType};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("app.conf"), "debug = false\n")?;
 /// let mut options = PackOptions::new();

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::mpsc;
 
-use oci_types::{Algorithm, Compression, Digest, Digester};
+use ocikit_types::{Algorithm, Compression, Digest, Digester};
 use rustix::fs::{self as rfs, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
 use rustix::io::Errno;
 use tar::EntryType;
@@ -39,7 +39,7 @@ pub enum Privileges {
 /// One contiguous range of a user or group id mapping: the runtime-spec's
 /// `LinuxIDMapping`, so a container's `linux.uidMappings` can be used as
 /// they are.
-pub use oci_types::runtime::IdMapping;
+pub use ocikit_types::runtime::IdMapping;
 
 fn map_id(m: &IdMapping, id: u32) -> Option<u32> {
     let off = id.checked_sub(m.container_id)?;
@@ -74,7 +74,7 @@ impl IdMap {
 /// Settings for [`unpack`].
 ///
 /// ```
-/// use oci_image::{Privileges, UnpackOptions};
+/// use ocikit_image::{Privileges, UnpackOptions};
 /// let mut options = UnpackOptions::new();
 /// options.privileges(Privileges::Rootless).max_entries(1_000);
 /// ```
@@ -128,7 +128,7 @@ impl UnpackOptions {
     }
 
     /// The compression of the blob, for instance from the layer's media type
-    /// ([`oci_types::MediaType::layer_compression`]). Default: detected from
+    /// ([`ocikit_types::MediaType::layer_compression`]). Default: detected from
     /// the first bytes with [`super::detect_compression`].
     pub fn compression(&mut self, compression: Compression) -> &mut Self {
         self.compression = Some(compression);
@@ -243,7 +243,7 @@ pub struct UnpackReport {
 /// # Example
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use oci_image::{pack, unpack, PackOptions, UnpackOptions};
+/// use ocikit_image::{pack, unpack, PackOptions, UnpackOptions};
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(src.path().join("hello"), "world")?;
 /// let mut blob = Vec::new();

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use oci_image::oci_types::{Digest, Document, ImageConfiguration, ImageManifest, MediaType, Raw};
-use oci_image::{export_docker, export_layout, import_docker, import_layout, Error, Layout};
+use ocikit_image::{export_docker, export_layout, import_docker, import_layout, Error, Layout};
+use ocikit_types::{Digest, Document, ImageConfiguration, ImageManifest, MediaType, Raw};
 
 use crate::peers::{image_with_diff_id, peer, run};
 

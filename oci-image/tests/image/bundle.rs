@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use oci_image::oci_types::Platform;
-use oci_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
+use ocikit_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
+use ocikit_types::Platform;
 
 use crate::peers::peer;
 

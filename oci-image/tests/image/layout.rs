@@ -4,10 +4,10 @@
 use std::io::Read;
 use std::time::Duration;
 
-use oci_image::oci_types::{
+use ocikit_image::{Error, GcMode, Layout, Verification};
+use ocikit_types::{
     Algorithm, Descriptor, Digest, Document, ImageConfiguration, ImageManifest, MediaType, Raw,
 };
-use oci_image::{Error, GcMode, Layout, Verification};
 
 fn temp_files(layout: &Layout) -> usize {
     std::fs::read_dir(layout.path().join(".ocikit/tmp"))

@@ -1,4 +1,4 @@
-//! Integration tests of oci-image, as one binary.
+//! Integration tests of ocikit-image, as one binary.
 
 mod archive;
 mod bundle;

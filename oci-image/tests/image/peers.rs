@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use oci_image::oci_types::{
+use ocikit_image::{GcMode, Layout};
+use ocikit_types::{
     Digest, Document, ImageConfiguration, ImageIndex, ImageManifest, MediaType, Raw,
 };
-use oci_image::{GcMode, Layout};
 
 use crate::layout::tiny_image;
 
@@ -58,7 +58,7 @@ fn gzip_layer() -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
-pub(crate) fn image_with_diff_id(layout: &Layout) -> oci_image::oci_types::Descriptor {
+pub(crate) fn image_with_diff_id(layout: &Layout) -> ocikit_types::Descriptor {
     let layer = gzip_layer();
     let mut plain = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&layer[..]), &mut plain).unwrap();
@@ -67,7 +67,7 @@ pub(crate) fn image_with_diff_id(layout: &Layout) -> oci_image::oci_types::Descr
         .unwrap();
     let mut config = ImageConfiguration::new("amd64", "linux");
     config.rootfs.diff_ids.push(Digest::sha256(&plain));
-    let mut c = oci_image::oci_types::Config::default();
+    let mut c = ocikit_types::Config::default();
     c.cmd = Some(vec!["/bin/tool".into()]);
     config.config = Some(c);
     let config_desc = layout

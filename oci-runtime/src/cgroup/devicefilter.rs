@@ -477,8 +477,8 @@ mod tests {
             return;
         }
         let rules: Vec<Rule> = crate::cgroup::device_rules(&{
-            let mut r = oci_types::runtime::Resources::default();
-            r.devices = vec![oci_types::runtime::DeviceCgroup::all(false)];
+            let mut r = ocikit_types::runtime::Resources::default();
+            r.devices = vec![ocikit_types::runtime::DeviceCgroup::all(false)];
             r
         })
         .iter()
@@ -531,8 +531,8 @@ mod tests {
             sys::bpf_prog_query(group.as_fd(), sys::bpf::CGROUP_DEVICE).unwrap()
         };
         let mut rules = crate::cgroup::device_rules(&{
-            let mut r = oci_types::runtime::Resources::default();
-            r.devices = vec![oci_types::runtime::DeviceCgroup::all(false)];
+            let mut r = ocikit_types::runtime::Resources::default();
+            r.devices = vec![ocikit_types::runtime::DeviceCgroup::all(false)];
             r
         });
         install(&dir, &rules).unwrap();

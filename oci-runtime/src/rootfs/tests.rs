@@ -184,7 +184,7 @@ fn bind_mount_with_options_is_remounted() {
 #[test]
 fn sysctl_and_failures_name_the_step() {
     let mut spec = Spec::new("1.0.2");
-    let mut linux = oci_types::runtime::Linux::default();
+    let mut linux = ocikit_types::runtime::Linux::default();
     linux
         .sysctl
         .insert("net.ipv4.ip_forward".into(), "1".into());
@@ -230,7 +230,7 @@ fn enter_pivots_or_moves_then_readonly_root() {
 #[test]
 fn config_devices_with_owner() {
     let mut spec = Spec::default_linux();
-    let mut d = oci_types::runtime::Device::new("c", "/dev/fuse");
+    let mut d = ocikit_types::runtime::Device::new("c", "/dev/fuse");
     d.major = Some(10);
     d.minor = Some(229);
     d.file_mode = Some(0o600);
@@ -249,7 +249,7 @@ fn config_devices_with_owner() {
 
 #[test]
 fn idmapped_bind_mounts() {
-    use oci_types::runtime::IdMapping;
+    use ocikit_types::runtime::IdMapping;
     let mut spec = Spec::default_linux();
     let mut m = Mount::new("/data", "bind", "/srv/data", &["rbind", "ro", "ridmap"]);
     m.uid_mappings = vec![IdMapping::new(0, 1000, 10)];

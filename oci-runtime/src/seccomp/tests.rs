@@ -1,7 +1,7 @@
 //! The compiler, checked by running its programs in a small classic BPF
 //! interpreter on hand-made `seccomp_data`.
 
-use oci_types::runtime::{
+use ocikit_types::runtime::{
     Seccomp, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, Syscall, SyscallArg,
 };
 

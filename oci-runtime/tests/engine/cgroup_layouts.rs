@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use oci_runtime::oci_types::runtime::{Capability, DeviceCgroup, Memory, Namespace, NamespaceType};
-use oci_runtime::{CreateOptions, Runtime};
+use ocikit_runtime::{CreateOptions, Runtime};
+use ocikit_types::runtime::{Capability, DeviceCgroup, Memory, Namespace, NamespaceType};
 
 use crate::common::*;
 
@@ -163,7 +163,8 @@ fn init_enters_every_hierarchy_and_roots_its_cgroup_namespace() {
     }
     b.rt.start(id).unwrap();
     assert_eq!(b.rt.wait(id).unwrap().code(), 0);
-    b.rt.delete(id, oci_runtime::DeleteMode::Stopped).unwrap();
+    b.rt.delete(id, ocikit_runtime::DeleteMode::Stopped)
+        .unwrap();
     assert_cgroup_lines(&std::fs::read_to_string(out).unwrap(), ":/");
 }
 
@@ -189,7 +190,7 @@ fn v1_cgroup_mount_shows_own_groups_read_only() {
     ]);
     let linux = b.spec.linux.as_mut().unwrap();
     let mut r = linux.resources.clone().unwrap_or_default();
-    r.pids = Some(oci_runtime::oci_types::runtime::Pids::new(77));
+    r.pids = Some(ocikit_types::runtime::Pids::new(77));
     linux.resources = Some(r);
     let (code, out) = b.run("t-cgmount");
     assert_eq!(code, 0, "{out}");
@@ -453,11 +454,8 @@ fn pure_v2_hugetlb_and_block_io() {
     let layout = "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup";
     let mut b = Bundle::new(&["cat", "/sys/fs/cgroup/hugetlb.2MB.max"]);
     let linux = b.spec.linux.as_mut().unwrap();
-    let mut r = oci_runtime::oci_types::runtime::Resources::default();
-    r.hugepage_limits = vec![oci_runtime::oci_types::runtime::HugepageLimit::new(
-        "2MB",
-        8 << 20,
-    )];
+    let mut r = ocikit_types::runtime::Resources::default();
+    r.hugepage_limits = vec![ocikit_types::runtime::HugepageLimit::new("2MB", 8 << 20)];
     linux.resources = Some(r.clone());
     let (code, out) = run_in_layout(&b, "t-v2-hugetlb", layout);
     assert_eq!((code, out.as_str()), (0, "8388608\n"), "{out}");
@@ -468,7 +466,7 @@ fn pure_v2_hugetlb_and_block_io() {
     if io_available {
         return;
     }
-    let mut io = oci_runtime::oci_types::runtime::BlockIo::default();
+    let mut io = ocikit_types::runtime::BlockIo::default();
     io.weight = Some(100);
     r.block_io = Some(io);
     b.spec.linux.as_mut().unwrap().resources = Some(r);
@@ -505,10 +503,10 @@ fn v1_net_cls_and_net_prio() {
          grep '^lo ' /sys/fs/cgroup/ocikit-test-net_cls,net_prio/net_prio.ifpriomap",
     ]);
     let linux = b.spec.linux.as_mut().unwrap();
-    let mut r = oci_runtime::oci_types::runtime::Resources::default();
-    let mut n = oci_runtime::oci_types::runtime::Network::default();
+    let mut r = ocikit_types::runtime::Resources::default();
+    let mut n = ocikit_types::runtime::Network::default();
     n.class_id = Some(0x10_0001);
-    let mut prio = oci_runtime::oci_types::runtime::InterfacePriority::default();
+    let mut prio = ocikit_types::runtime::InterfacePriority::default();
     prio.name = "lo".into();
     prio.priority = 5;
     n.priorities = vec![prio];

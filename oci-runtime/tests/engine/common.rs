@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_runtime::oci_types::runtime::Spec;
-use oci_runtime::oci_types::Document;
-use oci_runtime::{CreateOptions, Runtime};
+use ocikit_runtime::{CreateOptions, Runtime};
+use ocikit_types::runtime::Spec;
+use ocikit_types::Document;
 
 /// Set when the running test skipped itself; the runner counts it apart.
 pub(crate) static SKIPPED: std::sync::atomic::AtomicBool =
@@ -72,7 +72,7 @@ impl Bundle {
     }
 
     /// Adds `cap` to the process's bounding, permitted and effective sets.
-    pub(crate) fn grant(&mut self, cap: oci_runtime::oci_types::runtime::Capability) {
+    pub(crate) fn grant(&mut self, cap: ocikit_types::runtime::Capability) {
         let p = self
             .spec
             .process
@@ -119,7 +119,7 @@ impl Drop for Bundle {
     /// hold the test's stdout) behind.
     fn drop(&mut self) {
         for st in self.rt.list().unwrap_or_default() {
-            let _ = self.rt.delete(&st.id, oci_runtime::DeleteMode::Force);
+            let _ = self.rt.delete(&st.id, ocikit_runtime::DeleteMode::Force);
         }
     }
 }

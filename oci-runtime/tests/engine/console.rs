@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 
-use oci_runtime::{CreateOptions, DeleteMode};
+use ocikit_runtime::{CreateOptions, DeleteMode};
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
 use crate::common::*;

@@ -1,8 +1,8 @@
 //! Failures: duplicate ids, missing containers, bad configs, failing
 //! hooks; nothing is left behind.
 
-use oci_runtime::oci_types::runtime::{Hook, Hooks};
-use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+use ocikit_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+use ocikit_types::runtime::{Hook, Hooks};
 
 use crate::common::*;
 
@@ -54,7 +54,7 @@ fn duplicate_create() {
 }
 
 fn missing_container() {
-    let rt = oci_runtime::Runtime::new(tempfile::tempdir().unwrap().path());
+    let rt = ocikit_runtime::Runtime::new(tempfile::tempdir().unwrap().path());
     let e = rt.state("nope").unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
     assert!(rt.start("nope").unwrap_err().is_not_found());

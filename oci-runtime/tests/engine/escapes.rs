@@ -14,8 +14,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use oci_runtime::oci_types::runtime::{Hook, Hooks, Mount, NamespaceType};
-use oci_runtime::{CreateOptions, DeleteMode};
+use ocikit_runtime::{CreateOptions, DeleteMode};
+use ocikit_types::runtime::{Hook, Hooks, Mount, NamespaceType};
 
 use crate::common::*;
 
@@ -152,7 +152,7 @@ fn cve_2019_5736_runtime_exe_not_writable() {
     // with CAP_SYS_PTRACE gets past that; the read-only mount must hold.
     if let Some(caps) = a.spec.process.as_mut().unwrap().capabilities.as_mut() {
         for set in [&mut caps.bounding, &mut caps.effective, &mut caps.permitted] {
-            set.push(oci_runtime::oci_types::runtime::Capability::SysPtrace);
+            set.push(ocikit_types::runtime::Capability::SysPtrace);
         }
     }
     a.write();

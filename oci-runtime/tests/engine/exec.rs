@@ -4,10 +4,10 @@ use std::io::Read;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
-use oci_runtime::oci_types::runtime::{
+use ocikit_runtime::{CreateOptions, DeleteMode, ExecOptions, KillScope, RootEntry, Signal};
+use ocikit_types::runtime::{
     Capabilities, Capability, Process, Seccomp, SeccompAction, Syscall, User,
 };
-use oci_runtime::{CreateOptions, DeleteMode, ExecOptions, KillScope, RootEntry, Signal};
 
 use crate::common::*;
 
@@ -329,7 +329,7 @@ fn lsm_labels_skipped_without_the_module() {
     p.apparmor_profile = "docker-default".into();
     let (code, _) = exec(&b, id, &p);
     assert_eq!(code, 0);
-    let f = oci_runtime::Runtime::features();
+    let f = ocikit_runtime::Runtime::features();
     let linux = f.linux.unwrap();
     assert_eq!(linux.apparmor.unwrap().enabled, Some(false));
     assert_eq!(linux.selinux.unwrap().enabled, Some(false));

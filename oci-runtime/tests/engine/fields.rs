@@ -3,13 +3,13 @@
 //! affinity, memory policy, time namespace, blockIO/hugetlb/network/rdma
 //! cgroup limits, idmapped mounts, network devices.
 
-use oci_runtime::oci_types::runtime::{
+use ocikit_runtime::CreateOptions;
+use ocikit_types::runtime::{
     BlockIo, ExecCpuAffinity, HugepageLimit, IdMapping, IoPriority, IoPriorityClass, MemoryPolicy,
     MemoryPolicyMode, Mount, Namespace, NamespaceType, NetDevice, Network, Personality,
     PersonalityDomain, Rdma, Resources, Scheduler, SchedulerPolicy, ThrottleDevice, TimeOffset,
     TimeOffsets, WeightDevice,
 };
-use oci_runtime::CreateOptions;
 
 use crate::common::*;
 
@@ -100,7 +100,7 @@ fn scheduler_fifo_and_deadline() {
     s.priority = 10;
     b.spec.process.as_mut().unwrap().scheduler = Some(s);
     if rt_groups {
-        let mut cpu = oci_runtime::oci_types::runtime::Cpu::default();
+        let mut cpu = ocikit_types::runtime::Cpu::default();
         cpu.realtime_runtime = Some(50_000);
         resources(&mut b).cpu = Some(cpu);
     }
@@ -317,7 +317,7 @@ fn time_namespace_offsets_and_join() {
     let (code, text) = b.run("t-timens-b");
     assert_eq!(code, 0, "{text}");
     assert!(uptime(&text) >= host + DAYS_1000 as u64, "{text}");
-    a.rt.delete("t-timens-a", oci_runtime::DeleteMode::Force)
+    a.rt.delete("t-timens-a", ocikit_runtime::DeleteMode::Force)
         .unwrap();
 }
 
@@ -409,7 +409,7 @@ fn block_io_throttle_and_update() {
         text.contains(&format!("{ma}:{mi} 2097152")) || text.contains("rbps=2097152"),
         "{text}"
     );
-    b.rt.delete("t-blkio", oci_runtime::DeleteMode::Force)
+    b.rt.delete("t-blkio", ocikit_runtime::DeleteMode::Force)
         .unwrap();
 }
 
@@ -431,7 +431,7 @@ fn block_io_weight() {
     b.write();
     let (o, out) = b.capture();
     match b.rt.create("t-blkio-w", b.path(), o) {
-        Err(oci_runtime::Error::ControllerMissing {
+        Err(ocikit_runtime::Error::ControllerMissing {
             setting: "blockIO.weight",
             ..
         }) => {
@@ -445,7 +445,7 @@ fn block_io_weight() {
     }
     b.rt.start("t-blkio-w").unwrap();
     b.rt.wait("t-blkio-w").unwrap();
-    b.rt.delete("t-blkio-w", oci_runtime::DeleteMode::Force)
+    b.rt.delete("t-blkio-w", ocikit_runtime::DeleteMode::Force)
         .unwrap();
     let text = std::fs::read_to_string(out).unwrap();
     // BFQ prints "default 300" on v2, the number alone on v1; io.weight
@@ -467,7 +467,7 @@ fn block_io_weight() {
     assert!(
         matches!(
             e,
-            oci_runtime::Error::ControllerMissing {
+            ocikit_runtime::Error::ControllerMissing {
                 setting: "blockIO.leafWeight",
                 ..
             }
@@ -526,7 +526,7 @@ fn network_and_rdma_need_controllers() {
     assert!(
         matches!(
             e,
-            oci_runtime::Error::ControllerMissing {
+            ocikit_runtime::Error::ControllerMissing {
                 controller: "net_cls",
                 ..
             }
@@ -544,7 +544,7 @@ fn network_and_rdma_need_controllers() {
     assert!(
         matches!(
             e,
-            oci_runtime::Error::ControllerMissing {
+            ocikit_runtime::Error::ControllerMissing {
                 controller: "rdma",
                 ..
             }

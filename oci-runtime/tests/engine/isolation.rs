@@ -1,8 +1,8 @@
 //! What the process sees inside: hostname, ids, env, cwd, read-only root,
 //! masked paths, namespaces.
 
-use oci_runtime::oci_types::runtime::{IdMapping, Mount, Namespace, NamespaceType, User};
-use oci_runtime::{CreateOptions, RootEntry};
+use ocikit_runtime::{CreateOptions, RootEntry};
+use ocikit_types::runtime::{IdMapping, Mount, Namespace, NamespaceType, User};
 
 use crate::common::*;
 
@@ -155,7 +155,7 @@ fn network_namespace() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        b.grant(oci_runtime::oci_types::runtime::Capability::NetAdmin);
+        b.grant(ocikit_types::runtime::Capability::NetAdmin);
         let id = if userns { "t-netns-user" } else { "t-netns" };
         let (code, out) = b.run(id);
         assert_eq!(code, 0, "{id}: {out}");
@@ -330,6 +330,6 @@ fn join_namespace_by_path() {
     }
     let (code, out) = b.run("t-join-b");
     assert_eq!((code, out.as_str()), (0, "first\n"));
-    a.rt.delete("t-join-a", oci_runtime::DeleteMode::Force)
+    a.rt.delete("t-join-a", ocikit_runtime::DeleteMode::Force)
         .unwrap();
 }

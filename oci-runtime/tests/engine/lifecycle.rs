@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use oci_runtime::oci_types::runtime::Status;
-use oci_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+use ocikit_runtime::{CreateOptions, DeleteMode, KillScope, Signal};
+use ocikit_types::runtime::Status;
 
 use crate::common::*;
 

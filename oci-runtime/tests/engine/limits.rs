@@ -1,7 +1,7 @@
 //! cgroup limits and rlimits.
 
-use oci_runtime::oci_types::runtime::{Cpu, Memory, Pids, Resources, Rlimit, RlimitType};
-use oci_runtime::{CreateOptions, DeleteMode};
+use ocikit_runtime::{CreateOptions, DeleteMode};
+use ocikit_types::runtime::{Cpu, Memory, Pids, Resources, Rlimit, RlimitType};
 
 use crate::common::*;
 

@@ -2,9 +2,9 @@
 //!
 //! One binary with its own small runner (`harness = false`): the engine
 //! re-executes this program as the container init, so `main` must call
-//! `oci_runtime::init_if_requested` before anything else, which libtest's
+//! `ocikit_runtime::init_if_requested` before anything else, which libtest's
 //! generated main cannot do. Filter with a substring argument:
-//! `cargo test -p oci-runtime --test engine -- hostname`.
+//! `cargo test -p ocikit-runtime --test engine -- hostname`.
 
 mod cgroup_layouts;
 mod common;
@@ -25,7 +25,7 @@ mod stress;
 type Test = (&'static str, fn());
 
 fn main() {
-    oci_runtime::init_if_requested();
+    ocikit_runtime::init_if_requested();
     cgroup_layouts::run_if_requested();
     ops::pause_child_if_requested();
     rootless::child_if_requested();

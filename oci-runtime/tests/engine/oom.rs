@@ -1,7 +1,7 @@
 //! OOM kills are counted (what `runc events` reports as `oom`).
 
-use oci_runtime::oci_types::runtime::{Memory, Resources};
-use oci_runtime::DeleteMode;
+use ocikit_runtime::DeleteMode;
+use ocikit_types::runtime::{Memory, Resources};
 
 use crate::common::*;
 

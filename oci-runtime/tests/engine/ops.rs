@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use oci_runtime::oci_types::runtime::{Cpu, Memory, Pids, Resources, Status};
-use oci_runtime::{CreateOptions, DeleteMode, KillScope, Runtime, Signal};
+use ocikit_runtime::{CreateOptions, DeleteMode, KillScope, Runtime, Signal};
+use ocikit_types::runtime::{Cpu, Memory, Pids, Resources, Status};
 
 use crate::common::*;
 
@@ -231,10 +231,7 @@ fn update_live_limits() {
     // host).
     let mut r = Resources::default();
     r.hugepage_limits
-        .push(oci_runtime::oci_types::runtime::HugepageLimit::new(
-            "2MB",
-            6 << 20,
-        ));
+        .push(ocikit_types::runtime::HugepageLimit::new("2MB", 6 << 20));
     b.rt.update(id, &r).unwrap();
     let file = cgroup_file(id, "hugetlb", "hugetlb.2MB.limit_in_bytes")
         .or_else(|| cgroup_file(id, "unified", "hugetlb.2MB.max"))

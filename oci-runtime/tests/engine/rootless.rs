@@ -9,9 +9,9 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use oci_runtime::oci_types::runtime::{IdMapping, Process, Spec};
-use oci_runtime::oci_types::Document;
-use oci_runtime::{CreateOptions, DeleteMode, ExecOptions, Runtime};
+use ocikit_runtime::{CreateOptions, DeleteMode, ExecOptions, Runtime};
+use ocikit_types::runtime::{IdMapping, Process, Spec};
+use ocikit_types::Document;
 
 use crate::common::*;
 
@@ -30,14 +30,18 @@ pub(crate) fn child_if_requested() {
     let Ok(req) = std::env::var(ENV) else { return };
     let (state, bundle) = req.split_once(':').unwrap();
     let rt = Runtime::new(state);
-    let result = (|| -> Result<i32, oci_runtime::Error> {
+    let result = (|| -> Result<i32, ocikit_runtime::Error> {
         rt.create("rl", bundle, CreateOptions::new())?;
         rt.start("rl")?;
         let mut p = Process::new("/");
         p.args = vec!["sh".into(), "-c".into(), "echo exec=$(id -u)".into()];
         p.env = vec!["PATH=/bin".into()];
         let code = rt.exec("rl", &p, ExecOptions::new())?.wait()?.code();
-        rt.kill("rl", oci_runtime::Signal::KILL, oci_runtime::KillScope::All)?;
+        rt.kill(
+            "rl",
+            ocikit_runtime::Signal::KILL,
+            ocikit_runtime::KillScope::All,
+        )?;
         rt.wait("rl")?;
         rt.delete("rl", DeleteMode::Stopped)?;
         Ok(code)

@@ -5,7 +5,7 @@ use std::io::IoSliceMut;
 use std::mem::MaybeUninit;
 use std::os::unix::net::UnixListener;
 
-use oci_runtime::oci_types::runtime::{
+use ocikit_types::runtime::{
     Seccomp, SeccompAction, SeccompArch, SeccompOperator, Syscall, SyscallArg,
 };
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};

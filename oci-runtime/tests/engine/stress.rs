@@ -61,7 +61,7 @@ fn run_true_times(n: usize) {
             let r = rt.run(
                 &format!("t-stress-{i}"),
                 &bundle,
-                oci_runtime::CreateOptions::new(),
+                ocikit_runtime::CreateOptions::new(),
             );
             if tx
                 .send(r.map(|s| s.code()).map_err(|e| e.to_string()))

@@ -43,12 +43,12 @@ impl Spec {
     /// pid, network, ipc, uts, mount and cgroup namespaces.
     ///
     /// ```
-    /// use oci_types::Document;
-    /// use oci_types::runtime::Spec;
+    /// use ocikit_types::Document;
+    /// use ocikit_types::runtime::Spec;
     /// let spec = Spec::default_linux();
     /// spec.validate()?;
     /// assert_eq!(spec.hostname, "runc");
-    /// # Ok::<(), oci_types::Error>(())
+    /// # Ok::<(), ocikit_types::Error>(())
     /// ```
     pub fn default_linux() -> Self {
         let default_caps = vec![
@@ -159,7 +159,7 @@ impl Spec {
     /// options, and without cgroup resources.
     ///
     /// ```
-    /// use oci_types::runtime::{NamespaceType, Spec};
+    /// use ocikit_types::runtime::{NamespaceType, Spec};
     /// let spec = Spec::default_linux_rootless(1000, 1000);
     /// let linux = spec.linux.as_ref().unwrap();
     /// assert!(linux.namespaces.iter().any(|ns| ns.kind == NamespaceType::User));

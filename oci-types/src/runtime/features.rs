@@ -19,13 +19,13 @@ use crate::{DocumentKind, Error};
 /// The features document a runtime prints (runtime-spec [`features.md`]).
 ///
 /// ```
-/// use oci_types::Document;
-/// use oci_types::runtime::Features;
+/// use ocikit_types::Document;
+/// use ocikit_types::runtime::Features;
 /// let f = Features::from_slice_validated(br#"{"ociVersionMin":"1.0.0",
 ///   "ociVersionMax":"1.2.1","linux":{"namespaces":["pid","time"]}}"#)?;
 /// assert_eq!(f.linux.unwrap().namespaces.unwrap().len(), 2);
 /// assert!(f.hooks.is_none()); // unknown, not "no hooks"
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 ///
 /// [`features.md`]: https://github.com/opencontainers/runtime-spec/blob/main/features.md

@@ -4,7 +4,7 @@
 //!
 //! The names here (`Process`, `Mount`, `Linux`, ...) follow the
 //! specification and are generic, so they live in this module instead of
-//! the crate root: refer to them as `oci_types::runtime::Process`.
+//! the crate root: refer to them as `ocikit_types::runtime::Process`.
 //!
 //! Sets of values the specification leaves open, or that grow with new
 //! kernels (namespace types, capabilities, seccomp actions, ...), are enums
@@ -13,8 +13,8 @@
 //! the set.
 //!
 //! ```
-//! use oci_types::Document;
-//! use oci_types::runtime::{NamespaceType, Spec};
+//! use ocikit_types::Document;
+//! use ocikit_types::runtime::{NamespaceType, Spec};
 //!
 //! // Start from what `runc spec` writes and drop the network namespace.
 //! let mut spec = Spec::default_linux();
@@ -24,7 +24,7 @@
 //! spec.validate()?;
 //! let bytes = spec.to_canonical_vec();
 //! assert_eq!(Spec::from_slice_validated(&bytes)?, spec);
-//! # Ok::<(), oci_types::Error>(())
+//! # Ok::<(), ocikit_types::Error>(())
 //! ```
 //!
 //! [runtime-spec]: https://github.com/opencontainers/runtime-spec

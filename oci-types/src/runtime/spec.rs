@@ -17,8 +17,8 @@ use crate::{DocumentKind, Error};
 /// container (runtime-spec [`config.md`]).
 ///
 /// ```
-/// use oci_types::Document;
-/// use oci_types::runtime::{Process, Root, Spec};
+/// use ocikit_types::Document;
+/// use ocikit_types::runtime::{Process, Root, Spec};
 ///
 /// // The smallest configuration that can be started.
 /// let mut spec = Spec::new("1.2.0");
@@ -32,7 +32,7 @@ use crate::{DocumentKind, Error};
 /// spec.process.as_mut().unwrap().cwd = "home".into();
 /// let err = spec.validate().unwrap_err();
 /// assert_eq!(err.violations()[0].path, "$.process.cwd");
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 ///
 /// [`config.md`]: https://github.com/opencontainers/runtime-spec/blob/main/config.md

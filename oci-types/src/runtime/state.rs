@@ -13,12 +13,12 @@ use crate::{DocumentKind, Error};
 /// (runtime-spec [`runtime.md`]).
 ///
 /// ```
-/// use oci_types::Document;
-/// use oci_types::runtime::{State, Status};
+/// use ocikit_types::Document;
+/// use ocikit_types::runtime::{State, Status};
 /// let s = State::from_slice_validated(br#"{"ociVersion":"1.2.0","id":"web",
 ///   "status":"running","pid":4422,"bundle":"/containers/web"}"#)?;
 /// assert_eq!(s.status, Status::Running);
-/// # Ok::<(), oci_types::Error>(())
+/// # Ok::<(), ocikit_types::Error>(())
 /// ```
 ///
 /// [`runtime.md`]: https://github.com/opencontainers/runtime-spec/blob/main/runtime.md

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use oci_types::{
+use ocikit_types::{
     Descriptor, Digest, DockerManifest, DockerManifestList, Document, Error, ImageConfiguration,
     ImageIndex, ImageManifest, OciLayout, Raw,
 };

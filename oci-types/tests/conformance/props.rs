@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use oci_types::{
+use ocikit_types::{
     Algorithm, Descriptor, Digest, Document, ErrorResponse, ImageConfiguration, ImageIndex,
     ImageManifest, MediaType, OciLayout, Platform, Raw, TagList,
 };
@@ -107,7 +107,7 @@ proptest! {
         let mut c = ImageConfiguration::new(p.architecture, p.os);
         c.variant = p.variant;
         c.rootfs.diff_ids = diff_ids;
-        let mut cfg = oci_types::Config::default();
+        let mut cfg = ocikit_types::Config::default();
         cfg.env = Some(env);
         c.config = Some(cfg);
         c.validate().map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -123,7 +123,7 @@ proptest! {
         let _ = OciLayout::from_slice(&bytes).map(|d| d.validate());
         let _ = ErrorResponse::from_slice(&bytes).map(|d| d.validate());
         let _ = TagList::from_slice(&bytes).map(|d| d.validate());
-        let _ = oci_types::AnyManifest::from_slice(&bytes, None);
+        let _ = ocikit_types::AnyManifest::from_slice(&bytes, None);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! state}/{good,bad}` upstream) through parsing and validation, reading them
 //! in place from the shared vectors directory.
 
-use oci_types::runtime::{Features, Spec, State};
-use oci_types::{Document, Error};
+use ocikit_types::runtime::{Features, Spec, State};
+use ocikit_types::{Document, Error};
 
 use crate::vectors;
 

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use oci_image::{unpack, Error, UnpackOptions, UnpackReport};
+use ocikit_image::{unpack, Error, UnpackOptions, UnpackReport};
 use tar::{EntryType, Header};
 
 /// A temp dir holding `root/` (where layers go) and `outside/` (a sentinel

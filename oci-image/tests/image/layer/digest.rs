@@ -1,11 +1,11 @@
 //! Digest checks: both values reported on mismatch, every byte covered.
 
-use oci_image::oci_types::{Compression, Digest};
-use oci_image::{pack, unpack, Error, LayerDigestKind, PackOptions, UnpackOptions};
+use ocikit_image::{pack, unpack, Error, LayerDigestKind, PackOptions, UnpackOptions};
+use ocikit_types::{Compression, Digest};
 
 use crate::layer::common::RawTar;
 
-fn layer() -> (Vec<u8>, oci_image::PackReport) {
+fn layer() -> (Vec<u8>, ocikit_image::PackReport) {
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("f"), "content").unwrap();
     let mut blob = Vec::new();
@@ -97,7 +97,7 @@ fn unsupported_expected_algorithm() {
 fn explicit_compression_from_media_type() {
     let (blob, packed) = layer();
     let dst = tempfile::tempdir().unwrap();
-    let mt = oci_image::oci_types::MediaType::ImageLayerGzip;
+    let mt = ocikit_types::MediaType::ImageLayerGzip;
     let mut o = UnpackOptions::new();
     o.compression(mt.layer_compression().unwrap());
     let r = unpack(&blob[..], dst.path(), &o).unwrap();

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use oci_image::{Error, Privileges, UnpackOptions};
+use ocikit_image::{Error, Privileges, UnpackOptions};
 use tar::EntryType;
 
 use crate::layer::common::{is_root, RawTar, Sandbox};
@@ -25,7 +25,7 @@ fn opts() -> UnpackOptions {
     UnpackOptions::new()
 }
 
-fn escapes(r: Result<oci_image::UnpackReport, Error>) {
+fn escapes(r: Result<ocikit_image::UnpackReport, Error>) {
     match r {
         Err(Error::PathEscapesRoot { .. }) => {}
         other => panic!("expected PathEscapesRoot, got {other:?}"),

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use oci_image::oci_types::Compression;
-use oci_image::{pack, unpack, PackOptions, UnpackOptions};
+use ocikit_image::{pack, unpack, PackOptions, UnpackOptions};
+use ocikit_types::Compression;
 use proptest::prelude::*;
 
 use crate::layer::common::{snapshot, RawTar, Sandbox};

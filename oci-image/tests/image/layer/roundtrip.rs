@@ -4,8 +4,8 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use oci_image::oci_types::Compression;
-use oci_image::{pack, unpack, IdMap, IdMapping, PackOptions, Privileges, UnpackOptions};
+use ocikit_image::{pack, unpack, IdMap, IdMapping, PackOptions, Privileges, UnpackOptions};
+use ocikit_types::Compression;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, Timespec, Timestamps};
 
 use crate::layer::common::{is_root, snapshot, RawTar};
@@ -224,18 +224,18 @@ fn zstd_packs_are_reproducible() {
         )
         .unwrap();
     }
-    let mut opts = oci_image::PackOptions::new();
-    opts.compression(oci_image::oci_types::Compression::Zstd);
+    let mut opts = ocikit_image::PackOptions::new();
+    opts.compression(ocikit_types::Compression::Zstd);
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    let ra = oci_image::pack(src.path(), &mut a, &opts).unwrap();
-    let rb = oci_image::pack(src.path(), &mut b, &opts).unwrap();
+    let ra = ocikit_image::pack(src.path(), &mut a, &opts).unwrap();
+    let rb = ocikit_image::pack(src.path(), &mut b, &opts).unwrap();
     assert_eq!(ra.blob_digest, rb.blob_digest);
     assert_eq!(a, b);
     let dst = tempfile::tempdir().unwrap();
-    let mut o = oci_image::UnpackOptions::new();
+    let mut o = ocikit_image::UnpackOptions::new();
     o.expected_blob_digest(ra.blob_digest.clone())
         .expected_diff_id(ra.diff_id.clone());
-    oci_image::unpack(&a[..], dst.path(), &o).unwrap();
+    ocikit_image::unpack(&a[..], dst.path(), &o).unwrap();
     assert_eq!(
         std::fs::read(dst.path().join("f199")).unwrap().len(),
         40_000 + 199 * 97
@@ -247,23 +247,23 @@ fn zstd_packs_are_reproducible() {
 /// one must be named.
 #[test]
 fn zstd_digests_are_checked_on_either_stage() {
-    use oci_image::oci_types::{Compression, Digest};
-    use oci_image::{Error, LayerDigestKind};
+    use ocikit_image::{Error, LayerDigestKind};
+    use ocikit_types::{Compression, Digest};
     let src = tempfile::tempdir().unwrap();
     for i in 0..50 {
         std::fs::write(src.path().join(format!("f{i}")), vec![i as u8; 300_000]).unwrap();
     }
-    let mut opts = oci_image::PackOptions::new();
+    let mut opts = ocikit_image::PackOptions::new();
     opts.compression(Compression::Zstd);
     let mut blob = Vec::new();
-    let packed = oci_image::pack(src.path(), &mut blob, &opts).unwrap();
+    let packed = ocikit_image::pack(src.path(), &mut blob, &opts).unwrap();
     let unpack = |blob_digest: Digest, diff_id: Digest| {
         let dst = tempfile::tempdir().unwrap();
-        let mut o = oci_image::UnpackOptions::new();
+        let mut o = ocikit_image::UnpackOptions::new();
         o.compression(Compression::Zstd)
             .expected_blob_digest(blob_digest)
             .expected_diff_id(diff_id);
-        oci_image::unpack(&blob[..], dst.path(), &o)
+        ocikit_image::unpack(&blob[..], dst.path(), &o)
     };
     let report = unpack(packed.blob_digest.clone(), packed.diff_id.clone()).unwrap();
     assert_eq!(report.blob_digest, packed.blob_digest);

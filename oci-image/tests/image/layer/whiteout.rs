@@ -6,7 +6,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use oci_image::{pack, pack_diff, unpack, PackOptions, UnpackOptions, WhiteoutStyle};
+use ocikit_image::{pack, pack_diff, unpack, PackOptions, UnpackOptions, WhiteoutStyle};
 
 use crate::layer::common::{snapshot_no_dir_times, RawTar, Sandbox};
 
