@@ -3,7 +3,7 @@
 //!
 //! As root: `cargo bench --bench runtime [-- RUNS]` (default 50 runs, or
 //! `OCIKIT_BENCH_RUNS`). It first builds `ocikit-runc`
-//! (`cargo build --release --example ocikit-runc`), unless
+//! (`cargo build --release -p ocikit-runc`), unless
 //! `OCIKIT_BENCH_RUNC` names the binary to use. runc and crun come from
 //! `PATH`; a missing one is left out.
 //!
@@ -184,14 +184,14 @@ fn ocikit_runc() -> PathBuf {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let ok = Command::new(cargo)
-        .args(["build", "--release", "--example", "ocikit-runc"])
+        .args(["build", "--release", "-p", "ocikit-runc"])
         .status()
         .is_ok_and(|s| s.success());
-    assert!(ok, "cargo build --release --example ocikit-runc failed");
-    // target/release/deps/runtime-HASH -> target/release/examples/ocikit-runc
+    assert!(ok, "cargo build --release -p ocikit-runc failed");
+    // target/release/deps/runtime-HASH -> target/release/ocikit-runc
     let exe = std::env::current_exe().unwrap();
     let release = exe.parent().and_then(Path::parent).unwrap();
-    release.join("examples/ocikit-runc")
+    release.join("ocikit-runc")
 }
 
 fn main() {

@@ -14,7 +14,6 @@
 //! calls `ocikit_runtime::init_if_requested()` before anything else.
 
 #[macro_use]
-#[path = "../common/out.rs"]
 mod out;
 
 mod args;

@@ -1,9 +1,8 @@
-//! Integration tests of `examples/ocikit-runc`, the runc-compatible
+//! Integration tests of `ocikit-runc`, the runc-compatible
 //! command line: the real binary driven directly (`runc_cli`), by podman
 //! (`podman`) and by containerd's runc shim (`containerd`).
 //!
-//! The binary is `target/<profile>/examples/ocikit-runc`, which `cargo
-//! test` builds before the tests (else the tests build it). Tests need
+//! Cargo builds the binary before the tests. Tests need
 //! root and the peers; without them they print `skipped` and pass, except
 //! that with `CI=true` a missing peer fails. Each test has its own
 //! `--root`, temp dirs and container ids, so they run in parallel.

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,72 +12,10 @@ const TOOLS: &[&str] = &[
     "env", "grep", "tty", "ps", "head", "wc", "kill", "mount", "date", "seq", "stat",
 ];
 
-/// `target/<profile>/examples/ocikit-runc`, built if `cargo test` did not
-/// build it already.
+/// The `ocikit-runc` binary of this package, which cargo builds before
+/// the tests.
 pub(crate) fn binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        // target/<profile>/deps/cli-xxxx
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable sits in target/<profile>/deps");
-        let bin = profile_dir.join("examples/ocikit-runc");
-        // `cargo test --test cli` does not build examples: rebuild a
-        // binary older than its sources too.
-        if bin.exists() && !older_than_sources(&bin) {
-            return bin;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(&cargo);
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
-            "build",
-            "--example",
-            "ocikit-runc",
-            "--features",
-            "runtime",
-        ]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {cargo} to build ocikit-runc: {e}"));
-        assert!(
-            status.success() && bin.exists(),
-            "`{cargo} build --example ocikit-runc --features runtime` failed ({status}); \
-             expected {}",
-            bin.display()
-        );
-        bin
-    })
-}
-
-/// Whether a file under the CLI's or the engine's sources is newer than
-/// `bin`.
-fn older_than_sources(bin: &Path) -> bool {
-    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
-        let mut best = None;
-        for e in std::fs::read_dir(dir).ok()?.flatten() {
-            let m = e.metadata().ok()?;
-            let t = if m.is_dir() {
-                newest(&e.path())
-            } else {
-                m.modified().ok()
-            };
-            best = best.max(t);
-        }
-        best
-    }
-    let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
-        return true;
-    };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["examples/ocikit-runc", "oci-runtime/src", "oci-types/src"]
-        .iter()
-        .filter_map(|d| newest(&root.join(d)))
-        .any(|t| t > built)
+    Path::new(env!("CARGO_BIN_EXE_ocikit-runc"))
 }
 
 /// Prints libtest's line for a test that could not run here. Written to
