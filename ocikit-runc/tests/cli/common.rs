@@ -6,62 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Tools every busybox rootfs gets as symlinks to `/bin/busybox`.
-const TOOLS: &[&str] = &[
-    "sh", "true", "false", "cat", "echo", "id", "hostname", "ls", "sleep", "touch", "test", "pwd",
-    "env", "grep", "tty", "ps", "head", "wc", "kill", "mount", "date", "seq", "stat",
-];
-
 /// The `ocikit-runc` binary of this package, which cargo builds before
 /// the tests.
 pub(crate) fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ocikit-runc"))
-}
-
-/// Prints libtest's line for a test that could not run here. Written to
-/// the stdout handle rather than with `println!`, which libtest captures
-/// and hides for a passing test.
-pub(crate) fn skip(test: &str, why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "test {test} ... skipped: {why}");
-}
-
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        == Some("0")
-}
-
-/// Whether `tool` is on PATH (or is an existing path).
-pub(crate) fn have(tool: &str) -> bool {
-    if tool.contains('/') {
-        return Path::new(tool).exists();
-    }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false)
-}
-
-/// Whether `test` can run: as root, with every tool in `tools`. Prints
-/// the skip line otherwise; with `CI=true`, a missing tool fails the test.
-pub(crate) fn can_run(test: &str, tools: &[&str]) -> bool {
-    if !is_root() {
-        skip(test, "needs root");
-        return false;
-    }
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("missing tools: {}", missing.join(", "));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: {why} (CI=true: tools must be installed)");
-    }
-    skip(test, &why);
-    false
 }
 
 /// A container id unique to this process and test.
@@ -69,41 +17,8 @@ pub(crate) fn unique_id(test: &str) -> String {
     format!("cli-{test}-{}", std::process::id())
 }
 
-/// A private temporary directory, removed on drop. Its name is short and
-/// lowercase: podman limits the runroot to 50 characters (so a long
-/// `TMPDIR` is passed over for /tmp) and derives an image name from an
-/// `oci:` path.
-pub(crate) fn tempdir(prefix: &str) -> tempfile::TempDir {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let prefix = prefix.to_lowercase().replace('_', "-");
-    tempfile::Builder::new()
-        .prefix(&format!("ocikit-{prefix}-{}-{n}", std::process::id()))
-        .rand_bytes(0)
-        .tempdir_in(
-            std::env::temp_dir()
-                .to_str()
-                .filter(|t| t.len() <= 16)
-                .unwrap_or("/tmp"),
-        )
-        .expect("tempdir")
-}
-
-/// Fills `dir` with `/bin/busybox` and symlinks to it, and the empty
-/// directories a container needs.
-pub(crate) fn busybox_rootfs(dir: &Path) {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
-    for tool in TOOLS {
-        std::os::unix::fs::symlink("busybox", bin.join(tool)).unwrap();
-    }
-    for d in ["proc", "sys", "dev", "tmp", "etc", "out"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    std::fs::write(dir.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
-    std::fs::write(dir.join("etc/group"), "root:x:0:\n").unwrap();
-}
+pub(crate) use testkit::busybox::rootfs as busybox_rootfs;
+pub(crate) use testkit::temp::dir as tempdir;
 
 /// `ocikit-runc` with a private `--root`.
 #[derive(Clone)]

@@ -211,10 +211,9 @@ fn assert_ok(c: &Containerd, out: &Output, what: &str) {
     );
 }
 
-#[test]
 fn containerd_run_rm_prints_output_and_exit_code() {
     let test = "containerd_run_rm_prints_output_and_exit_code";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let c = Containerd::start(test);
@@ -231,10 +230,9 @@ fn containerd_run_rm_prints_output_and_exit_code() {
     assert_eq!(c.ok(&["containers", "ls", "-q"]).trim(), "");
 }
 
-#[test]
 fn containerd_detached_task_exec_pause_kill_rm() {
     let test = "containerd_detached_task_exec_pause_kill_rm";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let c = Containerd::start(test);
@@ -280,10 +278,9 @@ fn containerd_detached_task_exec_pause_kill_rm() {
 
 /// Where ocikit-runc's errors reach the user through the shim: the shim
 /// reads `--log` (JSON) and containerd reports the last error line.
-#[test]
 fn containerd_reports_ocikit_runc_errors() {
     let test = "containerd_reports_ocikit_runc_errors";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let c = Containerd::start(test);
@@ -295,10 +292,9 @@ fn containerd_reports_ocikit_runc_errors() {
     assert!(err.contains("/no/such/program"), "{err}");
 }
 
-#[test]
 fn containerd_memory_limit_and_kill_all() {
     let test = "containerd_memory_limit_and_kill_all";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let c = Containerd::start(test);
@@ -335,10 +331,9 @@ fn containerd_memory_limit_and_kill_all() {
     c.ok(&["containers", "rm", id]);
 }
 
-#[test]
 fn containerd_process_options_and_metrics() {
     let test = "containerd_process_options_and_metrics";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let c = Containerd::start(test);
@@ -373,10 +368,9 @@ fn containerd_process_options_and_metrics() {
 
 /// `ctr run -t` and `ctr tasks exec -t` need a terminal on ctr's side:
 /// script(1) provides one.
-#[test]
 fn containerd_with_a_terminal() {
     let test = "containerd_with_a_terminal";
-    if !can_run(test, &[TOOLS, &["script"]].concat()) {
+    if !testkit::need::root_and(&[TOOLS, &["script"]].concat()) {
         return;
     }
     let c = Containerd::start(test);
@@ -425,10 +419,9 @@ fn containerd_with_a_terminal() {
     c.ok(&["containers", "rm", id]);
 }
 
-#[test]
 fn containerd_joins_a_namespace_by_path() {
     let test = "containerd_joins_a_namespace_by_path";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let c = Containerd::start(test);
@@ -458,3 +451,14 @@ fn containerd_joins_a_namespace_by_path() {
     c.ok(&["tasks", "rm", first]);
     c.ok(&["containers", "rm", first]);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    containerd_run_rm_prints_output_and_exit_code,
+    containerd_detached_task_exec_pause_kill_rm,
+    containerd_reports_ocikit_runc_errors,
+    containerd_memory_limit_and_kill_all,
+    containerd_process_options_and_metrics,
+    containerd_with_a_terminal,
+    containerd_joins_a_namespace_by_path
+];

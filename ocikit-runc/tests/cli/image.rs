@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use ocikit_image::{ImageBuilder, Layout, PackOptions};
-use ocikit_types::{Descriptor, Platform};
+use ocikit_image::Layout;
+use ocikit_types::Descriptor;
 
-use crate::common::{busybox_rootfs, tempdir};
+use crate::common::tempdir;
 
 /// The tag of the image in its layout.
 pub(crate) const TAG: &str = "latest";
@@ -21,16 +21,8 @@ pub(crate) struct BusyboxImage {
 impl BusyboxImage {
     pub(crate) fn build(test: &str) -> BusyboxImage {
         let dir = tempdir(&format!("{test}-image"));
-        let rootfs = dir.path().join("rootfs");
-        busybox_rootfs(&rootfs);
         let layout = Layout::create(dir.path().join("layout")).unwrap();
-        let mut b = ImageBuilder::new(&layout, Platform::host());
-        b.add_layer_from_dir(&rootfs, &PackOptions::new(), Some("COPY busybox /"))
-            .unwrap();
-        let c = b.config_mut();
-        c.env = Some(vec!["PATH=/bin".into()]);
-        c.cmd = Some(vec!["sh".into()]);
-        let manifest = b.write().unwrap();
+        let manifest = testkit::busybox::image(&layout, dir.path(), |_| {});
         layout.tag(TAG, manifest.clone()).unwrap();
         BusyboxImage {
             dir,

@@ -3,8 +3,8 @@
 //! (`podman`) and by containerd's runc shim (`containerd`).
 //!
 //! Cargo builds the binary before the tests. Tests need
-//! root and the peers; without them they print `skipped` and pass, except
-//! that with `CI=true` a missing peer fails. Each test has its own
+//! root and the peers; without them they are reported as ignored, with the
+//! reason, and with `CI=true` a missing peer fails them. Each test has its own
 //! `--root`, temp dirs and container ids, so they run in parallel.
 
 mod common;
@@ -12,3 +12,7 @@ mod containerd;
 mod image;
 mod podman;
 mod runc_cli;
+
+fn main() {
+    testkit::run(&[runc_cli::TESTS, podman::TESTS, containerd::TESTS]);
+}

@@ -169,10 +169,9 @@ fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
 fn podman_run_rm_prints_output_and_exit_code() {
     let test = "podman_run_rm_prints_output_and_exit_code";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -191,10 +190,9 @@ fn podman_run_rm_prints_output_and_exit_code() {
     );
 }
 
-#[test]
 fn podman_run_d_then_exec() {
     let test = "podman_run_d_then_exec";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -220,10 +218,9 @@ fn podman_run_d_then_exec() {
     podman.ok(&["rm", "-f", "-t", "0", "sleeper"]);
 }
 
-#[test]
 fn podman_run_with_a_terminal() {
     let test = "podman_run_with_a_terminal";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -234,10 +231,9 @@ fn podman_run_with_a_terminal() {
     assert!(t.contains("on-a-tty"), "{t:?}");
 }
 
-#[test]
 fn podman_pause_unpause_stop_rm() {
     let test = "podman_pause_unpause_stop_rm";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     // Declared first so that it outlives the container using it.
@@ -282,10 +278,9 @@ fn podman_pause_unpause_stop_rm() {
     assert_eq!(podman.ok(&["ps", "-aq"]).trim(), "");
 }
 
-#[test]
 fn podman_stats_no_stream() {
     let test = "podman_stats_no_stream";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -306,10 +301,9 @@ const READ_LIMITS: &str = "for c in memory/memory.limit_in_bytes pids/pids.max; 
      ctl=${c%%/*}; p=$(grep \":$ctl:\" /proc/self/cgroup | cut -d: -f3); \
      cat /sys/fs/cgroup/$ctl$p/${c#*/} 2>/dev/null || cat /sys/fs/cgroup/$c; done";
 
-#[test]
 fn podman_memory_and_pids_limits_reach_the_cgroup() {
     let test = "podman_memory_and_pids_limits_reach_the_cgroup";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -341,10 +335,9 @@ fn podman_memory_and_pids_limits_reach_the_cgroup() {
     podman.ok(&["rm", "-f", "-t", "0", "limited"]);
 }
 
-#[test]
 fn podman_logs_wait_and_restart() {
     let test = "podman_logs_wait_and_restart";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -379,10 +372,9 @@ fn podman_logs_wait_and_restart() {
     assert_ne!(before, after, "restart kept the old process");
 }
 
-#[test]
 fn podman_run_applies_the_process_config() {
     let test = "podman_run_applies_the_process_config";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -441,10 +433,9 @@ fn podman_run_applies_the_process_config() {
     assert_eq!(text(&out), "read piped\n");
 }
 
-#[test]
 fn podman_namespaces_devices_and_signals() {
     let test = "podman_namespaces_devices_and_signals";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -520,10 +511,9 @@ fn podman_namespaces_devices_and_signals() {
     podman.ok(&["rm", "trapper"]);
 }
 
-#[test]
 fn podman_user_namespace_cpu_limits_and_sysctls() {
     let test = "podman_user_namespace_cpu_limits_and_sysctls";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -580,10 +570,9 @@ fn podman_user_namespace_cpu_limits_and_sysctls() {
     assert!(lines[4].split_whitespace().nth(1) == Some("2048"), "{t}");
 }
 
-#[test]
 fn podman_info_and_cgroup_modes() {
     let test = "podman_info_and_cgroup_modes";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -630,10 +619,9 @@ fn podman_info_and_cgroup_modes() {
     );
 }
 
-#[test]
 fn podman_joins_another_containers_namespaces() {
     let test = "podman_joins_another_containers_namespaces";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -691,10 +679,9 @@ fn podman_joins_another_containers_namespaces() {
     );
 }
 
-#[test]
 fn podman_run_options_reach_the_container() {
     let test = "podman_run_options_reach_the_container";
-    if !can_run(test, TOOLS) {
+    if !testkit::need::root_and(TOOLS) {
         return;
     }
     let podman = Podman::new(test);
@@ -783,3 +770,20 @@ fn podman_run_options_reach_the_container() {
     }
     podman.ok(&["rm", "-f", "-t", "0", "throttled"]);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    podman_run_rm_prints_output_and_exit_code,
+    podman_run_d_then_exec,
+    podman_run_with_a_terminal,
+    podman_pause_unpause_stop_rm,
+    podman_stats_no_stream,
+    podman_memory_and_pids_limits_reach_the_cgroup,
+    podman_logs_wait_and_restart,
+    podman_run_applies_the_process_config,
+    podman_namespaces_devices_and_signals,
+    podman_user_namespace_cpu_limits_and_sysctls,
+    podman_info_and_cgroup_modes,
+    podman_joins_another_containers_namespaces,
+    podman_run_options_reach_the_container
+];

@@ -16,7 +16,6 @@ use crate::common::*;
 
 const ROOT_ONLY: &[&str] = &["/usr/bin/busybox"];
 
-#[test]
 fn spec_writes_a_config_and_refuses_to_overwrite() {
     let dir = tempdir("spec");
     let out = Command::new(binary())
@@ -62,7 +61,6 @@ fn spec_writes_a_config_and_refuses_to_overwrite() {
     assert!(ns.contains(&"user"), "{ns:?}");
 }
 
-#[test]
 fn version_names_the_program_and_the_spec() {
     for flag in ["--version", "-v"] {
         let out = Command::new(binary()).arg(flag).output().unwrap();
@@ -81,9 +79,8 @@ fn version_names_the_program_and_the_spec() {
 
 /// Output into a pipe nobody reads any more (`ocikit-runc ... | head -0`)
 /// ends the program quietly with 141, as SIGPIPE would, not with a panic.
-#[test]
 fn a_closed_stdout_pipe_ends_quietly() {
-    let (reader, writer) = std::io::pipe().unwrap();
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
     drop(reader);
     let out = Command::new(binary())
         .arg("features")
@@ -99,7 +96,6 @@ fn a_closed_stdout_pipe_ends_quietly() {
     );
 }
 
-#[test]
 fn features_lists_what_the_engine_supports() {
     let out = Command::new(binary()).arg("features").output().unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -115,10 +111,9 @@ fn features_lists_what_the_engine_supports() {
     assert!(f["mountOptions"].as_array().is_some_and(|m| !m.is_empty()));
 }
 
-#[test]
 fn create_start_state_kill_delete() {
     let test = "create_start_state_kill_delete";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(
@@ -202,10 +197,9 @@ fn create_start_state_kill_delete() {
     assert_eq!(b.runc.ok(&["list", "--format", "json"]).trim(), "null");
 }
 
-#[test]
 fn run_in_the_foreground_passes_stdio_and_the_exit_code() {
     let test = "run_in_the_foreground_passes_stdio_and_the_exit_code";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(
@@ -250,10 +244,9 @@ fn run_in_the_foreground_passes_stdio_and_the_exit_code() {
     assert_eq!(out.status.code(), Some(137), "{out:?}");
 }
 
-#[test]
 fn run_in_the_foreground_relays_signals() {
     let test = "run_in_the_foreground_relays_signals";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(
@@ -280,10 +273,9 @@ fn run_in_the_foreground_relays_signals() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
 }
 
-#[test]
 fn an_empty_block_io_asks_for_nothing() {
     let test = "an_empty_block_io_asks_for_nothing";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(test, &["echo", "ran"]);
@@ -303,10 +295,9 @@ fn an_empty_block_io_asks_for_nothing() {
     assert!(err.contains("rdma"), "{err}");
 }
 
-#[test]
 fn run_keep_leaves_the_stopped_container() {
     let test = "run_keep_leaves_the_stopped_container";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(test, &["sh", "-c", "exit 3"]);
@@ -319,10 +310,9 @@ fn run_keep_leaves_the_stopped_container() {
     b.runc.ok(&["delete", &id]);
 }
 
-#[test]
 fn kill_by_name_number_and_all() {
     let test = "kill_by_name_number_and_all";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(
@@ -380,10 +370,9 @@ fn kill_by_name_number_and_all() {
     b2.runc.ok(&["delete", &id]);
 }
 
-#[test]
 fn delete_force_kills_and_ignores_missing() {
     let test = "delete_force_kills_and_ignores_missing";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(test, &["sleep", "1000"]);
@@ -410,10 +399,9 @@ fn delete_force_kills_and_ignores_missing() {
     b.runc.ok(&["delete", &id]);
 }
 
-#[test]
 fn error_words_engines_match() {
     let test = "error_words_engines_match";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(test, &["sleep", "1000"]);
@@ -445,10 +433,9 @@ fn error_words_engines_match() {
     assert!(!out.status.success());
 }
 
-#[test]
 fn log_json_writes_error_objects_containerd_parses() {
     let test = "log_json_writes_error_objects_containerd_parses";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let dir = tempdir(test);
@@ -513,10 +500,9 @@ fn log_json_writes_error_objects_containerd_parses() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
 
-#[test]
 fn pause_and_resume_freeze_the_container() {
     let test = "pause_and_resume_freeze_the_container";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(
@@ -553,10 +539,9 @@ fn pause_and_resume_freeze_the_container() {
     b.runc.ok(&["delete", "--force", &id]);
 }
 
-#[test]
 fn ps_lists_the_container_processes() {
     let test = "ps_lists_the_container_processes";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(
@@ -584,10 +569,9 @@ fn ps_lists_the_container_processes() {
     assert_eq!(b.runc.ok(&["ps", "-f", "json", &id]).trim(), "null");
 }
 
-#[test]
 fn events_stats_reports_usage() {
     let test = "events_stats_reports_usage";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(test, &["sh", "-c", "sleep 1000 & sleep 1000"]);
@@ -635,10 +619,9 @@ fn events_stats_reports_usage() {
     assert!(err.contains("interval"), "{err}");
 }
 
-#[test]
 fn update_changes_limits_from_flags_and_a_file() {
     let test = "update_changes_limits_from_flags_and_a_file";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(test, &["sleep", "1000"]);
@@ -714,10 +697,9 @@ fn receive_master(listener: UnixListener) -> OwnedFd {
     panic!("no descriptor received on the console socket");
 }
 
-#[test]
 fn console_socket_receives_the_pty_master() {
     let test = "console_socket_receives_the_pty_master";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(
@@ -764,10 +746,9 @@ fn console_socket_receives_the_pty_master() {
     b.runc.ok(&["delete", &id]);
 }
 
-#[test]
 fn no_pivot_no_new_keyring_and_preserve_fds() {
     let test = "no_pivot_no_new_keyring_and_preserve_fds";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(
@@ -828,10 +809,9 @@ fn no_pivot_no_new_keyring_and_preserve_fds() {
     );
 }
 
-#[test]
 fn exec_runs_processes_in_the_container() {
     let test = "exec_runs_processes_in_the_container";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(test, &["sleep", "1000"]);
@@ -957,10 +937,9 @@ fn exec_runs_processes_in_the_container() {
     );
 }
 
-#[test]
 fn exec_with_a_terminal_and_preserved_fds() {
     let test = "exec_with_a_terminal_and_preserved_fds";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(test, &["sleep", "1000"]);
@@ -1033,10 +1012,9 @@ fn exec_with_a_terminal_and_preserved_fds() {
 /// runc's `tmpcopyup` mount option, which podman puts on `--tmpfs` and
 /// `--read-only` mounts: the tmpfs starts with the covered directory's
 /// files.
-#[test]
 fn tmpfs_with_tmpcopyup_starts_with_the_covered_files() {
     let test = "tmpfs_with_tmpcopyup_starts_with_the_covered_files";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let mut b = Bundle::new(
@@ -1079,10 +1057,9 @@ fn tmpfs_with_tmpcopyup_starts_with_the_covered_files() {
     assert!(!etc.join("new").exists());
 }
 
-#[test]
 fn events_streams_oom_kills() {
     let test = "events_streams_oom_kills";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     // The init survives; its child, filling a variable past the limit, is
@@ -1150,10 +1127,9 @@ fn events_streams_oom_kills() {
 /// `LISTEN_PID` naming it, ocikit-runc passes descriptors 3 and 4 on and
 /// the container sees `LISTEN_FDS=2 LISTEN_PID=1`; a preserved descriptor
 /// follows them. With a `LISTEN_PID` of another process, nothing passes.
-#[test]
 fn listen_fds_socket_activation() {
     let test = "listen_fds_socket_activation";
-    if !can_run(test, ROOT_ONLY) {
+    if !testkit::need::root_and(ROOT_ONLY) {
         return;
     }
     let b = Bundle::new(
@@ -1203,3 +1179,31 @@ fn listen_fds_socket_activation() {
     assert!(!out.status.success(), "{out:?}");
     assert_eq!(b.read_out("env"), "\n");
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    spec_writes_a_config_and_refuses_to_overwrite,
+    version_names_the_program_and_the_spec,
+    a_closed_stdout_pipe_ends_quietly,
+    features_lists_what_the_engine_supports,
+    create_start_state_kill_delete,
+    run_in_the_foreground_passes_stdio_and_the_exit_code,
+    run_in_the_foreground_relays_signals,
+    an_empty_block_io_asks_for_nothing,
+    run_keep_leaves_the_stopped_container,
+    kill_by_name_number_and_all,
+    delete_force_kills_and_ignores_missing,
+    error_words_engines_match,
+    log_json_writes_error_objects_containerd_parses,
+    pause_and_resume_freeze_the_container,
+    ps_lists_the_container_processes,
+    events_stats_reports_usage,
+    update_changes_limits_from_flags_and_a_file,
+    console_socket_receives_the_pty_master,
+    no_pivot_no_new_keyring_and_preserve_fds,
+    exec_runs_processes_in_the_container,
+    exec_with_a_terminal_and_preserved_fds,
+    tmpfs_with_tmpcopyup_starts_with_the_covered_files,
+    events_streams_oom_kills,
+    listen_fds_socket_activation
+];
