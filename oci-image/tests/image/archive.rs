@@ -5,9 +5,8 @@ use std::process::Command;
 use ocikit_image::{export_docker, export_layout, import_docker, import_layout, Error, Layout};
 use ocikit_types::{Digest, Document, ImageConfiguration, ImageManifest, MediaType, Raw};
 
-use crate::peers::{image_with_diff_id, peer, run};
+use crate::peers::{image_with_diff_id, run};
 
-#[test]
 fn layout_tar_round_trips_and_skopeo_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path().join("src")).unwrap();
@@ -28,7 +27,7 @@ fn layout_tar_round_trips_and_skopeo_reads_it() {
     .unwrap();
     assert_eq!(copy.resolve("v1").unwrap().digest, image.digest);
 
-    if peer("skopeo").is_some() {
+    if testkit::need::tool("skopeo") {
         run(Command::new("skopeo")
             .args(["copy", "--quiet"])
             .arg(format!("oci-archive:{}:v1", tar_path.display()))
@@ -38,7 +37,6 @@ fn layout_tar_round_trips_and_skopeo_reads_it() {
     }
 }
 
-#[test]
 fn layout_tar_with_a_lying_blob_is_refused() {
     let mut tar = tar::Builder::new(Vec::new());
     let mut add = |name: &str, body: &[u8]| {
@@ -67,7 +65,6 @@ fn layout_tar_with_a_lying_blob_is_refused() {
     assert!(matches!(err, Error::BadEntry { .. }), "{err}");
 }
 
-#[test]
 fn docker_archives_round_trip_through_skopeo() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path().join("src")).unwrap();
@@ -98,7 +95,7 @@ fn docker_archives_round_trip_through_skopeo() {
     );
     m2.value().validate().unwrap();
 
-    if peer("skopeo").is_none() {
+    if !testkit::need::tool("skopeo") {
         return;
     }
     // skopeo reads our docker archive...
@@ -135,3 +132,10 @@ fn docker_archives_round_trip_through_skopeo() {
     let c4: Raw<ImageConfiguration> = ours.read_document(&m4.value().config).unwrap();
     assert_eq!(c4.value().rootfs.diff_ids, config.value().rootfs.diff_ids);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    layout_tar_round_trips_and_skopeo_reads_it,
+    layout_tar_with_a_lying_blob_is_refused,
+    docker_archives_round_trip_through_skopeo
+];

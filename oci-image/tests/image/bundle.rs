@@ -5,16 +5,9 @@ use std::process::Command;
 use ocikit_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
 use ocikit_types::Platform;
 
-use crate::peers::peer;
-
 /// A busybox rootfs with a user `app` (1000) in group `wheel` (10).
-pub(crate) fn busybox_rootfs(dir: &std::path::Path) {
-    std::fs::create_dir_all(dir.join("bin")).unwrap();
-    std::fs::create_dir_all(dir.join("etc")).unwrap();
-    std::fs::copy("/usr/bin/busybox", dir.join("bin/busybox")).unwrap();
-    for tool in ["sh", "echo", "id", "cat", "true"] {
-        std::os::unix::fs::symlink("busybox", dir.join("bin").join(tool)).unwrap();
-    }
+fn busybox_rootfs(dir: &std::path::Path) {
+    testkit::busybox::rootfs(dir);
     std::fs::write(
         dir.join("etc/passwd"),
         "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n",
@@ -27,13 +20,8 @@ pub(crate) fn busybox_rootfs(dir: &std::path::Path) {
     .unwrap();
 }
 
-#[test]
 fn an_image_becomes_a_bundle_that_runc_runs() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("bundle test skipped: runc needs root");
-        return;
-    }
-    if peer("runc").is_none() || peer("busybox").is_none() {
+    if !testkit::need::root_and(&["runc"]) || !testkit::busybox::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -93,3 +81,7 @@ fn an_image_becomes_a_bundle_that_runc_runs() {
         "hello\n1000\n1000 10\n/etc\n"
     );
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] =
+    testkit::tests![an_image_becomes_a_bundle_that_runc_runs];

@@ -15,7 +15,6 @@ fn temp_files(layout: &Layout) -> usize {
         .unwrap_or(0)
 }
 
-#[test]
 fn blobs_are_verified_on_write() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -57,7 +56,6 @@ fn blobs_are_verified_on_write() {
         .starts_with(layout.path().join("blobs/sha512")));
 }
 
-#[test]
 fn blobs_are_verified_on_read() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -95,7 +93,6 @@ fn blobs_are_verified_on_read() {
     assert!(layout.read_blob(&missing).unwrap_err().is_not_found());
 }
 
-#[test]
 fn open_refuses_what_is_not_a_layout() {
     let dir = tempfile::tempdir().unwrap();
     let err = Layout::open(dir.path()).unwrap_err();
@@ -136,7 +133,6 @@ pub(crate) fn tiny_image(layout: &Layout, layer: &[u8], media_type: MediaType) -
         .unwrap()
 }
 
-#[test]
 fn tags_resolve_and_move() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -161,7 +157,6 @@ fn tags_resolve_and_move() {
     assert_eq!(again.resolve("v1").unwrap().digest, b.digest);
 }
 
-#[test]
 fn concurrent_taggers_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -179,7 +174,6 @@ fn concurrent_taggers_lose_nothing() {
     assert_eq!(layout.tags().unwrap().len(), 80);
 }
 
-#[test]
 fn gc_keeps_what_is_reachable_and_referrers() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -229,7 +223,6 @@ fn gc_keeps_what_is_reachable_and_referrers() {
 
 /// A write killed with SIGKILL leaves a layout that opens, verifies, and
 /// whose leftover temp file gc removes.
-#[test]
 fn crash_in_the_middle_of_a_write_leaves_a_sound_layout() {
     if let Ok(path) = std::env::var("OCIKIT_CRASH_CHILD") {
         // The child: write forever until killed.
@@ -291,3 +284,14 @@ fn crash_in_the_middle_of_a_write_leaves_a_sound_layout() {
     assert_eq!(temp_files(&layout), 0);
     assert!(report.blobs.is_empty());
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    blobs_are_verified_on_write,
+    blobs_are_verified_on_read,
+    open_refuses_what_is_not_a_layout,
+    tags_resolve_and_move,
+    concurrent_taggers_lose_nothing,
+    gc_keeps_what_is_reachable_and_referrers,
+    crash_in_the_middle_of_a_write_leaves_a_sound_layout
+];

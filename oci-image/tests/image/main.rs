@@ -5,3 +5,17 @@ mod bundle;
 mod layer;
 mod layout;
 mod peers;
+
+fn main() {
+    testkit::run(&[
+        archive::TESTS,
+        bundle::TESTS,
+        layout::TESTS,
+        peers::TESTS,
+        layer::digest::TESTS,
+        layer::hostile::TESTS,
+        layer::props::TESTS,
+        layer::roundtrip::TESTS,
+        layer::whiteout::TESTS,
+    ]);
+}

@@ -11,24 +11,6 @@ use ocikit_types::{
 
 use crate::layout::tiny_image;
 
-/// The peer's path, or `None` after saying the test is skipped. Under
-/// `CI=true` a missing peer fails the test instead.
-pub(crate) fn peer(name: &str) -> Option<()> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some(());
-    }
-    let msg = format!("{name} not installed: peer test skipped (apt-get install {name})");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}; CI=true requires it");
-    }
-    eprintln!("{msg}");
-    None
-}
-
 pub(crate) fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -89,9 +71,8 @@ fn manifest_of(layout: &Layout, tag: &str) -> Raw<ImageManifest> {
     m
 }
 
-#[test]
 fn skopeo_copies_our_layout_and_we_read_its_copy() {
-    if peer("skopeo").is_none() {
+    if !testkit::need::tool("skopeo") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -118,9 +99,8 @@ fn skopeo_copies_our_layout_and_we_read_its_copy() {
     assert_eq!(theirs.index().unwrap().manifests.len(), 1);
 }
 
-#[test]
 fn umoci_unpacks_our_layout_and_we_read_what_it_writes() {
-    if peer("umoci").is_none() {
+    if !testkit::need::tool("umoci") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -136,7 +116,7 @@ fn umoci_unpacks_our_layout_and_we_read_what_it_writes() {
     let bundle = dir.path().join("bundle");
     let mut unpack = Command::new("umoci");
     unpack.arg("unpack");
-    if !rustix::process::geteuid().is_root() {
+    if !testkit::need::is_root() {
         unpack.arg("--rootless");
     }
     run(unpack
@@ -172,3 +152,9 @@ fn umoci_unpacks_our_layout_and_we_read_what_it_writes() {
         .unwrap();
     index.validate().unwrap();
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    skopeo_copies_our_layout_and_we_read_its_copy,
+    umoci_unpacks_our_layout_and_we_read_what_it_writes
+];

@@ -247,7 +247,3 @@ impl RawTar {
         out
     }
 }
-
-pub(crate) fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}

@@ -13,7 +13,6 @@ fn layer() -> (Vec<u8>, ocikit_image::PackReport) {
     (blob, r)
 }
 
-#[test]
 fn wrong_diff_id_is_reported_with_both_values() {
     let (blob, packed) = layer();
     let wrong = Digest::sha256(b"not it");
@@ -40,7 +39,6 @@ fn wrong_diff_id_is_reported_with_both_values() {
     assert!(msg.contains(wrong.as_str()) && msg.contains(packed.diff_id.as_str()));
 }
 
-#[test]
 fn wrong_blob_digest_is_reported_with_both_values() {
     let (blob, packed) = layer();
     let wrong = Digest::sha256(b"not it");
@@ -64,7 +62,6 @@ fn wrong_blob_digest_is_reported_with_both_values() {
     }
 }
 
-#[test]
 fn digests_cover_trailing_bytes() {
     // Extra zero blocks after the end-of-archive marker belong to the diff ID.
     let mut tar = RawTar::new().file("a", "x").finish();
@@ -76,7 +73,6 @@ fn digests_cover_trailing_bytes() {
     assert_eq!(r.blob_digest, Digest::sha256(&tar));
 }
 
-#[test]
 fn unsupported_expected_algorithm() {
     let (blob, _) = layer();
     let dst = tempfile::tempdir().unwrap();
@@ -93,7 +89,6 @@ fn unsupported_expected_algorithm() {
     );
 }
 
-#[test]
 fn explicit_compression_from_media_type() {
     let (blob, packed) = layer();
     let dst = tempfile::tempdir().unwrap();
@@ -103,3 +98,12 @@ fn explicit_compression_from_media_type() {
     let r = unpack(&blob[..], dst.path(), &o).unwrap();
     assert_eq!(r.diff_id, packed.diff_id);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    wrong_diff_id_is_reported_with_both_values,
+    wrong_blob_digest_is_reported_with_both_values,
+    digests_cover_trailing_bytes,
+    unsupported_expected_algorithm,
+    explicit_compression_from_media_type
+];

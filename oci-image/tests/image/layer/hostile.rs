@@ -7,7 +7,7 @@ use std::path::Path;
 use ocikit_image::{Error, Privileges, UnpackOptions};
 use tar::EntryType;
 
-use crate::layer::common::{is_root, RawTar, Sandbox};
+use crate::layer::common::{RawTar, Sandbox};
 
 /// The sandbox's `outside/` path recreated inside the root, so that
 /// absolute symlinks to it resolve to an existing directory in the root.
@@ -32,7 +32,6 @@ fn escapes(r: Result<ocikit_image::UnpackReport, Error>) {
     }
 }
 
-#[test]
 fn dotdot_is_refused() {
     let s = Sandbox::new();
     escapes(s.unpack(&RawTar::new().file("../escape", "x").finish(), &opts()));
@@ -45,7 +44,6 @@ fn dotdot_is_refused() {
     assert!(!s.dir.path().join("escape").exists());
 }
 
-#[test]
 fn pax_path_dotdot_is_refused() {
     let s = Sandbox::new();
     let layer = RawTar::new()
@@ -61,7 +59,6 @@ fn pax_path_dotdot_is_refused() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn absolute_names_land_inside() {
     let s = Sandbox::new();
     s.unpack(&RawTar::new().file("/abs/path", "x").finish(), &opts())
@@ -70,7 +67,6 @@ fn absolute_names_land_inside() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn symlink_then_file_stays_inside() {
     let s = Sandbox::new();
     let outside = s.outside();
@@ -104,7 +100,6 @@ fn symlink_then_file_stays_inside() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn symlink_chain_stays_inside() {
     let s = Sandbox::new();
     let mut tar = RawTar::new();
@@ -123,7 +118,6 @@ fn symlink_chain_stays_inside() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn file_over_symlink_replaces_the_link() {
     let s = Sandbox::new();
     let layer = RawTar::new()
@@ -138,7 +132,6 @@ fn file_over_symlink_replaces_the_link() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn directory_replaced_by_symlink_mid_layer() {
     let s = Sandbox::new();
     let mut tar = RawTar::new();
@@ -157,7 +150,6 @@ fn directory_replaced_by_symlink_mid_layer() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn hardlink_escapes_are_refused() {
     let s = Sandbox::new();
     escapes(s.unpack(
@@ -187,7 +179,6 @@ fn hardlink_escapes_are_refused() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn hardlink_to_etc_passwd_stays_inside() {
     let s = Sandbox::new();
     let layer = RawTar::new()
@@ -199,7 +190,6 @@ fn hardlink_to_etc_passwd_stays_inside() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn whiteouts_of_parents_are_refused() {
     let s = Sandbox::new();
     for name in [".wh..", ".wh...", "sub/.wh...", ".wh."] {
@@ -221,7 +211,6 @@ fn whiteouts_of_parents_are_refused() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn device_nodes_rootless_are_skipped() {
     let s = Sandbox::new();
     let mut tar = RawTar::new();
@@ -237,7 +226,6 @@ fn device_nodes_rootless_are_skipped() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn short_body_and_huge_sizes() {
     let s = Sandbox::new();
     let mut tar = RawTar::new();
@@ -260,7 +248,6 @@ fn short_body_and_huge_sizes() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn size_limit_covers_the_whole_stream() {
     let s = Sandbox::new();
     let big = vec![7u8; 64 * 1024];
@@ -284,7 +271,6 @@ fn size_limit_covers_the_whole_stream() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn entry_count_bomb() {
     let s = Sandbox::new();
     let mut tar = RawTar::new();
@@ -307,7 +293,6 @@ fn entry_count_bomb() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn root_entry_may_only_be_a_directory() {
     let s = Sandbox::new();
     let r = s.unpack(
@@ -322,10 +307,8 @@ fn root_entry_may_only_be_a_directory() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn devices_as_root_are_created_inside() {
-    if !is_root() {
-        eprintln!("skipped: devices_as_root_are_created_inside needs root");
+    if !testkit::need::root() {
         return;
     }
     let s = Sandbox::new();
@@ -340,7 +323,6 @@ fn devices_as_root_are_created_inside() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn dangling_symlink_parent_fails_inside() {
     // The symlink's target does not exist inside the root: writing through
     // it fails rather than creating anything, inside or out.
@@ -354,7 +336,6 @@ fn dangling_symlink_parent_fails_inside() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn self_referencing_symlink_loops_fail() {
     let s = Sandbox::new();
     let layer = RawTar::new()
@@ -365,3 +346,25 @@ fn self_referencing_symlink_loops_fail() {
     assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
     s.assert_outside_intact();
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    dotdot_is_refused,
+    pax_path_dotdot_is_refused,
+    absolute_names_land_inside,
+    symlink_then_file_stays_inside,
+    symlink_chain_stays_inside,
+    file_over_symlink_replaces_the_link,
+    directory_replaced_by_symlink_mid_layer,
+    hardlink_escapes_are_refused,
+    hardlink_to_etc_passwd_stays_inside,
+    whiteouts_of_parents_are_refused,
+    device_nodes_rootless_are_skipped,
+    short_body_and_huge_sizes,
+    size_limit_covers_the_whole_stream,
+    entry_count_bomb,
+    root_entry_may_only_be_a_directory,
+    devices_as_root_are_created_inside,
+    dangling_symlink_parent_fails_inside,
+    self_referencing_symlink_loops_fail
+];

@@ -2,8 +2,8 @@
 //! hostile layers. One test binary, one module per concern.
 
 mod common;
-mod digest;
-mod hostile;
-mod props;
-mod roundtrip;
-mod whiteout;
+pub(crate) mod digest;
+pub(crate) mod hostile;
+pub(crate) mod props;
+pub(crate) mod roundtrip;
+pub(crate) mod whiteout;

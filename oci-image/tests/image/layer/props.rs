@@ -21,7 +21,6 @@ fn tree() -> impl Strategy<Value = BTreeMap<Vec<String>, Vec<u8>>> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    #[test]
     fn arbitrary_trees_round_trip(files in tree()) {
         let src = tempfile::tempdir().unwrap();
         for (path, data) in &files {
@@ -45,14 +44,12 @@ proptest! {
         prop_assert_eq!(snapshot(dst.path()), snapshot(src.path()));
     }
 
-    #[test]
     fn arbitrary_bytes_never_escape(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
         let s = Sandbox::new();
         let _ = s.unpack(&bytes, &UnpackOptions::new());
         s.assert_outside_intact();
     }
 
-    #[test]
     fn mutated_hostile_layers_never_escape(
         flips in proptest::collection::vec((0usize..8192, any::<u8>()), 1..16),
     ) {
@@ -74,3 +71,10 @@ proptest! {
         s.assert_outside_intact();
     }
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    arbitrary_trees_round_trip,
+    arbitrary_bytes_never_escape,
+    mutated_hostile_layers_never_escape
+];

@@ -8,7 +8,7 @@ use ocikit_image::{pack, unpack, IdMap, IdMapping, PackOptions, Privileges, Unpa
 use ocikit_types::Compression;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, Timespec, Timestamps};
 
-use crate::layer::common::{is_root, snapshot, RawTar};
+use crate::layer::common::{snapshot, RawTar};
 
 fn set_mtime(p: &Path, secs: i64) {
     let t = Timespec {
@@ -65,7 +65,7 @@ pub(crate) fn make_tree(dir: &Path) {
         rfs::XattrFlags::empty(),
     )
     .unwrap();
-    if is_root() {
+    if testkit::need::is_root() {
         rfs::mknodat(
             rfs::CWD,
             dir.join("null"),
@@ -117,7 +117,7 @@ fn round_trip(compression: Compression) {
     let mut v = [0u8; 16];
     let n = rfs::getxattr(dst.path().join("etc/hosts"), "user.ocikit", &mut v[..]).unwrap();
     assert_eq!(&v[..n], b"value");
-    if is_root() {
+    if testkit::need::is_root() {
         assert_eq!(
             fs::metadata(dst.path().join("private")).unwrap().uid(),
             1234
@@ -125,22 +125,18 @@ fn round_trip(compression: Compression) {
     }
 }
 
-#[test]
 fn round_trip_plain() {
     round_trip(Compression::None);
 }
 
-#[test]
 fn round_trip_gzip() {
     round_trip(Compression::Gzip);
 }
 
-#[test]
 fn round_trip_zstd() {
     round_trip(Compression::Zstd);
 }
 
-#[test]
 fn packing_is_deterministic_and_diff_id_ignores_compression() {
     let src = tempfile::tempdir().unwrap();
     make_tree(src.path());
@@ -174,7 +170,6 @@ fn packing_is_deterministic_and_diff_id_ignores_compression() {
     }
 }
 
-#[test]
 fn rootless_maps_or_keeps_owners_and_skips_devices() {
     let mut tar = RawTar::new();
     tar.file("owned", "x")
@@ -199,7 +194,7 @@ fn rootless_maps_or_keeps_owners_and_skips_devices() {
     assert_eq!(fs::metadata(dst.path().join("owned")).unwrap().uid(), me);
     assert!(!dst.path().join("null").exists());
 
-    if is_root() {
+    if testkit::need::is_root() {
         let dst = tempfile::tempdir().unwrap();
         o.id_map(IdMap::new(
             vec![IdMapping::new(0, 100_000, 65_536)],
@@ -214,7 +209,6 @@ fn rootless_maps_or_keeps_owners_and_skips_devices() {
 }
 
 /// Multi-threaded zstd must still give the same bytes every time.
-#[test]
 fn zstd_packs_are_reproducible() {
     let src = tempfile::tempdir().unwrap();
     for i in 0..200 {
@@ -245,7 +239,6 @@ fn zstd_packs_are_reproducible() {
 /// zstd layers hash the blob on the applying stage and the tar stream on
 /// the decompressing one: both digests must still be exact, and a wrong
 /// one must be named.
-#[test]
 fn zstd_digests_are_checked_on_either_stage() {
     use ocikit_image::{Error, LayerDigestKind};
     use ocikit_types::{Compression, Digest};
@@ -291,10 +284,8 @@ fn zstd_digests_are_checked_on_either_stage() {
 /// leaves alone no chmod; the result must be the same as with them: the
 /// owner the archive says even in a set-group-ID directory (whose new
 /// files would take its group), and modes exact whatever the umask.
-#[test]
 fn owners_and_modes_exact_without_redundant_calls() {
-    if !is_root() {
-        eprintln!("skipped: needs root (chown to other owners)");
+    if !testkit::need::root() {
         return;
     }
     let mut tar = RawTar::new();
@@ -326,3 +317,15 @@ fn owners_and_modes_exact_without_redundant_calls() {
     assert_eq!(md("plain/b").permissions().mode() & 0o7777, 0o644);
     assert_eq!(md("plain/c").permissions().mode() & 0o7777, 0o666);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    round_trip_plain,
+    round_trip_gzip,
+    round_trip_zstd,
+    packing_is_deterministic_and_diff_id_ignores_compression,
+    rootless_maps_or_keeps_owners_and_skips_devices,
+    zstd_packs_are_reproducible,
+    zstd_digests_are_checked_on_either_stage,
+    owners_and_modes_exact_without_redundant_calls
+];

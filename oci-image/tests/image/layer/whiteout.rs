@@ -29,7 +29,6 @@ fn base(s: &Sandbox) {
     s.unpack(&layer, &UnpackOptions::new()).unwrap();
 }
 
-#[test]
 fn whiteouts_and_opaque_whiteouts_apply_to_lower_layers_only() {
     let s = Sandbox::new();
     base(&s);
@@ -62,7 +61,6 @@ fn whiteouts_and_opaque_whiteouts_apply_to_lower_layers_only() {
     s.assert_outside_intact();
 }
 
-#[test]
 fn file_replaces_directory_and_back() {
     let s = Sandbox::new();
     base(&s);
@@ -152,12 +150,18 @@ fn diff_round_trip(style: WhiteoutStyle) {
     assert_eq!((r.entries, r.whiteouts), (0, 0));
 }
 
-#[test]
 fn pack_diff_round_trips_with_explicit_whiteouts() {
     diff_round_trip(WhiteoutStyle::Explicit);
 }
 
-#[test]
 fn pack_diff_round_trips_with_opaque_whiteouts() {
     diff_round_trip(WhiteoutStyle::Opaque);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    whiteouts_and_opaque_whiteouts_apply_to_lower_layers_only,
+    file_replaces_directory_and_back,
+    pack_diff_round_trips_with_explicit_whiteouts,
+    pack_diff_round_trips_with_opaque_whiteouts
+];
