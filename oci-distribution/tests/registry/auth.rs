@@ -15,8 +15,8 @@ use ocikit_types::{ImageManifest, Raw, Reference};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
 
 use crate::fault::{reply, FaultServer, Request};
-use crate::harness::Registry;
 use crate::real::build_image;
+use testkit::registry::Registry;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse";
@@ -77,7 +77,6 @@ fn tls_client(reg: &Registry, ca: &str, creds: Option<Credentials>) -> Client {
     b.build().unwrap()
 }
 
-#[tokio::test]
 async fn basic_auth_over_tls_with_a_private_ca() {
     let dir = tempfile::tempdir().unwrap();
     let Some((reg, ca)) = basic_tls_registry(dir.path()) else {
@@ -111,7 +110,6 @@ fn assert_refused(err: &Error, registry: &str, says: &str) {
     assert!(err.to_string().contains("authentication"), "{err}");
 }
 
-#[tokio::test]
 async fn basic_auth_refusals_are_auth_errors() {
     let dir = tempfile::tempdir().unwrap();
     let Some((reg, ca)) = basic_tls_registry(dir.path()) else {
@@ -133,7 +131,6 @@ async fn basic_auth_refusals_are_auth_errors() {
     assert_refused(&err, &reg.addr, "none are configured");
 }
 
-#[tokio::test]
 async fn an_unknown_ca_is_a_tls_transport_error() {
     let dir = tempfile::tempdir().unwrap();
     let Some((reg, _ca)) = basic_tls_registry(dir.path()) else {
@@ -313,7 +310,6 @@ impl TokenSetup {
     }
 }
 
-#[tokio::test]
 async fn token_auth_asks_for_the_right_scopes_and_caches_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let Some(t) = TokenSetup::start(dir.path(), 300, Grant::All).await else {
@@ -385,7 +381,6 @@ async fn token_auth_asks_for_the_right_scopes_and_caches_tokens() {
         .any(|tr| tr.scopes.contains(&"repository:tok/copy:delete".to_owned())));
 }
 
-#[tokio::test]
 async fn short_lived_tokens_are_renewed_during_a_push() {
     let dir = tempfile::tempdir().unwrap();
     let Some(t) = TokenSetup::start(dir.path(), 1, Grant::All).await else {
@@ -417,7 +412,6 @@ async fn short_lived_tokens_are_renewed_during_a_push() {
     assert_eq!(got.digest, image.digest);
 }
 
-#[tokio::test]
 async fn a_refusing_token_server_is_an_auth_error() {
     let dir = tempfile::tempdir().unwrap();
     let Some(t) = TokenSetup::start(dir.path(), 300, Grant::Refuse).await else {
@@ -450,7 +444,6 @@ async fn a_refusing_token_server_is_an_auth_error() {
     assert!(matches!(err, Error::Auth { .. }), "{err:?}");
 }
 
-#[tokio::test]
 async fn a_token_without_the_push_action_is_an_auth_error() {
     let dir = tempfile::tempdir().unwrap();
     let Some(t) = TokenSetup::start(dir.path(), 300, Grant::PullOnly).await else {
@@ -470,7 +463,6 @@ async fn a_token_without_the_push_action_is_an_auth_error() {
     );
 }
 
-#[tokio::test]
 async fn credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked() {
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = tls_files(dir.path());
@@ -500,7 +492,6 @@ async fn credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked() {
 
 /// Credentials stored in a docker `config.json` (as `docker login` writes
 /// them) authenticate to the real registry.
-#[tokio::test]
 async fn credentials_from_a_docker_config_file() {
     use base64::Engine as _;
     let dir = tempfile::tempdir().unwrap();
@@ -524,3 +515,6 @@ async fn credentials_from_a_docker_config_file() {
     let r = reference(&reg, "fromfile/app:1");
     assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async basic_auth_over_tls_with_a_private_ca, basic_auth_refusals_are_auth_errors, an_unknown_ca_is_a_tls_transport_error, token_auth_asks_for_the_right_scopes_and_caches_tokens, short_lived_tokens_are_renewed_during_a_push, a_refusing_token_server_is_an_auth_error, a_token_without_the_push_action_is_an_auth_error, credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked, credentials_from_a_docker_config_file];

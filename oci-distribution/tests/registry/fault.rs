@@ -218,7 +218,6 @@ fn manifest_bytes(blob: &[u8]) -> (Vec<u8>, Descriptor) {
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-#[tokio::test]
 async fn storms_of_429_and_5xx_are_retried_with_retry_after() {
     let n = Arc::new(AtomicUsize::new(0));
     let (bytes, _) = manifest_bytes(b"x");
@@ -266,7 +265,6 @@ async fn storms_of_429_and_5xx_are_retried_with_retry_after() {
     assert_eq!(server.count("GET", "/v2/a/manifests/1"), 4);
 }
 
-#[tokio::test]
 async fn a_blob_cut_mid_body_resumes_with_range() {
     let blob: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let digest = Digest::sha256(&blob);
@@ -304,7 +302,6 @@ async fn a_blob_cut_mid_body_resumes_with_range() {
     assert_eq!(server.count("GET", "/v2/a/blobs/"), 2);
 }
 
-#[tokio::test]
 async fn lying_registries_get_typed_errors_and_store_nothing() {
     let blob = b"the real content".to_vec();
     let desc = Descriptor::new(
@@ -395,7 +392,6 @@ async fn lying_registries_get_typed_errors_and_store_nothing() {
     );
 }
 
-#[tokio::test]
 async fn error_bodies_are_parsed() {
     let server = FaultServer::start(|_| {
         reply(
@@ -417,7 +413,6 @@ async fn error_bodies_are_parsed() {
     );
 }
 
-#[tokio::test]
 async fn credentials_do_not_follow_a_redirect_to_another_host() {
     let other = FaultServer::start(|_| reply(200, &[], b"blob")).await;
     let target = format!(
@@ -455,7 +450,6 @@ async fn credentials_do_not_follow_a_redirect_to_another_host() {
 /// Upload behaviours of real services: no Location (then a clear error),
 /// no Docker-Content-Digest (fine), 405 on monolithic PUT (fall back to
 /// chunks), a 4 MiB request body cap (chunks under it).
-#[tokio::test]
 async fn upload_quirks_of_real_services() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -527,7 +521,6 @@ async fn upload_quirks_of_real_services() {
     assert_eq!(pushed.digest, Digest::sha256(&bytes));
 }
 
-#[tokio::test]
 async fn redirect_loops_and_huge_token_responses_end_in_errors() {
     let server = FaultServer::start(|req| reply(302, &[("location", &req.path)], b"")).await;
     let err = client(&server.addr)
@@ -563,7 +556,6 @@ async fn redirect_loops_and_huge_token_responses_end_in_errors() {
     assert!(matches!(err, Error::TooLarge { .. }), "{err}");
 }
 
-#[tokio::test]
 async fn bearer_tokens_are_cached_per_scope_and_renewed() {
     let issued = Arc::new(AtomicUsize::new(0));
     let iss = issued.clone();
@@ -612,7 +604,6 @@ async fn bearer_tokens_are_cached_per_scope_and_renewed() {
 /// Once a registry has shown its bearer challenge, tokens for new scopes
 /// and renewals of expired ones are fetched before the request: no 401
 /// round trip, and no upload body sent only to be refused.
-#[tokio::test]
 async fn bearer_tokens_are_fetched_before_requests_once_the_realm_is_known() {
     let token_server =
         FaultServer::start(move |_| reply(200, &[], br#"{"token":"tok","expires_in":1}"#)).await;
@@ -651,7 +642,6 @@ async fn bearer_tokens_are_fetched_before_requests_once_the_realm_is_known() {
 
 /// A token server that only speaks OAuth2 gets the password grant, and an
 /// identity token is exchanged with the refresh-token grant.
-#[tokio::test]
 async fn oauth2_password_and_refresh_grants() {
     let token_server = FaultServer::start(|req| {
         let body = String::from_utf8_lossy(&req.body).into_owned();
@@ -708,7 +698,6 @@ async fn oauth2_password_and_refresh_grants() {
 }
 
 /// GCP refuses chunked uploads with 405: the client falls back to one PUT.
-#[tokio::test]
 async fn a_registry_refusing_chunks_gets_a_monolithic_upload() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -740,7 +729,6 @@ async fn a_registry_refusing_chunks_gets_a_monolithic_upload() {
 
 /// A chunk that keeps failing is resumed from the upload's status (`GET`
 /// of the upload URL answering with `Range`).
-#[tokio::test]
 async fn chunked_uploads_resume_from_the_upload_status() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
@@ -807,3 +795,6 @@ async fn chunked_uploads_resume_from_the_upload_status() {
         "the status was asked"
     );
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status];

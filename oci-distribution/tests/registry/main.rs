@@ -5,5 +5,14 @@
 mod artifact;
 mod auth;
 mod fault;
-mod harness;
 mod real;
+
+fn main() {
+    testkit::run(&[
+        real::TESTS,
+        real::BLOCKING_TESTS,
+        auth::TESTS,
+        fault::TESTS,
+        artifact::TESTS,
+    ]);
+}

@@ -9,7 +9,7 @@ use ocikit_types::{
     Descriptor, Digest, Document, ImageManifest, MediaType, Platform, Raw, Reference,
 };
 
-use crate::harness::{peer, Registry};
+use testkit::registry::Registry;
 
 fn client(reg: &Registry) -> Client {
     ClientBuilder::new()
@@ -52,7 +52,6 @@ fn run(cmd: &mut Command) {
     );
 }
 
-#[tokio::test]
 async fn push_then_pull_preserves_digests() {
     let Some(reg) = Registry::start() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -106,7 +105,6 @@ async fn push_then_pull_preserves_digests() {
     assert!(err.is_not_found(), "{err}");
 }
 
-#[tokio::test]
 async fn multi_platform_index_pulls_all_or_one() {
     let Some(reg) = Registry::start() else { return };
     let c = client(&reg);
@@ -138,7 +136,6 @@ async fn multi_platform_index_pulls_all_or_one() {
     assert!(err.to_string().contains("s390x"), "{err}");
 }
 
-#[tokio::test]
 async fn copies_within_a_registry_mount_blobs() {
     let Some(reg) = Registry::start() else { return };
     let c = client(&reg);
@@ -160,7 +157,6 @@ async fn copies_within_a_registry_mount_blobs() {
         .is_ok());
 }
 
-#[tokio::test]
 async fn chunked_uploads_work() {
     let Some(reg) = Registry::start() else { return };
     let c = ClientBuilder::new()
@@ -186,7 +182,6 @@ async fn chunked_uploads_work() {
 /// A local blob whose bytes no longer match its digest (same size) is
 /// refused with an integrity error, monolithic or chunked, after the bytes
 /// were read once, and the registry never gets it.
-#[tokio::test]
 async fn a_corrupt_local_blob_is_never_pushed() {
     let Some(reg) = Registry::start() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -224,7 +219,6 @@ async fn a_corrupt_local_blob_is_never_pushed() {
     }
 }
 
-#[tokio::test]
 async fn referrers_fall_back_to_the_tag_schema() {
     let Some(reg) = Registry::start() else { return };
     let c = client(&reg);
@@ -269,10 +263,9 @@ async fn referrers_fall_back_to_the_tag_schema() {
         .is_empty());
 }
 
-#[tokio::test]
 async fn skopeo_reads_what_we_push_and_we_pull_what_it_pushes() {
     let Some(reg) = Registry::start() else { return };
-    if !peer("skopeo") {
+    if !testkit::need::tool("skopeo") {
         return;
     }
     let c = client(&reg);
@@ -329,7 +322,6 @@ async fn skopeo_reads_what_we_push_and_we_pull_what_it_pushes() {
     }
 }
 
-#[test]
 fn public_futures_are_send() {
     fn send<T: Send>(_: &T) {}
     let c = ClientBuilder::new().build().unwrap();
@@ -347,7 +339,6 @@ fn public_futures_are_send() {
 }
 
 #[cfg(feature = "blocking")]
-#[test]
 fn the_blocking_client_pushes_and_pulls() {
     use ocikit_distribution::blocking::BlockingClient;
     let Some(reg) = Registry::start() else { return };
@@ -365,7 +356,6 @@ fn the_blocking_client_pushes_and_pulls() {
     assert_eq!(c.tags(&r, None).unwrap(), ["1"]);
 }
 
-#[tokio::test]
 async fn the_catalog_lists_repositories() {
     let Some(reg) = Registry::start() else { return };
     let c = client(&reg);
@@ -380,3 +370,14 @@ async fn the_catalog_lists_repositories() {
     let repos = c.catalog(&reference(&reg, "any"), Some(1)).await.unwrap();
     assert_eq!(repos, ["a/one", "b/two"]);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories];
+
+/// The tests of the blocking client, with the `blocking` feature.
+#[cfg(feature = "blocking")]
+pub(crate) const BLOCKING_TESTS: &[testkit::Test] =
+    testkit::tests![the_blocking_client_pushes_and_pulls];
+/// No blocking client without the `blocking` feature.
+#[cfg(not(feature = "blocking"))]
+pub(crate) const BLOCKING_TESTS: &[testkit::Test] = &[];
