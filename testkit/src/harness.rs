@@ -179,9 +179,13 @@ fn run_with(groups: &[&[Test]], default_threads: usize) -> ! {
     std::process::exit(if failed.is_empty() { 0 } else { 101 })
 }
 
-/// `crate::module::test` -> `module::test`, as libtest names tests.
+/// `crate::module::test` -> `module::test`, as libtest names tests; a
+/// name written by hand (`module::test`) is kept.
 fn short_name(name: &str) -> &str {
-    name.split_once("::").map_or(name, |(_, rest)| rest)
+    match name.split_once("::") {
+        Some((_, rest)) if rest.contains("::") => rest,
+        _ => name,
+    }
 }
 
 /// Runs one test on a thread named after it (so a panic message names the

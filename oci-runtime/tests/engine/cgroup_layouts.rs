@@ -11,7 +11,7 @@ use ocikit_types::runtime::{Capability, DeviceCgroup, Memory, Namespace, Namespa
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("cgroup_layouts::pure_v1", pure_v1),
     ("cgroup_layouts::pure_v2", pure_v2),
     (
@@ -147,7 +147,7 @@ fn assert_cgroup_lines(text: &str, suffix: &str) {
 /// cgroup2 group (CLONE_INTO_CGROUP); its cgroup namespace, made after
 /// that, is rooted at the container's group in every hierarchy.
 fn init_enters_every_hierarchy_and_roots_its_cgroup_namespace() {
-    if !root_or_skip("init_enters_every_hierarchy_and_roots_its_cgroup_namespace") {
+    if !root_or_skip() {
         return;
     }
     let b = cgroupns_bundle();
@@ -172,13 +172,11 @@ fn init_enters_every_hierarchy_and_roots_its_cgroup_namespace() {
 /// with one bind per hierarchy of the container's own group: each read
 /// only, nosuid, nodev, noexec, as the mount's options ask.
 fn v1_cgroup_mount_shows_own_groups_read_only() {
-    if !root_or_skip("v1_cgroup_mount_shows_own_groups_read_only") {
+    if !root_or_skip() {
         return;
     }
     if !Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists() {
-        println!(
-            "test v1_cgroup_mount_shows_own_groups_read_only ... skipped: no v1 pids hierarchy"
-        );
+        testkit::need::skip("no v1 pids hierarchy");
         return;
     }
     let mut b = Bundle::new(&[
@@ -215,7 +213,7 @@ fn v1_cgroup_mount_shows_own_groups_read_only() {
 }
 
 fn pure_v2_cgroup_namespace() {
-    if !root_or_skip("pure_v2_cgroup_namespace") {
+    if !root_or_skip() {
         return;
     }
     let b = cgroupns_bundle();
@@ -232,7 +230,7 @@ fn pure_v2_cgroup_namespace() {
 /// Where clone3 is refused, stage 1 writes itself into cgroup.procs
 /// before the clone: same groups, same namespace root.
 fn cgroup_procs_where_clone3_is_refused() {
-    if !root_or_skip("cgroup_procs_where_clone3_is_refused") {
+    if !root_or_skip() {
         return;
     }
     let b = cgroupns_bundle();
@@ -279,15 +277,13 @@ fn run_in_layout_env(b: &Bundle, id: &str, setup: &str, env: &[(&str, &str)]) ->
 }
 
 fn pure_v1() {
-    if !root_or_skip("pure_v1") {
+    if !root_or_skip() {
         return;
     }
     if !Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists()
         || !Path::new("/sys/fs/cgroup/memory").exists()
     {
-        println!(
-            "test pure_v1 ... skipped: needs this host's hybrid layout to derive a pure v1 one"
-        );
+        testkit::need::skip("needs this host's hybrid layout to derive a pure v1 one");
         return;
     }
     let mut b = Bundle::new(&[
@@ -314,7 +310,7 @@ fn pure_v1() {
 }
 
 fn pure_v2() {
-    if !root_or_skip("pure_v2") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&[
@@ -369,13 +365,11 @@ fn readable_block_device() -> Option<(i64, i64)> {
 /// create nor open a host disk (the root one where the host can open it), and an `r` rule for it lets it read
 /// but still not create nor write.
 fn pure_v2_device_rules_are_enforced_by_ebpf() {
-    let test = "pure_v2_device_rules_are_enforced_by_ebpf";
-    if !root_or_skip(test) {
+    if !root_or_skip() {
         return;
     }
     let Some((major, minor)) = readable_block_device() else {
-        println!("test {test} ... skipped: no block device this host lets us open");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("no block device this host lets us open");
         return;
     };
     let layout = "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup";
@@ -443,12 +437,11 @@ fn pure_v2_device_rules_are_enforced_by_ebpf() {
 }
 
 fn pure_v2_hugetlb_and_block_io() {
-    if !root_or_skip("pure_v2_hugetlb_and_block_io") {
+    if !root_or_skip() {
         return;
     }
     if !Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
-        println!("test pure_v2_hugetlb_and_block_io ... skipped: no 2MB huge pages");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("no 2MB huge pages");
         return;
     }
     let layout = "umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup";
@@ -479,7 +472,7 @@ fn pure_v2_hugetlb_and_block_io() {
 }
 
 fn v1_net_cls_and_net_prio() {
-    if !root_or_skip("v1_net_cls_and_net_prio") {
+    if !root_or_skip() {
         return;
     }
     // This host has both controllers but mounts neither: mount them, in
@@ -491,8 +484,7 @@ fn v1_net_cls_and_net_prio() {
             .any(|l| l.split_whitespace().next() == Some(c))
     };
     if !has("net_cls") || !has("net_prio") {
-        println!("test v1_net_cls_and_net_prio ... skipped: kernel without net_cls/net_prio");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("kernel without net_cls/net_prio");
         return;
     }
     let dir = "/run/ocikit-test-net_cls,net_prio";

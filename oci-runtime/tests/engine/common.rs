@@ -6,32 +6,10 @@ use ocikit_runtime::{CreateOptions, Runtime};
 use ocikit_types::runtime::Spec;
 use ocikit_types::Document;
 
-/// Set when the running test skipped itself; the runner counts it apart.
-pub(crate) static SKIPPED: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-fn skip(test: &str, why: &str) -> bool {
-    println!("test {test} ... skipped: {why}");
-    SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
-    false
-}
-
-/// Whether the tests can run containers here; prints the skip otherwise.
-pub(crate) fn root_or_skip(test: &str) -> bool {
-    // SAFETY-free check: /proc/self/status Uid line.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        .unwrap_or_default();
-    if uid != "0" {
-        return skip(test, &format!("needs root (euid {uid})"));
-    }
-    if !Path::new("/usr/bin/busybox").exists() {
-        return skip(test, "/usr/bin/busybox is not installed");
-    }
-    true
+/// Whether the tests can run containers here (root, busybox); the
+/// test is reported ignored otherwise.
+pub(crate) fn root_or_skip() -> bool {
+    testkit::need::root() && testkit::busybox::available()
 }
 
 /// A bundle with a busybox rootfs, plus a runtime with its own state dir.

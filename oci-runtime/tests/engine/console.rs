@@ -10,7 +10,7 @@ use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     (
         "console::pty_master_over_console_socket",
         pty_master_over_console_socket,
@@ -43,7 +43,7 @@ pub(crate) fn receive_master(listener: UnixListener) -> (String, OwnedFd) {
 }
 
 fn pty_master_over_console_socket() {
-    if !root_or_skip("pty_master_over_console_socket") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "tty; echo hello"]);
@@ -68,7 +68,7 @@ fn pty_master_over_console_socket() {
 }
 
 fn terminal_needs_console_socket() {
-    if !root_or_skip("terminal_needs_console_socket") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["true"]);

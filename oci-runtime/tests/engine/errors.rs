@@ -6,7 +6,7 @@ use ocikit_types::runtime::{Hook, Hooks};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("errors::duplicate_create", duplicate_create),
     ("errors::missing_container", missing_container),
     ("errors::bad_program_and_cwd", bad_program_and_cwd),
@@ -20,7 +20,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
 /// An init program the kernel will not execute: create fails with the
 /// exec's error and leaves no container or cgroup behind.
 fn init_program_that_cannot_start() {
-    if !root_or_skip("init_program_that_cannot_start") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["true"]);
@@ -38,7 +38,7 @@ fn init_program_that_cannot_start() {
 }
 
 fn duplicate_create() {
-    if !root_or_skip("duplicate_create") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["sleep", "10"]);
@@ -75,7 +75,7 @@ fn missing_container() {
 }
 
 fn bad_program_and_cwd() {
-    if !root_or_skip("bad_program_and_cwd") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["no-such-program"]);
@@ -107,7 +107,7 @@ fn hook(script: &str) -> Hook {
 }
 
 fn hooks() {
-    if !root_or_skip("hooks") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["true"]);

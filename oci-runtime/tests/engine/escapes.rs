@@ -19,7 +19,7 @@ use ocikit_types::runtime::{Hook, Hooks, Mount, NamespaceType};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     (
         "escapes::cve_2019_5736_runtime_exe_not_writable",
         cve_2019_5736_runtime_exe_not_writable,
@@ -101,7 +101,7 @@ fn wait_for(path: &Path, needle: &str, timeout: Duration) -> String {
 /// mount_setattr, no copy), so every /proc/<pid>/exe of an init names a
 /// file on a read-only mount and opening it for writing fails with EROFS.
 fn cve_2019_5736_runtime_exe_not_writable() {
-    if !root_or_skip("cve_2019_5736_runtime_exe_not_writable") {
+    if !root_or_skip() {
         return;
     }
     let bin_dir = tempfile::tempdir().unwrap();
@@ -210,7 +210,7 @@ fn leak_dir_fd(dir: &Path) -> OwnedFd {
 /// The test leaks a host directory fd (holding a sentinel) into the
 /// runtime process and tries every N in 3..=10 and the leaked one.
 fn cve_2024_21626_fd_cwd_stays_inside() {
-    if !root_or_skip("cve_2024_21626_fd_cwd_stays_inside") {
+    if !root_or_skip() {
         return;
     }
     let host = tempfile::tempdir().unwrap();
@@ -318,7 +318,7 @@ fn cve_2024_21626_fd_cwd_stays_inside() {
 /// CVE-2021-30465, static part: a mount destination that is a symlink
 /// to a host directory (absolute and with `..`) lands inside the rootfs.
 fn cve_2021_30465_symlink_mount_destination() {
-    if !root_or_skip("cve_2021_30465_symlink_mount_destination") {
+    if !root_or_skip() {
         return;
     }
     let target = tempfile::tempdir().unwrap();
@@ -380,7 +380,7 @@ fn cve_2021_30465_symlink_mount_destination() {
 /// namespace, before pivot_root) records the mounts there: none may lie
 /// outside the rootfs.
 fn cve_2021_30465_symlink_exchange_race() {
-    if !root_or_skip("cve_2021_30465_symlink_exchange_race") {
+    if !root_or_skip() {
         return;
     }
     let target = tempfile::tempdir().unwrap();
@@ -487,7 +487,7 @@ const CORE_PATTERN: &str = "/proc/sys/kernel/core_pattern";
 /// core_pattern stays as it was. Run with the image's own /dev (no tmpfs,
 /// so the links are what the engine meets) and with a terminal.
 fn cve_2025_31133_symlinked_dev_null_and_console() {
-    if !root_or_skip("cve_2025_31133_symlinked_dev_null_and_console") {
+    if !root_or_skip() {
         return;
     }
     let core_before = std::fs::read_to_string(CORE_PATTERN).unwrap();
@@ -604,7 +604,7 @@ fn nsenter_read(pid: u32, ns: &str, file: &str) -> Option<String> {
 /// files) are unchanged and the real values are set. Sysctl keys that
 /// are paths, or not namespaced, are refused.
 fn cve_2025_52881_proc_writes_not_redirected() {
-    if !root_or_skip("cve_2025_52881_proc_writes_not_redirected") {
+    if !root_or_skip() {
         return;
     }
     let decoys = tempfile::Builder::new()
@@ -694,7 +694,7 @@ fn cve_2025_52881_proc_writes_not_redirected() {
 /// the /dev tmpfs and the device nodes go inside the rootfs, never into
 /// the host directory, and the container still gets working devices.
 fn cve_2026_41579_dev_symlink_in_image() {
-    if !root_or_skip("cve_2026_41579_dev_symlink_in_image") {
+    if !root_or_skip() {
         return;
     }
     let host_dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use ocikit_types::runtime::{
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     (
         "exec::joins_namespaces_root_and_cgroup",
         joins_namespaces_root_and_cgroup,
@@ -66,7 +66,7 @@ fn exec(b: &Bundle, id: &str, p: &Process) -> (i32, String) {
 }
 
 fn joins_namespaces_root_and_cgroup() {
-    if !root_or_skip("joins_namespaces_root_and_cgroup") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-ns";
@@ -117,7 +117,7 @@ fn joins_namespaces_root_and_cgroup() {
 }
 
 fn exit_code_and_env_cwd() {
-    if !root_or_skip("exit_code_and_env_cwd") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-env";
@@ -143,7 +143,7 @@ fn exit_code_and_env_cwd() {
 }
 
 fn user_and_capabilities() {
-    if !root_or_skip("user_and_capabilities") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-user";
@@ -179,7 +179,7 @@ fn user_and_capabilities() {
 }
 
 fn seccomp_applies_to_exec() {
-    if !root_or_skip("seccomp_applies_to_exec") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-seccomp";
@@ -198,7 +198,7 @@ fn seccomp_applies_to_exec() {
 }
 
 fn no_pivot_container() {
-    if !root_or_skip("no_pivot_container") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-nopivot";
@@ -219,7 +219,7 @@ fn no_pivot_container() {
 }
 
 fn terminal_over_console_socket() {
-    if !root_or_skip("terminal_over_console_socket") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-tty";
@@ -245,7 +245,7 @@ fn terminal_over_console_socket() {
 }
 
 fn refusals() {
-    if !root_or_skip("refusals") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["true"]);
@@ -279,7 +279,7 @@ fn refusals() {
 }
 
 fn pid_file_and_detached() {
-    if !root_or_skip("pid_file_and_detached") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-exec-pidfile";
@@ -306,17 +306,14 @@ fn pid_file_and_detached() {
 /// This host runs neither AppArmor nor SELinux: as runc, a config with
 /// labels still runs (for create and exec), and `features` says so.
 fn lsm_labels_skipped_without_the_module() {
-    if !root_or_skip("lsm_labels_skipped_without_the_module") {
+    if !root_or_skip() {
         return;
     }
     let lsm_enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.starts_with('Y'))
         || std::path::Path::new("/sys/fs/selinux/enforce").exists();
     if lsm_enabled {
-        println!(
-            "test exec::lsm_labels_skipped_without_the_module ... skipped: the host runs an LSM"
-        );
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("the host runs an LSM");
         return;
     }
     let id = "t-exec-lsm";

@@ -13,7 +13,7 @@ use ocikit_types::runtime::{
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("fields::scheduler_batch_nice", scheduler_batch_nice),
     (
         "fields::scheduler_fifo_and_deadline",
@@ -49,7 +49,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
 ];
 
 fn scheduler_batch_nice() {
-    if !root_or_skip("scheduler_batch_nice") {
+    if !root_or_skip() {
         return;
     }
     // SCHED_BATCH: a real-time policy would need cpu.rt_runtime_us in
@@ -82,7 +82,7 @@ fn sched_fields(out: &str) -> Vec<(String, String)> {
 }
 
 fn scheduler_fifo_and_deadline() {
-    if !root_or_skip("scheduler_fifo_and_deadline") {
+    if !root_or_skip() {
         return;
     }
     // With RT group scheduling (v1 cpu), a real-time task needs runtime
@@ -91,8 +91,7 @@ fn scheduler_fifo_and_deadline() {
     let parent = std::path::Path::new("/sys/fs/cgroup/cpu/ocikit/cpu.rt_runtime_us");
     let rt_groups = parent.exists();
     if rt_groups && std::fs::write(parent, "100000").is_err() {
-        println!("test scheduler_fifo_and_deadline ... skipped: cannot give the ocikit cpu group real-time runtime");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("cannot give the ocikit cpu group real-time runtime");
         return;
     }
     let mut b = Bundle::new(&["grep", "-E", "^(policy|prio) ", "/proc/self/sched"]);
@@ -135,7 +134,7 @@ fn scheduler_fifo_and_deadline() {
 }
 
 fn io_priority_idle_and_be() {
-    if !root_or_skip("io_priority_idle_and_be") {
+    if !root_or_skip() {
         return;
     }
     for (class, prio, want) in [
@@ -150,7 +149,7 @@ fn io_priority_idle_and_be() {
 }
 
 fn personality_linux32() {
-    if !root_or_skip("personality_linux32") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "cat /proc/self/personality; busybox uname -m"]);
@@ -162,12 +161,11 @@ fn personality_linux32() {
 }
 
 fn exec_cpu_affinity() {
-    if !root_or_skip("exec_cpu_affinity") {
+    if !root_or_skip() {
         return;
     }
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        println!("test exec_cpu_affinity ... skipped: needs 2 CPUs");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("needs 2 CPUs");
         return;
     }
     let mut b = Bundle::new(&["grep", "^Cpus_allowed_list", "/proc/self/status"]);
@@ -215,12 +213,11 @@ fn exec_cpu_affinity() {
 }
 
 fn memory_policy_bind() {
-    if !root_or_skip("memory_policy_bind") {
+    if !root_or_skip() {
         return;
     }
     if !std::path::Path::new("/proc/self/numa_maps").exists() {
-        println!("test memory_policy_bind ... skipped: kernel without NUMA");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("kernel without NUMA");
         return;
     }
     // numa_maps shows the task's policy for mappings without their own.
@@ -249,7 +246,7 @@ fn uptime(text: &str) -> u64 {
 }
 
 fn time_namespace_offsets_and_join() {
-    if !root_or_skip("time_namespace_offsets_and_join") {
+    if !root_or_skip() {
         return;
     }
     const DAYS_1000: i64 = 1000 * 86400;
@@ -352,12 +349,11 @@ fn resources(b: &mut Bundle) -> &mut Resources {
 }
 
 fn block_io_throttle_and_update() {
-    if !root_or_skip("block_io_throttle_and_update") {
+    if !root_or_skip() {
         return;
     }
     let Some((ma, mi)) = block_device() else {
-        println!("test block_io_throttle_and_update ... skipped: no block device");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("no block device");
         return;
     };
     // Read inside the container through its cgroup mount (v1 blkio, or
@@ -414,7 +410,7 @@ fn block_io_throttle_and_update() {
 }
 
 fn block_io_weight() {
-    if !root_or_skip("block_io_weight") {
+    if !root_or_skip() {
         return;
     }
     // The BFQ (or CFQ) weight files exist only in non-root groups.
@@ -435,8 +431,7 @@ fn block_io_weight() {
             setting: "blockIO.weight",
             ..
         }) => {
-            println!("test block_io_weight ... skipped: no BFQ/CFQ group scheduling here");
-            SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+            testkit::need::skip("no BFQ/CFQ group scheduling here");
             return;
         }
         r => {
@@ -478,12 +473,11 @@ fn block_io_weight() {
 }
 
 fn hugepage_limit() {
-    if !root_or_skip("hugepage_limit") {
+    if !root_or_skip() {
         return;
     }
     if !std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists() {
-        println!("test hugepage_limit ... skipped: no 2MB huge pages");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("no 2MB huge pages");
         return;
     }
     // On the hybrid host hugetlb lives in the cgroup2 hierarchy, mounted
@@ -501,7 +495,7 @@ fn hugepage_limit() {
 }
 
 fn network_and_rdma_need_controllers() {
-    if !root_or_skip("network_and_rdma_need_controllers") {
+    if !root_or_skip() {
         return;
     }
     let present = |c: &str| {
@@ -516,8 +510,7 @@ fn network_and_rdma_need_controllers() {
     resources(&mut b).network = Some(n);
     b.write();
     if present("net_cls") {
-        println!("test network_and_rdma_need_controllers ... skipped: net_cls is mounted here");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("net_cls is mounted here");
         return;
     }
     let e =
@@ -555,7 +548,7 @@ fn network_and_rdma_need_controllers() {
 }
 
 fn idmapped_bind_mount() {
-    if !root_or_skip("idmapped_bind_mount") {
+    if !root_or_skip() {
         return;
     }
     let data = tempfile::Builder::new()
@@ -593,7 +586,7 @@ fn idmapped_bind_mount() {
 }
 
 fn net_device_moved_and_renamed() {
-    if !root_or_skip("net_device_moved_and_renamed") {
+    if !root_or_skip() {
         return;
     }
     let ip = |args: &[&str]| {
@@ -612,8 +605,7 @@ fn net_device_moved_and_renamed() {
     if !ip(&["link", "add", host, "type", "dummy"])
         && !ip(&["link", "add", host, "type", "veth", "peer", "name", peer])
     {
-        println!("test net_device_moved_and_renamed ... skipped: cannot create a dummy or veth interface");
-        SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("cannot create a dummy or veth interface");
         return;
     }
     // Its permanent address goes with it.
@@ -652,7 +644,7 @@ fn net_device_moved_and_renamed() {
 }
 
 fn idmapped_mount_in_user_namespace() {
-    if !root_or_skip("idmapped_mount_in_user_namespace") {
+    if !root_or_skip() {
         return;
     }
     // Host files owned by root, in a container whose root is host 100000:

@@ -6,7 +6,7 @@ use ocikit_types::runtime::{IdMapping, Mount, Namespace, NamespaceType, User};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("isolation::hostname", hostname),
     ("isolation::network_namespace", network_namespace),
     ("isolation::uid_gid_groups", uid_gid_groups),
@@ -37,7 +37,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
 ];
 
 fn hostname() {
-    if !root_or_skip("hostname") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["hostname"]);
@@ -47,7 +47,7 @@ fn hostname() {
 }
 
 fn uid_gid_groups() {
-    if !root_or_skip("uid_gid_groups") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "id -u; id -g; id -G; umask"]);
@@ -61,7 +61,7 @@ fn uid_gid_groups() {
 }
 
 fn env_and_cwd() {
-    if !root_or_skip("env_and_cwd") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "echo $GREETING; pwd"]);
@@ -74,7 +74,7 @@ fn env_and_cwd() {
 }
 
 fn readonly_root() {
-    if !root_or_skip("readonly_root") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&[
@@ -96,7 +96,7 @@ fn readonly_root() {
 }
 
 fn masked_and_readonly_paths() {
-    if !root_or_skip("masked_and_readonly_paths") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&[
@@ -128,7 +128,7 @@ fn masked_and_readonly_paths() {
 /// rootfs): only `lo` in it, in sysfs too; its sysctls and links are the
 /// container's; owned by the container's user namespace when it has one.
 fn network_namespace() {
-    if !root_or_skip("network_namespace") {
+    if !root_or_skip() {
         return;
     }
     let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
@@ -168,7 +168,7 @@ fn network_namespace() {
 }
 
 fn pid_namespace_and_devices() {
-    if !root_or_skip("pid_namespace_and_devices") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&[
@@ -198,7 +198,7 @@ fn pid_namespace_and_devices() {
 }
 
 fn bind_mount_and_no_pivot() {
-    if !root_or_skip("bind_mount_and_no_pivot") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "cat /data/msg; touch /data/new || echo ro-bind"]);
@@ -225,7 +225,7 @@ fn bind_mount_and_no_pivot() {
 }
 
 fn user_namespace() {
-    if !root_or_skip("user_namespace") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "id -u; cat /proc/self/uid_map"]);
@@ -246,7 +246,7 @@ fn user_namespace() {
 }
 
 fn rootfs_symlink_cannot_escape() {
-    if !root_or_skip("rootfs_symlink_cannot_escape") {
+    if !root_or_skip() {
         return;
     }
     // A hostile rootfs points a mount destination at the host's /tmp; the
@@ -271,7 +271,7 @@ fn rootfs_symlink_cannot_escape() {
 }
 
 fn capabilities_nnp_oom_sysctl() {
-    if !root_or_skip("capabilities_nnp_oom_sysctl") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&[
@@ -312,7 +312,7 @@ fn capabilities_nnp_oom_sysctl() {
 }
 
 fn join_namespace_by_path() {
-    if !root_or_skip("join_namespace_by_path") {
+    if !root_or_skip() {
         return;
     }
     let mut a = Bundle::new(&["sleep", "100"]);

@@ -7,7 +7,7 @@ use ocikit_types::runtime::Status;
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("lifecycle::run_true_is_0", run_true_is_0),
     ("lifecycle::run_exit_code", run_exit_code),
     (
@@ -23,7 +23,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
 ];
 
 fn run_true_is_0() {
-    if !root_or_skip("run_true_is_0") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["/bin/true"]);
@@ -32,7 +32,7 @@ fn run_true_is_0() {
 }
 
 fn run_exit_code() {
-    if !root_or_skip("run_exit_code") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["sh", "-c", "echo hi; exit 7"]);
@@ -49,7 +49,7 @@ fn wait_for(mut cond: impl FnMut() -> bool) {
 }
 
 fn create_state_start_stop_delete() {
-    if !root_or_skip("create_state_start_stop_delete") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["sh", "-c", "read x; echo got $x"]);
@@ -105,7 +105,7 @@ fn create_state_start_stop_delete() {
 }
 
 fn kill_sigkill() {
-    if !root_or_skip("kill_sigkill") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["sleep", "100"]);
@@ -123,7 +123,7 @@ fn kill_sigkill() {
 }
 
 fn kill_all_and_force_delete() {
-    if !root_or_skip("kill_all_and_force_delete") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["sh", "-c", "sleep 100 & sleep 100 & wait"]);
@@ -159,7 +159,7 @@ fn kill_all_and_force_delete() {
 }
 
 fn pid_file_and_list() {
-    if !root_or_skip("pid_file_and_list") {
+    if !root_or_skip() {
         return;
     }
     let b = Bundle::new(&["sleep", "100"]);

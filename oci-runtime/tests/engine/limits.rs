@@ -5,7 +5,7 @@ use ocikit_types::runtime::{Cpu, Memory, Pids, Resources, Rlimit, RlimitType};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     (
         "limits::memory_and_pids_in_cgroup",
         memory_and_pids_in_cgroup,
@@ -18,7 +18,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
 ];
 
 fn memory_and_pids_in_cgroup() {
-    if !root_or_skip("memory_and_pids_in_cgroup") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sleep", "100"]);
@@ -74,7 +74,7 @@ fn memory_and_pids_in_cgroup() {
 }
 
 fn rlimit_nofile() {
-    if !root_or_skip("rlimit_nofile") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "ulimit -n; ulimit -Hn"]);
@@ -84,7 +84,7 @@ fn rlimit_nofile() {
 }
 
 fn cgroup_mount_shows_own_group() {
-    if !root_or_skip("cgroup_mount_shows_own_group") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&[

@@ -5,10 +5,10 @@ use ocikit_types::runtime::{Memory, Resources};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[("oom::oom_kill_is_counted", oom_kill_is_counted)];
+pub(crate) const TESTS: &[testkit::Test] = &[("oom::oom_kill_is_counted", oom_kill_is_counted)];
 
 fn oom_kill_is_counted() {
-    if !root_or_skip("oom_kill_is_counted") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-oom";

@@ -9,7 +9,7 @@ use ocikit_types::runtime::{Cpu, Memory, Pids, Resources, Status};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("ops::pause_resume_kill", pause_resume_kill),
     ("ops::force_delete_paused", force_delete_paused),
     ("ops::ps_lists_children", ps_lists_children),
@@ -59,7 +59,7 @@ fn status(b: &Bundle, id: &str) -> Status {
 }
 
 fn pause_resume_kill() {
-    if !root_or_skip("pause_resume_kill") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-pause";
@@ -92,7 +92,7 @@ fn pause_resume_kill() {
 }
 
 fn force_delete_paused() {
-    if !root_or_skip("force_delete_paused") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-pause-del";
@@ -112,7 +112,7 @@ fn force_delete_paused() {
 }
 
 fn ps_lists_children() {
-    if !root_or_skip("ps_lists_children") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-ps";
@@ -132,7 +132,7 @@ fn ps_lists_children() {
 }
 
 fn stats_of_running_container() {
-    if !root_or_skip("stats_of_running_container") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-stats";
@@ -172,7 +172,7 @@ fn stats_of_running_container() {
 }
 
 fn update_live_limits() {
-    if !root_or_skip("update_live_limits") {
+    if !root_or_skip() {
         return;
     }
     let id = "t-update";
@@ -309,12 +309,11 @@ pub(crate) fn pause_child_if_requested() {
 }
 
 fn pause_resume_pure_v2() {
-    if !root_or_skip("pause_resume_pure_v2") {
+    if !root_or_skip() {
         return;
     }
     if !Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
-        println!("test pause_resume_pure_v2 ... skipped: no cgroup2 hierarchy to mount alone");
-        crate::common::SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        testkit::need::skip("no cgroup2 hierarchy to mount alone");
         return;
     }
     let mut b = Bundle::new(&[

@@ -12,7 +12,7 @@ use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("seccomp::errno_rule_denies_mkdir", errno_rule_denies_mkdir),
     ("seccomp::argument_condition", argument_condition),
     (
@@ -39,7 +39,7 @@ fn set_profile(b: &mut Bundle, profile: Seccomp) {
 /// Default allow, mkdir/mkdirat -> EPERM; installed before the
 /// capabilities are dropped (noNewPrivileges false).
 fn errno_rule_denies_mkdir() {
-    if !root_or_skip("errno_rule_denies_mkdir") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "echo hello; busybox mkdir /tmp/x; echo rc=$?"]);
@@ -69,7 +69,7 @@ fn errno_rule_denies_mkdir() {
 /// personality(2) is denied only when arg0 == PER_LINUX32 (8): linux32
 /// fails with EACCES, linux64 (arg0 0) runs.
 fn argument_condition() {
-    if !root_or_skip("argument_condition") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&[
@@ -167,7 +167,7 @@ const BUSYBOX_SH: &[&str] = &[
 /// Default SCMP_ACT_ERRNO with an allow list: sh runs, anything else
 /// (mkdir) fails with EPERM. Installed last, after no_new_privs.
 fn default_errno_allow_list() {
-    if !root_or_skip("default_errno_allow_list") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "echo works; busybox mkdir /tmp/y; echo rc=$?"]);
@@ -185,7 +185,7 @@ fn default_errno_allow_list() {
 /// SCMP_ACT_KILL (a thread) and SCMP_ACT_KILL_PROCESS on sethostname:
 /// the process dies by SIGSYS, status 159.
 fn kill_is_sigsys() {
-    if !root_or_skip("kill_is_sigsys") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "hostname other; echo status=$?"]);
@@ -210,7 +210,7 @@ fn kill_is_sigsys() {
 /// (SCM_RIGHTS) and the container process state; once the agent closes
 /// the descriptor the notified syscall fails with ENOSYS.
 fn notify_listener_gets_fd() {
-    if !root_or_skip("notify_listener_gets_fd") {
+    if !root_or_skip() {
         return;
     }
     let mut b = Bundle::new(&["sh", "-c", "busybox mkdir /tmp/z; echo rc=$?"]);
@@ -330,8 +330,8 @@ fn build_program_32(flag: &str, dest: &std::path::Path) -> Result<(), Unable> {
 }
 
 /// A bundle running `/prog`, built with `gcc <flag>`, under a profile
-/// listing `archs` with mkdir/mkdirat -> EPERM; `None` (after printing
-/// the skip) when the program cannot be built or run here.
+/// listing `archs` with mkdir/mkdirat -> EPERM; `None` (the test is
+/// reported ignored) when the program cannot be built or run here.
 fn bundle_32(test: &str, flag: &str, archs: Vec<SeccompArch>) -> Option<Bundle> {
     let mut b = Bundle::new(&["/prog"]);
     // A writable root, so only seccomp can stop the mkdir.
@@ -342,19 +342,11 @@ fn bundle_32(test: &str, flag: &str, archs: Vec<SeccompArch>) -> Option<Bundle> 
     r.errno_ret = Some(1);
     p.syscalls.push(r);
     set_profile(&mut b, p);
-    let why = match build_program_32(flag, &b.path().join("rootfs/prog")) {
+    match build_program_32(flag, &b.path().join("rootfs/prog")) {
         Ok(()) => return Some(b),
-        Err(Unable::Toolchain(why)) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: {why}"
-            );
-            why
-        }
-        Err(Unable::Kernel(why)) => why,
+        Err(Unable::Toolchain(why)) => testkit::need::missing(format!("{test}: {why}")),
+        Err(Unable::Kernel(why)) => testkit::need::skip(why),
     };
-    println!("test {test} ... skipped: {why}");
-    SKIPPED.store(true, std::sync::atomic::Ordering::SeqCst);
     None
 }
 
@@ -373,7 +365,7 @@ fn x32_program_is_filtered() {
 }
 
 fn filtered_32(test: &str, flag: &str, arch: SeccompArch) {
-    if !root_or_skip(test) {
+    if !root_or_skip() {
         return;
     }
     let all = vec![SeccompArch::X86_64, SeccompArch::X86, SeccompArch::X32];

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::common::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[testkit::Test] = &[
     ("stress::run_true_200_times", run_true_200_times),
     (
         "stress::run_true_500_times_with_both_cpus_loaded",
@@ -14,7 +14,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
 ];
 
 fn run_true_200_times() {
-    if !root_or_skip("run_true_200_times") {
+    if !root_or_skip() {
         return;
     }
     run_true_times(200);
@@ -23,7 +23,7 @@ fn run_true_200_times() {
 /// The case that hangs other runtimes: the container exits at once while
 /// every CPU is busy, so SIGCHLD and the runtime's wait race.
 fn run_true_500_times_loaded() {
-    if !root_or_skip("run_true_500_times_with_both_cpus_loaded") {
+    if !root_or_skip() {
         return;
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
