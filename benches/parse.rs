@@ -6,8 +6,8 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ocikit_types::runtime::Spec;
-use ocikit_types::{
+use ocikit::types::runtime::Spec;
+use ocikit::types::{
     Descriptor, Digest, Document, ImageConfiguration, ImageIndex, ImageManifest, MediaType,
     Platform,
 };
@@ -24,11 +24,11 @@ fn manifest() -> Vec<u8> {
         .collect();
     let mut m = ImageManifest::new(descriptor(99, MediaType::ImageConfig), layers);
     m.annotations.insert(
-        ocikit_types::annotation::CREATED.into(),
+        ocikit::types::annotation::CREATED.into(),
         "2026-11-27T00:00:00Z".into(),
     );
     m.annotations.insert(
-        ocikit_types::annotation::SOURCE.into(),
+        ocikit::types::annotation::SOURCE.into(),
         "https://example.com/src".into(),
     );
     m.to_pretty_string().into_bytes()
@@ -64,7 +64,7 @@ fn index() -> Vec<u8> {
 fn config() -> Vec<u8> {
     let mut c = ImageConfiguration::new("amd64", "linux");
     c.created = Some("2026-11-27T00:00:00Z".into());
-    let mut cfg = ocikit_types::Config::default();
+    let mut cfg = ocikit::types::Config::default();
     cfg.env = Some(vec![
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
         "LANG=C.UTF-8".into(),
@@ -74,7 +74,7 @@ fn config() -> Vec<u8> {
     c.config = Some(cfg);
     for i in 0..12 {
         c.rootfs.diff_ids.push(Digest::sha256(&[i]));
-        let mut h = ocikit_types::History::default();
+        let mut h = ocikit::types::History::default();
         h.created = Some("2026-11-27T00:00:00Z".into());
         h.created_by = Some(format!("RUN step {i} && apt-get install -y something"));
         c.history.push(h);

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ocikit_distribution::{Client, ClientBuilder, Platforms};
-use ocikit_image::{ImageBuilder, Layout};
-use ocikit_types::{Descriptor, Digest, MediaType, Platform, Reference};
+use ocikit::distribution::{Client, ClientBuilder, Platforms};
+use ocikit::image::{ImageBuilder, Layout};
+use ocikit::types::{Descriptor, Digest, MediaType, Platform, Reference};
 
 const RUNS: usize = 3;
 const LAYERS: usize = 4;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ocikit_image::{pack, unpack, ImageBuilder, Layout, PackOptions, UnpackOptions};
-use ocikit_types::{Compression, MediaType, Platform};
+use ocikit::image::{pack, unpack, ImageBuilder, Layout, PackOptions, UnpackOptions};
+use ocikit::types::{Compression, MediaType, Platform};
 
 const RUNS: usize = 3;
 
@@ -171,13 +171,13 @@ fn main() {
         let desc = layout
             .write_blob_from(
                 std::fs::File::open(path).unwrap(),
-                ocikit_types::Algorithm::Sha256,
+                ocikit::types::Algorithm::Sha256,
                 Some((&report.blob_digest, report.size)),
             )
             .unwrap();
         let mut b = ImageBuilder::new(&layout, Platform::host());
         b.add_layer(
-            ocikit_types::Descriptor::new(MediaType::ImageLayerGzip, desc.0, desc.1),
+            ocikit::types::Descriptor::new(MediaType::ImageLayerGzip, desc.0, desc.1),
             report.diff_id.clone(),
             None,
         );

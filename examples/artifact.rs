@@ -20,8 +20,8 @@ use std::process::ExitCode;
 #[path = "common/cli.rs"]
 mod cli;
 
-use ocikit_distribution::{ArtifactFile, ClientBuilder};
-use ocikit_types::{MediaType, Reference};
+use ocikit::distribution::{ArtifactFile, ClientBuilder};
+use ocikit::types::{MediaType, Reference};
 
 async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let client = ClientBuilder::new()

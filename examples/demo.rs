@@ -22,10 +22,10 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use ocikit_distribution::{ClientBuilder, Platforms};
-use ocikit_image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
-use ocikit_runtime::{CreateOptions, Runtime};
-use ocikit_types::{
+use ocikit::distribution::{ClientBuilder, Platforms};
+use ocikit::image::{create_bundle, ImageBuilder, Layout, PackOptions, UnpackOptions};
+use ocikit::runtime::{CreateOptions, Runtime};
+use ocikit::types::{
     annotation, Document, ImageConfiguration, ImageManifest, Platform, Raw, Reference,
 };
 
@@ -248,7 +248,7 @@ fn run(args: Vec<String>) -> Result<()> {
 
 fn main() -> ExitCode {
     // The runtime re-executes this program as the container's init.
-    ocikit_runtime::init_if_requested();
+    ocikit::runtime::init_if_requested();
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

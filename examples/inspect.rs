@@ -16,8 +16,8 @@ use std::process::ExitCode;
 #[path = "common/cli.rs"]
 mod cli;
 
-use ocikit_distribution::ClientBuilder;
-use ocikit_types::{AnyManifest, Reference};
+use ocikit::distribution::ClientBuilder;
+use ocikit::types::{AnyManifest, Reference};
 
 async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = ClientBuilder::new();

@@ -15,8 +15,8 @@ mod out;
 
 use std::process::ExitCode;
 
-use ocikit_types::runtime::{Features, Spec, State};
-use ocikit_types::{
+use ocikit::types::runtime::{Features, Spec, State};
+use ocikit::types::{
     Catalog, Digest, DockerManifest, DockerManifestList, Document, DocumentKind, Error,
     ErrorResponse, ImageConfiguration, ImageIndex, ImageManifest, MediaType, OciLayout, Platform,
     Reference, TagList,
@@ -60,7 +60,7 @@ fn check<T: Document>(bytes: &[u8]) -> Result<String, Error> {
 
 fn validate_document(kind: DocumentKind, bytes: &[u8]) -> Result<String, Error> {
     match kind {
-        DocumentKind::Descriptor => check::<ocikit_types::Descriptor>(bytes),
+        DocumentKind::Descriptor => check::<ocikit::types::Descriptor>(bytes),
         DocumentKind::ImageManifest => check::<ImageManifest>(bytes),
         DocumentKind::ImageIndex => check::<ImageIndex>(bytes),
         DocumentKind::ImageConfiguration => check::<ImageConfiguration>(bytes),

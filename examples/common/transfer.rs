@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use ocikit_distribution::{ClientBuilder, Credentials, Platforms, Progress};
-use ocikit_image::Layout;
-use ocikit_types::{Platform, Reference};
+use ocikit::distribution::{ClientBuilder, Credentials, Platforms, Progress};
+use ocikit::image::Layout;
+use ocikit::types::{Platform, Reference};
 
 enum Location {
     Registry(Reference),
@@ -133,7 +133,7 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
             client.copy_image(a, b, &platforms).await?
         }
         (Location::Layout(..), Location::Layout(..)) => {
-            return Err("layout to layout: use ocikit_image::export_layout / import_layout".into())
+            return Err("layout to layout: use ocikit::image::export_layout / import_layout".into())
         }
     };
     outln!(
