@@ -12,6 +12,7 @@
 //!
 //! The program re-executes itself as each container's init, so `main`
 //! calls `ocikit_runtime::init_if_requested()` before anything else.
+#![forbid(unsafe_code)]
 
 #[macro_use]
 mod out;
