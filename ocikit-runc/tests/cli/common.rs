@@ -6,10 +6,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The `ocikit-runc` binary of this package, which cargo builds before
-/// the tests.
+/// The `ocikit-runc` under test: `$OCIKIT_RUNC` when set (CI points it at
+/// the binary `cargo install --path ocikit-runc` installed), else this
+/// package's binary, which cargo builds before the tests.
 pub(crate) fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_ocikit-runc"))
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var_os("OCIKIT_RUNC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_ocikit-runc").into())
+    })
 }
 
 /// A container id unique to this process and test.
