@@ -16,9 +16,11 @@
 #[macro_use]
 #[path = "common/out.rs"]
 mod out;
+#[path = "common/rootfs.rs"]
+mod rootfs;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -50,50 +52,6 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
-/// The rootfs: busybox, else a static program compiled here, else a file.
-/// Returns a description and the command the image runs.
-fn make_rootfs(dir: &Path) -> Result<(String, Vec<String>)> {
-    std::fs::create_dir_all(dir.join("bin"))?;
-    std::fs::create_dir_all(dir.join("etc"))?;
-    std::fs::write(dir.join("etc/motd"), "Built, stored and run by ocikit.\n")?;
-    std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n")?;
-    std::fs::write(dir.join("etc/group"), "root:x:0:\n")?;
-    if Path::new("/usr/bin/busybox").is_file() {
-        std::fs::copy("/usr/bin/busybox", dir.join("bin/busybox"))?;
-        for applet in ["sh", "cat", "echo", "hostname", "id", "ls", "uname"] {
-            std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet))?;
-        }
-        return Ok((
-            "busybox-static from /usr/bin/busybox".into(),
-            vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                "cat /etc/motd; echo \"hostname: $(hostname), $(id)\"".into(),
-            ],
-        ));
-    }
-    let src = dir.join("hello.c");
-    std::fs::write(&src, "#include <stdio.h>\nint main(void){puts(\"Built, stored and run by ocikit (a static program).\");return 0;}\n")?;
-    let built = Command::new("cc")
-        .arg("-static")
-        .arg("-O2")
-        .arg("-o")
-        .arg(dir.join("bin/hello"))
-        .arg(&src)
-        .status();
-    std::fs::remove_file(&src)?;
-    if built.is_ok_and(|s| s.success()) {
-        return Ok((
-            "a static hello program compiled with cc (busybox-static is not installed)".into(),
-            vec!["/bin/hello".into()],
-        ));
-    }
-    Ok((
-        "one file only (neither busybox-static nor a C compiler is installed)".into(),
-        vec!["/bin/sh".into()],
-    ))
-}
-
 fn run(args: Vec<String>) -> Result<()> {
     let mut registry = None;
     let mut keep = None;
@@ -120,7 +78,7 @@ fn run(args: Vec<String>) -> Result<()> {
     step(1, "a root filesystem");
     let rootfs = work.join("src-rootfs");
     let _ = std::fs::remove_dir_all(&rootfs);
-    let (what, cmd) = make_rootfs(&rootfs)?;
+    let (what, cmd) = rootfs::make(&rootfs)?;
     outln!("      {what}");
 
     step(2, "an image in an OCI image layout");
