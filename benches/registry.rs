@@ -14,65 +14,23 @@
 //! the `skopeo copy` it waited for. The registry's CPU is excluded for both.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ocikit::distribution::{Client, ClientBuilder, Platforms};
 use ocikit::image::{ImageBuilder, Layout};
 use ocikit::types::{Descriptor, Digest, MediaType, Platform, Reference};
+use testkit::registry::Registry;
 
 const RUNS: usize = 3;
 const LAYERS: usize = 4;
 const LAYER_SIZE: usize = 64 << 20;
 const WORK: &str = "/dev/shm/ocikit-bench-registry";
 
-/// A `docker-registry` on 127.0.0.1 with its storage in `dir`, stopped on
-/// drop.
-struct Registry {
-    child: Child,
-    addr: String,
-}
-
-impl Registry {
-    fn start(dir: &Path) -> Registry {
-        let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
-                dir.join("data").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "registry did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Registry { child, addr }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A fresh `docker-registry` on 127.0.0.1 with its storage in `dir`.
+fn start_registry(dir: &Path) -> Registry {
+    let _ = std::fs::remove_dir_all(dir);
+    Registry::start_in(dir, "").expect("docker-registry")
 }
 
 /// CPU seconds (user + system) of this process and of its waited-for
@@ -161,7 +119,7 @@ fn main() {
     src.tag("v1", image.clone()).unwrap();
 
     // The registry every pull reads, filled before timing.
-    let source = Registry::start(&work.join("registry-source"));
+    let source = start_registry(&work.join("registry-source"));
     let source_ref: Reference = format!("{}/bench/src:v1", source.addr).parse().unwrap();
     rt.block_on(client(&source.addr).push_image(&src, &image, &source_ref))
         .unwrap();
@@ -178,7 +136,7 @@ fn main() {
         for which in order {
             let s = match which {
                 0 => {
-                    let reg = Registry::start(&work.join("registry-push"));
+                    let reg = start_registry(&work.join("registry-push"));
                     let r: Reference = format!("{}/bench/ocikit:v1", reg.addr).parse().unwrap();
                     let c = client(&reg.addr);
                     let (cpu0, _) = cpu();
@@ -193,7 +151,7 @@ fn main() {
                     }
                 }
                 1 => {
-                    let reg = Registry::start(&work.join("registry-push"));
+                    let reg = start_registry(&work.join("registry-push"));
                     let (_, c0) = cpu();
                     let t = Instant::now();
                     skopeo(&[

@@ -201,10 +201,7 @@ fn main() {
         .or_else(|| std::env::var("OCIKIT_BENCH_RUNS").ok()?.parse().ok())
         .unwrap_or(50);
     if std::env::var_os(NS_ENV).is_none() {
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "the runtime bench needs root"
-        );
+        assert!(testkit::need::is_root(), "the runtime bench needs root");
         let ours = ocikit_runc();
         let err = Command::new("unshare")
             .args(["-m", "--propagation", "private", "--"])

@@ -1,6 +1,7 @@
 //! Debian's `docker-registry` (CNCF Distribution 2.8) on loopback.
 
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,10 @@ pub struct Registry {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub addr: String,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    /// The temporary directory removed on drop, unless the caller chose
+    /// the directory.
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl Registry {
@@ -42,14 +46,30 @@ impl Registry {
         if !crate::need::tool("docker-registry") {
             return None;
         }
-        let dir = tempfile::tempdir().expect("a registry directory");
+        let temp = tempfile::tempdir().expect("a registry directory");
+        let mut reg = Registry::start_in(temp.path(), extra)?;
+        reg._temp = Some(temp);
+        Some(reg)
+    }
+
+    /// Starts a registry (as [`Registry::start_with`]) whose config and
+    /// storage (`data/`) are in `dir`, which is left in place on drop
+    /// (benchmarks put it on tmpfs).
+    ///
+    /// # Panics
+    /// When the registry does not listen within 20 seconds.
+    pub fn start_in(dir: &Path, extra: &str) -> Option<Registry> {
+        if !crate::need::tool("docker-registry") {
+            return None;
+        }
+        std::fs::create_dir_all(dir).expect("create the registry directory");
         let addr = format!("127.0.0.1:{}", free_port());
-        let config = dir.path().join("config.yml");
+        let config = dir.join("config.yml");
         std::fs::write(
             &config,
             format!(
                 "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{extra}",
-                dir.path().join("data").display()
+                dir.join("data").display()
             ),
         )
         .expect("write the registry config");
@@ -68,12 +88,17 @@ impl Registry {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(Registry { child, addr, dir })
+        Some(Registry {
+            child,
+            addr,
+            dir: dir.to_owned(),
+            _temp: None,
+        })
     }
 
     /// The directory holding the registry's config and storage (`data/`).
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 

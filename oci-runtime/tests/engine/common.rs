@@ -25,18 +25,7 @@ impl Bundle {
             .prefix("ocikit-bundle")
             .tempdir()
             .unwrap();
-        let bin = dir.path().join("rootfs/bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
-        for tool in [
-            "sh", "true", "false", "cat", "echo", "id", "hostname", "ls", "sleep", "touch", "test",
-            "pwd", "env", "grep", "mount",
-        ] {
-            std::os::unix::fs::symlink("busybox", bin.join(tool)).unwrap();
-        }
-        for d in ["proc", "sys", "dev", "tmp", "etc"] {
-            std::fs::create_dir_all(dir.path().join("rootfs").join(d)).unwrap();
-        }
+        testkit::busybox::rootfs(&dir.path().join("rootfs"));
         let mut spec = Spec::default_linux();
         let p = spec.process.as_mut().unwrap();
         p.terminal = false;

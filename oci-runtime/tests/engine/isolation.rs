@@ -107,7 +107,6 @@ fn masked_and_readonly_paths() {
     std::fs::create_dir_all(b.path().join("rootfs/secret")).unwrap();
     std::fs::write(b.path().join("rootfs/secret/file"), "TOP SECRET").unwrap();
     std::fs::write(b.path().join("rootfs/etc/hidden"), "HIDDEN").unwrap();
-    std::os::unix::fs::symlink("busybox", b.path().join("rootfs/bin/wc")).unwrap();
     let linux = b.spec.linux.as_mut().unwrap();
     linux.masked_paths.push("/secret".into());
     linux.masked_paths.push("/etc/hidden".into());
