@@ -59,15 +59,58 @@ pub trait Document: Serialize + DeserializeOwned {
     }
 }
 
-/// Serialises any value as canonical JSON (sorted keys, compact).
+/// Serialises any value as canonical JSON: object keys sorted by their
+/// bytes, no insignificant white space.
+///
+/// The form does not depend on serde_json's features: keys are sorted
+/// here, not by serde_json's map, which keeps insertion order when any
+/// crate in the build enables `preserve_order`; so the same document has
+/// the same bytes, and digest, in every program.
 pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    // serde_json's Map is a BTreeMap (the `preserve_order` feature is not
-    // used anywhere in this workspace), so going through Value sorts keys.
     // Serialising our own types cannot fail: keys are strings, no NaN floats.
-    match serde_json::to_value(value) {
-        Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
-        Err(_) => Vec::new(),
+    let Ok(value) = serde_json::to_value(value) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    write_canonical(&value, &mut out);
+    out
+}
+
+/// Writes `value` with sorted keys; scalars as serde_json writes them.
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (key, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_scalar(&Value::String(key.clone()), out);
+                out.push(b':');
+                write_canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(b']');
+        }
+        scalar => write_scalar(scalar, out),
     }
+}
+
+fn write_scalar(value: &serde_json::Value, out: &mut Vec<u8>) {
+    // Writing a string, number, bool or null into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// A parsed document together with the exact bytes it came from and their
@@ -185,5 +228,43 @@ impl<T: Document> Raw<T> {
     /// Splits into bytes, digest and value.
     pub fn into_parts(self) -> (Vec<u8>, Digest, T) {
         (self.bytes, self.digest, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_form_sorts_keys_at_every_depth() {
+        #[derive(Serialize)]
+        struct Doc {
+            zeta: u32,
+            alpha: Vec<std::collections::BTreeMap<String, String>>,
+            #[serde(rename = "Mid")]
+            mid: Option<&'static str>,
+        }
+        let mut inner = std::collections::BTreeMap::new();
+        inner.insert("b".to_owned(), "\"quoted\"\n".to_owned());
+        inner.insert("a".to_owned(), "é".to_owned());
+        let doc = Doc {
+            zeta: 7,
+            alpha: vec![inner],
+            mid: None,
+        };
+        assert_eq!(
+            String::from_utf8(to_canonical_vec(&doc)).unwrap(),
+            r#"{"Mid":null,"alpha":[{"a":"é","b":"\"quoted\"\n"}],"zeta":7}"#
+        );
+    }
+
+    #[test]
+    fn canonical_form_of_an_insertion_ordered_map_is_sorted() {
+        // What a `preserve_order` build hands the writer: keys in
+        // insertion order.
+        let value = serde_json::json!({"b": 1, "a": {"d": [1.5, true], "c": null}});
+        let mut out = Vec::new();
+        write_canonical(&value, &mut out);
+        assert_eq!(out, br#"{"a":{"c":null,"d":[1.5,true]},"b":1}"#);
     }
 }
