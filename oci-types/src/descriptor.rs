@@ -121,7 +121,7 @@ impl Descriptor {
             v.report_field("size", "a size of at most 2^63-1", self.size.to_string());
         }
         for (i, u) in self.urls.iter().enumerate() {
-            if url::Url::parse(u).is_err() {
+            if !crate::uri::is_uri(u) {
                 v.field("urls", |v| {
                     v.index(i, |v| {
                         v.report("an absolute RFC 3986 URI", format!("{u:?}"))

@@ -67,6 +67,7 @@ mod media_type;
 mod platform;
 mod reference;
 pub mod runtime;
+mod uri;
 
 pub use challenge::Challenge;
 pub use config::{Config, History, ImageConfiguration, RootFs};
