@@ -57,33 +57,21 @@ impl Layout {
                 AnyManifest::DockerManifestList(l) => l.manifests,
                 _ => return Ok(current),
             };
-            let platforms: Vec<Platform> = entries
-                .iter()
-                .map(|d| d.platform.clone().unwrap_or_else(|| Platform::new("", "")))
-                .collect();
-            let Some(i) = platform.best_match(platforms.iter()) else {
-                // A nested index without platforms may still hold the match.
-                if let Some(nested) = entries.iter().find(|d| d.media_type.is_index()) {
-                    current = nested.clone();
-                    continue;
-                }
-                return Err(Error::PlatformNotFound {
-                    wanted: platform.to_string(),
-                    index: current.digest,
-                    offered: platforms
-                        .iter()
-                        .filter(|p| !p.os.is_empty())
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            };
-            current = entries[i].clone();
+            current = platform
+                .select(&entries)
+                .map_err(|source| Error::PlatformNotFound {
+                    index: current.digest.clone(),
+                    source,
+                })?
+                .clone();
         }
         Err(Error::PlatformNotFound {
-            wanted: platform.to_string(),
             index: desc.digest.clone(),
-            offered: "indexes nested more than 16 deep".to_owned(),
+            source: ocikit_types::Error::InvalidValue {
+                what: "image index",
+                input: desc.digest.to_string(),
+                expected: "indexes nested at most 16 deep",
+            },
         })
     }
 }

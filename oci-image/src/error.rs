@@ -78,15 +78,15 @@ pub enum Error {
         /// The layout.
         path: PathBuf,
     },
-    /// No entry of an index matches the wanted platform.
-    #[error("no manifest for platform {wanted} in index {index}; it offers {offered}")]
+    /// No entry of an index matches the wanted platform; the source
+    /// ([`ocikit_types::Error::PlatformNotFound`]) lists what it offers.
+    #[error("index {index} has no manifest for the wanted platform")]
     PlatformNotFound {
-        /// The platform asked for.
-        wanted: String,
         /// The index searched.
         index: Digest,
-        /// The platforms it offers, comma-separated.
-        offered: String,
+        /// What was wanted and what the index offers.
+        #[source]
+        source: ocikit_types::Error,
     },
     /// A layer's blob digest or diff ID is not the one expected.
     #[error("layer {layer}: {kind} mismatch: expected {expected}, found {found}")]
