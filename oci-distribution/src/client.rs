@@ -721,7 +721,7 @@ impl Client {
 /// True when a request failed in the TLS handshake (an untrusted or
 /// mismatched certificate, a protocol alert), or its body failed with
 /// `InvalidData` (a local blob that does not match its digest, see
-/// `ops::verified_body`): no retry changes that.
+/// the push body's verifier): no retry changes that.
 fn is_permanent_failure(e: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {

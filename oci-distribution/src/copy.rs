@@ -223,25 +223,12 @@ impl Client {
         dst: &Reference,
         platforms: &Platforms,
     ) -> Result<Digest, Error> {
-        let tmp = std::env::temp_dir().join(format!(
-            "ocikit-copy-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        let result = async {
-            let layout = Layout::create(&tmp)?;
-            let top = self.pull_manifest(src).await?;
-            let mount_into = (src.registry() == dst.registry()).then_some(dst);
-            let desc = self
-                .pull_tree(src, top, &layout, platforms, mount_into)
-                .await?;
-            self.push_image(&layout, &desc, dst).await
-        }
-        .await;
-        let _ = std::fs::remove_dir_all(&tmp);
-        result
+        let (_staging, layout) = crate::artifact::staging_layout(None)?;
+        let top = self.pull_manifest(src).await?;
+        let mount_into = (src.registry() == dst.registry()).then_some(dst);
+        let desc = self
+            .pull_tree(src, top, &layout, platforms, mount_into)
+            .await?;
+        self.push_image(&layout, &desc, dst).await
     }
 }

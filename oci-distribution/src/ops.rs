@@ -1,8 +1,6 @@
 //! Registry operations: manifests, blobs, tags, referrers.
 
-use std::io::Write as _;
-
-use ocikit_image::{Layout, Verification};
+use ocikit_image::{Layout, Verification, Verifier};
 use ocikit_types::{
     AnyManifest, Descriptor, Digest, Document, ImageIndex, MediaType, Reference, TagList,
 };
@@ -206,22 +204,18 @@ impl Client {
             });
             return Ok(());
         }
-        let algorithm = desc
-            .digest
-            .registered_algorithm()
-            .ok_or_else(|| Error::Integrity {
-                url: desc.digest.to_string(),
-                source: ocikit_types::Error::UnsupportedAlgorithm {
-                    algorithm: desc.digest.algorithm().to_owned(),
-                },
-            })?;
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let scopes = [scope(r.repository(), Access::Pull)];
         self.progress(Progress::Started {
             digest: desc.digest.clone(),
             size: desc.size,
         });
-        let mut writer = layout.blob_writer(algorithm)?;
+        let start = || {
+            layout
+                .blob_writer_for(&desc.digest, desc.size)
+                .map_err(|e| from_store(&url, e))
+        };
+        let mut writer = start()?;
         let mut resumes = 0u32;
         'attempt: loop {
             let offset = writer.written();
@@ -236,24 +230,14 @@ impl Client {
                 .await?;
             if offset > 0 && resp.status() != StatusCode::PARTIAL_CONTENT {
                 // The registry ignored the range: start over.
-                writer = layout.blob_writer(algorithm)?;
+                writer = start()?;
             }
             let mut resp = resp;
             loop {
                 match resp.chunk().await {
                     Ok(Some(chunk)) => {
-                        if writer.written() + chunk.len() as u64 > desc.size {
-                            return Err(Error::Integrity {
-                                url,
-                                source: ocikit_types::Error::SizeMismatch {
-                                    expected: desc.size,
-                                    found: writer.written() + chunk.len() as u64,
-                                },
-                            });
-                        }
-                        writer
-                            .write_all(&chunk)
-                            .map_err(|e| Error::transport(&url, e))?;
+                        // Refuses a byte past the size before writing it.
+                        writer.feed(&chunk).map_err(|e| from_store(&url, e))?;
                         self.progress(Progress::Bytes {
                             digest: desc.digest.clone(),
                             done: writer.written(),
@@ -277,15 +261,7 @@ impl Client {
                 }
             }
         }
-        writer
-            .commit(Some((&desc.digest, desc.size)))
-            .map_err(|e| match e {
-                ocikit_image::Error::Integrity { source, .. } => Error::Integrity {
-                    url: url.clone(),
-                    source,
-                },
-                other => Error::Layout(other),
-            })?;
+        writer.commit().map_err(|e| from_store(&url, e))?;
         self.progress(Progress::Finished {
             digest: desc.digest.clone(),
         });
@@ -421,16 +397,8 @@ impl Client {
         // bytes go out (one read), and a blob that fails it is never
         // completed on the registry.
         drop(layout.open_blob(desc, Verification::SizeOnlyUnverified)?);
-        let algorithm = desc
-            .digest
-            .digester()
-            .map_err(|source| {
-                Error::Layout(ocikit_image::Error::Integrity {
-                    digest: desc.digest.clone(),
-                    source,
-                })
-            })?
-            .algorithm();
+        // Settles the algorithm once; each upload attempt hashes afresh.
+        drop(Verifier::for_descriptor(desc)?);
         self.progress(Progress::Started {
             digest: desc.digest.clone(),
             size: desc.size,
@@ -438,22 +406,19 @@ impl Client {
         let path = layout.blob_path(&desc.digest);
         match self.cfg().chunk_size {
             // Registries that refuse PATCH uploads (405, as GCP's) get one PUT.
-            Some(chunk) => match self.upload_chunked(r, desc, &path, algorithm, chunk).await {
+            Some(chunk) => match self.upload_chunked(r, desc, &path, chunk).await {
                 Err(Error::Status { status: 405, .. }) => {
-                    self.upload_monolithic(r, desc, &path, algorithm).await?
+                    self.upload_monolithic(r, desc, &path).await?
                 }
                 other => other?,
             },
             // Registries that refuse a monolithic PUT, or cap request bodies
             // (GHCR at 4 MiB), get chunks well under that.
-            None => match self.upload_monolithic(r, desc, &path, algorithm).await {
+            None => match self.upload_monolithic(r, desc, &path).await {
                 Err(Error::Status {
                     status: 405 | 413 | 400,
                     ..
-                }) => {
-                    self.upload_chunked(r, desc, &path, algorithm, FALLBACK_CHUNK)
-                        .await?
-                }
+                }) => self.upload_chunked(r, desc, &path, FALLBACK_CHUNK).await?,
                 other => other?,
             },
         }
@@ -486,7 +451,6 @@ impl Client {
         r: &Reference,
         desc: &Descriptor,
         path: &std::path::Path,
-        algorithm: ocikit_types::Algorithm,
     ) -> Result<(), Error> {
         let (loc, _) = self.start_upload(r).await?;
         let sep = if loc.contains('?') { '&' } else { '?' };
@@ -495,30 +459,21 @@ impl Client {
         let path = path.to_owned();
         let size = desc.size;
         let progress = self.cfg().progress.clone();
-        let digest = desc.digest.clone();
-        let mismatch: Mismatch = Default::default();
-        let found = mismatch.clone();
+        let blob = desc.clone();
         let sent = self
             .send_ok(r, &scopes, Method::PUT, &url, &move |b| {
                 b.header(CONTENT_TYPE, "application/octet-stream")
                     .header(CONTENT_LENGTH, size)
-                    .body(verified_body(
-                        &path,
-                        ocikit_types::Digester::new(algorithm),
-                        digest.clone(),
-                        size,
-                        progress.clone(),
-                        found.clone(),
-                    ))
+                    .body(verified_body(&path, &blob, progress.clone()))
             })
             .await;
-        let taken = mismatch.lock().map(|mut m| m.take()).unwrap_or_default();
-        match (sent, taken) {
-            (Err(_), Some(source)) => Err(Error::Layout(ocikit_image::Error::Integrity {
-                digest: desc.digest.clone(),
-                source,
-            })),
-            (sent, _) => sent.map(drop),
+        match sent {
+            // The local blob failed its check on the way out: the body
+            // failed instead of ending, so the registry never completed it.
+            Err(e) => Err(ocikit_image::Error::find_integrity(&e)
+                .map(Error::Layout)
+                .unwrap_or(e)),
+            Ok(_) => Ok(()),
         }
     }
 
@@ -527,7 +482,6 @@ impl Client {
         r: &Reference,
         desc: &Descriptor,
         path: &std::path::Path,
-        algorithm: ocikit_types::Algorithm,
         chunk: u64,
     ) -> Result<(), Error> {
         use std::io::{Read as _, Seek as _};
@@ -544,8 +498,7 @@ impl Client {
         let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
         // The digest of the bytes read so far (once each, whatever resumes
         // send again), checked before the upload is completed.
-        let mut digester = ocikit_types::Digester::new(algorithm);
-        let mut hashed = 0u64;
+        let mut verifier = Verifier::for_descriptor(desc)?;
         let mut offset = 0u64;
         let mut resumes = 0u32;
         while offset < desc.size {
@@ -554,10 +507,9 @@ impl Client {
             file.seek(std::io::SeekFrom::Start(offset))
                 .and_then(|_| file.read_exact(&mut body))
                 .map_err(|e| io_err("read", e))?;
-            if end > hashed {
-                let from = usize::try_from(hashed.saturating_sub(offset)).unwrap_or(0);
-                digester.update(&body[from.min(body.len())..]);
-                hashed = end;
+            if end > verifier.written() {
+                let from = usize::try_from(verifier.written().saturating_sub(offset)).unwrap_or(0);
+                verifier.update(&body[from.min(body.len())..])?;
             }
             let range = format!("{offset}-{}", end - 1);
             let sent = self
@@ -593,18 +545,11 @@ impl Client {
                 size: desc.size,
             });
         }
-        let found = digester.finalize();
-        if found != desc.digest {
+        if let Err(e) = verifier.finish() {
             // Never complete it: cancel the session (best effort; an
             // abandoned one expires on the registry anyway).
             let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
-            return Err(Error::Layout(ocikit_image::Error::Integrity {
-                digest: desc.digest.clone(),
-                source: ocikit_types::Error::DigestMismatch {
-                    expected: desc.digest.to_string(),
-                    found: found.to_string(),
-                },
-            }));
+            return Err(Error::Layout(e));
         }
         let sep = if loc.contains('?') { '&' } else { '?' };
         let url = format!("{loc}{sep}digest={}", desc.digest);
@@ -890,24 +835,36 @@ fn parse_next_link(link: &str) -> Option<String> {
     None
 }
 
-/// Where [`verified_body`] reports that the local bytes did not match
-/// their digest.
-type Mismatch = std::sync::Arc<std::sync::Mutex<Option<ocikit_types::Error>>>;
+/// The store's error for a blob pulled from `url`: a content mismatch
+/// is the registry's (`Integrity` with the URL), anything else the
+/// layout's.
+fn from_store(url: &str, e: ocikit_image::Error) -> Error {
+    match e {
+        ocikit_image::Error::Integrity { source, .. } => Error::Integrity {
+            url: url.to_owned(),
+            source,
+        },
+        ocikit_image::Error::UnsupportedAlgorithm { digest } => Error::Integrity {
+            url: url.to_owned(),
+            source: ocikit_types::Error::UnsupportedAlgorithm {
+                algorithm: digest.algorithm().to_owned(),
+            },
+        },
+        other => Error::Layout(other),
+    }
+}
 
-/// The request body for the blob at `path`: read once in 1 MiB chunks,
-/// hashed by `digester` (fresh, of `digest`'s algorithm) as it goes,
-/// reporting progress. The last chunk is held back
-/// until the digest is known: if the bytes do not match `digest` (or are
-/// not `size` long), the body fails with `InvalidData` instead of ending,
-/// so the registry never gets a complete upload, and the mismatch is left
-/// in `mismatch`.
+/// The request body for the blob `desc` at `path`: read once in 1 MiB
+/// chunks, each passing a [`Verifier`] on its way out, reporting
+/// progress. The chunk that completes the blob is released only once the
+/// digest is known to match: otherwise (or when the file is longer or
+/// shorter than `desc.size`) the body fails with `InvalidData` carrying
+/// the typed mismatch (see [`ocikit_image::Error::find_integrity`])
+/// instead of ending, so the registry never gets a complete upload.
 fn verified_body(
     path: &std::path::Path,
-    digester: ocikit_types::Digester,
-    digest: Digest,
-    size: u64,
+    desc: &Descriptor,
     progress: Option<crate::client::ProgressFn>,
-    mismatch: Mismatch,
 ) -> reqwest::Body {
     use futures_util::StreamExt as _;
     let path = path.to_owned();
@@ -917,63 +874,33 @@ fn verified_body(
             Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
         })
         .flatten();
-    struct State<S, T> {
-        chunks: S,
-        held: Option<T>,
-        digester: ocikit_types::Digester,
-        expected: Digest,
-        size: u64,
-        mismatch: Mismatch,
-    }
-    let state = State {
-        chunks: Box::pin(chunks),
-        held: None,
-        digester,
-        expected: digest.clone(),
-        size,
-        mismatch,
-    };
-    let stream = futures_util::stream::unfold(Some(state), |state| async move {
-        let mut st = state?;
-        loop {
-            match st.chunks.next().await {
-                Some(Ok(chunk)) => {
-                    st.digester.update(&chunk);
-                    if let Some(prev) = st.held.replace(chunk) {
-                        return Some((Ok(prev), Some(st)));
-                    }
-                }
+    let verifier = Verifier::for_descriptor(desc).map_err(ocikit_image::Error::into_io);
+    let stream =
+        futures_util::stream::unfold(Some((Box::pin(chunks), verifier)), |state| async move {
+            let (mut chunks, verifier) = state?;
+            let mut verifier = match verifier {
+                Ok(v) => v,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let chunk = match chunks.next().await {
+                Some(Ok(chunk)) => chunk,
                 Some(Err(e)) => return Some((Err(e), None)),
-                None => {
-                    let bad = if st.digester.bytes() != st.size {
-                        Some(ocikit_types::Error::SizeMismatch {
-                            expected: st.size,
-                            found: st.digester.bytes(),
-                        })
-                    } else {
-                        let found = st.digester.finalize();
-                        (found != st.expected).then(|| ocikit_types::Error::DigestMismatch {
-                            expected: st.expected.to_string(),
-                            found: found.to_string(),
-                        })
-                    };
-                    return match bad {
-                        Some(e) => {
-                            let msg = e.to_string();
-                            if let Ok(mut m) = st.mismatch.lock() {
-                                *m = Some(e);
-                            }
-                            Some((
-                                Err(std::io::Error::new(std::io::ErrorKind::InvalidData, msg)),
-                                None,
-                            ))
-                        }
-                        None => st.held.take().map(|last| (Ok(last), None)),
-                    };
-                }
+                // Ended short of the size: finish() reports it.
+                None => return verifier.finish().err().map(|e| (Err(e.into_io()), None)),
+            };
+            if let Err(e) = verifier.update(&chunk) {
+                return Some((Err(e.into_io()), None));
             }
-        }
-    });
+            if verifier.is_complete() {
+                return Some(match verifier.finish() {
+                    Ok(_) => (Ok(chunk), None),
+                    Err(e) => (Err(e.into_io()), None),
+                });
+            }
+            Some((Ok(chunk), Some((chunks, Ok(verifier)))))
+        });
+    let digest = desc.digest.clone();
+    let size = desc.size;
     let mut done = 0u64;
     let stream = stream.inspect(move |chunk| {
         if let (Ok(c), Some(p)) = (chunk, &progress) {

@@ -114,7 +114,15 @@ impl<'a> ImageBuilder<'a> {
     ) -> Result<Descriptor, Error> {
         let mut w = self.layout.blob_writer(ocikit_types::Algorithm::Sha256)?;
         let report = crate::pack(dir, &mut w, options)?;
-        w.commit(Some((&report.blob_digest, report.size)))?;
+        let (stored, _) = w.commit()?;
+        if stored != report.blob_digest {
+            return Err(Error::LayerDigestMismatch {
+                layer: report.blob_digest.clone(),
+                kind: crate::LayerDigestKind::Blob,
+                expected: report.blob_digest,
+                found: stored,
+            });
+        }
         let desc = Descriptor::new(report.media_type, report.blob_digest, report.size);
         self.add_layer(desc.clone(), report.diff_id, created_by);
         Ok(desc)

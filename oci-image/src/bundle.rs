@@ -133,10 +133,7 @@ pub fn create_bundle(
         layers.push(unpack(reader, &rootfs, &opts)?);
     }
     let spec = runtime_config(config, &rootfs)?;
-    let path = dir.join("config.json");
-    let tmp = dir.join(".config.json.tmp");
-    std::fs::write(&tmp, spec.to_pretty_string()).map_err(|e| Error::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename into", &path, e))?;
+    crate::write_atomic(dir.join("config.json"), spec.to_pretty_string().as_bytes())?;
     Ok(BundleReport {
         rootfs,
         layers,

@@ -148,6 +148,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Content of unknown digest grew past the size cap of its writer.
+    #[error("blob exceeds the size cap: at most {limit} bytes, found more")]
+    BlobTooLarge {
+        /// The cap in bytes.
+        limit: u64,
+    },
     /// An expected digest uses an algorithm this crate cannot compute.
     #[error("cannot compute digest {digest}: expected sha256, sha512 or blake3")]
     UnsupportedAlgorithm {
