@@ -16,12 +16,16 @@ use tempfile::NamedTempFile;
 
 use crate::Error;
 
-/// A new temp file in `dir` (created if missing), named unpredictably.
+/// A new temp file in `dir` (created if missing), named unpredictably,
+/// with the mode any new file gets (0666 less the umask), since it
+/// becomes a blob or a file other tools read.
 pub(crate) fn temp_file_in(dir: &Path) -> Result<NamedTempFile, Error> {
+    use std::os::unix::fs::PermissionsExt as _;
     let builder = || {
         tempfile::Builder::new()
             .prefix(".ocikit-")
             .rand_bytes(16)
+            .permissions(fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
     };
     match builder() {
@@ -142,6 +146,14 @@ mod tests {
         install_file(&dest, &copy).unwrap();
         assert_eq!(fs::read(&copy).unwrap(), b"two");
         assert_eq!(fs::read(&dest).unwrap(), b"two");
+        // The mode of any new file, not the private 0600 of temp files.
+        use std::os::unix::fs::PermissionsExt as _;
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dest), mode(&plain));
+        assert_eq!(mode(&copy), mode(&plain));
+        fs::remove_file(&plain).unwrap();
         // Nothing but the two files is left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
         assert_eq!(fs::read_dir(dir.path().join("sub")).unwrap().count(), 1);
