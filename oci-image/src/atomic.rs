@@ -122,9 +122,7 @@ pub fn install_file(src: impl AsRef<Path>, dest: impl AsRef<Path>) -> Result<(),
     // rename(2) does nothing when both names are links to one file (dest
     // already was this content): the temp name is then left to remove.
     match fs::remove_file(&tmp_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::io("remove", tmp_path, e))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", tmp_path, e)),
         _ => Ok(()),
     }
 }

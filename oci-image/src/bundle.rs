@@ -8,7 +8,7 @@ use ocikit_types::runtime::{Spec, User};
 use ocikit_types::{
     annotation, AnyManifest, Descriptor, Document, ImageConfiguration, ImageManifest, Platform, Raw,
 };
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::OFlags;
 
 use crate::{unpack, Error, Layout, UnpackOptions, UnpackReport, Verification};
 
@@ -213,20 +213,8 @@ pub fn runtime_config(config: &ImageConfiguration, rootfs: &Path) -> Result<Spec
 
 /// Reads a file inside `rootfs`, resolving every component inside it.
 fn read_in_root(rootfs: &Path, rel: &str) -> Option<String> {
-    let root = rustix::fs::open(
-        rootfs,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    let fd = rustix::fs::openat2(
-        &root,
-        rel,
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .ok()?;
+    let root = crate::layer::Root::open(rootfs).ok()?;
+    let fd = root.resolve(rel.as_bytes(), OFlags::RDONLY).ok()?;
     let mut s = String::new();
     std::fs::File::from(fd)
         .take(MAX_ID_FILE)

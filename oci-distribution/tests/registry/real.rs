@@ -137,9 +137,14 @@ async fn multi_platform_index_pulls_all_or_one() {
         .unwrap_err();
     // The error names the image; its source the platform wanted and
     // those the index offers.
-    let why = std::error::Error::source(&err).expect("a source").to_string();
+    let why = std::error::Error::source(&err)
+        .expect("a source")
+        .to_string();
     assert!(err.to_string().contains("multi"), "{err}");
-    assert!(why.contains("s390x") && why.contains("linux/amd64"), "{why}");
+    assert!(
+        why.contains("s390x") && why.contains("linux/amd64"),
+        "{why}"
+    );
 }
 
 #[tokio::test]
