@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use ocikit_image::Layout;
 use ocikit_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
 
-use crate::ops::PulledManifest;
+use crate::manifest::PulledManifest;
 use crate::{Client, Error};
 
 /// Which platforms of a multi-platform image to copy.
