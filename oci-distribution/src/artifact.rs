@@ -115,6 +115,11 @@ impl Client {
     /// plain file names (with `/`, or `.`/`..`) are refused, so an
     /// artifact cannot write outside `dir`.
     ///
+    /// The blobs are pulled (and verified, once) into a staging layout in
+    /// a hidden directory of `dir` with an unpredictable name, then linked
+    /// into place under their titles, each replacing any file of that name
+    /// atomically; the staging directory is removed at the end.
+    ///
     /// # Errors
     /// [`Error::Protocol`] for a title that is not a plain file name or for
     /// an index, and the errors of [`Client::pull_image`].
