@@ -33,16 +33,21 @@ impl ArtifactFile {
     }
 }
 
-fn temp_layout() -> Result<(PathBuf, Layout), Error> {
-    let dir = std::env::temp_dir().join(format!(
-        "ocikit-artifact-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    let layout = Layout::create(&dir)?;
+/// A layout in a new directory with an unpredictable name under `parent`
+/// (the system's temp directory when `None`), removed with the guard.
+pub(crate) fn staging_layout(parent: Option<&Path>) -> Result<(tempfile::TempDir, Layout), Error> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ocikit-staging-");
+    let dir = match parent {
+        Some(p) => builder.tempdir_in(p),
+        None => builder.tempdir(),
+    }
+    .map_err(|e| ocikit_image::Error::Io {
+        op: "create staging directory in",
+        path: parent.map_or_else(std::env::temp_dir, Path::to_owned),
+        source: e,
+    })?;
+    let layout = Layout::create(dir.path())?;
     Ok((dir, layout))
 }
 
@@ -65,8 +70,8 @@ impl Client {
         subject: Option<Descriptor>,
         annotations: BTreeMap<String, String>,
     ) -> Result<Descriptor, Error> {
-        let (dir, layout) = temp_layout()?;
-        let result = async {
+        let (_staging, layout) = staging_layout(None)?;
+        {
             let mut layers = Vec::new();
             for f in files {
                 let file = std::fs::File::open(&f.path).map_err(|e| ocikit_image::Error::Io {
@@ -103,15 +108,17 @@ impl Client {
             desc.artifact_type = Some(artifact_type.clone());
             Ok(desc)
         }
-        .await;
-        let _ = std::fs::remove_dir_all(&dir);
-        result
     }
 
     /// Pulls the artifact `r` names and writes each titled layer into `dir`
     /// under its title, returning the paths written. Titles that are not
     /// plain file names (with `/`, or `.`/`..`) are refused, so an
     /// artifact cannot write outside `dir`.
+    ///
+    /// The blobs are pulled (and verified, once) into a staging layout in
+    /// a hidden directory of `dir` with an unpredictable name, then linked
+    /// into place under their titles, each replacing any file of that name
+    /// atomically; the staging directory is removed at the end.
     ///
     /// # Errors
     /// [`Error::Protocol`] for a title that is not a plain file name or for
@@ -121,70 +128,54 @@ impl Client {
         r: &Reference,
         dir: impl AsRef<Path>,
     ) -> Result<Vec<PathBuf>, Error> {
-        let dir = dir.as_ref().to_owned();
-        let (tmp, layout) = temp_layout()?;
-        let result = async {
-            let desc = self.pull_image(r, &layout, &Platforms::All).await?;
-            let bytes = layout.read_blob(&desc)?;
-            let manifest = match AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str())) {
-                Ok(AnyManifest::Manifest(m)) => m,
-                Ok(_) => {
-                    return Err(Error::Protocol {
-                        url: r.to_string(),
-                        expected: "an artifact manifest",
-                        found: "an index".to_owned(),
-                    })
-                }
-                Err(source) => {
-                    return Err(Error::Document {
-                        url: r.to_string(),
-                        source,
-                    })
-                }
-            };
-            std::fs::create_dir_all(&dir).map_err(|e| ocikit_image::Error::Io {
-                op: "create directory",
-                path: dir.clone(),
-                source: e,
-            })?;
-            let mut written = Vec::new();
-            for layer in &manifest.layers {
-                let Some(title) = layer.annotation(annotation::TITLE) else {
-                    continue;
-                };
-                if title.is_empty()
-                    || title.contains('/')
-                    || title == "."
-                    || title == ".."
-                    || title.contains('\0')
-                {
-                    return Err(Error::Protocol {
-                        url: r.to_string(),
-                        expected: "a layer title that is a plain file name",
-                        found: title.to_owned(),
-                    });
-                }
-                let path = dir.join(title);
-                let mut reader = layout.open_blob(layer, ocikit_image::Verification::Full)?;
-                let tmp_path = dir.join(format!(".{title}.ocikit-tmp"));
-                let mut out =
-                    std::fs::File::create(&tmp_path).map_err(|e| ocikit_image::Error::Io {
-                        op: "create",
-                        path: tmp_path.clone(),
-                        source: e,
-                    })?;
-                std::io::copy(&mut reader, &mut out).map_err(|e| reader.error(e))?;
-                std::fs::rename(&tmp_path, &path).map_err(|e| ocikit_image::Error::Io {
-                    op: "rename into",
-                    path: path.clone(),
-                    source: e,
-                })?;
-                written.push(path);
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| ocikit_image::Error::Io {
+            op: "create directory",
+            path: dir.to_owned(),
+            source: e,
+        })?;
+        // Staged inside `dir`, so that verified blobs are linked into
+        // place, never hashed or copied a second time.
+        let (_staging, layout) = staging_layout(Some(dir))?;
+        let desc = self.pull_image(r, &layout, &Platforms::All).await?;
+        let bytes = layout.read_blob(&desc)?;
+        let manifest = match AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str())) {
+            Ok(AnyManifest::Manifest(m)) => m,
+            Ok(_) => {
+                return Err(Error::Protocol {
+                    url: r.to_string(),
+                    expected: "an artifact manifest",
+                    found: "an index".to_owned(),
+                })
             }
-            Ok(written)
+            Err(source) => {
+                return Err(Error::Document {
+                    url: r.to_string(),
+                    source,
+                })
+            }
+        };
+        let mut written = Vec::new();
+        for layer in &manifest.layers {
+            let Some(title) = layer.annotation(annotation::TITLE) else {
+                continue;
+            };
+            if title.is_empty()
+                || title.contains('/')
+                || title == "."
+                || title == ".."
+                || title.contains('\0')
+            {
+                return Err(Error::Protocol {
+                    url: r.to_string(),
+                    expected: "a layer title that is a plain file name",
+                    found: title.to_owned(),
+                });
+            }
+            let path = dir.join(title);
+            ocikit_image::install_file(layout.blob_path(&layer.digest), &path)?;
+            written.push(path);
         }
-        .await;
-        let _ = std::fs::remove_dir_all(&tmp);
-        result
+        Ok(written)
     }
 }

@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use ocikit_image::Layout;
 use ocikit_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
 
-use crate::ops::PulledManifest;
+use crate::manifest::PulledManifest;
 use crate::{Client, Error};
 
 /// Which platforms of a multi-platform image to copy.
@@ -31,29 +31,6 @@ fn by_digest(r: &Reference, digest: &Digest) -> Result<Reference, Error> {
             source,
         }
     })
-}
-
-/// The blobs a manifest needs: config and layers (not the subject).
-fn manifest_blobs(m: &AnyManifest) -> Vec<Descriptor> {
-    match m {
-        AnyManifest::Manifest(m) => std::iter::once(&m.config)
-            .chain(&m.layers)
-            .cloned()
-            .collect(),
-        AnyManifest::DockerManifest(m) => std::iter::once(&m.config)
-            .chain(&m.layers)
-            .cloned()
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn index_children(m: &AnyManifest) -> Vec<Descriptor> {
-    match m {
-        AnyManifest::Index(i) => i.manifests.clone(),
-        AnyManifest::DockerManifestList(l) => l.manifests.clone(),
-        _ => Vec::new(),
-    }
 }
 
 impl Client {
@@ -86,26 +63,21 @@ impl Client {
         mount_into: Option<&'a Reference>,
     ) -> BoxFuture<'a, Result<Descriptor, Error>> {
         Box::pin(async move {
-            let children = index_children(&pulled.manifest);
+            let children: Vec<Descriptor> =
+                pulled.manifest.children().into_iter().cloned().collect();
             if pulled.manifest.is_index() {
                 if let Platforms::Only(want) = platforms {
-                    let candidates: Vec<Platform> = children
-                        .iter()
-                        .map(|d| d.platform.clone().unwrap_or_else(|| Platform::new("", "")))
-                        .collect();
-                    let i = want.best_match(candidates.iter()).ok_or_else(|| {
-                        Error::PlatformNotFound {
-                            wanted: want.to_string(),
-                            reference: r.to_string(),
-                        }
-                    })?;
-                    let child = self
-                        .pull_manifest(&by_digest(r, &children[i].digest)?)
-                        .await?;
+                    let chosen =
+                        want.select(&children)
+                            .map_err(|source| Error::PlatformNotFound {
+                                reference: r.to_string(),
+                                source,
+                            })?;
+                    let child = self.pull_manifest(&by_digest(r, &chosen.digest)?).await?;
                     let mut d = self
                         .pull_tree(r, child, layout, platforms, mount_into)
                         .await?;
-                    d.platform = children[i].platform.clone();
+                    d.platform = chosen.platform.clone();
                     return Ok(d);
                 }
                 for c in &children {
@@ -117,8 +89,7 @@ impl Client {
                         .await?;
                 }
             } else {
-                let blobs = manifest_blobs(&pulled.manifest);
-                futures_util::stream::iter(blobs.iter().map(Ok::<_, Error>))
+                futures_util::stream::iter(children.iter().map(Ok::<_, Error>))
                     .try_for_each_concurrent(self.cfg().concurrency, |d| async move {
                         if let Some(dst) = mount_into {
                             // Same registry: the destination gets the blob by
@@ -175,18 +146,16 @@ impl Client {
                     source,
                 })?;
             if manifest.is_index() {
-                for c in index_children(&manifest) {
+                for c in manifest.children() {
                     // Indexes may list platforms that were not copied locally.
                     if layout.has_blob(&c.digest)
                         && (c.media_type.is_manifest() || c.media_type.is_index())
                     {
-                        self.push_tree(layout, &c, &by_digest(r, &c.digest)?)
-                            .await?;
+                        self.push_tree(layout, c, &by_digest(r, &c.digest)?).await?;
                     }
                 }
             } else {
-                let blobs = manifest_blobs(&manifest);
-                futures_util::stream::iter(blobs.iter().map(Ok::<_, Error>))
+                futures_util::stream::iter(manifest.children().into_iter().map(Ok::<_, Error>))
                     .try_for_each_concurrent(self.cfg().concurrency, |d| async move {
                         self.push_blob(r, d, layout).await
                     })
@@ -254,25 +223,12 @@ impl Client {
         dst: &Reference,
         platforms: &Platforms,
     ) -> Result<Digest, Error> {
-        let tmp = std::env::temp_dir().join(format!(
-            "ocikit-copy-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        let result = async {
-            let layout = Layout::create(&tmp)?;
-            let top = self.pull_manifest(src).await?;
-            let mount_into = (src.registry() == dst.registry()).then_some(dst);
-            let desc = self
-                .pull_tree(src, top, &layout, platforms, mount_into)
-                .await?;
-            self.push_image(&layout, &desc, dst).await
-        }
-        .await;
-        let _ = std::fs::remove_dir_all(&tmp);
-        result
+        let (_staging, layout) = crate::artifact::staging_layout(None)?;
+        let top = self.pull_manifest(src).await?;
+        let mount_into = (src.registry() == dst.registry()).then_some(dst);
+        let desc = self
+            .pull_tree(src, top, &layout, platforms, mount_into)
+            .await?;
+        self.push_image(&layout, &desc, dst).await
     }
 }

@@ -90,13 +90,15 @@ pub enum Error {
         /// The last failure.
         last: String,
     },
-    /// No manifest of an index matches the wanted platform.
-    #[error("no manifest for platform {wanted} in {reference}")]
+    /// No manifest of an index matches the wanted platform; the source
+    /// ([`ocikit_types::Error::PlatformNotFound`]) lists what it offers.
+    #[error("{reference} has no manifest for the wanted platform")]
     PlatformNotFound {
-        /// The platform asked for.
-        wanted: String,
         /// The image.
         reference: String,
+        /// What was wanted and what the index offers.
+        #[source]
+        source: ocikit_types::Error,
     },
     /// The client was configured wrongly.
     #[error("invalid client configuration: {reason}")]

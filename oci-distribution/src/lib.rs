@@ -59,19 +59,24 @@
 
 mod artifact;
 mod auth;
+mod blob;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
+mod builder;
 mod client;
 mod config;
 mod copy;
 mod error;
-mod ops;
+mod listing;
+mod manifest;
+mod transport;
 
 pub use artifact::ArtifactFile;
 pub use auth::Credentials;
-pub use client::{Client, ClientBuilder, Progress, ProgressFn};
+pub use builder::{ClientBuilder, Progress, ProgressFn};
+pub use client::Client;
 pub use config::CredentialFiles;
 pub use copy::Platforms;
 pub use error::{BoxError, Error};
-pub use ops::{PulledManifest, PushedManifest};
+pub use manifest::{PulledManifest, PushedManifest};

@@ -124,19 +124,13 @@ pub fn import_layout(reader: impl Read, dest: impl AsRef<Path>) -> Result<Layout
                         entry: name.to_owned(),
                         expected: "oci-layout, index.json or blobs/<algorithm>/<encoded>",
                     })?;
-                let alg = digest
-                    .registered_algorithm()
-                    .ok_or_else(|| Error::Integrity {
-                        digest: digest.clone(),
-                        source: ocikit_types::Error::UnsupportedAlgorithm {
-                            algorithm: digest.algorithm().to_owned(),
-                        },
-                    })?;
                 let size = entry.header().size().map_err(archive_err)?;
                 if layout.has_blob(&digest) {
                     continue;
                 }
-                layout.write_blob_from(&mut entry, alg, Some((&digest, size)))?;
+                layout
+                    .blob_writer_for(&digest, size)?
+                    .commit_from(&mut entry)?;
             }
         }
     }
@@ -249,7 +243,7 @@ pub fn export_docker(
             None => crate::Decompressor::detect(reader)?,
         };
         io::copy(&mut plain, &mut w).map_err(archive_err)?;
-        let (found, size) = w.commit(None)?;
+        let (found, size) = w.commit()?;
         if &found != diff_id {
             return Err(Error::LayerDigestMismatch {
                 layer: layer.digest.clone(),

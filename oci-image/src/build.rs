@@ -114,7 +114,15 @@ impl<'a> ImageBuilder<'a> {
     ) -> Result<Descriptor, Error> {
         let mut w = self.layout.blob_writer(ocikit_types::Algorithm::Sha256)?;
         let report = crate::pack(dir, &mut w, options)?;
-        w.commit(Some((&report.blob_digest, report.size)))?;
+        let (stored, _) = w.commit()?;
+        if stored != report.blob_digest {
+            return Err(Error::LayerDigestMismatch {
+                layer: report.blob_digest.clone(),
+                kind: crate::LayerDigestKind::Blob,
+                expected: report.blob_digest,
+                found: stored,
+            });
+        }
         let desc = Descriptor::new(report.media_type, report.blob_digest, report.size);
         self.add_layer(desc.clone(), report.diff_id, created_by);
         Ok(desc)
@@ -216,32 +224,15 @@ pub fn write_index(layout: &Layout, manifests: Vec<Descriptor>) -> Result<Descri
 }
 
 /// Formats seconds since the Unix epoch as an RFC 3339 UTC time, such as
-/// the value of `SOURCE_DATE_EPOCH`.
+/// the value of `SOURCE_DATE_EPOCH` (see [`ocikit_types::rfc3339`], which
+/// also formats fractions and validates).
 ///
 /// ```
 /// assert_eq!(ocikit_image::rfc3339_utc(0), "1970-01-01T00:00:00Z");
 /// assert_eq!(ocikit_image::rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
 /// ```
 pub fn rfc3339_utc(epoch_seconds: i64) -> String {
-    let days = epoch_seconds.div_euclid(86_400);
-    let secs = epoch_seconds.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    ocikit_types::rfc3339::format_utc(epoch_seconds, 0)
 }
 
 #[cfg(test)]

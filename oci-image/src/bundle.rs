@@ -8,7 +8,7 @@ use ocikit_types::runtime::{Spec, User};
 use ocikit_types::{
     annotation, AnyManifest, Descriptor, Document, ImageConfiguration, ImageManifest, Platform, Raw,
 };
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::OFlags;
 
 use crate::{unpack, Error, Layout, UnpackOptions, UnpackReport, Verification};
 
@@ -57,33 +57,21 @@ impl Layout {
                 AnyManifest::DockerManifestList(l) => l.manifests,
                 _ => return Ok(current),
             };
-            let platforms: Vec<Platform> = entries
-                .iter()
-                .map(|d| d.platform.clone().unwrap_or_else(|| Platform::new("", "")))
-                .collect();
-            let Some(i) = platform.best_match(platforms.iter()) else {
-                // A nested index without platforms may still hold the match.
-                if let Some(nested) = entries.iter().find(|d| d.media_type.is_index()) {
-                    current = nested.clone();
-                    continue;
-                }
-                return Err(Error::PlatformNotFound {
-                    wanted: platform.to_string(),
-                    index: current.digest,
-                    offered: platforms
-                        .iter()
-                        .filter(|p| !p.os.is_empty())
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            };
-            current = entries[i].clone();
+            current = platform
+                .select(&entries)
+                .map_err(|source| Error::PlatformNotFound {
+                    index: current.digest.clone(),
+                    source,
+                })?
+                .clone();
         }
         Err(Error::PlatformNotFound {
-            wanted: platform.to_string(),
             index: desc.digest.clone(),
-            offered: "indexes nested more than 16 deep".to_owned(),
+            source: ocikit_types::Error::InvalidValue {
+                what: "image index",
+                input: desc.digest.to_string(),
+                expected: "indexes nested at most 16 deep",
+            },
         })
     }
 }
@@ -145,10 +133,7 @@ pub fn create_bundle(
         layers.push(unpack(reader, &rootfs, &opts)?);
     }
     let spec = runtime_config(config, &rootfs)?;
-    let path = dir.join("config.json");
-    let tmp = dir.join(".config.json.tmp");
-    std::fs::write(&tmp, spec.to_pretty_string()).map_err(|e| Error::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename into", &path, e))?;
+    crate::write_atomic(dir.join("config.json"), spec.to_pretty_string().as_bytes())?;
     Ok(BundleReport {
         rootfs,
         layers,
@@ -228,20 +213,8 @@ pub fn runtime_config(config: &ImageConfiguration, rootfs: &Path) -> Result<Spec
 
 /// Reads a file inside `rootfs`, resolving every component inside it.
 fn read_in_root(rootfs: &Path, rel: &str) -> Option<String> {
-    let root = rustix::fs::open(
-        rootfs,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    let fd = rustix::fs::openat2(
-        &root,
-        rel,
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .ok()?;
+    let root = crate::layer::Root::open(rootfs).ok()?;
+    let fd = root.resolve(rel.as_bytes(), OFlags::RDONLY).ok()?;
     let mut s = String::new();
     std::fs::File::from(fd)
         .take(MAX_ID_FILE)

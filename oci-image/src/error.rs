@@ -78,15 +78,15 @@ pub enum Error {
         /// The layout.
         path: PathBuf,
     },
-    /// No entry of an index matches the wanted platform.
-    #[error("no manifest for platform {wanted} in index {index}; it offers {offered}")]
+    /// No entry of an index matches the wanted platform; the source
+    /// ([`ocikit_types::Error::PlatformNotFound`]) lists what it offers.
+    #[error("index {index} has no manifest for the wanted platform")]
     PlatformNotFound {
-        /// The platform asked for.
-        wanted: String,
         /// The index searched.
         index: Digest,
-        /// The platforms it offers, comma-separated.
-        offered: String,
+        /// What was wanted and what the index offers.
+        #[source]
+        source: ocikit_types::Error,
     },
     /// A layer's blob digest or diff ID is not the one expected.
     #[error("layer {layer}: {kind} mismatch: expected {expected}, found {found}")]
@@ -147,6 +147,12 @@ pub enum Error {
         /// The operating system's error.
         #[source]
         source: std::io::Error,
+    },
+    /// Content of unknown digest grew past the size cap of its writer.
+    #[error("blob exceeds the size cap: at most {limit} bytes, found more")]
+    BlobTooLarge {
+        /// The cap in bytes.
+        limit: u64,
     },
     /// An expected digest uses an algorithm this crate cannot compute.
     #[error("cannot compute digest {digest}: expected sha256, sha512 or blake3")]

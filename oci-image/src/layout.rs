@@ -2,34 +2,20 @@
 //! `index.json`, and a content-addressed blob store under `blobs/`.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use ocikit_types::{
-    annotation, Algorithm, Descriptor, Digest, Digester, Document, ImageIndex, MediaType,
-    OciLayout, Raw,
+    annotation, Algorithm, Descriptor, Digest, Document, ImageIndex, MediaType, OciLayout, Raw,
 };
 
-use crate::Error;
+use crate::blob::{BlobReader, BlobWriter, Verification, Verifier};
+use crate::{atomic, Error};
 
 /// Where ocikit keeps its own files inside a layout: the index lock and
 /// temp files of writes under way. Other tools ignore it.
 const PRIVATE_DIR: &str = ".ocikit";
-
-/// How much a blob read checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Verification {
-    /// Size and digest (the default): a reader never gets content that is
-    /// not the content described.
-    #[default]
-    Full,
-    /// Size only: cheaper, but a blob altered without changing its length
-    /// goes unnoticed. For callers that verified the content by other means.
-    SizeOnlyUnverified,
-}
 
 /// An OCI image layout on disk.
 ///
@@ -55,8 +41,6 @@ pub enum Verification {
 pub struct Layout {
     root: PathBuf,
 }
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
     fs::read(path).map_err(|e| Error::io("read", path, e))
@@ -141,7 +125,7 @@ impl Layout {
         self.root.join(PRIVATE_DIR)
     }
 
-    fn temp_dir(&self) -> PathBuf {
+    pub(crate) fn temp_dir(&self) -> PathBuf {
         self.private_dir().join("tmp")
     }
 
@@ -166,51 +150,10 @@ impl Layout {
         self.blob_path(digest).is_file()
     }
 
-    /// Creates a new temp file inside the layout.
-    fn temp_file(&self) -> Result<(PathBuf, File), Error> {
-        self.ensure_private_dirs()?;
-        loop {
-            let nanos = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let name = format!(
-                "{}-{}-{nanos}",
-                std::process::id(),
-                TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-            );
-            let path = self.temp_dir().join(name);
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(f) => return Ok((path, f)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io("create", path, e)),
-            }
-        }
-    }
-
-    /// Writes a small file atomically: temp file, sync, rename, sync dir.
+    /// Writes a small file atomically, staging in the layout's temp
+    /// directory (so [`Layout::gc`] finds what a crash leaves).
     fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
-        let (tmp, mut f) = self.temp_file()?;
-        let result = f
-            .write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Error::io("write", &tmp, e))
-            .and_then(|()| self.commit(&tmp, dest));
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
-    }
-
-    fn commit(&self, tmp: &Path, dest: &Path) -> Result<(), Error> {
-        fs::rename(tmp, dest).map_err(|e| Error::io("rename into", dest, e))?;
-        if let Some(parent) = dest.parent() {
-            // Make the rename durable; failure here is not worth failing the write.
-            if let Ok(d) = File::open(parent) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+        atomic::write_in(&self.temp_dir(), dest, bytes)
     }
 
     /// Stores `bytes` as a blob and returns its descriptor.
@@ -222,9 +165,10 @@ impl Layout {
         Ok(Descriptor::new(media_type, digest, size))
     }
 
-    /// Streams `reader` into the store, hashing with `algorithm`, and
-    /// returns the digest and size. When `expected` is given, the content
-    /// must have exactly that digest and size, or nothing is stored.
+    /// Streams `reader` into the store through a [`BlobWriter`], hashing
+    /// with `algorithm`, and returns the digest and size. When `expected`
+    /// is given, the content must have exactly that digest and size (and is
+    /// hashed with the digest's own algorithm), or nothing is stored.
     ///
     /// Reading stops with an error as soon as more than the expected size
     /// arrives, so an endless stream cannot fill the disk.
@@ -238,33 +182,31 @@ impl Layout {
         algorithm: Algorithm,
         expected: Option<(&Digest, u64)>,
     ) -> Result<(Digest, u64), Error> {
-        let mut w = self.blob_writer(algorithm)?;
-        copy_limited(reader, &mut w, expected).map_err(|e| match e {
-            CopyError::Read(e) => Error::io("read content for", &w.tmp, e),
-            CopyError::Write(e) => Error::io("write", &w.tmp, e),
-            CopyError::TooLong(digest, size) => Error::Integrity {
-                digest,
-                source: ocikit_types::Error::SizeMismatch {
-                    expected: size,
-                    found: size + 1,
-                },
-            },
-        })?;
-        w.commit(expected)
+        let w = match expected {
+            Some((digest, size)) => self.blob_writer_for(digest, size)?,
+            None => self.blob_writer(algorithm)?,
+        };
+        w.commit_from(reader)
     }
 
-    /// A writer that stores a blob when committed.
+    /// A writer for content not known in advance (a layer being packed, a
+    /// config being built), hashed with `algorithm`; see [`BlobWriter`].
     ///
     /// # Errors
     /// [`Error::Io`] when the temp file cannot be created.
     pub fn blob_writer(&self, algorithm: Algorithm) -> Result<BlobWriter<'_>, Error> {
-        let (tmp, file) = self.temp_file()?;
-        Ok(BlobWriter {
-            layout: self,
-            tmp,
-            file: Some(io::BufWriter::with_capacity(1 << 20, file)),
-            digester: Digester::new(algorithm),
-        })
+        BlobWriter::new(self, Verifier::computing(algorithm, u64::MAX))
+    }
+
+    /// A writer that stores a blob only if it is exactly `size` bytes
+    /// hashing to `digest` (with `digest`'s own algorithm); it refuses any
+    /// byte past `size`. See [`BlobWriter`].
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`], [`Error::Io`] when the temp file
+    /// cannot be created.
+    pub fn blob_writer_for(&self, digest: &Digest, size: u64) -> Result<BlobWriter<'_>, Error> {
+        BlobWriter::new(self, Verifier::new(digest, size)?)
     }
 
     /// Reads a whole blob, checking size and digest against `desc`.
@@ -314,23 +256,7 @@ impl Layout {
                 },
             });
         }
-        let digester = match verification {
-            Verification::Full => {
-                Some(desc.digest.digester().map_err(|source| Error::Integrity {
-                    digest: desc.digest.clone(),
-                    source,
-                })?)
-            }
-            Verification::SizeOnlyUnverified => None,
-        };
-        Ok(BlobReader {
-            file,
-            path,
-            expected: desc.digest.clone(),
-            remaining: desc.size,
-            read: 0,
-            digester,
-        })
+        BlobReader::new(file, path, desc, verification)
     }
 
     /// Reads and parses a document blob, checking size and digest.
@@ -534,205 +460,5 @@ impl Layout {
             })
             .map(|e| e.path())
             .collect()
-    }
-}
-
-enum CopyError {
-    Read(io::Error),
-    Write(io::Error),
-    /// More than the expected size arrived (the size is a lower bound).
-    TooLong(Digest, u64),
-}
-
-fn copy_limited(
-    mut reader: impl Read,
-    w: &mut BlobWriter<'_>,
-    expected: Option<(&Digest, u64)>,
-) -> Result<u64, CopyError> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(CopyError::Read(e)),
-        };
-        total += n as u64;
-        if let Some((digest, size)) = expected {
-            if total > size {
-                return Err(CopyError::TooLong(digest.clone(), size));
-            }
-        }
-        w.write_all(&buf[..n]).map_err(CopyError::Write)?;
-    }
-}
-
-/// A blob being written: content goes to a temp file through the hasher;
-/// [`BlobWriter::commit`] verifies it and moves it into place. Dropping the
-/// writer without committing removes the temp file.
-#[derive(Debug)]
-pub struct BlobWriter<'a> {
-    layout: &'a Layout,
-    tmp: PathBuf,
-    file: Option<io::BufWriter<File>>,
-    digester: Digester,
-}
-
-impl Write for BlobWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("blob writer already committed"))?;
-        let n = file.write(buf)?;
-        self.digester.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(f) => f.flush(),
-            None => Ok(()),
-        }
-    }
-}
-
-impl BlobWriter<'_> {
-    /// Bytes written so far.
-    pub fn written(&self) -> u64 {
-        self.digester.bytes()
-    }
-
-    /// Checks the content against `expected` (digest and size) when given,
-    /// syncs it and moves it into the store. Returns the digest and size.
-    ///
-    /// # Errors
-    /// [`Error::Integrity`] on a mismatch (nothing is stored), [`Error::Io`].
-    pub fn commit(mut self, expected: Option<(&Digest, u64)>) -> Result<(Digest, u64), Error> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| Error::io("commit", &self.tmp, io::Error::other("already committed")))?;
-        let size = self.digester.bytes();
-        let algorithm = self.digester.algorithm();
-        let digester = std::mem::replace(&mut self.digester, Digester::new(algorithm));
-        let digest = digester.finalize();
-        if let Some((want, want_size)) = expected {
-            if size != want_size {
-                return Err(Error::Integrity {
-                    digest: want.clone(),
-                    source: ocikit_types::Error::SizeMismatch {
-                        expected: want_size,
-                        found: size,
-                    },
-                });
-            }
-            digest.check(want).map_err(|source| Error::Integrity {
-                digest: want.clone(),
-                source,
-            })?;
-        }
-        let file = file
-            .into_inner()
-            .map_err(|e| Error::io("write", &self.tmp, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io("sync", &self.tmp, e))?;
-        drop(file);
-        let dest = self.layout.blob_path(&digest);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-        }
-        self.layout.commit(&self.tmp, &dest)?;
-        Ok((digest, size))
-    }
-}
-
-impl Drop for BlobWriter<'_> {
-    fn drop(&mut self) {
-        // Committed writers have renamed the file away; this only cleans up
-        // abandoned ones.
-        let _ = fs::remove_file(&self.tmp);
-    }
-}
-
-/// A verifying blob reader, from [`Layout::open_blob`].
-#[derive(Debug)]
-pub struct BlobReader {
-    file: File,
-    path: PathBuf,
-    expected: Digest,
-    remaining: u64,
-    read: u64,
-    digester: Option<Digester>,
-}
-
-impl BlobReader {
-    /// Turns an I/O error from this reader back into the crate's error.
-    pub fn error(&self, e: io::Error) -> Error {
-        if e.kind() == io::ErrorKind::InvalidData {
-            if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<IntegrityError>()) {
-                return Error::Integrity {
-                    digest: self.expected.clone(),
-                    source: inner.0.clone(),
-                };
-            }
-        }
-        Error::io("read", &self.path, e)
-    }
-}
-
-/// Carries an integrity failure through `io::Error`.
-#[derive(Debug)]
-struct IntegrityError(ocikit_types::Error);
-
-impl std::fmt::Display for IntegrityError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for IntegrityError {}
-
-impl Read for BlobReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.remaining == 0 {
-            // At the end: the file must end here too, and the digest match.
-            let mut probe = [0u8; 1];
-            if self.file.read(&mut probe)? != 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    IntegrityError(ocikit_types::Error::SizeMismatch {
-                        expected: self.read,
-                        found: self.read + 1,
-                    }),
-                ));
-            }
-            if let Some(d) = self.digester.take() {
-                d.finalize()
-                    .check(&self.expected)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, IntegrityError(e)))?;
-            }
-            return Ok(0);
-        }
-        let max = usize::try_from(self.remaining)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let n = self.file.read(&mut buf[..max])?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                IntegrityError(ocikit_types::Error::SizeMismatch {
-                    expected: self.remaining + self.read,
-                    found: self.read,
-                }),
-            ));
-        }
-        self.remaining -= n as u64;
-        self.read += n as u64;
-        if let Some(d) = &mut self.digester {
-            d.update(&buf[..n]);
-        }
-        Ok(n)
     }
 }

@@ -63,6 +63,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod archive;
+mod atomic;
+mod blob;
 mod build;
 mod bundle;
 mod error;
@@ -71,6 +73,8 @@ mod layer;
 mod layout;
 
 pub use archive::{export_docker, export_layout, import_docker, import_layout};
+pub use atomic::{install_file, write_atomic};
+pub use blob::{BlobReader, BlobWriter, Verification, Verifier};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
 pub use bundle::{create_bundle, runtime_config, BundleReport};
 pub use error::{Error, LayerDigestKind};
@@ -79,4 +83,4 @@ pub use layer::{
     detect_compression, pack, pack_diff, source_date_epoch, unpack, Decompressor, IdMap, IdMapping,
     Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
 };
-pub use layout::{BlobReader, BlobWriter, Layout, Verification};
+pub use layout::Layout;

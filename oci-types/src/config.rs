@@ -162,65 +162,13 @@ pub struct History {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-/// Checks an RFC 3339 section 5.6 `date-time`.
-pub(crate) fn is_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| {
-        b.get(r.clone())
-            .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
-    };
-    let num = |r: std::ops::Range<usize>| -> u32 {
-        s.get(r).and_then(|x| x.parse().ok()).unwrap_or(u32::MAX)
-    };
-    if b.len() < 20
-        || !digits(0..4)
-        || b[4] != b'-'
-        || !digits(5..7)
-        || b[7] != b'-'
-        || !digits(8..10)
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || !digits(11..13)
-        || b[13] != b':'
-        || !digits(14..16)
-        || b[16] != b':'
-        || !digits(17..19)
-    {
-        return false;
-    }
-    let (month, day, hour, min, sec) =
-        (num(5..7), num(8..10), num(11..13), num(14..16), num(17..19));
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return false;
-    }
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-    }
-    match &b[i..] {
-        [b'Z' | b'z'] => true,
-        [b'+' | b'-', h1, h2, b':', m1, m2] => {
-            [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
-                && num(i + 1..i + 3) <= 23
-                && num(i + 4..i + 6) <= 59
-        }
-        _ => false,
-    }
-}
-
 impl Document for ImageConfiguration {
     const KIND: DocumentKind = DocumentKind::ImageConfiguration;
 
     fn validate(&self) -> Result<(), Error> {
         let mut v = Validator::new();
         if let Some(c) = &self.created {
-            if !is_rfc3339(c) {
+            if !crate::rfc3339::is_valid(c) {
                 v.report_field("created", "an RFC 3339 date-time", format!("{c:?}"));
             }
         }
@@ -252,7 +200,7 @@ impl Document for ImageConfiguration {
         v.field("history", |v| {
             for (i, h) in self.history.iter().enumerate() {
                 if let Some(c) = &h.created {
-                    if !is_rfc3339(c) {
+                    if !crate::rfc3339::is_valid(c) {
                         v.index(i, |v| {
                             v.report_field("created", "an RFC 3339 date-time", format!("{c:?}"))
                         });
@@ -271,30 +219,6 @@ impl Document for ImageConfiguration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339() {
-        for ok in [
-            "2015-10-31T22:22:56.015925234Z",
-            "2015-10-31T22:22:56Z",
-            "2015-10-31T22:22:56+01:00",
-            "2015-10-31t22:22:56.1-07:30",
-        ] {
-            assert!(is_rfc3339(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "2015-10-31",
-            "2015-13-31T22:22:56Z",
-            "2015-10-31T22:22:56",
-            "2015-10-31T22:22:56.Z",
-            "2015-10-31T25:22:56Z",
-            "2015-10-31T22:22:56+0100",
-            "２015-10-31T22:22:56Z",
-        ] {
-            assert!(!is_rfc3339(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn reports_every_violation_with_paths() {

@@ -231,6 +231,26 @@ impl AnyManifest {
         }
     }
 
+    /// The descriptors this document points to, in document order: the
+    /// manifests of an index or manifest list, the config then the layers
+    /// of a manifest. A manifest's `subject` is not a child (it is pushed
+    /// and pulled on its own).
+    ///
+    /// ```
+    /// use ocikit_types::{AnyManifest, Descriptor, ImageManifest};
+    /// let m = ImageManifest::new(Descriptor::empty(), vec![Descriptor::empty()]);
+    /// let any = AnyManifest::Manifest(Box::new(m));
+    /// assert_eq!(any.children().len(), 2);
+    /// ```
+    pub fn children(&self) -> Vec<&Descriptor> {
+        match self {
+            AnyManifest::Manifest(m) => std::iter::once(&m.config).chain(&m.layers).collect(),
+            AnyManifest::DockerManifest(m) => std::iter::once(&m.config).chain(&m.layers).collect(),
+            AnyManifest::Index(i) => i.manifests.iter().collect(),
+            AnyManifest::DockerManifestList(l) => l.manifests.iter().collect(),
+        }
+    }
+
     /// True for indexes and manifest lists.
     pub fn is_index(&self) -> bool {
         matches!(

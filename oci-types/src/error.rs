@@ -221,6 +221,15 @@ pub enum Error {
         /// The media type found.
         found: String,
     },
+    /// No entry of an index matches the wanted platform.
+    #[error("no manifest for platform {wanted}: the index offers {}", platform_list(.available))]
+    PlatformNotFound {
+        /// The platform asked for (boxed: it is large next to the other
+        /// variants).
+        wanted: Box<crate::Platform>,
+        /// The platforms the index's entries declare, in index order.
+        available: Vec<crate::Platform>,
+    },
 }
 
 impl Error {
@@ -253,6 +262,17 @@ impl Error {
             detail,
         }
     }
+}
+
+fn platform_list(platforms: &[crate::Platform]) -> String {
+    if platforms.is_empty() {
+        return "no platforms".to_owned();
+    }
+    platforms
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Collects violations while walking a document, tracking the JSON path.

@@ -66,6 +66,7 @@ mod manifest;
 mod media_type;
 mod platform;
 mod reference;
+pub mod rfc3339;
 pub mod runtime;
 mod uri;
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Descriptor, Error};
 
 /// The platform an image runs on (`image-index.md`, "platform").
 ///
@@ -392,6 +392,48 @@ impl Platform {
         candidates: impl IntoIterator<Item = &'a Platform>,
     ) -> Option<usize> {
         self.best_match_inner(&mut candidates.into_iter())
+    }
+
+    /// The entry of an index (its `manifests`) to follow for this
+    /// platform: the best match among the entries' platforms (see
+    /// [`Platform::best_match`]; an entry without a platform matches
+    /// nothing), else the first nested index, which may hold the match.
+    /// Callers that walk an index tree (pull, copy, bundles) call this at
+    /// each level until they reach a manifest.
+    ///
+    /// ```
+    /// use ocikit_types::{Descriptor, Digest, MediaType, Platform};
+    /// let entry = |p: &str| -> Result<Descriptor, ocikit_types::Error> {
+    ///     let mut d = Descriptor::new(MediaType::ImageManifest, Digest::sha256(p.as_bytes()), 1);
+    ///     d.platform = Some(p.parse()?);
+    ///     Ok(d)
+    /// };
+    /// let index = [entry("linux/amd64")?, entry("linux/arm64")?];
+    /// let wanted: Platform = "linux/arm64".parse()?;
+    /// assert_eq!(wanted.select(&index)?.digest, index[1].digest);
+    /// let err = "linux/s390x".parse::<Platform>()?.select(&index).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "no manifest for platform linux/s390x: the index offers linux/amd64, linux/arm64"
+    /// );
+    /// # Ok::<(), ocikit_types::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::PlatformNotFound`], listing the platforms the entries offer.
+    pub fn select<'a>(&self, entries: &'a [Descriptor]) -> Result<&'a Descriptor, Error> {
+        let none = Platform::default();
+        let platforms = entries.iter().map(|d| d.platform.as_ref().unwrap_or(&none));
+        if let Some(i) = self.best_match(platforms) {
+            return Ok(&entries[i]);
+        }
+        if let Some(nested) = entries.iter().find(|d| d.media_type.is_index()) {
+            return Ok(nested);
+        }
+        Err(Error::PlatformNotFound {
+            wanted: Box::new(self.clone()),
+            available: entries.iter().filter_map(|d| d.platform.clone()).collect(),
+        })
     }
 
     fn best_match_inner(&self, candidates: &mut dyn Iterator<Item = &Platform>) -> Option<usize> {

@@ -133,7 +133,16 @@ async fn multi_platform_index_pulls_all_or_one() {
         .pull_image(&r, &one, &Platforms::Only("linux/s390x".parse().unwrap()))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("s390x"), "{err}");
+    // The error names the image; its source the platform wanted and
+    // those the index offers.
+    let why = std::error::Error::source(&err)
+        .expect("a source")
+        .to_string();
+    assert!(err.to_string().contains("multi"), "{err}");
+    assert!(
+        why.contains("s390x") && why.contains("linux/amd64"),
+        "{why}"
+    );
 }
 
 async fn copies_within_a_registry_mount_blobs() {

@@ -14,6 +14,8 @@ mod root;
 mod unpack;
 mod whiteout;
 
+pub(crate) use root::Root;
+
 pub use compression::{detect_compression, Decompressor};
 pub use pack::{
     pack, pack_diff, source_date_epoch, Ownership, PackOptions, PackReport, WhiteoutStyle,

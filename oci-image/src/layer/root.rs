@@ -64,12 +64,19 @@ impl Root {
                 Mode::empty(),
             );
         }
+        self.resolve(path, flags | OFlags::DIRECTORY)
+    }
+
+    /// Opens `path` (relative) inside the root with `flags`, following
+    /// symlinks only within the root: the one confined resolver that
+    /// unpacking and bundle creation share.
+    pub(crate) fn resolve(&self, path: &[u8], flags: OFlags) -> rustix::io::Result<OwnedFd> {
         let mut tries = 0;
         loop {
             match rfs::openat2(
                 self.fd.as_fd(),
                 os(path),
-                flags | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                flags | OFlags::CLOEXEC,
                 Mode::empty(),
                 RESOLVE,
             ) {

@@ -318,3 +318,55 @@ proptest! {
         }
     }
 }
+
+fn entry(platform: Option<&str>, media_type: crate::MediaType) -> crate::Descriptor {
+    let seed = platform.unwrap_or("none");
+    let mut d = crate::Descriptor::new(media_type, crate::Digest::sha256(seed.as_bytes()), 2);
+    d.platform = platform.map(|p| p.parse().unwrap());
+    d
+}
+
+#[test]
+fn select_picks_the_best_match_then_a_nested_index() {
+    use crate::MediaType;
+    let index = [
+        entry(Some("linux/amd64"), MediaType::ImageManifest),
+        entry(Some("linux/arm/v6"), MediaType::ImageManifest),
+        entry(None, MediaType::ImageIndex),
+    ];
+    let arm7: Platform = "linux/arm/v7".parse().unwrap();
+    assert_eq!(arm7.select(&index).unwrap(), &index[1]);
+    let s390: Platform = "linux/s390x".parse().unwrap();
+    assert_eq!(s390.select(&index).unwrap(), &index[2]);
+}
+
+#[test]
+fn select_error_lists_the_available_platforms() {
+    use crate::MediaType;
+    let index = [
+        entry(Some("linux/amd64"), MediaType::ImageManifest),
+        entry(None, MediaType::ImageManifest),
+        entry(Some("windows(10.0.20348)/amd64"), MediaType::ImageManifest),
+    ];
+    let wanted: Platform = "linux/riscv64".parse().unwrap();
+    let err = wanted.select(&index).unwrap_err();
+    let Error::PlatformNotFound {
+        wanted: w,
+        available,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(**w, wanted);
+    assert_eq!(available.len(), 2);
+    assert_eq!(
+        err.to_string(),
+        "no manifest for platform linux/riscv64: the index offers linux/amd64, \
+         windows(10.0.20348)/amd64"
+    );
+    let empty = wanted.select(&[]).unwrap_err();
+    assert_eq!(
+        empty.to_string(),
+        "no manifest for platform linux/riscv64: the index offers no platforms"
+    );
+}

@@ -1,0 +1,283 @@
+//! Blob uploads: monolithic or chunked, each byte read once and hashed
+//! once on its way out, never completed when the local blob is not the
+//! one described.
+
+use ocikit_image::{Layout, Verification, Verifier};
+use ocikit_types::{Descriptor, Reference};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::Method;
+
+use crate::builder::{Progress, ProgressFn};
+use crate::client::{scope, Access, Client};
+use crate::transport::header_str;
+use crate::Error;
+
+/// Chunk size when falling back to chunked uploads.
+const FALLBACK_CHUNK: u64 = 2 << 20;
+
+impl Client {
+    /// Uploads a blob from `layout` unless the repository already has it.
+    /// Monolithic (POST, then one streamed PUT) by default; chunked when
+    /// configured or when the registry refuses the monolithic PUT. The
+    /// blob is read once: its digest is computed on the way out, and an
+    /// upload whose bytes do not match is never completed on the registry.
+    ///
+    /// # Errors
+    /// [`Error::Layout`] when the blob is missing or corrupt locally
+    /// (`is_integrity`; not retried),
+    /// [`Error::Status`], [`Error::Protocol`] (no `Location`).
+    pub async fn push_blob(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        layout: &Layout,
+    ) -> Result<(), Error> {
+        if self.blob_exists_for(r, &desc.digest, Access::Push).await? {
+            self.progress(Progress::Skipped {
+                digest: desc.digest.clone(),
+            });
+            return Ok(());
+        }
+        // Present and of the right size; the digest is checked while the
+        // bytes go out (one read), and a blob that fails it is never
+        // completed on the registry.
+        drop(layout.open_blob(desc, Verification::SizeOnlyUnverified)?);
+        // Settles the algorithm once; each upload attempt hashes afresh.
+        drop(Verifier::for_descriptor(desc)?);
+        self.progress(Progress::Started {
+            digest: desc.digest.clone(),
+            size: desc.size,
+        });
+        let path = layout.blob_path(&desc.digest);
+        match self.cfg().chunk_size {
+            // Registries that refuse PATCH uploads (405, as GCP's) get one PUT.
+            Some(chunk) => match self.upload_chunked(r, desc, &path, chunk).await {
+                Err(Error::Status { status: 405, .. }) => {
+                    self.upload_monolithic(r, desc, &path).await?
+                }
+                other => other?,
+            },
+            // Registries that refuse a monolithic PUT, or cap request bodies
+            // (GHCR at 4 MiB), get chunks well under that.
+            None => match self.upload_monolithic(r, desc, &path).await {
+                Err(Error::Status {
+                    status: 405 | 413 | 400,
+                    ..
+                }) => self.upload_chunked(r, desc, &path, FALLBACK_CHUNK).await?,
+                other => other?,
+            },
+        }
+        self.progress(Progress::Finished {
+            digest: desc.digest.clone(),
+        });
+        Ok(())
+    }
+
+    async fn start_upload(&self, r: &Reference) -> Result<(String, Option<u64>), Error> {
+        let url = format!("{}/blobs/uploads/", self.base(r));
+        let scopes = [scope(r.repository(), Access::Push)];
+        let resp = self
+            .send_ok(r, &scopes, Method::POST, &url, &|b| {
+                b.header(CONTENT_LENGTH, "0")
+            })
+            .await?;
+        let loc = header_str(resp.headers(), "location").ok_or_else(|| Error::Protocol {
+            url: url.clone(),
+            expected: "a Location header for the upload",
+            found: "none".to_owned(),
+        })?;
+        let min_chunk =
+            header_str(resp.headers(), "oci-chunk-min-length").and_then(|v| v.parse().ok());
+        Ok((self.absolute(&url, loc), min_chunk))
+    }
+
+    async fn upload_monolithic(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        path: &std::path::Path,
+    ) -> Result<(), Error> {
+        let (loc, _) = self.start_upload(r).await?;
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let url = format!("{loc}{sep}digest={}", desc.digest);
+        let scopes = [scope(r.repository(), Access::Push)];
+        let path = path.to_owned();
+        let size = desc.size;
+        let progress = self.cfg().progress.clone();
+        let blob = desc.clone();
+        let sent = self
+            .send_ok(r, &scopes, Method::PUT, &url, &move |b| {
+                b.header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, size)
+                    .body(verified_body(&path, &blob, progress.clone()))
+            })
+            .await;
+        match sent {
+            // The local blob failed its check on the way out: the body
+            // failed instead of ending, so the registry never completed it.
+            Err(e) => Err(ocikit_image::Error::find_integrity(&e)
+                .map(Error::Layout)
+                .unwrap_or(e)),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    async fn upload_chunked(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        path: &std::path::Path,
+        chunk: u64,
+    ) -> Result<(), Error> {
+        use std::io::{Read as _, Seek as _};
+        let (mut loc, min) = self.start_upload(r).await?;
+        let chunk = chunk.max(min.unwrap_or(0)).max(1);
+        let scopes = [scope(r.repository(), Access::Push)];
+        let io_err = |op: &'static str, e: std::io::Error| {
+            Error::Layout(ocikit_image::Error::Io {
+                op,
+                path: path.to_owned(),
+                source: e,
+            })
+        };
+        let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
+        // The digest of the bytes read so far (once each, whatever resumes
+        // send again), checked before the upload is completed.
+        let mut verifier = Verifier::for_descriptor(desc)?;
+        let mut offset = 0u64;
+        let mut resumes = 0u32;
+        while offset < desc.size {
+            let end = (offset + chunk).min(desc.size);
+            let mut body = vec![0u8; usize::try_from(end - offset).unwrap_or(0)];
+            file.seek(std::io::SeekFrom::Start(offset))
+                .and_then(|_| file.read_exact(&mut body))
+                .map_err(|e| io_err("read", e))?;
+            if end > verifier.written() {
+                let from = usize::try_from(verifier.written().saturating_sub(offset)).unwrap_or(0);
+                verifier.update(&body[from.min(body.len())..])?;
+            }
+            let range = format!("{offset}-{}", end - 1);
+            let sent = self
+                .send_ok(r, &scopes, Method::PATCH, &loc, &move |b| {
+                    b.header(CONTENT_TYPE, "application/octet-stream")
+                        .header("content-range", range.clone())
+                        .header(CONTENT_LENGTH, body.len())
+                        .body(body.clone())
+                })
+                .await;
+            match sent {
+                Ok(resp) => {
+                    if let Some(l) = header_str(resp.headers(), "location") {
+                        loc = self.absolute(&loc, l);
+                    }
+                    offset = end;
+                }
+                Err(e @ (Error::Transport { .. } | Error::RetriesExhausted { .. }))
+                    if resumes < self.cfg().retries =>
+                {
+                    // Ask the registry how much it has, and go on from there.
+                    resumes += 1;
+                    tracing::debug!(url = %loc, error = %e, "chunk failed; asking for the upload status");
+                    let (next, l) = self.upload_status(r, &loc).await?;
+                    offset = next.min(desc.size);
+                    loc = l;
+                }
+                Err(e) => return Err(e),
+            }
+            self.progress(Progress::Bytes {
+                digest: desc.digest.clone(),
+                done: offset,
+                size: desc.size,
+            });
+        }
+        if let Err(e) = verifier.finish() {
+            // Never complete it: cancel the session (best effort; an
+            // abandoned one expires on the registry anyway).
+            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            return Err(Error::Layout(e));
+        }
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let url = format!("{loc}{sep}digest={}", desc.digest);
+        self.send_ok(r, &scopes, Method::PUT, &url, &|b| {
+            b.header(CONTENT_LENGTH, "0")
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The upload session's status: the offset to continue from (one past
+    /// the end of its `Range`) and its current location.
+    async fn upload_status(&self, r: &Reference, loc: &str) -> Result<(u64, String), Error> {
+        let scopes = [scope(r.repository(), Access::Push)];
+        let resp = self.send_ok(r, &scopes, Method::GET, loc, &|b| b).await?;
+        let next = header_str(resp.headers(), "range")
+            .map(|v| v.trim_start_matches("bytes="))
+            .and_then(|v| v.split_once('-'))
+            .and_then(|(_, end)| end.trim().parse::<u64>().ok())
+            .map_or(0, |end| end + 1);
+        let loc = header_str(resp.headers(), "location")
+            .map_or_else(|| loc.to_owned(), |l| self.absolute(loc, l));
+        Ok((next, loc))
+    }
+}
+
+/// The request body for the blob `desc` at `path`: read once in 1 MiB
+/// chunks, each passing a [`Verifier`] on its way out, reporting
+/// progress. The chunk that completes the blob is released only once the
+/// digest is known to match: otherwise (or when the file is longer or
+/// shorter than `desc.size`) the body fails with `InvalidData` carrying
+/// the typed mismatch (see [`ocikit_image::Error::find_integrity`])
+/// instead of ending, so the registry never gets a complete upload.
+fn verified_body(
+    path: &std::path::Path,
+    desc: &Descriptor,
+    progress: Option<ProgressFn>,
+) -> reqwest::Body {
+    use futures_util::StreamExt as _;
+    let path = path.to_owned();
+    let chunks = futures_util::stream::once(async move { tokio::fs::File::open(path).await })
+        .map(|f| match f {
+            Ok(f) => tokio_util::io::ReaderStream::with_capacity(f, 1 << 20).left_stream(),
+            Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
+        })
+        .flatten();
+    let verifier = Verifier::for_descriptor(desc).map_err(ocikit_image::Error::into_io);
+    let stream =
+        futures_util::stream::unfold(Some((Box::pin(chunks), verifier)), |state| async move {
+            let (mut chunks, verifier) = state?;
+            let mut verifier = match verifier {
+                Ok(v) => v,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let chunk = match chunks.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => return Some((Err(e), None)),
+                // Ended short of the size: finish() reports it.
+                None => return verifier.finish().err().map(|e| (Err(e.into_io()), None)),
+            };
+            if let Err(e) = verifier.update(&chunk) {
+                return Some((Err(e.into_io()), None));
+            }
+            if verifier.is_complete() {
+                return Some(match verifier.finish() {
+                    Ok(_) => (Ok(chunk), None),
+                    Err(e) => (Err(e.into_io()), None),
+                });
+            }
+            Some((Ok(chunk), Some((chunks, Ok(verifier)))))
+        });
+    let digest = desc.digest.clone();
+    let size = desc.size;
+    let mut done = 0u64;
+    let stream = stream.inspect(move |chunk| {
+        if let (Ok(c), Some(p)) = (chunk, &progress) {
+            done += c.len() as u64;
+            p(Progress::Bytes {
+                digest: digest.clone(),
+                done,
+                size,
+            });
+        }
+    });
+    reqwest::Body::wrap_stream(stream)
+}

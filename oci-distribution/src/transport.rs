@@ -1,0 +1,316 @@
+//! Sending requests: authentication on 401, retries of transient failures
+//! with backoff and `Retry-After`, bounded bodies and error statuses.
+
+use std::time::Duration;
+
+use ocikit_types::{Document, ErrorResponse, Reference};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+
+use crate::client::{scope, Access, Client};
+use crate::Error;
+
+/// Largest error body or token response read.
+pub(crate) const MAX_SMALL_BODY: u64 = 1 << 20;
+
+impl Client {
+    /// Sends a request built by `make` (called again for each attempt),
+    /// authenticating on 401 and retrying transient failures.
+    pub(crate) async fn send(
+        &self,
+        r: &Reference,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        make: &(dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync),
+    ) -> Result<Response, Error> {
+        let registry = r.registry().to_owned();
+        let scope_key = scopes.join(" ");
+        let mut attempt = 0u32;
+        let mut authenticated = false;
+        loop {
+            let mut req = make(self.inner.http.request(method.clone(), url));
+            let sent = match self.auth_header(&registry, &scope_key) {
+                Some(h) => Some(h),
+                None => self.renew_token(r, scopes).await?,
+            };
+            if let Some(h) = &sent {
+                req = req.header(AUTHORIZATION, h);
+            }
+            let result = req.send().await;
+            let retryable_error = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status == StatusCode::UNAUTHORIZED {
+                        let challenge = resp
+                            .headers()
+                            .get(WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        if authenticated {
+                            return Err(self.refused(r, &scope_key, challenge.as_deref()));
+                        }
+                        authenticated = true;
+                        self.authenticate(r, scopes, challenge.as_deref(), sent.as_deref())
+                            .await?;
+                        continue;
+                    }
+                    let transient = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED);
+                    if !transient {
+                        return Ok(resp);
+                    }
+                    if attempt >= self.inner.cfg.retries {
+                        return Err(Error::RetriesExhausted {
+                            url: url.to_owned(),
+                            attempts: attempt + 1,
+                            last: format!("status {status}"),
+                        });
+                    }
+                    let wait = retry_after(resp.headers()).unwrap_or_else(|| self.backoff(attempt));
+                    tracing::debug!(%url, %status, ?wait, attempt, "retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let e = retryable_error;
+            let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+            if !transient || e.is_redirect() || is_permanent_failure(&e) {
+                return Err(Error::transport(url, e));
+            }
+            if attempt >= self.inner.cfg.retries {
+                return Err(Error::RetriesExhausted {
+                    url: url.to_owned(),
+                    attempts: attempt + 1,
+                    last: e.to_string(),
+                });
+            }
+            let wait = self.backoff(attempt);
+            tracing::debug!(%url, error = %e, ?wait, attempt, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Sends and checks for a success status, turning error statuses into
+    /// [`Error::Status`] with the registry's error body.
+    pub(crate) async fn send_ok(
+        &self,
+        r: &Reference,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        make: &(dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync),
+    ) -> Result<Response, Error> {
+        let m = method_name(&method);
+        let resp = self.send(r, scopes, method, url, make).await?;
+        check(resp, m, url).await
+    }
+
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let cfg = &self.inner.cfg;
+        let base = cfg
+            .backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(cfg.max_backoff);
+        // Jitter in [50%, 100%] from the clock's low bits: enough to spread
+        // clients apart without a random number generator.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let factor = 0.5 + f64::from(nanos % 1000) / 2000.0;
+        base.mul_f64(factor)
+    }
+
+    pub(crate) async fn delete(&self, r: &Reference, path: &str) -> Result<(), Error> {
+        let url = format!("{}/{path}", self.base(r));
+        let scopes = [
+            format!("repository:{}:delete", r.repository()),
+            scope(r.repository(), Access::Push),
+        ];
+        self.send_ok(r, &scopes, Method::DELETE, &url, &|b| b)
+            .await?;
+        Ok(())
+    }
+}
+
+/// True when a request failed in the TLS handshake (an untrusted or
+/// mismatched certificate, a protocol alert), or its body failed with
+/// `InvalidData` (a local blob that does not match its digest, see
+/// the push body's verifier): no retry changes that.
+fn is_permanent_failure(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+        }
+        if s.to_string().contains("certificate") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+pub(crate) fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        _ => "request",
+    }
+}
+
+/// Seconds or an HTTP date; odd forms (fractions, negative, far future)
+/// are clamped to at most five minutes.
+pub(crate) fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let cap = Duration::from_secs(300);
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() {
+            return Some(Duration::from_secs_f64(secs.clamp(0.0, 300.0)));
+        }
+        return None;
+    }
+    let when = httpdate(v)?;
+    let now = std::time::SystemTime::now();
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO).min(cap))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn httpdate(s: &str) -> Option<std::time::SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let day: i64 = day.parse().ok()?;
+    let year: i64 = year.parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m == month)? as i64
+        + 1;
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, mi, se] = hms.as_slice() else {
+        return None;
+    };
+    // Days from civil (Howard Hinnant).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
+    let secs = u64::try_from(secs).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Reads a whole body, refusing more than `limit` bytes (by
+/// `Content-Length` up front, or as it arrives).
+pub(crate) async fn read_limited(
+    mut resp: Response,
+    limit: u64,
+    what: &'static str,
+    url: &str,
+) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::TooLarge {
+        what,
+        url: url.to_owned(),
+        limit,
+    };
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::transport(url, e))? {
+        if out.len() as u64 + chunk.len() as u64 > limit {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Turns an error status into [`Error::Status`] with the parsed error body.
+pub(crate) async fn check(
+    resp: Response,
+    method: &'static str,
+    url: &str,
+) -> Result<Response, Error> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status().as_u16();
+    let errors = match read_limited(resp, MAX_SMALL_BODY, "error body", url).await {
+        Ok(body) => ErrorResponse::from_slice(&body)
+            .map(|e| e.errors)
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    Err(Error::Status {
+        method,
+        url: url.to_owned(),
+        status,
+        errors,
+    })
+}
+
+pub(crate) fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v: &HeaderValue| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClientBuilder;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("-4"));
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("99999999"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(300)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+        assert_eq!(
+            httpdate("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(std::time::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let c = ClientBuilder::new()
+            .backoff(Duration::from_millis(100), Duration::from_secs(1))
+            .build()
+            .unwrap();
+        assert!(c.backoff(0) <= Duration::from_millis(100));
+        assert!(c.backoff(0) >= Duration::from_millis(50));
+        assert!(c.backoff(10) <= Duration::from_secs(1));
+        assert!(c.backoff(10) >= Duration::from_millis(500));
+    }
+}
