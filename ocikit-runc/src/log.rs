@@ -23,7 +23,7 @@ impl Sink {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        let time = ocikit_image::rfc3339_utc(secs);
+        let time = ocikit_types::rfc3339::format_utc(secs, 0);
         if self.json {
             let v = serde_json::json!({"level": level, "msg": msg, "time": time});
             format!("{v}\n")
