@@ -1,7 +1,8 @@
 //! ocikit: the Open Container Initiative image format, registry protocol and
 //! container runtime, as an embeddable Rust library.
 //!
-//! This facade only re-exports the workspace's crates:
+//! This facade only re-exports the workspace's crates, one path to each
+//! type (`ocikit::types::Digest`):
 //!
 //! | module | crate | feature | what it does |
 //! |---|---|---|---|
@@ -10,7 +11,19 @@
 //! | `distribution` | `ocikit-distribution` | `distribution` | registry client |
 //! | `runtime` | `ocikit-runtime` | `runtime` | Linux container runtime engine |
 //!
-//! The `full` feature (the default) enables all of them.
+//! The default features are `full` (`image`, `distribution` and `runtime`),
+//! `gzip`, `zstd` and `rustls`. With `default-features = false`, each
+//! feature builds only what it needs:
+//!
+//! | feature | brings |
+//! |---|---|
+//! | `image` | `ocikit::image`, with uncompressed layers only |
+//! | `gzip`, `zstd` | layers in that compression (and `image`) |
+//! | `distribution` | `ocikit::distribution` (and `image`); plain HTTP only without a TLS feature |
+//! | `rustls` | TLS for the registry client through rustls and the webpki roots |
+//! | `native-tls` | TLS through the platform's library (OpenSSL on Linux) instead |
+//! | `blocking` | `ocikit::distribution::blocking`, a client without an async runtime |
+//! | `runtime` | `ocikit::runtime`, the Linux container engine |
 //!
 //! ```
 //! use ocikit::types::Reference;

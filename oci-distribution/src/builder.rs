@@ -209,11 +209,19 @@ impl ClientBuilder {
         if let Some(t) = self.timeout {
             http = http.timeout(t);
         }
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
         for pem in &self.root_certs {
             let cert = reqwest::Certificate::from_pem(pem).map_err(|e| Error::Config {
                 reason: format!("root certificate is not PEM: {e}"),
             })?;
             http = http.add_root_certificate(cert);
+        }
+        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        if !self.root_certs.is_empty() {
+            return Err(Error::Config {
+                reason: "root certificates need TLS: enable the `rustls` or `native-tls` feature"
+                    .into(),
+            });
         }
         let http = http.build().map_err(|e| Error::Config {
             reason: format!("cannot start the HTTP client: {e}"),
