@@ -180,7 +180,7 @@ impl AnyManifest {
     /// [`Error::UnexpectedMediaType`] for another media type.
     pub fn from_slice(bytes: &[u8], content_type: Option<&str>) -> Result<Self, Error> {
         let probe: Probe = serde_json::from_slice(bytes)
-            .map_err(|e| Error::json(DocumentKind::ImageManifest, &e))?;
+            .map_err(|e| Error::json::<Probe>(DocumentKind::ImageManifest, bytes, &e))?;
         let declared = content_type
             .map(|c| c.split(';').next().unwrap_or("").trim().to_owned())
             .filter(|c| !c.is_empty() && c != "application/json")

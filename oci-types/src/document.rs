@@ -32,7 +32,7 @@ pub trait Document: Serialize + DeserializeOwned {
     /// # Errors
     /// [`Error::MalformedJson`] with the line, column and what went wrong.
     fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(bytes).map_err(|e| Error::json(Self::KIND, &e))
+        serde_json::from_slice(bytes).map_err(|e| Error::json::<Self>(Self::KIND, bytes, &e))
     }
 
     /// Parses and validates.

@@ -192,10 +192,13 @@ pub enum Error {
         expected: &'static str,
     },
     /// The bytes are not a well-formed JSON document of the expected shape.
-    #[error("malformed {document} at line {line} column {column}: {detail}")]
+    #[error("malformed {document} at {path} (line {line} column {column}): {detail}")]
     MalformedJson {
         /// The document that was being read.
         document: DocumentKind,
+        /// Where in the document, as a JSON path: `$` for the whole
+        /// document, `$.process.args`, `$.mounts[2].type`.
+        path: String,
         /// 1-based line of the failure (0 when unknown).
         line: usize,
         /// 1-based column of the failure (0 when unknown).
@@ -249,7 +252,19 @@ impl Error {
         )
     }
 
-    pub(crate) fn json(document: DocumentKind, err: &serde_json::Error) -> Self {
+    /// The error for `bytes` that failed to parse as `T`: parsed once more,
+    /// tracking the path, to say where (only on failure, so a document
+    /// that parses pays nothing for it).
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(
+        document: DocumentKind,
+        bytes: &[u8],
+        err: &serde_json::Error,
+    ) -> Self {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) => json_path(e.path()),
+            Ok(_) => "$".to_owned(), // trailing characters after the document
+        };
         // serde_json appends " at line L column C"; strip it since we keep both apart.
         let mut detail = err.to_string();
         if let Some(at) = detail.rfind(" at line ") {
@@ -257,11 +272,35 @@ impl Error {
         }
         Error::MalformedJson {
             document,
+            path,
             line: err.line(),
             column: err.column(),
             detail,
         }
     }
+}
+
+/// `process.args[1]` as `$.process.args[1]`; keys that are not plain
+/// names are quoted: `$["annotations"]["org.example"]`-style as
+/// `$.annotations["org.example"]`.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::from("$");
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    out.push('.');
+                    out.push_str(key);
+                } else {
+                    out.push_str(&format!("[{key:?}]"));
+                }
+            }
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    out
 }
 
 fn platform_list(platforms: &[crate::Platform]) -> String {

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::Document;
+use crate::{Document, Error};
 
 /// The paths of every violation `validate` reports for `bytes`.
 fn violation_paths<T: Document>(bytes: &[u8]) -> Vec<String> {
@@ -507,5 +507,25 @@ proptest! {
         }));
         let spec = Spec::from_slice(&bytes).unwrap();
         let _ = spec.validate();
+    }
+}
+
+#[test]
+fn a_type_error_names_its_json_path() {
+    let bytes = br#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},
+        "process":{"cwd":"/","args":"sh -c true","user":{"uid":0,"gid":0}}}"#;
+    let err = Spec::from_slice(bytes).unwrap_err();
+    match &err {
+        Error::MalformedJson { path, .. } => assert_eq!(path, "$.process.args"),
+        other => panic!("expected MalformedJson, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains("at $.process.args (line 2 column"), "{text}");
+    assert!(text.contains("invalid type: string"), "{text}");
+
+    let mounts = br#"{"ociVersion":"1.2.0","mounts":[{"destination":"/a"},{"destination":7}]}"#;
+    match Spec::from_slice(mounts).unwrap_err() {
+        Error::MalformedJson { path, .. } => assert_eq!(path, "$.mounts[1].destination"),
+        other => panic!("expected MalformedJson, got {other:?}"),
     }
 }
