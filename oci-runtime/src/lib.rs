@@ -196,33 +196,20 @@ macro_rules! process_io_setters {
 }
 
 mod cgroup;
-mod console;
-mod container;
+mod engine;
 mod error;
-mod exec;
-mod hook;
-mod id;
 mod init;
-mod lsm;
-mod netdev;
-mod process;
-mod rootfs;
-mod runtime;
-mod seccomp;
-mod signal;
-mod stats;
+mod setup;
 mod sys;
-mod syscall;
-mod timens;
 
-pub use container::Container;
-pub use error::{Error, HookFailure, Result};
-pub use exec::{ExecOptions, ExecProcess};
-pub use id::ContainerId;
-pub use init::init_if_requested;
-pub use runtime::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
-pub use signal::{Signal, SignalRelay, RELAYED};
-pub use stats::{
+pub use cgroup::stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,
 };
+pub use engine::container::Container;
+pub use engine::exec::{ExecOptions, ExecProcess};
+pub use engine::id::ContainerId;
+pub use engine::signal::{Signal, SignalRelay, RELAYED};
+pub use engine::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
+pub use error::{Error, HookFailure, Result};
+pub use init::init_if_requested;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use crate::seccomp::Insn;
+use crate::setup::seccomp::Insn;
 use crate::sys;
 
 /// Whether [`Syscalls::resolve`] creates what is missing.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::syscall::fake::Recording;
+use crate::sys::syscalls::fake::Recording;
 
 fn opts(userns: bool) -> RootfsOptions {
     RootfsOptions {

@@ -1,5 +1,10 @@
 //! The engine: container lifecycle operations over a state directory.
 
+pub(crate) mod container;
+pub(crate) mod exec;
+pub(crate) mod id;
+pub(crate) mod signal;
+
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -14,10 +19,11 @@ use ocikit_types::runtime::{
 use ocikit_types::Document;
 
 use crate::cgroup::{self, Cgroup, FreezerState};
-use crate::container::{now_rfc3339, proc_stat, Container, Record, EXEC_SOCKET};
+use crate::engine::container::{now_rfc3339, proc_stat, Container, Record, EXEC_SOCKET};
 use crate::init::{self, Channel, InitConfig, ToInit, ToRuntime, ENV_FD};
-use crate::rootfs::{Pivot, RootfsOptions};
-use crate::{hook, sys, ContainerId, Error, Result, Signal};
+use crate::setup::hook;
+use crate::setup::rootfs::{Pivot, RootfsOptions};
+use crate::{sys, ContainerId, Error, Result, Signal};
 
 /// How the container's init enters its root filesystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -239,14 +245,14 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     for key in linux.sysctl.keys() {
         check_sysctl(key, &has)?;
     }
-    crate::timens::check(spec)?;
+    crate::setup::timens::check(spec)?;
     // Refuse what would otherwise be silently ignored: a container must
     // never run less confined, or differently, than its config says.
     if let Some(profile) = &linux.seccomp {
         if cfg!(target_arch = "x86_64") {
             // Compiled again by the init; done here so a bad profile fails
             // `create` with a config error before anything is set up.
-            crate::seccomp::compile(profile)?;
+            crate::setup::seccomp::compile(profile)?;
         } else {
             return Err(Error::Unsupported {
                 feature: "linux.seccomp on this architecture (the engine filters x86_64 only)",
@@ -255,7 +261,7 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     }
     let unsupported = [
         (
-            !linux.mount_label.is_empty() && crate::lsm::HostLsm::probe().selinux,
+            !linux.mount_label.is_empty() && crate::setup::lsm::HostLsm::probe().selinux,
             "linux.mountLabel on an SELinux host",
         ),
         (linux.intel_rdt.is_some(), "linux.intelRdt"),
@@ -263,9 +269,9 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     if let Some((_, feature)) = unsupported.iter().find(|(present, _)| *present) {
         return Err(Error::Unsupported { feature });
     }
-    crate::process::check_attributes(spec)?;
-    crate::rootfs::idmap_requests(spec)?;
-    crate::netdev::check(spec)?;
+    crate::setup::process::check_attributes(spec)?;
+    crate::setup::rootfs::idmap_requests(spec)?;
+    crate::setup::netdev::check(spec)?;
     if has(NamespaceType::User)
         && linux
             .namespaces
@@ -721,7 +727,7 @@ impl Runtime {
             preserve_fds: options.preserve_fds,
             console_socket: options.console_socket.clone(),
             exec: None,
-            lsm: crate::lsm::HostLsm::probe(),
+            lsm: crate::setup::lsm::HostLsm::probe(),
             cgroup: cg.as_ref().map(Cgroup::entry),
         };
 
@@ -750,7 +756,7 @@ impl Runtime {
             annotations: cfg.spec.annotations.clone(),
             cgroup: cg,
             hooks: cfg.spec.hooks.clone(),
-            exec: crate::container::ExecContext {
+            exec: crate::engine::container::ExecContext {
                 namespaces: linux.namespaces.iter().map(|n| n.kind.clone()).collect(),
                 seccomp: linux.seccomp.clone(),
                 process: cfg.spec.process.clone(),
@@ -801,7 +807,7 @@ impl Runtime {
             .and_then(|a| a.initial.as_deref())
             .filter(|l| !l.trim().is_empty())
         {
-            let cpus = crate::process::parse_list("process.execCPUAffinity.initial", list)?;
+            let cpus = crate::setup::process::parse_list("process.execCPUAffinity.initial", list)?;
             sys::affinity_before_exec(&mut cmd, &cpus)
                 .map_err(|e| Error::sys("set initial CPU affinity", id, e))?;
         }
@@ -847,7 +853,7 @@ impl Runtime {
                     let _ = child.wait();
                     // Stage 2 waits for stage 1 to exit before it does
                     // anything: its network namespace is ready for them.
-                    crate::netdev::move_all(&linux.net_devices, p)?;
+                    crate::setup::netdev::move_all(&linux.net_devices, p)?;
                 }
                 Some(ToRuntime::Hooks) => {
                     // runtime.md's lifecycle runs these hooks after step
@@ -1201,7 +1207,7 @@ impl Runtime {
             .to_vec(),
         );
         f.mount_options = Some(
-            crate::rootfs::KNOWN_OPTIONS
+            crate::setup::rootfs::KNOWN_OPTIONS
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
@@ -1234,7 +1240,7 @@ impl Runtime {
             s.enabled = Some(false);
             s
         };
-        let host = crate::lsm::HostLsm::probe();
+        let host = crate::setup::lsm::HostLsm::probe();
         let support = |enabled| {
             let mut s = Support::default();
             s.enabled = Some(enabled);
@@ -1277,8 +1283,8 @@ impl Runtime {
 /// was built without their kernel headers), and the filter flags, of which
 /// `supportedFlags` are those this kernel takes.
 fn seccomp_features() -> SeccompFeatures {
-    use crate::seccomp::FLAG_WAIT_KILLABLE_RECV;
-    use crate::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC};
+    use crate::setup::seccomp::FLAG_WAIT_KILLABLE_RECV;
+    use crate::setup::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC};
     use ocikit_types::runtime::{SeccompAction, SeccompArch, SeccompFlag, SeccompOperator};
     let mut s = SeccompFeatures::default();
     if !cfg!(target_arch = "x86_64") {

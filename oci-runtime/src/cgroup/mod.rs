@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use ocikit_types::runtime::{BlockIo, Device, DeviceCgroup, Resources};
 use serde::{Deserialize, Serialize};
 
-use crate::rootfs::CgroupBind;
+use crate::setup::rootfs::CgroupBind;
 use crate::{Error, Result};
 
 mod devicefilter;
+pub(crate) mod stats;
 
 const V1_CONTROLLERS: &[&str] = &[
     "cpu",

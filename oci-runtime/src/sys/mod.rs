@@ -4,6 +4,8 @@
 //! Each wrapper converts its arguments to C strings before the call and
 //! reports failure as `std::io::Error` from `errno`.
 
+pub(crate) mod syscalls;
+
 use std::ffi::CString;
 use std::io;
 use std::os::fd::RawFd;

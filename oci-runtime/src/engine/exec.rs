@@ -20,9 +20,9 @@ use std::time::Duration;
 use ocikit_types::runtime::{Linux, NamespaceType, Process, Spec, Status};
 use ocikit_types::Document;
 
+use crate::engine::{kill_and_wait, ns_flag, write_atomic, ExitStatus, Runtime};
 use crate::init::{Channel, ExecTarget, InitConfig, ToRuntime};
-use crate::rootfs::{Pivot, RootfsOptions};
-use crate::runtime::{kill_and_wait, ns_flag, write_atomic, ExitStatus, Runtime};
+use crate::setup::rootfs::{Pivot, RootfsOptions};
 use crate::{sys, Error, Result};
 
 /// Settings for [`Runtime::exec`].
@@ -124,10 +124,10 @@ pub(crate) fn join_plan(pid: u32, kinds: &[NamespaceType]) -> Vec<(PathBuf, i32)
 
 /// Refuses an exec process this engine cannot run faithfully.
 fn check_process(process: &Process, console_socket: bool) -> Result<()> {
-    crate::runtime::check_args_and_terminal(process, console_socket)?;
+    crate::engine::check_args_and_terminal(process, console_socket)?;
     let mut spec = Spec::default();
     spec.process = Some(process.clone());
-    crate::process::check_attributes(&spec)?;
+    crate::setup::process::check_attributes(&spec)?;
     Ok(())
 }
 
@@ -189,7 +189,7 @@ impl Runtime {
                 root: PathBuf::from(format!("/proc/{pid}/root")),
                 state: String::from_utf8(c.state().to_canonical_vec()).unwrap_or_default(),
             }),
-            lsm: crate::lsm::HostLsm::probe(),
+            lsm: crate::setup::lsm::HostLsm::probe(),
             cgroup: None,
         };
         let (mut child, sock) = self.spawn_init_program(

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use ocikit_types::runtime::{Mount, RootfsPropagation, Spec};
 
-use crate::process::Invalid;
-use crate::syscall::*;
+use crate::setup::process::Invalid;
+use crate::sys::syscalls::*;
 
 /// A failed step of the container setup, reported to the runtime.
 #[derive(Debug)]

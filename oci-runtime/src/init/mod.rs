@@ -33,10 +33,11 @@ use std::process::Command;
 use ocikit_types::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
-use crate::container::EXEC_SOCKET;
-use crate::rootfs::{self, RootfsOptions};
-use crate::syscall::Linux;
-use crate::{hook, lsm, process, seccomp, sys};
+use crate::engine::container::EXEC_SOCKET;
+use crate::setup::rootfs::{self, RootfsOptions};
+use crate::setup::{hook, lsm, process, seccomp};
+use crate::sys;
+use crate::sys::syscalls::Linux;
 
 /// The environment variable carrying the init socket's descriptor number.
 pub(crate) const ENV_FD: &str = "_OCIKIT_INIT_FD";
@@ -316,7 +317,7 @@ fn stage1(ch: &mut Channel) -> Result<(), String> {
         sys::set_ids(0, 0).map_err(|e| format!("become root in the user namespace: {e}"))?;
     }
     // After the user namespace, which then owns the time namespace.
-    crate::timens::setup(&cfg.spec)?;
+    crate::setup::timens::setup(&cfg.spec)?;
     // From here on no process of the container may ptrace us or open
     // our /proc files (we hold host descriptors); execve of the user
     // program restores the default. After the id maps: a non-dumpable
@@ -508,7 +509,7 @@ fn stage2(
     if let Some(sock) = console {
         // After entering the root: the pty must come from the container's
         // devpts instance.
-        crate::console::setup(&sock, proc_.console_size.as_ref())
+        crate::setup::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
     // While the init still has every capability it was given, and before
@@ -619,7 +620,7 @@ fn exec_process(
         .transpose()
         .map_err(|e| e.to_string())?;
     if let Some(sock) = console {
-        crate::console::setup(&sock, proc_.console_size.as_ref())
+        crate::setup::console::setup(&sock, proc_.console_size.as_ref())
             .map_err(|e| format!("set up console: {e}"))?;
     }
     process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;

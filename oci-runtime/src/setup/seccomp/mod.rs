@@ -50,8 +50,8 @@ use ocikit_types::runtime::{
     Seccomp, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, Syscall,
 };
 
-use crate::rootfs::{SetupError, Step};
-use crate::syscall::Syscalls;
+use crate::setup::rootfs::{SetupError, Step};
+use crate::sys::syscalls::Syscalls;
 use crate::Error;
 
 /// One classic BPF instruction (`struct sock_filter`).

@@ -4,7 +4,7 @@
 
 use ocikit_types::runtime::{Namespace, NamespaceType, Spec, TimeOffset, TimeOffsets};
 
-use crate::process::Invalid;
+use crate::setup::process::Invalid;
 use crate::sys;
 
 /// Whether `namespaces` asks for a new (not joined) time namespace.

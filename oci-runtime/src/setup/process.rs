@@ -11,9 +11,9 @@ use ocikit_types::runtime::{
     Spec,
 };
 
-use crate::rootfs::{SetupError, Step};
+use crate::setup::rootfs::{SetupError, Step};
+use crate::sys::syscalls::Syscalls;
 use crate::sys::SchedAttr;
-use crate::syscall::Syscalls;
 
 /// The highest capability number this engine knows (CAP_CHECKPOINT_RESTORE).
 const LAST_CAP: u8 = 40;
@@ -512,7 +512,7 @@ pub(crate) fn find_program(program: &str, env: &[String]) -> Option<std::path::P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syscall::fake::Recording;
+    use crate::sys::syscalls::fake::Recording;
     use ocikit_types::runtime::{Capabilities, Rlimit, User};
 
     #[test]

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use ocikit_types::runtime::{NamespaceType, NetDevice, Spec};
 
-use crate::process::Invalid;
+use crate::setup::process::Invalid;
 use crate::{Error, Result};
 
 const RTM_NEWLINK: u16 = 16;
