@@ -139,62 +139,6 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
-/// The setters [`CreateOptions`] and [`ExecOptions`] share (their fields
-/// have the same names); in their documentation `$who` names what the
-/// settings are for and `$pid` whose pid the pid file gets.
-#[rustfmt::skip] // rustfmt indents the `concat!` arguments oddly, and not idempotently.
-macro_rules! process_io_setters {
-    ($who:literal, $pid:literal) => {
-        #[doc = concat!("The ", $who, "'s stdin (default: the caller's).")]
-        pub fn stdin(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-            self.stdin = Some(fd.into());
-            self
-        }
-
-        #[doc = concat!("The ", $who, "'s stdout (default: the caller's).")]
-        pub fn stdout(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-            self.stdout = Some(fd.into());
-            self
-        }
-
-        #[doc = concat!("The ", $who, "'s stderr (default: the caller's).")]
-        pub fn stderr(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-            self.stderr = Some(fd.into());
-            self
-        }
-
-        #[doc = concat!(
-            "Writes the ", $pid, "'s host pid to this file, atomically ",
-            "(default: no file)."
-        )]
-        pub fn pid_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-            self.pid_file = Some(path.into());
-            self
-        }
-
-        #[doc = concat!(
-            "The AF_UNIX socket that receives the master of the ", $who, "'s ",
-            "pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) ",
-            "when `process.terminal` is true; required then, refused otherwise ",
-            "(default: none)."
-        )]
-        pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-            self.console_socket = Some(path.into());
-            self
-        }
-
-        #[doc = concat!(
-            "Passes the caller's descriptors 3 to 3+n-1 to the ", $who,
-            " (default 0: only stdio). They must be open and must not be ",
-            "closed until the call returns."
-        )]
-        pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
-            self.preserve_fds = n;
-            self
-        }
-    };
-}
-
 mod cgroup;
 mod engine;
 mod error;
@@ -209,7 +153,8 @@ pub use cgroup::stats::{
 pub use engine::container::Container;
 pub use engine::exec::{ExecOptions, ExecProcess};
 pub use engine::id::ContainerId;
+pub use engine::options::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry};
 pub use engine::signal::{Signal, SignalRelay, RELAYED};
-pub use engine::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
+pub use engine::Runtime;
 pub use error::{Error, HookFailure, Result};
 pub use init::init_if_requested;

@@ -52,21 +52,14 @@ pub(crate) const EXEC_SOCKET: &str = "exec.sock";
 pub(crate) const PAUSED: &str = "paused";
 
 impl Record {
-    /// Writes the record atomically: a temporary file in the same
-    /// directory, synced, then renamed over `state.json`.
+    /// Writes the record atomically over `state.json`.
     pub(crate) fn save(&self, dir: &Path) -> Result<()> {
-        let tmp = dir.join(".state.json.tmp");
+        let path = dir.join(STATE_FILE);
         let bytes = serde_json::to_vec(self).map_err(|e| Error::CorruptState {
-            path: tmp.clone(),
+            path: path.clone(),
             source: Box::new(e),
         })?;
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, dir.join(STATE_FILE))
-        };
-        write().map_err(|e| Error::io("write state", dir.join(STATE_FILE), e))
+        write_atomic(&path, &bytes).map_err(|e| Error::io("write state", path, e))
     }
 
     pub(crate) fn load(dir: &Path, id: &str) -> Result<Record> {
@@ -83,6 +76,21 @@ impl Record {
             source: Box::new(e),
         })
     }
+}
+
+/// Writes `data` to `path` so that readers see the old content or the
+/// new, never a part: a temporary file in the same directory
+/// (`.NAME.tmp`), synced, then renamed over `path`.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// The state character and start time (fields 3 and 22) of

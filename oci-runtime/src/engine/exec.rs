@@ -20,7 +20,11 @@ use std::time::Duration;
 use ocikit_types::runtime::{Linux, NamespaceType, Process, Spec, Status};
 use ocikit_types::Document;
 
-use crate::engine::{kill_and_wait, ns_flag, write_atomic, ExitStatus, Runtime};
+use super::container::write_atomic;
+use super::kill::kill_and_wait;
+use super::namespace::ns_flag;
+use super::options::{process_io_setters, ExitStatus};
+use super::Runtime;
 use crate::init::{Channel, ExecTarget, InitConfig, ToRuntime};
 use crate::setup::rootfs::{Pivot, RootfsOptions};
 use crate::{sys, Error, Result};
@@ -124,7 +128,7 @@ pub(crate) fn join_plan(pid: u32, kinds: &[NamespaceType]) -> Vec<(PathBuf, i32)
 
 /// Refuses an exec process this engine cannot run faithfully.
 fn check_process(process: &Process, console_socket: bool) -> Result<()> {
-    crate::engine::check_args_and_terminal(process, console_socket)?;
+    super::check::check_args_and_terminal(process, console_socket)?;
     let mut spec = Spec::default();
     spec.process = Some(process.clone());
     crate::setup::process::check_attributes(&spec)?;
@@ -208,7 +212,7 @@ impl Runtime {
         if let Some(p) = &options.pid_file {
             if let Err(e) = write_atomic(p, pid.to_string().as_bytes()) {
                 kill_and_wait(pid, None);
-                return Err(e);
+                return Err(Error::io("write", p, e));
             }
         }
         tracing::debug!(pid, "exec process started");
