@@ -18,7 +18,7 @@ pub(crate) struct Record {
     pub(crate) oci_version: String,
     pub(crate) id: String,
     pub(crate) pid: u32,
-    /// Field 22 of /proc/<pid>/stat at create time: tells our process
+    /// Field 22 of `/proc/<pid>/stat` at create time: tells our process
     /// from a later one that reuses its pid.
     pub(crate) start_time: u64,
     pub(crate) bundle: PathBuf,
@@ -94,7 +94,7 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// The state character and start time (fields 3 and 22) of
-/// /proc/<pid>/stat.
+/// `/proc/<pid>/stat`.
 pub(crate) fn proc_stat(pid: u32) -> Option<(char, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and ')': split after the last one.

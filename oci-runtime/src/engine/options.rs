@@ -3,7 +3,7 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-/// The setters [`CreateOptions`] and [`ExecOptions`] share (their fields
+/// The setters [`CreateOptions`] and [`ExecOptions`](crate::ExecOptions) share (their fields
 /// have the same names); in their documentation `$who` names what the
 /// settings are for and `$pid` whose pid the pid file gets.
 #[rustfmt::skip] // rustfmt indents the `concat!` arguments oddly, and not idempotently.
@@ -74,7 +74,7 @@ pub enum RootEntry {
     MoveRoot,
 }
 
-/// Which processes [`Runtime::kill`] signals.
+/// Which processes [`Runtime::kill`](crate::Runtime::kill) signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KillScope {
@@ -84,7 +84,7 @@ pub enum KillScope {
     All,
 }
 
-/// Whether [`Runtime::delete`] may stop a live container.
+/// Whether [`Runtime::delete`](crate::Runtime::delete) may stop a live container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeleteMode {
@@ -114,7 +114,7 @@ impl ExitStatus {
     }
 }
 
-/// Settings for [`Runtime::create`] and [`Runtime::run`].
+/// Settings for [`Runtime::create`](crate::Runtime::create) and [`Runtime::run`](crate::Runtime::run).
 #[derive(Debug, Default)]
 pub struct CreateOptions {
     pub(super) stdin: Option<OwnedFd>,

@@ -13,12 +13,14 @@
 //! (CVE-2025-52881).
 
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use ocikit_types::runtime::Process;
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 use serde::{Deserialize, Serialize};
+
+use crate::sys::{self, Confine};
 
 /// Which security modules the host enforces.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,15 +82,9 @@ pub(crate) fn apply(proc_root: &OwnedFd, host: HostLsm, process: &Process) -> Re
     for w in label_writes(host, process) {
         let mut last = None;
         for file in w.files {
-            match rustix::fs::openat2(
-                proc_root.as_fd(),
-                *file,
-                OFlags::WRONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-                // thread-self is an ordinary procfs symlink to
-                // <tgid>/task/<tid>, resolved in the host's procfs.
-                ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_XDEV,
-            ) {
+            // thread-self is an ordinary procfs symlink to
+            // <tgid>/task/<tid>, resolved in the host's procfs.
+            match sys::open_in(proc_root, file, OFlags::WRONLY, Confine::Mount) {
                 Ok(fd) => {
                     let mut f = std::fs::File::from(fd);
                     f.write_all(w.data.as_bytes())

@@ -18,6 +18,16 @@ use ocikit_types::runtime::{Mount, RootfsPropagation, Spec};
 use crate::setup::process::Invalid;
 use crate::sys::syscalls::*;
 
+use cgroupfs::mount_cgroup;
+use devices::create_devices;
+use masked::{make_readonly, mask};
+
+mod cgroupfs;
+mod devices;
+mod idmap;
+mod masked;
+pub(crate) use idmap::{idmap_requests, idmapped_tree};
+
 /// A failed step of the container setup, reported to the runtime.
 #[derive(Debug)]
 pub(crate) struct SetupError {
@@ -199,15 +209,6 @@ fn propagation_flag(p: &RootfsPropagation) -> u64 {
         _ => MS_SLAVE,
     }
 }
-
-const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
-    ("/dev/null", 1, 3),
-    ("/dev/zero", 1, 5),
-    ("/dev/full", 1, 7),
-    ("/dev/random", 1, 8),
-    ("/dev/urandom", 1, 9),
-    ("/dev/tty", 5, 0),
-];
 
 /// Everything before entering the root: propagation, the rootfs bind,
 /// config mounts, devices, masked and read-only paths, sysctls, hostname.
@@ -428,88 +429,6 @@ fn mount_one(
     Ok(())
 }
 
-/// An idmapped mount for stage 1 to prepare.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IdmapRequest {
-    /// Index in `mounts`.
-    pub(crate) index: usize,
-    /// The source, relative to `bundle` unless absolute.
-    pub(crate) source: PathBuf,
-    /// Clone the whole tree below the source (`rbind`).
-    pub(crate) tree: bool,
-    /// Idmap every mount of the tree (`ridmap`).
-    pub(crate) recursive: bool,
-    /// `uid_map` contents (`containerID hostID size` lines).
-    pub(crate) uid_map: String,
-    /// `gid_map` contents.
-    pub(crate) gid_map: String,
-}
-
-/// The idmapped mounts of `spec`: bind mounts with `uidMappings` and
-/// `gidMappings`, or with the `idmap`/`ridmap` option and no mappings of
-/// their own, which then take the container's (`linux.uidMappings`).
-pub(crate) fn idmap_requests(spec: &Spec) -> Result<Vec<IdmapRequest>, Invalid> {
-    let text = |m: &[ocikit_types::runtime::IdMapping]| {
-        m.iter()
-            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-            .collect::<String>()
-    };
-    let linux = spec.linux.clone().unwrap_or_default();
-    let mut out = Vec::new();
-    for (index, m) in spec.mounts.iter().enumerate() {
-        let option = m.options.iter().any(|o| o == "idmap" || o == "ridmap");
-        let own = !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty();
-        if !option && !own {
-            continue;
-        }
-        let bad = |expected| Invalid {
-            field: "mounts[].uidMappings",
-            expected,
-            found: format!("{} on {}", m.kind, m.destination),
-        };
-        if !is_bind(m) {
-            return Err(bad("idmapped mounts only for bind mounts"));
-        }
-        let (uids, gids) = if own {
-            (&m.uid_mappings, &m.gid_mappings)
-        } else {
-            (&linux.uid_mappings, &linux.gid_mappings)
-        };
-        if uids.is_empty() || gids.is_empty() {
-            return Err(bad(
-                "both uidMappings and gidMappings (the mount's or the container's)",
-            ));
-        }
-        out.push(IdmapRequest {
-            index,
-            source: PathBuf::from(&m.source),
-            tree: parse_options(&m.options).flags & MS_REC != 0,
-            recursive: m.options.iter().any(|o| o == "ridmap"),
-            uid_map: text(uids),
-            gid_map: text(gids),
-        });
-    }
-    Ok(out)
-}
-
-/// Makes the detached idmapped mount for `req` (open_tree(2) with
-/// `OPEN_TREE_CLONE`, then mount_setattr(2) `MOUNT_ATTR_IDMAP` with
-/// `userns`), for stage 2 to attach in the container.
-pub(crate) fn idmapped_tree(
-    req: &IdmapRequest,
-    bundle: &Path,
-    userns: &std::os::fd::OwnedFd,
-) -> io::Result<std::os::fd::OwnedFd> {
-    use rustix::mount::{open_tree, OpenTreeFlags};
-    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
-    if req.tree {
-        flags |= OpenTreeFlags::AT_RECURSIVE;
-    }
-    let tree = open_tree(rustix::fs::CWD, bundle.join(&req.source), flags)?;
-    crate::sys::mount_setattr_idmap(&tree, userns, req.recursive)?;
-    Ok(tree)
-}
-
 /// Copies the directory `from` into `to` (both `/proc/self/fd/N` paths of
 /// opened directories): files, directories and symlinks with their modes
 /// and owners; symlinks are copied, never followed. Other file types are
@@ -546,181 +465,6 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A `cgroup` mount: cgroup2 on a pure v2 host; otherwise a tmpfs holding
-/// a bind of the container's own cgroup directory of every hierarchy.
-fn mount_cgroup(
-    sys: &dyn Syscalls,
-    m: &Mount,
-    o: &MountOptions,
-    opts: &RootfsOptions,
-) -> io::Result<()> {
-    let root = opts.rootfs.as_path();
-    let target = sys.resolve(root, &m.destination, Create::Dir)?;
-    if opts.cgroup_v2 {
-        return sys.mount(
-            Some(Path::new("cgroup2")),
-            &target.path,
-            Some("cgroup2"),
-            o.flags,
-            None,
-        );
-    }
-    let ro = o.flags & MS_RDONLY;
-    let base = o.flags & !(MS_RDONLY | MS_BIND | MS_REC);
-    sys.mount(
-        Some(Path::new("tmpfs")),
-        &target.path,
-        Some("tmpfs"),
-        base,
-        Some("mode=755"),
-    )?;
-    // The tmpfs is ours and empty: its directories need no resolution in
-    // the root (the kernel resolves `<tmpfs>/<name>` again at each call,
-    // so the remount finds the bind on top).
-    let tmpfs = sys.resolve(root, &m.destination, Create::No)?;
-    for b in &opts.cgroup_binds {
-        let sub = sys.mkdir_in_fresh(&tmpfs.path, &b.name)?;
-        sys.mount(Some(&b.host_dir), &sub, None, MS_BIND | MS_REC, None)?;
-        sys.mount(
-            None,
-            &sub,
-            None,
-            base | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_BIND | MS_REMOUNT | MS_REC,
-            None,
-        )?;
-        if b.name.contains(',') {
-            for alias in b.name.split(',') {
-                let link = format!("{}/{alias}", m.destination.trim_end_matches('/'));
-                sys.symlink(root, &b.name, &link)?;
-            }
-        }
-    }
-    if ro != 0 {
-        sys.mount(
-            None,
-            &tmpfs.path,
-            Some("tmpfs"),
-            base | ro | MS_REMOUNT,
-            None,
-        )?;
-    }
-    Ok(())
-}
-
-fn create_devices(sys: &dyn Syscalls, spec: &Spec, opts: &RootfsOptions) -> Result<(), SetupError> {
-    let root = opts.rootfs.as_path();
-    type Dev = (String, char, u32, u32, u32, Option<(u32, u32)>);
-    let mut devices: Vec<Dev> = DEFAULT_DEVICES
-        .iter()
-        .map(|(p, ma, mi)| ((*p).to_owned(), 'c', *ma, *mi, 0o666, None))
-        .collect();
-    for d in spec.linux.iter().flat_map(|l| l.devices.iter()) {
-        let kind = d.kind.chars().next().unwrap_or('c');
-        let major = d.major.unwrap_or(0).try_into().unwrap_or(0);
-        let minor = d.minor.unwrap_or(0).try_into().unwrap_or(0);
-        devices.retain(|x| x.0 != d.path);
-        let owner =
-            (d.uid.is_some() || d.gid.is_some()).then(|| (d.uid.unwrap_or(0), d.gid.unwrap_or(0)));
-        devices.push((
-            d.path.clone(),
-            kind,
-            major,
-            minor,
-            d.file_mode.unwrap_or(0o666),
-            owner,
-        ));
-    }
-    for (path, kind, major, minor, mode, owner) in devices {
-        if opts.userns {
-            // mknod is not allowed in a user namespace: bind the host's.
-            let target = sys
-                .resolve(root, &path, Create::File)
-                .step(|| format!("create bind target {path}"))?;
-            sys.mount(Some(Path::new(&path)), &target.path, None, MS_BIND, None)
-                .step(|| format!("bind device {path}"))?;
-        } else {
-            let type_bits = match kind {
-                'b' => libc::S_IFBLK,
-                'p' => libc::S_IFIFO,
-                _ => libc::S_IFCHR,
-            };
-            sys.mknod(root, &path, type_bits | (mode & 0o7777), major, minor)
-                .step(|| format!("mknod {path}"))?;
-            if let Some((uid, gid)) = owner {
-                sys.chown(root, &path, uid, gid)
-                    .step(|| format!("chown {path} to {uid}:{gid}"))?;
-            }
-        }
-    }
-    let mut links = vec![
-        ("/proc/self/fd", "/dev/fd"),
-        ("/proc/self/fd/0", "/dev/stdin"),
-        ("/proc/self/fd/1", "/dev/stdout"),
-        ("/proc/self/fd/2", "/dev/stderr"),
-        ("/proc/kcore", "/dev/core"),
-    ];
-    if spec
-        .mounts
-        .iter()
-        .any(|m| m.destination.trim_end_matches('/') == "/dev/pts")
-    {
-        links.push(("pts/ptmx", "/dev/ptmx"));
-    }
-    for (target, link) in links {
-        sys.symlink(root, target, link)
-            .step(|| format!("symlink {link} -> {target}"))?;
-    }
-    Ok(())
-}
-
-fn mask(sys: &dyn Syscalls, root: &Path, path: &str) -> io::Result<()> {
-    let target = match sys.resolve(root, path, Create::No) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    if target.is_dir {
-        sys.mount(
-            Some(Path::new("tmpfs")),
-            &target.path,
-            Some("tmpfs"),
-            MS_RDONLY,
-            None,
-        )
-    } else {
-        sys.mount(
-            Some(Path::new("/dev/null")),
-            &target.path,
-            None,
-            MS_BIND,
-            None,
-        )
-    }
-}
-
-fn make_readonly(sys: &dyn Syscalls, root: &Path, path: &str) -> io::Result<()> {
-    let target = match sys.resolve(root, path, Create::No) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    sys.mount(
-        Some(&target.path),
-        &target.path,
-        None,
-        MS_BIND | MS_REC,
-        None,
-    )?;
-    let target = sys.resolve(root, path, Create::No)?;
-    sys.mount(
-        None,
-        &target.path,
-        None,
-        MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC,
-        None,
-    )
 }
 
 #[cfg(test)]

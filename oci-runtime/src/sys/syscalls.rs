@@ -7,44 +7,13 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 
 use crate::setup::seccomp::Insn;
 use crate::sys;
 
-/// Whether [`Syscalls::resolve`] creates what is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Create {
-    /// The path must exist.
-    No,
-    /// Create missing directories, the last one included.
-    Dir,
-    /// Create missing parent directories and an empty file as the last
-    /// component.
-    File,
-}
-
-/// A path inside a root, resolved without leaving it, held open.
-#[derive(Debug)]
-pub(crate) struct Resolved {
-    /// A path the kernel resolves to the opened file: `/proc/self/fd/N`
-    /// (or a plain path in the fake).
-    pub(crate) path: PathBuf,
-    /// Whether it is a directory.
-    pub(crate) is_dir: bool,
-    _fd: Option<OwnedFd>,
-}
-
-impl Resolved {
-    #[cfg(test)]
-    pub(crate) fn plain(path: PathBuf, is_dir: bool) -> Self {
-        Resolved {
-            path,
-            is_dir,
-            _fd: None,
-        }
-    }
-}
+use super::resolve::{parent_in_root, resolve_in};
+pub(crate) use super::resolve::{Create, Resolved};
 
 /// Privileged operations the container init performs.
 pub(crate) trait Syscalls: fmt::Debug {
@@ -123,139 +92,6 @@ pub(crate) trait Syscalls: fmt::Debug {
 /// The real kernel.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Linux;
-
-fn open_root(root: &Path) -> io::Result<OwnedFd> {
-    Ok(rustix::fs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?)
-}
-
-fn in_root(root: &OwnedFd, rel: &str) -> io::Result<OwnedFd> {
-    let rel = if rel.is_empty() { "." } else { rel };
-    Ok(rustix::fs::openat2(
-        root,
-        rel,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )?)
-}
-
-fn fd_path(fd: &OwnedFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-}
-
-fn is_dir_fd(fd: &OwnedFd) -> io::Result<bool> {
-    let st = rustix::fs::fstat(fd)?;
-    Ok(rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory)
-}
-
-/// The path's components with `.` dropped and `..` applied lexically,
-/// never above the root.
-fn components(path: &str) -> Vec<&str> {
-    let mut comps = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                comps.pop();
-            }
-            c => comps.push(c),
-        }
-    }
-    comps
-}
-
-/// Opens the parent directory of `path` inside `root` (creating it) and
-/// returns it with the last component's name.
-fn parent_in_root<'a>(root: &Path, path: &'a str) -> io::Result<(OwnedFd, &'a str)> {
-    let comps = components(path);
-    let Some((name, parents)) = comps.split_last() else {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    };
-    let parent = Linux.resolve(root, &parents.join("/"), Create::Dir)?;
-    let fd = parent
-        ._fd
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
-    Ok((fd, name))
-}
-
-/// [`Syscalls::resolve`] for the real kernel. Missing components are
-/// created one at a time relative to the already resolved parent; a
-/// dangling symlink met on the way is followed *inside* the root (its
-/// target is resolved again from the root), up to 40 links.
-fn resolve_in(root: &Path, path: &str, create: Create, depth: u32) -> io::Result<Resolved> {
-    let root_fd = open_root(root)?;
-    let comps = components(path);
-    let rel = comps.join("/");
-    match in_root(&root_fd, &rel) {
-        Ok(fd) => {
-            return Ok(Resolved {
-                path: fd_path(&fd),
-                is_dir: is_dir_fd(&fd)?,
-                _fd: Some(fd),
-            })
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound && create != Create::No => {}
-        Err(e) => return Err(e),
-    }
-    let mut parent = rustix::io::dup(&root_fd)?;
-    for (i, name) in comps.iter().enumerate() {
-        let prefix = comps[..=i].join("/");
-        let fd = match in_root(&root_fd, &prefix) {
-            Ok(fd) => fd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Ok(link) = rustix::fs::readlinkat(&parent, *name, Vec::new()) {
-                    if depth >= 40 {
-                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                    }
-                    let link = link.to_string_lossy().into_owned();
-                    let base = if link.starts_with('/') {
-                        String::new()
-                    } else {
-                        comps[..i].join("/")
-                    };
-                    let rest = comps[i + 1..].join("/");
-                    return resolve_in(root, &format!("{base}/{link}/{rest}"), create, depth + 1);
-                }
-                let last = i + 1 == comps.len();
-                if last && create == Create::File {
-                    let dir = rustix::fs::openat(
-                        &parent,
-                        ".",
-                        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                        Mode::empty(),
-                    )?;
-                    drop(rustix::fs::openat(
-                        &dir,
-                        *name,
-                        OFlags::CREATE
-                            | OFlags::EXCL
-                            | OFlags::WRONLY
-                            | OFlags::CLOEXEC
-                            | OFlags::NOFOLLOW,
-                        Mode::from_raw_mode(0o644),
-                    )?);
-                } else {
-                    match rustix::fs::mkdirat(&parent, *name, Mode::from_raw_mode(0o755)) {
-                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                in_root(&root_fd, &prefix)?
-            }
-            Err(e) => return Err(e),
-        };
-        parent = fd;
-    }
-    Ok(Resolved {
-        path: fd_path(&parent),
-        is_dir: is_dir_fd(&parent)?,
-        _fd: Some(parent),
-    })
-}
 
 impl Syscalls for Linux {
     fn resolve(&self, root: &Path, path: &str, create: Create) -> io::Result<Resolved> {
@@ -494,23 +330,41 @@ impl Syscalls for Linux {
 
 // mount(2) flags, as u64 so they combine without casts.
 pub(crate) const MS_RDONLY: u64 = libc::MS_RDONLY;
+
 pub(crate) const MS_NOSUID: u64 = libc::MS_NOSUID;
+
 pub(crate) const MS_NODEV: u64 = libc::MS_NODEV;
+
 pub(crate) const MS_NOEXEC: u64 = libc::MS_NOEXEC;
+
 pub(crate) const MS_SYNCHRONOUS: u64 = libc::MS_SYNCHRONOUS;
+
 pub(crate) const MS_REMOUNT: u64 = libc::MS_REMOUNT;
+
 pub(crate) const MS_MANDLOCK: u64 = libc::MS_MANDLOCK;
+
 pub(crate) const MS_DIRSYNC: u64 = libc::MS_DIRSYNC;
+
 pub(crate) const MS_NOATIME: u64 = libc::MS_NOATIME;
+
 pub(crate) const MS_NODIRATIME: u64 = libc::MS_NODIRATIME;
+
 pub(crate) const MS_BIND: u64 = libc::MS_BIND;
+
 pub(crate) const MS_MOVE: u64 = libc::MS_MOVE;
+
 pub(crate) const MS_REC: u64 = libc::MS_REC;
+
 pub(crate) const MS_UNBINDABLE: u64 = libc::MS_UNBINDABLE;
+
 pub(crate) const MS_PRIVATE: u64 = libc::MS_PRIVATE;
+
 pub(crate) const MS_SLAVE: u64 = libc::MS_SLAVE;
+
 pub(crate) const MS_SHARED: u64 = libc::MS_SHARED;
+
 pub(crate) const MS_RELATIME: u64 = libc::MS_RELATIME;
+
 pub(crate) const MS_STRICTATIME: u64 = libc::MS_STRICTATIME;
 
 /// Whether walking up from the working directory through `..` meets the
@@ -533,174 +387,6 @@ fn cwd_reaches_root() -> io::Result<bool> {
         }
     }
     Ok(false)
-}
-
-#[cfg(test)]
-pub(crate) mod fake {
-    //! A recording fake of [`Syscalls`].
-
-    use std::cell::RefCell;
-    use std::collections::BTreeSet;
-
-    use super::*;
-
-    /// Records every call as a line of text; fails calls whose line starts
-    /// with `fail_prefix`; treats `dirs` as directories and `missing` as
-    /// absent when resolving.
-    #[derive(Debug, Default)]
-    pub(crate) struct Recording {
-        pub(crate) calls: RefCell<Vec<String>>,
-        pub(crate) fail_prefix: Option<String>,
-        pub(crate) dirs: BTreeSet<String>,
-        pub(crate) missing: BTreeSet<String>,
-    }
-
-    impl Recording {
-        fn record(&self, line: String) -> io::Result<()> {
-            let fail = self
-                .fail_prefix
-                .as_ref()
-                .is_some_and(|p| line.starts_with(p.as_str()));
-            self.calls.borrow_mut().push(line);
-            if fail {
-                Err(io::Error::from_raw_os_error(libc::EPERM))
-            } else {
-                Ok(())
-            }
-        }
-
-        pub(crate) fn lines(&self) -> Vec<String> {
-            self.calls.borrow().clone()
-        }
-    }
-
-    fn p(path: Option<&Path>) -> String {
-        path.map_or("none".into(), |p| p.display().to_string())
-    }
-
-    impl Syscalls for Recording {
-        fn resolve(&self, root: &Path, path: &str, create: Create) -> io::Result<Resolved> {
-            let clean = format!("/{}", path.trim_start_matches('/'));
-            if create == Create::No && self.missing.contains(&clean) {
-                return Err(io::Error::from_raw_os_error(libc::ENOENT));
-            }
-            let is_dir = create == Create::Dir || self.dirs.contains(&clean);
-            Ok(Resolved::plain(
-                root.join(clean.trim_start_matches('/')),
-                is_dir,
-            ))
-        }
-        fn mount(
-            &self,
-            source: Option<&Path>,
-            target: &Path,
-            fstype: Option<&str>,
-            flags: u64,
-            data: Option<&str>,
-        ) -> io::Result<()> {
-            self.record(format!(
-                "mount {} {} {} {:#x} {}",
-                p(source),
-                target.display(),
-                fstype.unwrap_or("none"),
-                flags,
-                data.unwrap_or("")
-            ))
-        }
-        fn mknod(
-            &self,
-            _root: &Path,
-            path: &str,
-            mode: u32,
-            major: u32,
-            minor: u32,
-        ) -> io::Result<()> {
-            self.record(format!("mknod {path} {mode:o} {major}:{minor}"))
-        }
-        fn chown(&self, _root: &Path, path: &str, uid: u32, gid: u32) -> io::Result<()> {
-            self.record(format!("chown {path} {uid}:{gid}"))
-        }
-        fn symlink(&self, _root: &Path, target: &str, link: &str) -> io::Result<()> {
-            self.record(format!("symlink {link} -> {target}"))
-        }
-        fn mkdir_in_fresh(&self, dir: &Path, name: &str) -> io::Result<PathBuf> {
-            let path = dir.join(name);
-            self.record(format!("mkdir {}", path.display()))?;
-            Ok(path)
-        }
-        fn pivot_root(&self, root: &Path) -> io::Result<()> {
-            self.record(format!("pivot_root {}", root.display()))
-        }
-        fn move_root(&self, root: &Path) -> io::Result<()> {
-            self.record(format!("move_root {}", root.display()))
-        }
-        fn write_file(&self, path: &Path, data: &str) -> io::Result<()> {
-            self.record(format!("write {} {data}", path.display()))
-        }
-        fn sethostname(&self, name: &str) -> io::Result<()> {
-            self.record(format!("sethostname {name}"))
-        }
-        fn setdomainname(&self, name: &str) -> io::Result<()> {
-            self.record(format!("setdomainname {name}"))
-        }
-        fn setrlimit(&self, resource: i32, soft: u64, hard: u64) -> io::Result<()> {
-            self.record(format!("setrlimit {resource} {soft} {hard}"))
-        }
-        fn drop_bounding(&self, cap: u8) -> io::Result<()> {
-            self.record(format!("drop_bounding {cap}"))
-        }
-        fn keep_caps(&self) -> io::Result<()> {
-            self.record("keep_caps".into())
-        }
-        fn setgroups(&self, gids: &[u32]) -> io::Result<()> {
-            self.record(format!("setgroups {gids:?}"))
-        }
-        fn set_ids(&self, uid: u32, gid: u32) -> io::Result<()> {
-            self.record(format!("set_ids {uid} {gid}"))
-        }
-        fn capset(&self, effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
-            self.record(format!(
-                "capset {effective:#x} {permitted:#x} {inheritable:#x}"
-            ))
-        }
-        fn raise_ambient(&self, cap: u8) -> io::Result<()> {
-            self.record(format!("raise_ambient {cap}"))
-        }
-        fn no_new_privs(&self) -> io::Result<()> {
-            self.record("no_new_privs".into())
-        }
-        fn umask(&self, mask: u32) {
-            let _ = self.record(format!("umask {mask:o}"));
-        }
-        fn chdir(&self, path: &Path) -> io::Result<()> {
-            self.record(format!("chdir {}", path.display()))
-        }
-        fn seccomp(&self, flags: u32, program: &[Insn]) -> io::Result<Option<OwnedFd>> {
-            self.record(format!("seccomp flags={flags:#x} insns={}", program.len()))?;
-            Ok(None)
-        }
-        fn sched_setattr(&self, a: &sys::SchedAttr) -> io::Result<()> {
-            self.record(format!(
-                "sched_setattr policy={} flags={:#x} nice={} prio={} dl={}/{}/{}",
-                a.policy, a.flags, a.nice, a.priority, a.runtime, a.deadline, a.period
-            ))
-        }
-        fn ioprio_set(&self, value: u32) -> io::Result<()> {
-            self.record(format!("ioprio_set {value:#x}"))
-        }
-        fn personality(&self, persona: u64) -> io::Result<()> {
-            self.record(format!("personality {persona:#x}"))
-        }
-        fn set_mempolicy(&self, mode: i32, nodes: &[u64]) -> io::Result<()> {
-            self.record(format!("set_mempolicy {mode:#x} {nodes:x?}"))
-        }
-        fn sched_setaffinity(&self, cpus: &[usize]) -> io::Result<()> {
-            self.record(format!("sched_setaffinity {cpus:?}"))
-        }
-        fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
-            self.record(format!("attach_tree {tree} {}", target.display()))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
+use super::idmap::IdmapRequest;
 use super::*;
-use crate::sys::syscalls::fake::Recording;
+use crate::sys::fake::Recording;
 
 fn opts(userns: bool) -> RootfsOptions {
     RootfsOptions {

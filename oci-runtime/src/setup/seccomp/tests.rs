@@ -5,8 +5,11 @@ use ocikit_types::runtime::{
     Seccomp, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, Syscall, SyscallArg,
 };
 
+use super::compile::*;
+use super::program::*;
+use super::table::*;
 use super::*;
-use crate::sys::syscalls::fake::Recording;
+use crate::sys::fake::Recording;
 
 /// `struct seccomp_data`.
 struct Data {
@@ -313,7 +316,7 @@ fn narrow_abis_compare_low_halves() {
 /// and containers-common's), on the three x86 ABIs.
 #[test]
 fn docker_like_profile_fits_on_three_abis() {
-    let mut names: Vec<&str> = include_str!("mod.rs")
+    let mut names: Vec<&str> = include_str!("table.rs")
         .lines()
         .filter_map(|l| l.trim().strip_suffix(',')?.split_once(" => SYS_"))
         .map(|(n, _)| n)
@@ -670,7 +673,7 @@ fn args_are_anded_and_rules_ored() {
 #[test]
 fn large_profiles_chain_and_the_limit_is_enforced() {
     // Every known syscall allowed, default errno: longer than one chain.
-    let names: Vec<&str> = include_str!("mod.rs")
+    let names: Vec<&str> = include_str!("table.rs")
         .lines()
         .filter_map(|l| l.trim().strip_suffix(',')?.split_once(" => SYS_"))
         .map(|(n, _)| n)
