@@ -125,9 +125,6 @@ mod tests {
     }
 }
 
-/// The pid signals are relayed to; 0 when none.
-static RELAY_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
 /// The signals [`SignalRelay`] passes on: those a caller sends to stop or
 /// poke a foreground program (runc relays every signal but SIGCHLD,
 /// SIGWINCH and SIGURG).
@@ -156,16 +153,8 @@ pub struct SignalRelay {
 impl std::fmt::Debug for SignalRelay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignalRelay")
-            .field("to", &RELAY_TO.load(std::sync::atomic::Ordering::Relaxed))
+            .field("to", &crate::sys::relay_target())
             .finish_non_exhaustive()
-    }
-}
-
-extern "C" fn relay_handler(sig: libc::c_int) {
-    let pid = RELAY_TO.load(std::sync::atomic::Ordering::Relaxed);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe and takes only integers.
-        unsafe { libc::kill(pid, sig) };
     }
 }
 
@@ -176,12 +165,12 @@ impl SignalRelay {
     /// [`crate::Error::Sys`] if a handler cannot be installed (those
     /// installed before are restored).
     pub fn to(pid: u32) -> crate::Result<SignalRelay> {
-        RELAY_TO.store(pid as i32, std::sync::atomic::Ordering::Relaxed);
+        crate::sys::set_relay_target(pid as i32);
         let mut relay = SignalRelay {
             previous: Vec::with_capacity(RELAYED.len()),
         };
         for sig in RELAYED {
-            match crate::sys::set_signal_handler(sig.0, relay_handler) {
+            match crate::sys::install_relay(sig.0) {
                 Ok(old) => relay.previous.push((sig.0, old)),
                 Err(e) => return Err(crate::Error::sys("relay signals", &pid.to_string(), e)),
             }
@@ -195,7 +184,7 @@ impl Drop for SignalRelay {
         for (sig, old) in self.previous.drain(..) {
             crate::sys::restore_signal_handler(sig, &old);
         }
-        RELAY_TO.store(0, std::sync::atomic::Ordering::Relaxed);
+        crate::sys::set_relay_target(0);
     }
 }
 
@@ -212,7 +201,6 @@ mod relay_tests {
         {
             let _relay = SignalRelay::to(child.id()).unwrap();
             // Delivered to us, handled by relaying: this process survives.
-            // SAFETY-free: raise through the safe kill wrapper.
             crate::sys::kill(std::process::id() as i32, libc::SIGUSR2).unwrap();
             let status = child.wait().unwrap();
             assert_eq!(
@@ -221,7 +209,7 @@ mod relay_tests {
             );
         }
         // Restored: SIGUSR2's disposition is back to what it was.
-        let old = crate::sys::set_signal_handler(libc::SIGUSR2, relay_handler).unwrap();
+        let old = crate::sys::install_relay(libc::SIGUSR2).unwrap();
         crate::sys::restore_signal_handler(libc::SIGUSR2, &old);
         assert_eq!(old.sa_sigaction, libc::SIG_DFL);
     }

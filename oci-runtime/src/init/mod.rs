@@ -65,10 +65,13 @@ pub fn init_if_requested() {
         return;
     };
     std::env::remove_var(ENV_FD);
-    let fd: i32 = match fd.to_str().and_then(|s| s.parse().ok()) {
-        Some(fd) if fd > 2 && sys::fd_is_open(fd) => fd,
-        _ => {
-            eprintln!("ocikit init: {ENV_FD} is not an open descriptor");
+    // Clone without exec (stage 2, idmapped mounts) is sound only in a
+    // single-threaded process: refuse to run as an init after the
+    // program started threads.
+    let single = match sys::SingleThreaded::check() {
+        Ok(single) => single,
+        Err(_) => {
+            eprintln!("ocikit init: init_if_requested must be called before any thread starts");
             std::process::exit(2);
         }
     };
@@ -79,19 +82,26 @@ pub fn init_if_requested() {
     // process's cwd through `process.cwd` = /proc/self/fd/N
     // (CVE-2024-21626). Closing, not just marking close-on-exec, because
     // the chdir happens before exec.
-    // SAFETY: first thing in main: nothing in this process owns a
-    // descriptor above `fd` yet.
-    if let Err(e) = unsafe { sys::close_from(fd as u32 + 1) } {
-        eprintln!("ocikit init: close inherited descriptors: {e}");
-        std::process::exit(2);
-    }
-    // SAFETY: the runtime passed `fd` to us and nothing else owns it.
-    let sock = UnixStream::from(unsafe { sys::take_fd(fd) });
+    let sock = match fd.to_str().and_then(|s| s.parse().ok()) {
+        Some(fd) => sys::take_init_socket(&single, fd),
+        None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+    };
+    let sock = match sock {
+        Ok(sock) => sock,
+        Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+            eprintln!("ocikit init: {ENV_FD} is not an open descriptor");
+            std::process::exit(2);
+        }
+        Err(e) => {
+            eprintln!("ocikit init: close inherited descriptors: {e}");
+            std::process::exit(2);
+        }
+    };
     let mut ch = match Channel::new(sock) {
         Ok(ch) => ch,
         Err(_) => std::process::exit(2),
     };
-    let code = match stage1::stage1(&mut ch) {
+    let code = match stage1::stage1(&mut ch, &single) {
         Ok(()) => 0,
         Err(message) => {
             let _ = ch.send(&ToRuntime::Error { message });

@@ -5,7 +5,7 @@
 use super::stage2::{exec_process, stage2};
 use super::*;
 
-pub(super) fn stage1(ch: &mut Channel) -> Result<(), String> {
+pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(), String> {
     let mut cfg: InitConfig = match ch.recv() {
         Ok(Some(cfg)) => cfg,
         Ok(None) => return Err("runtime closed the init socket".into()),
@@ -75,8 +75,7 @@ pub(super) fn stage1(ch: &mut Channel) -> Result<(), String> {
     let mut idmapped = Vec::new();
     for r in requests {
         let what = || format!("idmapped mount of {}", r.source.display());
-        // SAFETY: stage 1 is single-threaded (see `clone_process` below).
-        let userns = unsafe { sys::userns_with_maps(&r.uid_map, &r.gid_map) }
+        let userns = sys::userns_with_maps(single, &r.uid_map, &r.gid_map)
             .map_err(|e| format!("user namespace for {}: {e}", what()))?;
         let tree = rootfs::idmapped_tree(&r, &cfg.rootfs.bundle, &userns)
             .map_err(|e| format!("{}: {e}", what()))?;
@@ -151,7 +150,7 @@ pub(super) fn stage1(ch: &mut Channel) -> Result<(), String> {
         Some(_) => cfg.clone_flags & !newnet,
         None => cfg.clone_flags,
     };
-    let forked = clone_stage2(flags, cgroup_v2)?;
+    let forked = clone_stage2(single, flags, cgroup_v2)?;
     match forked {
         sys::Forked::Parent(pid) => {
             ch.send(&ToRuntime::Pid { pid })
@@ -241,7 +240,11 @@ pub(super) fn enter_cgroup(entry: &crate::cgroup::Entry) -> Result<Option<Cgroup
 /// Where the kernel has no clone3 or no `CLONE_INTO_CGROUP`, stage 1
 /// writes itself into the group's `cgroup.procs` first, as runtimes
 /// always did.
-pub(super) fn clone_stage2(flags: u64, cgroup_v2: Option<CgroupV2>) -> Result<sys::Forked, String> {
+pub(super) fn clone_stage2(
+    single: &sys::SingleThreaded,
+    flags: u64,
+    cgroup_v2: Option<CgroupV2>,
+) -> Result<sys::Forked, String> {
     let flags = flags | libc::CLONE_PARENT as u64;
     if let Some(CgroupV2 {
         dir,
@@ -249,9 +252,7 @@ pub(super) fn clone_stage2(flags: u64, cgroup_v2: Option<CgroupV2>) -> Result<sy
     }) = cgroup_v2
     {
         use std::os::fd::AsRawFd;
-        // SAFETY: this process was exec'd moments ago by the runtime and
-        // has started no threads (init_if_requested runs first in main).
-        match unsafe { sys::clone_into_cgroup(flags, dir.as_raw_fd()) } {
+        match sys::clone_into_cgroup(single, flags, dir.as_raw_fd()) {
             Ok(forked) => return Ok(forked),
             Err(e) => {
                 tracing::debug!(error = %e, "clone3 into cgroup; writing cgroup.procs instead");
@@ -264,6 +265,5 @@ pub(super) fn clone_stage2(flags: u64, cgroup_v2: Option<CgroupV2>) -> Result<sy
             }
         }
     }
-    // SAFETY: as above.
-    unsafe { sys::clone_process(flags) }.map_err(|e| format!("clone container init: {e}"))
+    sys::clone_process(single, flags).map_err(|e| format!("clone container init: {e}"))
 }

@@ -96,7 +96,7 @@ pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
 ///
 /// # Safety
 /// `fd` must be open and owned by nothing else in this process.
-pub(crate) unsafe fn take_fd(fd: RawFd) -> std::os::fd::OwnedFd {
+pub(super) unsafe fn take_fd(fd: RawFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
     // SAFETY: the caller guarantees `fd` is open and unowned.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
@@ -108,12 +108,35 @@ pub(crate) fn fd_is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
 
+/// Takes over the init socket `fd` the runtime handed to this process,
+/// after closing every descriptor above it (close_range(2)): those were
+/// inherited by accident and must not reach the container.
+///
+/// Only the init calls this, first thing in `main` (the documented
+/// contract of `init_if_requested`), when nothing in the process owns a
+/// descriptor yet; `single` shows that no other thread can be opening one.
+///
+/// # Errors
+/// `EBADF` if `fd` is not open; close_range(2)'s error.
+pub(crate) fn take_init_socket(
+    _single: &super::SingleThreaded,
+    fd: RawFd,
+) -> io::Result<std::os::unix::net::UnixStream> {
+    if fd < 3 || !fd_is_open(fd) {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: nothing in this process owns a descriptor yet (see above).
+    unsafe { close_from(fd as u32 + 1) }?;
+    // SAFETY: the runtime passed `fd` to us, it is open, and nothing else
+    // in this process owns it.
+    Ok(unsafe { take_fd(fd) }.into())
+}
+
 /// Closes every descriptor from `first` upwards (close_range(2)).
 ///
 /// # Safety
-/// No live Rust object may own a descriptor in that range: the init calls
-/// this first thing in `main`, before it has opened anything itself.
-pub(crate) unsafe fn close_from(first: u32) -> io::Result<()> {
+/// No live Rust object may own a descriptor in that range.
+unsafe fn close_from(first: u32) -> io::Result<()> {
     // SAFETY: integer-only system call on our own descriptor table; the
     // caller guarantees nothing owns the closed descriptors.
     let rc = unsafe {

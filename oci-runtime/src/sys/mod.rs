@@ -18,18 +18,21 @@ pub(crate) mod syscalls;
 pub(crate) use bpf::{
     bpf_prog_attach, bpf_prog_detach, bpf_prog_get_fd_by_id, bpf_prog_load, bpf_prog_query,
 };
-pub(crate) use fd::{cloexec_from, close_from, fd_is_open, recv_fd, send_fd, take_fd};
+use fd::take_fd;
+pub(crate) use fd::{cloexec_from, recv_fd, send_fd, take_init_socket};
 pub(crate) use mount::{
     mknod, mount, mount_setattr_idmap, mount_setattr_readonly, move_mount_tree, umount2,
 };
 pub(crate) use process::{
     affinity_before_exec, clone_into_cgroup, clone_process, ioprio_set, pass_fd, personality,
     prctl, sched_setattr, set_ids, set_mempolicy, setgroups, setns, setrlimit, umask, unshare,
-    userns_with_maps, waitpid, Exit, Forked, SchedAttr,
+    userns_with_maps, waitpid, Exit, Forked, SchedAttr, SingleThreaded,
 };
 pub(crate) use resolve::{open_in, Confine};
 pub(crate) use seccomp::{seccomp_flag_supported, seccomp_set_filter};
-pub(crate) use signal::{kill, restore_signal_handler, set_signal_handler};
+pub(crate) use signal::{
+    install_relay, kill, relay_target, restore_signal_handler, set_relay_target,
+};
 
 use std::ffi::CString;
 use std::io;

@@ -8,6 +8,40 @@ use std::process::Command;
 
 use super::{check, kill};
 
+/// Proof that this process is single-threaded, which makes cloning it
+/// without exec and running Rust code in the child sound (no other thread
+/// can hold a lock the child would inherit held). Only the init makes
+/// one, first thing in `main`; it is neither `Send` nor `Clone`, and the
+/// init starts no thread while it lives.
+#[derive(Debug)]
+pub(crate) struct SingleThreaded {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl SingleThreaded {
+    /// Checks that the calling process has exactly one thread (field 20,
+    /// `num_threads`, of `/proc/self/stat`).
+    ///
+    /// # Errors
+    /// `EINVAL` when it has more: the program started a thread (an async
+    /// runtime, say) before it called `init_if_requested`.
+    pub(crate) fn check() -> io::Result<SingleThreaded> {
+        let stat = std::fs::read_to_string("/proc/self/stat")?;
+        // The command name may contain spaces and ')': split after the
+        // last one; `num_threads` is then the 18th field.
+        let threads = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().nth(17))
+            .and_then(|n| n.parse::<u64>().ok());
+        match threads {
+            Some(1) => Ok(SingleThreaded {
+                _not_send: std::marker::PhantomData,
+            }),
+            _ => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        }
+    }
+}
+
 /// Result of [`clone_process`] as seen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Forked {
@@ -20,14 +54,12 @@ pub(crate) enum Forked {
 /// clone(2) without a new stack, as fork(2) does, with namespace and
 /// `CLONE_PARENT` flags.
 ///
-/// # Safety
-/// The calling process must be single-threaded: the child continues
-/// running Rust code (allocating, locking) after the call, which is only
-/// sound when no other thread could have held a lock at the time of the
-/// clone. The engine calls this only from the freshly exec'd init helper.
-pub(crate) unsafe fn clone_process(flags: u64) -> io::Result<Forked> {
+/// The child continues running Rust code (allocating, locking) after the
+/// call, which is only sound when no other thread could have held a lock
+/// at the time of the clone: `single` proves there is none.
+pub(crate) fn clone_process(_single: &SingleThreaded, flags: u64) -> io::Result<Forked> {
     // SAFETY: a raw clone with a null stack duplicates the address space
-    // like fork(2); the caller guarantees that no other thread exists.
+    // like fork(2); `SingleThreaded` proves that no other thread exists.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -56,9 +88,12 @@ pub(crate) unsafe fn clone_process(flags: u64) -> io::Result<Forked> {
 /// runtime) has no clone3, and `E2BIG`/`EINVAL` where it has no
 /// `CLONE_INTO_CGROUP`.
 ///
-/// # Safety
-/// As for [`clone_process`]: the calling process must be single-threaded.
-pub(crate) unsafe fn clone_into_cgroup(flags: u64, cgroup: RawFd) -> io::Result<Forked> {
+/// As for [`clone_process`], `single` proves that no other thread exists.
+pub(crate) fn clone_into_cgroup(
+    _single: &SingleThreaded,
+    flags: u64,
+    cgroup: RawFd,
+) -> io::Result<Forked> {
     /// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
     #[repr(C)]
     struct CloneArgs {
@@ -97,7 +132,7 @@ pub(crate) unsafe fn clone_into_cgroup(flags: u64, cgroup: RawFd) -> io::Result<
     };
     // SAFETY: `args` is a valid clone_args of the size passed, alive for
     // the call; without a stack the child duplicates the address space as
-    // fork(2) does, and the caller guarantees that no other thread exists.
+    // fork(2) does, and `SingleThreaded` proves that no other thread exists.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_clone3,
@@ -280,16 +315,15 @@ pub(crate) fn unshare(flags: i32) -> io::Result<()> {
 /// idmapped mounts: a child is cloned into a new user namespace, its maps
 /// are written, its namespace opened, and the child killed (runc's way).
 ///
-/// # Safety
-/// As [`clone_process`]: the calling process must be single-threaded.
-pub(crate) unsafe fn userns_with_maps(
+/// As for [`clone_process`], `single` proves that no other thread exists.
+pub(crate) fn userns_with_maps(
+    single: &SingleThreaded,
     uid_map: &str,
     gid_map: &str,
 ) -> io::Result<std::os::fd::OwnedFd> {
     use std::io::Read;
     let (mut hold, release) = std::os::unix::net::UnixStream::pair()?;
-    // SAFETY: the caller guarantees that this process is single-threaded.
-    match unsafe { clone_process(libc::CLONE_NEWUSER as u64) }? {
+    match clone_process(single, libc::CLONE_NEWUSER as u64)? {
         Forked::Child => {
             drop(release);
             // Wait for the parent to be done (EOF) or to kill us.
@@ -390,5 +424,22 @@ pub(crate) fn set_mempolicy(mode: i32, nodes: &[u64]) -> io::Result<()> {
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_threaded_is_refused_with_a_second_thread() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        assert_eq!(
+            SingleThreaded::check().unwrap_err().raw_os_error(),
+            Some(libc::EINVAL)
+        );
+        drop(tx);
+        let _ = other.join();
     }
 }
