@@ -25,7 +25,8 @@ use std::ffi::CStr;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use crate::{sys, Error, Result};
+use crate::error::{Error, Result};
+use crate::sys;
 
 const DEV_BLOCK: i32 = 1;
 const DEV_CHAR: i32 = 2;

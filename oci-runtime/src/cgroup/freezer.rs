@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::{read, write, Cgroup};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 impl Cgroup {
     /// The freezer of the group: the v1 `freezer` hierarchy, else the

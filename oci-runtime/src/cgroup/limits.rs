@@ -10,7 +10,7 @@ use ocikit_types::runtime::{BlockIo, Resources};
 use super::devicefilter;
 use super::devices::device_rules;
 use super::{write, Cgroup};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 impl Cgroup {
     /// Where `controller`'s file lives: a v1 hierarchy carrying it, else the

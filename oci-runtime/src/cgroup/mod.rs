@@ -7,16 +7,15 @@ mod freezer;
 mod limits;
 pub(crate) mod stats;
 
-pub(crate) use devices::allow_devices;
-pub(crate) use freezer::FreezerState;
+pub(crate) use crate::cgroup::devices::allow_devices;
+pub(crate) use crate::cgroup::freezer::FreezerState;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::setup::rootfs::CgroupBind;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 const V1_CONTROLLERS: &[&str] = &[
     "cpu",
@@ -108,6 +107,16 @@ pub(crate) fn hierarchies() -> Result<Vec<Hierarchy>> {
     let path = "/proc/self/mountinfo";
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
     Ok(parse_mountinfo(&text))
+}
+
+/// One cgroup hierarchy to show inside the container when a `cgroup`
+/// mount is asked for on a v1 or hybrid host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CgroupBind {
+    /// Directory name under the mount (`memory`, `cpu,cpuacct`, `unified`).
+    pub(crate) name: String,
+    /// The container's cgroup directory on the host.
+    pub(crate) host_dir: PathBuf,
 }
 
 /// The container's cgroup: one directory per hierarchy.

@@ -3,7 +3,7 @@
 
 use ocikit_types::runtime::{NamespaceType, Spec};
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Refuses a process without a program, or whose `terminal` does not
 /// match whether a console socket was given (create and exec alike).

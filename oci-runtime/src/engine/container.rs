@@ -9,7 +9,8 @@ use ocikit_types::runtime::{Hooks, NamespaceType, Process, Seccomp, State, Statu
 use serde::{Deserialize, Serialize};
 
 use crate::cgroup::Cgroup;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::init::EXEC_SOCKET;
 
 /// What the engine remembers about a container: `state.json` in its
 /// directory under the runtime root.
@@ -47,7 +48,6 @@ pub(crate) struct ExecContext {
 }
 
 pub(crate) const STATE_FILE: &str = "state.json";
-pub(crate) const EXEC_SOCKET: &str = "exec.sock";
 /// runc's status of a frozen container.
 pub(crate) const PAUSED: &str = "paused";
 

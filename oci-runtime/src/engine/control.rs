@@ -5,7 +5,7 @@ use ocikit_types::runtime::Status;
 
 use super::Runtime;
 use crate::cgroup::FreezerState;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 impl Runtime {
     /// Freezes every process of container `id` (`runc pause`): with the
@@ -72,7 +72,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::NotFound`] for an unknown ID; [`Error::NotRunning`] once it
     /// has stopped; [`Error::ControllerMissing`] if it has no cgroup.
-    pub fn stats(&self, id: &str) -> Result<crate::Stats> {
+    pub fn stats(&self, id: &str) -> Result<crate::cgroup::stats::Stats> {
         let c = self.container(id)?;
         if !c.is_alive() {
             return Err(Error::NotRunning { id: id.to_owned() });

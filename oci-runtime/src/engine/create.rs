@@ -10,19 +10,19 @@ use ocikit_types::runtime::{NamespaceType, Spec, State, Status};
 use ocikit_types::Document;
 
 use super::check::check_spec;
-use super::container::{
-    now_rfc3339, proc_stat, write_atomic, Container, ExecContext, Record, EXEC_SOCKET,
-};
+use super::container::{now_rfc3339, proc_stat, write_atomic, Container, ExecContext, Record};
 use super::kill::kill_and_wait;
 use super::namespace::{namespace_plan, NamespacePlan};
 use super::options::{CreateOptions, DeleteMode, ExitStatus, RootEntry};
 use super::spawn::write_id_maps;
 use super::Runtime;
 use crate::cgroup::{self, Cgroup};
-use crate::init::{self, Channel, InitConfig, ToInit, ToRuntime};
+use crate::engine::id::ContainerId;
+use crate::error::{Error, Result};
+use crate::init::{self, Channel, InitConfig, ToInit, ToRuntime, EXEC_SOCKET};
 use crate::setup::hook;
 use crate::setup::rootfs::{Pivot, RootfsOptions};
-use crate::{sys, ContainerId, Error, Result};
+use crate::sys;
 
 /// Whether `r` has a blockIO setting. An empty `blockIO` object asks for
 /// nothing (podman writes one when it discards a weight the host's cgroups

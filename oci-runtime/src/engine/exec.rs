@@ -25,9 +25,10 @@ use super::kill::kill_and_wait;
 use super::namespace::ns_flag;
 use super::options::{process_io_setters, ExitStatus};
 use super::Runtime;
+use crate::error::{Error, Result};
 use crate::init::{Channel, ExecTarget, InitConfig, ToRuntime};
 use crate::setup::rootfs::{Pivot, RootfsOptions};
-use crate::{sys, Error, Result};
+use crate::sys;
 
 /// Settings for [`Runtime::exec`].
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::Error;
+use crate::error::Error;
 
 /// A container ID: 1 to 1024 characters from `[A-Za-z0-9_+.-]`, not
 /// starting with `.` (the grammar runc enforces), so that it is always a

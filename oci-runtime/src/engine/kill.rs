@@ -10,8 +10,10 @@ use super::container::proc_stat;
 use super::options::{DeleteMode, ExitStatus, KillScope};
 use super::Runtime;
 use crate::cgroup::FreezerState;
+use crate::engine::signal::Signal;
+use crate::error::{Error, Result};
 use crate::setup::hook;
-use crate::{sys, Error, Result, Signal};
+use crate::sys;
 
 /// Kills `pid` and waits for it to be gone (reaped if it is our child).
 pub(crate) fn kill_and_wait(pid: u32, start_time: Option<u64>) {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::Error;
+use crate::error::Error;
 
 const NAMES: &[(&str, i32)] = &[
     ("HUP", libc::SIGHUP),
@@ -162,9 +162,9 @@ impl SignalRelay {
     /// Starts relaying to `pid`.
     ///
     /// # Errors
-    /// [`crate::Error::Sys`] if a handler cannot be installed (those
+    /// [`crate::error::Error::Sys`] if a handler cannot be installed (those
     /// installed before are restored).
-    pub fn to(pid: u32) -> crate::Result<SignalRelay> {
+    pub fn to(pid: u32) -> crate::error::Result<SignalRelay> {
         crate::sys::set_relay_target(pid as i32);
         let mut relay = SignalRelay {
             previous: Vec::with_capacity(RELAYED.len()),
@@ -172,7 +172,13 @@ impl SignalRelay {
         for sig in RELAYED {
             match crate::sys::install_relay(sig.0) {
                 Ok(old) => relay.previous.push((sig.0, old)),
-                Err(e) => return Err(crate::Error::sys("relay signals", &pid.to_string(), e)),
+                Err(e) => {
+                    return Err(crate::error::Error::sys(
+                        "relay signals",
+                        &pid.to_string(),
+                        e,
+                    ))
+                }
             }
         }
         Ok(relay)

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::Runtime;
+use crate::error::{Error, Result};
 use crate::init::ENV_FD;
-use crate::{sys, Error, Result};
+use crate::sys;
 
 /// A close-on-exec descriptor (numbered `min` or above) for executing
 /// `path` as a container init such that no process can ever write the

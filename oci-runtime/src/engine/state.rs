@@ -6,7 +6,8 @@ use ocikit_types::runtime::State;
 
 use super::container::{Container, Record};
 use super::Runtime;
-use crate::{ContainerId, Error, Result};
+use crate::engine::id::ContainerId;
+use crate::error::{Error, Result};
 
 impl Runtime {
     /// The container `id`.

@@ -33,7 +33,6 @@ use std::process::Command;
 use ocikit_types::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::container::EXEC_SOCKET;
 use crate::setup::rootfs::{self, RootfsOptions};
 use crate::setup::{hook, lsm, process, seccomp};
 use crate::sys;
@@ -42,8 +41,8 @@ use crate::sys::syscalls::Linux;
 mod protocol;
 mod stage1;
 mod stage2;
-pub(crate) use protocol::{
-    signal_start, Channel, ExecTarget, InitConfig, ToInit, ToRuntime, ENV_FD,
+pub(crate) use crate::init::protocol::{
+    signal_start, Channel, ExecTarget, InitConfig, ToInit, ToRuntime, ENV_FD, EXEC_SOCKET,
 };
 
 /// Runs the container init and never returns if this process was started

@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// The socket in the state directory on which a created container's
+/// init waits for `start`.
+pub(crate) const EXEC_SOCKET: &str = "exec.sock";
+
 /// The environment variable carrying the init socket's descriptor number.
 pub(crate) const ENV_FD: &str = "_OCIKIT_INIT_FD";
 

@@ -71,7 +71,7 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
     // maps name host ids, and only the host is privileged over the
     // filesystems. Stage 2 inherits the detached mounts through the clone.
     let requests =
-        rootfs::idmap_requests(&cfg.spec).map_err(|i| crate::Error::from(i).to_string())?;
+        rootfs::idmap_requests(&cfg.spec).map_err(|i| crate::error::Error::from(i).to_string())?;
     let mut idmapped = Vec::new();
     for r in requests {
         let what = || format!("idmapped mount of {}", r.source.display());

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use ocikit_types::runtime::Hook;
 
+use crate::error::Error;
 use crate::error::HookFailure;
-use crate::Error;
 
 fn env_pairs(env: &[String]) -> impl Iterator<Item = (&str, &str)> {
     env.iter()

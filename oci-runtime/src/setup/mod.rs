@@ -3,6 +3,7 @@
 //! and hooks.
 
 pub(crate) mod console;
+pub(crate) mod error;
 pub(crate) mod hook;
 pub(crate) mod lsm;
 pub(crate) mod netdev;

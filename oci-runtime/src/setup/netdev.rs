@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use ocikit_types::runtime::{NamespaceType, NetDevice, Spec};
 
-use crate::setup::process::Invalid;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::setup::error::Invalid;
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;

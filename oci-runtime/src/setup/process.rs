@@ -11,12 +11,14 @@ use ocikit_types::runtime::{
     Spec,
 };
 
-use crate::setup::rootfs::{SetupError, Step};
+use crate::setup::error::{Invalid, SetupError, Step};
 use crate::sys::syscalls::Syscalls;
 use crate::sys::SchedAttr;
 
 mod attributes;
-pub(crate) use attributes::{check_attributes, final_affinity, parse_list, setup_attributes};
+pub(crate) use crate::setup::process::attributes::{
+    check_attributes, final_affinity, parse_list, setup_attributes,
+};
 
 /// The highest capability number this engine knows (CAP_CHECKPOINT_RESTORE).
 const LAST_CAP: u8 = 40;
@@ -145,34 +147,6 @@ pub(crate) fn setup(sys: &dyn Syscalls, process: &Process) -> Result<(), SetupEr
     sys.chdir(Path::new(cwd))
         .step(|| format!("chdir to cwd {cwd}"))?;
     Ok(())
-}
-
-/// A config value the kernel would refuse or misread, found before any
-/// system call (by `create`'s checks, and again by the init).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Invalid {
-    pub(crate) field: &'static str,
-    pub(crate) expected: &'static str,
-    pub(crate) found: String,
-}
-
-impl From<Invalid> for crate::Error {
-    fn from(i: Invalid) -> Self {
-        crate::Error::BadConfig {
-            field: i.field,
-            expected: i.expected,
-            found: i.found,
-        }
-    }
-}
-
-impl From<Invalid> for SetupError {
-    fn from(i: Invalid) -> Self {
-        SetupError {
-            step: format!("{}: expected {}, found {}", i.field, i.expected, i.found),
-            source: std::io::Error::from_raw_os_error(libc::EINVAL),
-        }
-    }
 }
 
 /// Finds `program` as execvp(3) would with `env`'s PATH, inside the current

@@ -9,50 +9,24 @@
 //! resolved again before it is remounted, because the open handle still
 //! names the mount underneath.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use ocikit_types::runtime::{Mount, RootfsPropagation, Spec};
 
-use crate::setup::process::Invalid;
+use crate::cgroup::CgroupBind;
+use crate::setup::error::{Invalid, SetupError, Step};
 use crate::sys::syscalls::*;
 
-use cgroupfs::mount_cgroup;
-use devices::create_devices;
-use masked::{make_readonly, mask};
+use crate::setup::rootfs::cgroupfs::mount_cgroup;
+use crate::setup::rootfs::devices::create_devices;
+use crate::setup::rootfs::masked::{make_readonly, mask};
 
 mod cgroupfs;
 mod devices;
 mod idmap;
 mod masked;
-pub(crate) use idmap::{idmap_requests, idmapped_tree};
-
-/// A failed step of the container setup, reported to the runtime.
-#[derive(Debug)]
-pub(crate) struct SetupError {
-    pub(crate) step: String,
-    pub(crate) source: io::Error,
-}
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.step, self.source)
-    }
-}
-
-pub(crate) trait Step<T> {
-    fn step(self, what: impl FnOnce() -> String) -> Result<T, SetupError>;
-}
-
-impl<T> Step<T> for io::Result<T> {
-    fn step(self, what: impl FnOnce() -> String) -> Result<T, SetupError> {
-        self.map_err(|source| SetupError {
-            step: what(),
-            source,
-        })
-    }
-}
+pub(crate) use crate::setup::rootfs::idmap::{idmap_requests, idmapped_tree};
 
 /// How the init enters the rootfs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,16 +35,6 @@ pub(crate) enum Pivot {
     PivotRoot,
     /// MS_MOVE then chroot, for roots on ramfs (`--no-pivot`).
     MoveRoot,
-}
-
-/// One cgroup hierarchy to show inside the container when a `cgroup`
-/// mount is asked for on a v1 or hybrid host.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct CgroupBind {
-    /// Directory name under the mount (`memory`, `cpu,cpuacct`, `unified`).
-    pub(crate) name: String,
-    /// The container's cgroup directory on the host.
-    pub(crate) host_dir: PathBuf,
 }
 
 /// What the rootfs setup needs besides the spec.

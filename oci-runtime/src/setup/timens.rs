@@ -4,7 +4,7 @@
 
 use ocikit_types::runtime::{Namespace, NamespaceType, Spec, TimeOffset, TimeOffsets};
 
-use crate::setup::process::Invalid;
+use crate::setup::error::Invalid;
 use crate::sys;
 
 /// Whether `namespaces` asks for a new (not joined) time namespace.
@@ -64,7 +64,7 @@ pub(crate) fn setup(spec: &Spec) -> Result<(), String> {
     }
     sys::unshare(libc::CLONE_NEWTIME).map_err(|e| format!("unshare time namespace: {e}"))?;
     if let Some(o) = &linux.time_offsets {
-        let text = offsets_text(o).map_err(|i| crate::Error::from(i).to_string())?;
+        let text = offsets_text(o).map_err(|i| crate::error::Error::from(i).to_string())?;
         if !text.is_empty() {
             std::fs::write("/proc/self/timens_offsets", &text)
                 .map_err(|e| format!("write time namespace offsets {text:?}: {e}"))?;

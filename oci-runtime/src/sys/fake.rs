@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use super::syscalls::*;
-use crate::setup::seccomp::Insn;
+use crate::sys::Insn;
 use crate::sys::SchedAttr;
 
 /// Records every call as a line of text; fails calls whose line starts

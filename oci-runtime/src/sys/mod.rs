@@ -15,22 +15,22 @@ mod seccomp;
 mod signal;
 pub(crate) mod syscalls;
 
-pub(crate) use bpf::{
+pub(crate) use crate::sys::bpf::{
     bpf_prog_attach, bpf_prog_detach, bpf_prog_get_fd_by_id, bpf_prog_load, bpf_prog_query,
 };
-use fd::take_fd;
-pub(crate) use fd::{cloexec_from, recv_fd, send_fd, take_init_socket};
-pub(crate) use mount::{
+use crate::sys::fd::take_fd;
+pub(crate) use crate::sys::fd::{cloexec_from, recv_fd, send_fd, take_init_socket};
+pub(crate) use crate::sys::mount::{
     mknod, mount, mount_setattr_idmap, mount_setattr_readonly, move_mount_tree, umount2,
 };
-pub(crate) use process::{
+pub(crate) use crate::sys::process::{
     affinity_before_exec, clone_into_cgroup, clone_process, ioprio_set, pass_fd, personality,
     prctl, sched_setattr, set_ids, set_mempolicy, setgroups, setns, setrlimit, umask, unshare,
     userns_with_maps, waitpid, Exit, Forked, SchedAttr, SingleThreaded,
 };
-pub(crate) use resolve::{open_in, Confine};
-pub(crate) use seccomp::{seccomp_flag_supported, seccomp_set_filter};
-pub(crate) use signal::{
+pub(crate) use crate::sys::resolve::{open_in, Confine};
+pub(crate) use crate::sys::seccomp::{seccomp_flag_supported, seccomp_set_filter, Insn};
+pub(crate) use crate::sys::signal::{
     install_relay, kill, relay_target, restore_signal_handler, set_relay_target,
 };
 

@@ -3,6 +3,15 @@
 use std::io;
 use std::os::fd::RawFd;
 
+/// One classic BPF instruction (`struct sock_filter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Insn {
+    pub(crate) code: u16,
+    pub(crate) jt: u8,
+    pub(crate) jf: u8,
+    pub(crate) k: u32,
+}
+
 use super::take_fd;
 
 /// seccomp(2) `SECCOMP_SET_MODE_FILTER`: installs `filter` on the calling

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::setup::seccomp::Insn;
 use crate::sys;
+use crate::sys::Insn;
 
 use super::resolve::{parent_in_root, resolve_in};
 pub(crate) use super::resolve::{Create, Resolved};

@@ -13,7 +13,8 @@ use super::{
     Filter, FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC, FLAG_TSYNC_ESRCH,
     FLAG_WAIT_KILLABLE_RECV,
 };
-use crate::Error;
+use crate::error::Error;
+use crate::sys::Insn;
 
 /// An ABI the filter has a section for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +71,8 @@ fn ret_value(
     action: &SeccompAction,
     errno: Option<u32>,
     field: &'static str,
-) -> crate::Result<u32> {
-    let data = || -> crate::Result<u32> {
+) -> crate::error::Result<u32> {
+    let data = || -> crate::error::Result<u32> {
         let e = errno.unwrap_or(libc::EPERM as u32);
         if e > 0xffff {
             return Err(bad(field, "an errno that fits 16 bits", e.to_string()));
@@ -198,7 +199,7 @@ fn section<'a>(
 /// `errnoRet` on an action without an errno, `SCMP_ACT_NOTIFY` as the
 /// default action or without `listenerPath`, and a program longer than
 /// [`MAX_INSNS`].
-pub(crate) fn compile(profile: &Seccomp) -> crate::Result<Filter> {
+pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
     for arch in &profile.architectures {
         if !matches!(
             arch,

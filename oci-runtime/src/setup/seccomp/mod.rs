@@ -45,8 +45,7 @@ mod compile;
 mod program;
 mod table;
 
-pub(crate) use compile::compile;
-pub(crate) use program::Insn;
+pub(crate) use crate::setup::seccomp::compile::compile;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -54,8 +53,9 @@ use std::os::unix::net::UnixStream;
 
 use ocikit_types::runtime::{Seccomp, SeccompAction};
 
-use crate::setup::rootfs::{SetupError, Step};
+use crate::setup::error::{SetupError, Step};
 use crate::sys::syscalls::Syscalls;
+use crate::sys::Insn;
 
 // seccomp(2) filter flags.
 pub(crate) const FLAG_TSYNC: u32 = 1;

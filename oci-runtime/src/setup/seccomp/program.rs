@@ -3,14 +3,7 @@
 
 use ocikit_types::runtime::SeccompOperator;
 
-/// One classic BPF instruction (`struct sock_filter`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Insn {
-    pub(crate) code: u16,
-    pub(crate) jt: u8,
-    pub(crate) jf: u8,
-    pub(crate) k: u32,
-}
+use crate::sys::Insn;
 
 /// The kernel's limit on a filter's length (`BPF_MAXINSNS`).
 pub(crate) const MAX_INSNS: usize = 4096;

@@ -10,6 +10,7 @@ use super::program::*;
 use super::table::*;
 use super::*;
 use crate::sys::fake::Recording;
+use crate::sys::Insn;
 
 /// `struct seccomp_data`.
 struct Data {
