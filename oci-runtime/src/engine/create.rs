@@ -320,12 +320,7 @@ impl Runtime {
                         .map_err(|e| sys_err("write to container init", e))?;
                 }
                 Some(ToRuntime::Ready) => break,
-                Some(ToRuntime::Error { message }) => {
-                    return Err(Error::InitFailed {
-                        id: id.to_string(),
-                        message,
-                    })
-                }
+                Some(ToRuntime::Error { failure }) => return Err(failure.into_error(id.as_str())),
                 None => {
                     return Err(Error::InitFailed {
                         id: id.to_string(),
@@ -366,11 +361,8 @@ impl Runtime {
         let answer =
             init::signal_start(&sock, &state).map_err(|e| Error::sys("signal start", id, e))?;
         let _ = std::fs::remove_file(c.dir.join(EXEC_SOCKET));
-        if let Err(message) = answer {
-            return Err(Error::InitFailed {
-                id: id.to_owned(),
-                message,
-            });
+        if let Err(failure) = answer {
+            return Err(failure.into_error(id));
         }
         if let Some(h) = &c.record.hooks {
             // The program may already have exited; the hooks still get

@@ -27,6 +27,7 @@ use super::options::{process_io_setters, ExitStatus};
 use super::Runtime;
 use crate::error::{Error, Result};
 use crate::init::{Channel, ExecTarget, InitConfig, ToRuntime};
+use crate::setup::error::InitFailure;
 use crate::setup::rootfs::{Pivot, RootfsOptions};
 use crate::sys;
 
@@ -243,14 +244,11 @@ fn exec_handshake(
         .map_err(|e| sys_err("send exec request to init", e))?;
     let mut pid = None;
     let mut ready = false;
-    let failed = |pid: Option<u32>, message: String| {
+    let failed = |pid: Option<u32>, failure: InitFailure| {
         if let Some(p) = pid {
             kill_and_wait(p, None);
         }
-        Error::InitFailed {
-            id: id.to_owned(),
-            message,
-        }
+        failure.into_error(id)
     };
     loop {
         let msg = match ch.recv::<ToRuntime>() {
@@ -268,11 +266,13 @@ fn exec_handshake(
                 let _ = child.wait();
             }
             Some(ToRuntime::Ready) => ready = true,
-            Some(ToRuntime::Error { message }) => return Err(failed(pid, message)),
+            Some(ToRuntime::Error { failure }) => return Err(failed(pid, failure)),
             Some(other) => {
                 return Err(failed(
                     pid,
-                    format!("unexpected message from exec process: {other:?}"),
+                    InitFailure::protocol(format!(
+                        "unexpected message from exec process: {other:?}"
+                    )),
                 ))
             }
             None => break,
@@ -282,7 +282,7 @@ fn exec_handshake(
         Some(p) if ready => Ok(p),
         p => Err(failed(
             p,
-            "the exec process exited without reporting why".into(),
+            InitFailure::protocol("the exec process exited without reporting why"),
         )),
     }
 }

@@ -102,8 +102,10 @@ pub fn init_if_requested() {
     };
     let code = match stage1::stage1(&mut ch, &single) {
         Ok(()) => 0,
-        Err(message) => {
-            let _ = ch.send(&ToRuntime::Error { message });
+        Err(e) => {
+            let _ = ch.send(&ToRuntime::Error {
+                failure: e.report(),
+            });
             1
         }
     };

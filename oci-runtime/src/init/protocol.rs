@@ -3,6 +3,7 @@
 //! exec socket.
 
 use super::*;
+use crate::setup::error::{FailureKind, InitFailure};
 
 /// The socket in the state directory on which a created container's
 /// init waits for `start`.
@@ -64,7 +65,7 @@ pub(crate) enum ToRuntime {
     /// Set up, waiting for `start`.
     Ready,
     /// Setup failed.
-    Error { message: String },
+    Error { failure: InitFailure },
 }
 
 /// Messages from the runtime to the init.
@@ -116,12 +117,12 @@ impl Channel {
 }
 
 /// Connects to a created container's exec socket, sends `state`, and waits
-/// for the init to exec: `Ok` at EOF without a message, `Err(message)`
-/// when the init reported a failure.
+/// for the init to exec: `Ok` at EOF without a message, `Err(failure)`
+/// when the init reported one.
 pub(crate) fn signal_start(
     sock: &std::path::Path,
     state: &[u8],
-) -> std::io::Result<Result<(), String>> {
+) -> std::io::Result<Result<(), InitFailure>> {
     let mut conn = UnixStream::connect(sock)?;
     conn.write_all(state)?;
     conn.write_all(b"\n")?;
@@ -130,6 +131,9 @@ pub(crate) fn signal_start(
     Ok(if answer.is_empty() {
         Ok(())
     } else {
-        Err(answer)
+        Err(serde_json::from_str(&answer).unwrap_or(InitFailure {
+            kind: FailureKind::System,
+            message: answer,
+        }))
     })
 }

@@ -4,12 +4,17 @@
 
 use super::stage2::{exec_process, stage2};
 use super::*;
+use crate::setup::error::{SetupError, Step};
 
-pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(), String> {
+pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(), SetupError> {
     let mut cfg: InitConfig = match ch.recv() {
         Ok(Some(cfg)) => cfg,
-        Ok(None) => return Err("runtime closed the init socket".into()),
-        Err(e) => return Err(format!("read init config: {e}")),
+        Ok(None) => {
+            return Err(SetupError::Protocol {
+                broken: "runtime closed the init socket",
+            })
+        }
+        Err(e) => return Err(SetupError::os("read init config", e)),
     };
     // Into the cgroup before anything else (a cgroup namespace made
     // later is rooted at it), and before joining any namespace, while its
@@ -33,26 +38,25 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
             rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         )
-        .map_err(|e| format!("open oom_score_adj: {e}"))?;
+        .step(|| "open oom_score_adj".into())?;
         std::fs::File::from(fd)
             .write_all(adj.to_string().as_bytes())
-            .map_err(|e| format!("set oom_score_adj {adj}: {e}"))?;
+            .step(|| format!("set oom_score_adj {adj}"))?;
     }
     // Bind the exec socket while still the runtime's user: a new user
     // namespace's root may not write to the state directory. Relative
     // name: the state directory may be too long a path for sockaddr_un.
     let listener = if cfg.exec.is_none() {
         std::env::set_current_dir(&cfg.state_dir)
-            .map_err(|e| format!("enter state directory {}: {e}", cfg.state_dir.display()))?;
-        Some(UnixListener::bind(EXEC_SOCKET).map_err(|e| format!("bind exec socket: {e}"))?)
+            .step(|| format!("enter state directory {}", cfg.state_dir.display()))?;
+        Some(UnixListener::bind(EXEC_SOCKET).step(|| "bind exec socket".into())?)
     } else {
         None
     };
     // Likewise connect to the console socket while its path is reachable.
     let console = match &cfg.console_socket {
         Some(p) => Some(
-            UnixStream::connect(p)
-                .map_err(|e| format!("connect to console socket {}: {e}", p.display()))?,
+            UnixStream::connect(p).step(|| format!("connect to console socket {}", p.display()))?,
         ),
         None => None,
     };
@@ -60,25 +64,20 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
     let agent = match cfg.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
         Some(profile) if seccomp::notifies(profile) => {
             let p = &profile.listener_path;
-            Some(
-                UnixStream::connect(p)
-                    .map_err(|e| format!("connect to seccomp listener {p}: {e}"))?,
-            )
+            Some(UnixStream::connect(p).step(|| format!("connect to seccomp listener {p}"))?)
         }
         _ => None,
     };
     // Idmapped mounts, made while still in the runtime's namespaces: their
     // maps name host ids, and only the host is privileged over the
     // filesystems. Stage 2 inherits the detached mounts through the clone.
-    let requests =
-        rootfs::idmap_requests(&cfg.spec).map_err(|i| crate::error::Error::from(i).to_string())?;
+    let requests = rootfs::idmap_requests(&cfg.spec)?;
     let mut idmapped = Vec::new();
     for r in requests {
         let what = || format!("idmapped mount of {}", r.source.display());
         let userns = sys::userns_with_maps(single, &r.uid_map, &r.gid_map)
-            .map_err(|e| format!("user namespace for {}: {e}", what()))?;
-        let tree = rootfs::idmapped_tree(&r, &cfg.rootfs.bundle, &userns)
-            .map_err(|e| format!("{}: {e}", what()))?;
+            .step(|| format!("user namespace for {}", what()))?;
+        let tree = rootfs::idmapped_tree(&r, &cfg.rootfs.bundle, &userns).step(what)?;
         cfg.rootfs
             .idmapped
             .push((r.index, std::os::fd::AsRawFd::as_raw_fd(&tree)));
@@ -89,35 +88,39 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
     let exec_root = match &cfg.exec {
         Some(t) => Some(
             std::fs::File::open(&t.root)
-                .map_err(|e| format!("open container root {}: {e}", t.root.display()))?,
+                .step(|| format!("open container root {}", t.root.display()))?,
         ),
         None => None,
     };
     let mut namespaces = Vec::with_capacity(cfg.join.len());
     for (path, nstype) in &cfg.join {
-        let f = std::fs::File::open(path)
-            .map_err(|e| format!("open namespace {}: {e}", path.display()))?;
+        let f = std::fs::File::open(path).step(|| format!("open namespace {}", path.display()))?;
         namespaces.push((f, path, *nstype));
     }
     for (f, path, nstype) in &namespaces {
         sys::setns(std::os::fd::AsRawFd::as_raw_fd(f), *nstype)
-            .map_err(|e| format!("join namespace {}: {e}", path.display()))?;
+            .step(|| format!("join namespace {}", path.display()))?;
     }
     drop(namespaces);
     if let Some(root) = exec_root {
         rustix::process::fchdir(&root)
             .and_then(|()| rustix::process::chroot("."))
             .and_then(|()| rustix::process::chdir("/"))
-            .map_err(|e| format!("enter the container's root: {e}"))?;
+            .step(|| "enter the container's root".into())?;
     }
     if cfg.new_userns {
-        sys::unshare(libc::CLONE_NEWUSER).map_err(|e| format!("unshare user namespace: {e}"))?;
-        ch.send(&ToRuntime::UserNs).map_err(|e| e.to_string())?;
+        sys::unshare(libc::CLONE_NEWUSER).step(|| "unshare user namespace".into())?;
+        ch.send(&ToRuntime::UserNs)
+            .step(|| "write to the runtime".into())?;
         match ch.recv::<ToInit>() {
             Ok(Some(ToInit::Continue { .. })) => {}
-            _ => return Err("runtime did not map the user namespace".into()),
+            _ => {
+                return Err(SetupError::Protocol {
+                    broken: "runtime did not map the user namespace",
+                })
+            }
         }
-        sys::set_ids(0, 0).map_err(|e| format!("become root in the user namespace: {e}"))?;
+        sys::set_ids(0, 0).step(|| "become root in the user namespace".into())?;
     }
     // After the user namespace, which then owns the time namespace.
     crate::setup::timens::setup(&cfg.spec)?;
@@ -126,11 +129,11 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
     // program restores the default. After the id maps: a non-dumpable
     // process's /proc files belong to root, and a rootless runtime must
     // write them.
-    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(|e| format!("set non-dumpable: {e}"))?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).step(|| "set non-dumpable".into())?;
     // Stage 2 must not talk to the runtime before stage 1 has reported
     // its pid: it waits for EOF on this pair, which comes once stage 1
     // has.
-    let (gate_r, gate_w) = UnixStream::pair().map_err(|e| format!("create gate: {e}"))?;
+    let (gate_r, gate_w) = UnixStream::pair().step(|| "create gate".into())?;
     // A new network namespace takes half a millisecond to make (more
     // than the clone): stage 1 makes it after the clone, while stage 2
     // sets up the rootfs, and hands it over on this pair. Not with
@@ -145,7 +148,7 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
             .is_none_or(|l| l.net_devices.is_empty()))
     .then(UnixStream::pair)
     .transpose()
-    .map_err(|e| format!("create network namespace channel: {e}"))?;
+    .step(|| "create network namespace channel".into())?;
     let flags = match net_later {
         Some(_) => cfg.clone_flags & !newnet,
         None => cfg.clone_flags,
@@ -154,20 +157,19 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
     match forked {
         sys::Forked::Parent(pid) => {
             ch.send(&ToRuntime::Pid { pid })
-                .map_err(|e| e.to_string())?;
+                .step(|| "write to the runtime".into())?;
             drop(gate_w);
             if let Some((tx, _)) = net_later {
-                sys::unshare(libc::CLONE_NEWNET)
-                    .map_err(|e| format!("unshare network namespace: {e}"))?;
+                sys::unshare(libc::CLONE_NEWNET).step(|| "unshare network namespace".into())?;
                 let ns = rustix::fs::openat(
                     &host_proc,
                     "thread-self/ns/net",
                     rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
                     rustix::fs::Mode::empty(),
                 )
-                .map_err(|e| format!("open new network namespace: {e}"))?;
+                .step(|| "open new network namespace".into())?;
                 sys::send_fd(&tx, std::os::fd::AsFd::as_fd(&ns), b"net")
-                    .map_err(|e| format!("hand over network namespace: {e}"))?;
+                    .step(|| "hand over network namespace".into())?;
             }
             Ok(())
         }
@@ -183,13 +185,15 @@ pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(
                 (Some(listener), None) => {
                     stage2(ch, &cfg, listener, console, agent, &host_proc, netns)
                 }
-                (None, None) => Err("no exec socket".into()),
+                (None, None) => Err(SetupError::Protocol {
+                    broken: "no exec socket",
+                }),
             };
-            let message = match result {
+            let failure = match result {
                 Ok(never) => match never {},
-                Err(m) => m,
+                Err(e) => e.report(),
             };
-            let _ = ch.send(&ToRuntime::Error { message });
+            let _ = ch.send(&ToRuntime::Error { failure });
             std::process::exit(1);
         }
     }
@@ -207,15 +211,16 @@ pub(super) struct CgroupV2 {
 /// Moves this (single-threaded) process into the group of every v1
 /// hierarchy by writing `0` to its `tasks` file, and opens the cgroup2
 /// group for [`clone_stage2`]; see [`crate::cgroup::Entry`] for why.
-pub(super) fn enter_cgroup(entry: &crate::cgroup::Entry) -> Result<Option<CgroupV2>, String> {
+pub(super) fn enter_cgroup(entry: &crate::cgroup::Entry) -> Result<Option<CgroupV2>, SetupError> {
     for tasks in &entry.v1_tasks {
-        std::fs::write(tasks, "0").map_err(|e| format!("enter cgroup {}: {e}", tasks.display()))?;
+        std::fs::write(tasks, "0").step(|| format!("enter cgroup {}", tasks.display()))?;
     }
     let Some(dir) = &entry.v2_dir else {
         return Ok(None);
     };
-    let open_err =
-        |p: &std::path::Path, e: std::io::Error| format!("open cgroup {}: {e}", p.display());
+    let open_err = |p: &std::path::Path, e: std::io::Error| {
+        SetupError::os(format!("open cgroup {}", p.display()), e)
+    };
     let fd = rustix::fs::open(
         dir,
         rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -244,7 +249,7 @@ pub(super) fn clone_stage2(
     single: &sys::SingleThreaded,
     flags: u64,
     cgroup_v2: Option<CgroupV2>,
-) -> Result<sys::Forked, String> {
+) -> Result<sys::Forked, SetupError> {
     let flags = flags | libc::CLONE_PARENT as u64;
     if let Some(CgroupV2 {
         dir,
@@ -257,13 +262,13 @@ pub(super) fn clone_stage2(
             Err(e) => {
                 tracing::debug!(error = %e, "clone3 into cgroup; writing cgroup.procs instead");
                 file.write_all(b"0").map_err(|w| {
-                    format!(
-                        "enter cgroup {}: {w} (clone3 into it: {e})",
-                        procs.display()
+                    SetupError::os(
+                        format!("enter cgroup {}", procs.display()),
+                        std::io::Error::new(w.kind(), format!("{w} (clone3 into it: {e})")),
                     )
                 })?;
             }
         }
     }
-    sys::clone_process(single, flags).map_err(|e| format!("clone container init: {e}"))
+    sys::clone_process(single, flags).step(|| "clone container init".into())
 }

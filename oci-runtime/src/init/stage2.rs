@@ -2,6 +2,7 @@
 //! rootfs and the process, waits for `start`, execs the user program.
 
 use super::*;
+use crate::setup::error::{SetupError, Step};
 
 pub(super) fn stage2(
     ch: &mut Channel,
@@ -11,15 +12,12 @@ pub(super) fn stage2(
     agent: Option<UnixStream>,
     host_proc: &std::os::fd::OwnedFd,
     netns: Option<UnixStream>,
-) -> Result<Never, String> {
+) -> Result<Never, SetupError> {
     let _ = rustix::process::setsid();
 
     let spec = &cfg.spec;
     let profile = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
-    let filter = profile
-        .map(seccomp::compile)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let filter = profile.map(seccomp::compile).transpose()?;
     // Joins the network namespace stage 1 makes, once the rootfs setup
     // needs it.
     let mut join_net = || match &netns {
@@ -29,57 +27,60 @@ pub(super) fn stage2(
         }
         None => Ok(()),
     };
-    rootfs::prepare_joining_net(&Linux, spec, &cfg.rootfs, &mut join_net)
-        .map_err(|e| e.to_string())?;
-    ch.send(&ToRuntime::Hooks).map_err(|e| e.to_string())?;
+    rootfs::prepare_joining_net(&Linux, spec, &cfg.rootfs, &mut join_net)?;
+    ch.send(&ToRuntime::Hooks)
+        .step(|| "write to the runtime".into())?;
     let state = match ch.recv::<ToInit>() {
         Ok(Some(ToInit::Continue { state })) => state,
         _ => std::process::exit(1),
     };
     if let Some(h) = &spec.hooks {
-        hook::run_all("createContainer", &h.create_container, state.as_bytes())
-            .map_err(|e| e.to_string())?;
+        hook::run_all("createContainer", &h.create_container, state.as_bytes())?;
     }
-    rootfs::enter(&Linux, spec, &cfg.rootfs).map_err(|e| e.to_string())?;
+    rootfs::enter(&Linux, spec, &cfg.rootfs)?;
     let default_process = ocikit_types::runtime::Process::new("/");
     let proc_ = spec.process.as_ref().unwrap_or(&default_process);
     if let Some(sock) = console {
         // After entering the root: the pty must come from the container's
         // devpts instance.
         crate::setup::console::setup(&sock, proc_.console_size.as_ref())
-            .map_err(|e| format!("set up console: {e}"))?;
+            .step(|| "set up console".into())?;
     }
     // While the init still has every capability it was given, and before
     // a seccomp filter that may forbid these calls.
-    process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;
+    process::setup_attributes(&Linux, spec)?;
     lsm::apply(host_proc, cfg.lsm, proc_)?;
     let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), &state)?;
-    ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
+    ch.send(&ToRuntime::Ready)
+        .step(|| "write to the runtime".into())?;
 
     // Wait for `start`: it connects, sends the state, and reads our answer
     // until EOF; exec closes the (close-on-exec) connection.
-    let (mut conn, _) = listener
-        .accept()
-        .map_err(|e| format!("wait for start: {e}"))?;
+    let (mut conn, _) = listener.accept().step(|| "wait for start".into())?;
     drop(listener);
     let mut state = String::new();
     let _ = BufReader::new(&mut conn).read_line(&mut state);
-    let fail = |conn: &mut UnixStream, msg: String| -> ! {
-        let _ = conn.write_all(msg.as_bytes());
+    let fail = |conn: &mut UnixStream, e: SetupError| -> ! {
+        if let Ok(report) = serde_json::to_vec(&e.report()) {
+            let _ = conn.write_all(&report);
+        }
         std::process::exit(1);
     };
     if let Some(h) = &spec.hooks {
         if let Err(e) = hook::run_all("startContainer", &h.start_container, state.as_bytes()) {
-            fail(&mut conn, e.to_string());
+            fail(&mut conn, e.into());
         }
     }
     if let Err(e) = sys::cloexec_from(3 + cfg.preserve_fds) {
-        fail(&mut conn, format!("mark descriptors close-on-exec: {e}"));
+        fail(
+            &mut conn,
+            SetupError::os("mark descriptors close-on-exec", e),
+        );
     }
     // The init is in its cgroup; before seccomp, which may forbid the
     // call.
     if let Err(e) = process::final_affinity(&Linux, proc_) {
-        fail(&mut conn, e.to_string());
+        fail(&mut conn, e);
     }
     if let (Some(f), Some(p)) = (&filter, profile) {
         if let Err(e) = install_seccomp(f, p, agent.as_ref(), &state) {
@@ -87,7 +88,10 @@ pub(super) fn stage2(
         }
     }
     let err = exec_program(&program, proc_);
-    fail(&mut conn, format!("exec {}: {err}", program.display()));
+    fail(
+        &mut conn,
+        SetupError::os(format!("exec {}", program.display()), err),
+    );
 }
 
 /// The steps both the container init and an exec process take once in
@@ -100,7 +104,7 @@ pub(super) fn setup_process(
     profile: Option<&ocikit_types::runtime::Seccomp>,
     agent: Option<&UnixStream>,
     state: &str,
-) -> Result<(Option<seccomp::Filter>, PathBuf), String> {
+) -> Result<(Option<seccomp::Filter>, PathBuf), SetupError> {
     // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: install
     // before the capabilities go (as runc does). Otherwise it is the last
     // step before execve.
@@ -109,10 +113,16 @@ pub(super) fn setup_process(
             install_seccomp(&f, p, agent, state)?;
         }
     }
-    process::setup(&Linux, proc_).map_err(|e| e.to_string())?;
-    let arg0 = proc_.args.first().ok_or("process.args is empty")?;
-    let program = process::find_program(arg0, &proc_.env)
-        .ok_or_else(|| format!("exec: {arg0:?}: executable file not found in $PATH"))?;
+    process::setup(&Linux, proc_)?;
+    let arg0 = proc_.args.first().ok_or(SetupError::Invalid {
+        field: "process.args",
+        expected: "at least one argument",
+        found: "[]".into(),
+    })?;
+    let program =
+        process::find_program(arg0, &proc_.env).ok_or_else(|| SetupError::ProgramNotFound {
+            program: arg0.clone(),
+        })?;
     Ok((filter, program))
 }
 
@@ -147,31 +157,32 @@ pub(super) fn exec_process(
     console: Option<UnixStream>,
     agent: Option<UnixStream>,
     host_proc: &std::os::fd::OwnedFd,
-) -> Result<Never, String> {
+) -> Result<Never, SetupError> {
     let _ = rustix::process::setsid();
     let spec = &cfg.spec;
-    let proc_ = spec.process.as_ref().ok_or("no process to exec")?;
+    let proc_ = spec.process.as_ref().ok_or(SetupError::Invalid {
+        field: "process",
+        expected: "a process to exec",
+        found: "none".into(),
+    })?;
     let profile = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
-    let filter = profile
-        .map(seccomp::compile)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let filter = profile.map(seccomp::compile).transpose()?;
     if let Some(sock) = console {
         crate::setup::console::setup(&sock, proc_.console_size.as_ref())
-            .map_err(|e| format!("set up console: {e}"))?;
+            .step(|| "set up console".into())?;
     }
-    process::setup_attributes(&Linux, spec).map_err(|e| e.to_string())?;
+    process::setup_attributes(&Linux, spec)?;
     lsm::apply(host_proc, cfg.lsm, proc_)?;
     let (filter, program) = setup_process(proc_, filter, profile, agent.as_ref(), state)?;
-    sys::cloexec_from(3 + cfg.preserve_fds)
-        .map_err(|e| format!("mark descriptors close-on-exec: {e}"))?;
-    process::final_affinity(&Linux, proc_).map_err(|e| e.to_string())?;
+    sys::cloexec_from(3 + cfg.preserve_fds).step(|| "mark descriptors close-on-exec".into())?;
+    process::final_affinity(&Linux, proc_)?;
     if let (Some(f), Some(p)) = (&filter, profile) {
         install_seccomp(f, p, agent.as_ref(), state)?;
     }
-    ch.send(&ToRuntime::Ready).map_err(|e| e.to_string())?;
+    ch.send(&ToRuntime::Ready)
+        .step(|| "write to the runtime".into())?;
     let err = exec_program(&program, proc_);
-    Err(format!("exec {}: {err}", program.display()))
+    Err(SetupError::os(format!("exec {}", program.display()), err))
 }
 
 /// Installs `filter` and hands its notify listener, if any, to the agent
@@ -181,11 +192,11 @@ pub(super) fn install_seccomp(
     profile: &ocikit_types::runtime::Seccomp,
     agent: Option<&UnixStream>,
     state: &str,
-) -> Result<(), String> {
-    let listener = seccomp::install(&Linux, filter).map_err(|e| e.to_string())?;
+) -> Result<(), SetupError> {
+    let listener = seccomp::install(&Linux, filter)?;
     if let (Some(fd), Some(sock)) = (listener, agent) {
         seccomp::send_listener(sock, fd, &profile.listener_metadata, state)
-            .map_err(|e| format!("send seccomp listener to {}: {e}", profile.listener_path))?;
+            .step(|| format!("send seccomp listener to {}", profile.listener_path))?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ use ocikit_types::runtime::Process;
 use rustix::fs::{Mode, OFlags};
 use serde::{Deserialize, Serialize};
 
+use crate::setup::error::{SetupError, Step};
 use crate::sys::{self, Confine};
 
 /// Which security modules the host enforces.
@@ -78,7 +79,11 @@ pub(crate) fn label_writes(host: HostLsm, process: &Process) -> Vec<LabelWrite> 
 
 /// Applies [`label_writes`] through `proc_root`, a handle on the host's
 /// procfs.
-pub(crate) fn apply(proc_root: &OwnedFd, host: HostLsm, process: &Process) -> Result<(), String> {
+pub(crate) fn apply(
+    proc_root: &OwnedFd,
+    host: HostLsm,
+    process: &Process,
+) -> Result<(), SetupError> {
     for w in label_writes(host, process) {
         let mut last = None;
         for file in w.files {
@@ -88,7 +93,7 @@ pub(crate) fn apply(proc_root: &OwnedFd, host: HostLsm, process: &Process) -> Re
                 Ok(fd) => {
                     let mut f = std::fs::File::from(fd);
                     f.write_all(w.data.as_bytes())
-                        .map_err(|e| format!("set security label {:?} in {file}: {e}", w.data))?;
+                        .step(|| format!("set security label {:?} in {file}", w.data))?;
                     last = None;
                     break;
                 }
@@ -96,7 +101,10 @@ pub(crate) fn apply(proc_root: &OwnedFd, host: HostLsm, process: &Process) -> Re
             }
         }
         if let Some((file, e)) = last {
-            return Err(format!("open /proc/{file} to set {:?}: {e}", w.data));
+            return Err(SetupError::os(
+                format!("open /proc/{file} to set {:?}", w.data),
+                e,
+            ));
         }
     }
     Ok(())
@@ -104,19 +112,18 @@ pub(crate) fn apply(proc_root: &OwnedFd, host: HostLsm, process: &Process) -> Re
 
 /// A handle on the host's procfs, opened before the init enters the
 /// container.
-pub(crate) fn open_host_proc() -> Result<OwnedFd, String> {
+pub(crate) fn open_host_proc() -> Result<OwnedFd, SetupError> {
     let fd = rustix::fs::open(
         "/proc",
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| format!("open /proc: {e}"))?;
-    let st = rustix::fs::fstatfs(&fd).map_err(|e| format!("statfs /proc: {e}"))?;
+    .step(|| "open /proc".into())?;
+    let st = rustix::fs::fstatfs(&fd).step(|| "statfs /proc".into())?;
     if st.f_type as i64 != libc::PROC_SUPER_MAGIC {
-        return Err(format!(
-            "/proc is not procfs (filesystem magic {:#x})",
-            st.f_type
-        ));
+        return Err(SetupError::NotProcfs {
+            found: st.f_type as u64,
+        });
     }
     Ok(fd)
 }

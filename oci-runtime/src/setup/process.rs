@@ -58,10 +58,7 @@ pub(crate) fn cap_mask(caps: &[Capability]) -> Result<u64, String> {
 }
 
 fn unknown(what: &str) -> SetupError {
-    SetupError {
-        step: what.to_owned(),
-        source: std::io::Error::from_raw_os_error(libc::EINVAL),
-    }
+    SetupError::os(what, std::io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// Applies `process` to the calling (single-threaded) init, in the order

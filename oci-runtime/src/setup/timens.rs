@@ -4,7 +4,7 @@
 
 use ocikit_types::runtime::{Namespace, NamespaceType, Spec, TimeOffset, TimeOffsets};
 
-use crate::setup::error::Invalid;
+use crate::setup::error::{Invalid, SetupError, Step};
 use crate::sys;
 
 /// Whether `namespaces` asks for a new (not joined) time namespace.
@@ -55,19 +55,19 @@ pub(crate) fn check(spec: &Spec) -> Result<(), Invalid> {
 /// In stage 1, just before the clone of stage 2: unshares a time
 /// namespace for the children of the calling process and sets its
 /// offsets.
-pub(crate) fn setup(spec: &Spec) -> Result<(), String> {
+pub(crate) fn setup(spec: &Spec) -> Result<(), SetupError> {
     let Some(linux) = &spec.linux else {
         return Ok(());
     };
     if !wants_new(&linux.namespaces) {
         return Ok(());
     }
-    sys::unshare(libc::CLONE_NEWTIME).map_err(|e| format!("unshare time namespace: {e}"))?;
+    sys::unshare(libc::CLONE_NEWTIME).step(|| "unshare time namespace".into())?;
     if let Some(o) = &linux.time_offsets {
-        let text = offsets_text(o).map_err(|i| crate::error::Error::from(i).to_string())?;
+        let text = offsets_text(o)?;
         if !text.is_empty() {
             std::fs::write("/proc/self/timens_offsets", &text)
-                .map_err(|e| format!("write time namespace offsets {text:?}: {e}"))?;
+                .step(|| format!("write time namespace offsets {text:?}"))?;
         }
     }
     Ok(())

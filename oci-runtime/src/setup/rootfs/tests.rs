@@ -200,8 +200,11 @@ fn sysctl_and_failures_name_the_step() {
         ..Recording::default()
     };
     let e = prepare(&sys, &spec, &opts(false)).unwrap_err();
+    // The step alone is the error's message; what the runtime shows is
+    // the whole chain.
+    assert_eq!(e.to_string(), "mount proc (proc) on /proc");
     assert_eq!(
-        e.to_string(),
+        e.report().message,
         format!(
             "mount proc (proc) on /proc: {}",
             std::io::Error::from_raw_os_error(libc::EPERM)

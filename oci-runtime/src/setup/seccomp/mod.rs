@@ -103,10 +103,10 @@ pub(crate) fn install(sys: &dyn Syscalls, filter: &Filter) -> Result<Option<Owne
         )
     })?;
     if filter.notify && fd.is_none() {
-        return Err(SetupError {
-            step: "install seccomp filter: no listener descriptor returned".into(),
-            source: io::Error::from_raw_os_error(libc::EBADF),
-        });
+        return Err(SetupError::os(
+            "install seccomp filter: no listener descriptor returned",
+            io::Error::from_raw_os_error(libc::EBADF),
+        ));
     }
     Ok(fd)
 }

@@ -752,7 +752,7 @@ fn install_goes_through_the_seam() {
         ..Recording::default()
     };
     let e = install(&sys, &f).unwrap_err();
-    assert!(e.step.starts_with("install seccomp filter"), "{}", e.step);
+    assert!(e.to_string().starts_with("install seccomp filter"), "{e}");
     assert!(before_caps(false));
     assert!(!before_caps(true));
 }
