@@ -1,13 +1,23 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
-//! exec processes into them ([`Runtime::exec`]), pause and resume them, list their processes, read their resource
-//! usage ([`Stats`]) and change their limits while they run,
-//! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
-//! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
-//! runc-compatible command line over it.
+//! exec processes into them ([`Runtime::exec`]), pause and resume them,
+//! list their processes, read their resource usage ([`Stats`]) and OOM
+//! kills, and change their limits while they run. `examples/ocikit-runc`
+//! at the workspace root is a runc-compatible command line over it.
 //!
-//! Non-goals (today): AppArmor/SELinux labels, checkpoint/restore,
-//! systemd cgroups. Configs asking for them are
+//! Implemented: namespaces (user included, new or joined by path, and
+//! time namespaces with offsets); rootless containers (the user's own ids,
+//! or subordinate ids through newuidmap/newgidmap); rootfs mounts, devices,
+//! masked and read-only paths, pivot_root or `--no-pivot`; idmapped bind
+//! mounts; capabilities, rlimits, users and groups, scheduler, I/O
+//! priority, personality, CPU affinity and memory policy; network devices
+//! moved into the container; cgroups v1, v2 and hybrid with their limits
+//! and device rules; lifecycle hooks; console sockets; seccomp compiled to
+//! BPF in Rust, with notify; AppArmor and SELinux process labels where the
+//! host runs the module (skipped, as in runc, where it does not).
+//!
+//! Non-goals (today): checkpoint/restore, systemd cgroups, Intel RDT, and
+//! `linux.mountLabel` on an SELinux host. Configs asking for them are
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
 //! ```no_run
@@ -96,9 +106,10 @@
 //!   controller where the host has one, and on pure cgroup v2 are compiled
 //!   to an eBPF `BPF_PROG_TYPE_CGROUP_DEVICE` program attached to the
 //!   container's group (as runc does); a host with neither refuses them;
-//! - config fields the engine does not implement (LSM labels,
-//!   scheduler, idmapped mounts, ...) make `create` fail instead of being
-//!   ignored; [`Runtime::features`] lists what is supported.
+//! - config fields the engine does not implement (Intel RDT, systemd
+//!   cgroups, `linux.mountLabel` on an SELinux host, ...) make `create`
+//!   fail instead of being ignored; [`Runtime::features`] lists what is
+//!   supported.
 //!
 //! Not guaranteed: bind mount *sources* are host paths taken as given (the
 //! bundle author is trusted for them, as in runc); a rootless container

@@ -1,5 +1,9 @@
-//! The only module with `unsafe` code: thin wrappers over system calls
-//! that neither rustix nor std offers in the shape the engine needs.
+//! The kernel, and the only room with `unsafe` code: thin wrappers over
+//! system calls that neither rustix nor std offers in the shape the
+//! engine needs (each block with a `// SAFETY:` comment), the one confined
+//! path resolver ([`open_in`]), and the [`Syscalls`](syscalls::Syscalls)
+//! seam through which the rootfs and process setup reach the kernel (a
+//! recording fake stands in for it in unit tests).
 //!
 //! Each wrapper converts its arguments to C strings before the call and
 //! reports failure as `std::io::Error` from `errno`.
