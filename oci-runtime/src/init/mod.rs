@@ -23,20 +23,7 @@
 //! Cloning in stage 1 is sound because stage 1 is single-threaded: it was
 //! just exec'd and has started no threads.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::OwnedFd;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::Command;
-
-use ocikit_types::runtime::Spec;
-use serde::{Deserialize, Serialize};
-
-use crate::setup::rootfs::{self, RootfsOptions};
-use crate::setup::{hook, lsm, process, seccomp};
 use crate::sys;
-use crate::sys::syscalls::Linux;
 
 mod protocol;
 mod stage1;

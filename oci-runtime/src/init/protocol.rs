@@ -2,8 +2,16 @@
 //! JSON messages over the init socket, and the `start` signal on the
 //! exec socket.
 
-use super::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use ocikit_types::runtime::Spec;
+use serde::{Deserialize, Serialize};
+
 use crate::setup::error::{FailureKind, InitFailure};
+use crate::setup::lsm;
+use crate::setup::rootfs::RootfsOptions;
 
 /// The socket in the state directory on which a created container's
 /// init waits for `start`.

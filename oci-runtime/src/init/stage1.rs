@@ -2,9 +2,16 @@
 //! idmapped mounts, joins or unshares namespaces, clones stage 2 and
 //! exits.
 
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+
 use super::stage2::{exec_process, stage2};
-use super::*;
+use super::{Channel, InitConfig, ToInit, ToRuntime, EXEC_SOCKET};
 use crate::setup::error::{SetupError, Step};
+use crate::setup::{lsm, rootfs, seccomp};
+use crate::sys;
 
 pub(super) fn stage1(ch: &mut Channel, single: &sys::SingleThreaded) -> Result<(), SetupError> {
     let mut cfg: InitConfig = match ch.recv() {

@@ -1,8 +1,17 @@
 //! Stage 2, the container's init (or an exec process): sets up the
 //! rootfs and the process, waits for `start`, execs the user program.
 
-use super::*;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use super::{Channel, InitConfig, Never, ToInit, ToRuntime};
 use crate::setup::error::{SetupError, Step};
+use crate::setup::{hook, lsm, process, rootfs, seccomp};
+use crate::sys;
+use crate::sys::syscalls::Linux;
 
 pub(super) fn stage2(
     ch: &mut Channel,

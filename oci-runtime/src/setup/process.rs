@@ -5,15 +5,10 @@
 
 use std::path::Path;
 
-use ocikit_types::runtime::{
-    Capability, IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyFlag, MemoryPolicyMode,
-    Personality, PersonalityDomain, Process, RlimitType, Scheduler, SchedulerFlag, SchedulerPolicy,
-    Spec,
-};
+use ocikit_types::runtime::{Capability, Process, RlimitType};
 
-use crate::setup::error::{Invalid, SetupError, Step};
+use crate::setup::error::{SetupError, Step};
 use crate::sys::syscalls::Syscalls;
-use crate::sys::SchedAttr;
 
 mod attributes;
 pub(crate) use crate::setup::process::attributes::{

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use ocikit_types::runtime::{Mount, RootfsPropagation, Spec};
 
 use crate::cgroup::CgroupBind;
-use crate::setup::error::{Invalid, SetupError, Step};
+use crate::setup::error::{SetupError, Step};
 use crate::sys::syscalls::*;
 
 use crate::setup::rootfs::cgroupfs::mount_cgroup;

@@ -2,7 +2,14 @@
 //! priority, personality, memory policy, CPU affinity; their checks at
 //! create and their setup in the init.
 
-use super::*;
+use ocikit_types::runtime::{
+    IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyFlag, MemoryPolicyMode, Personality,
+    PersonalityDomain, Process, Scheduler, SchedulerFlag, SchedulerPolicy, Spec,
+};
+
+use crate::setup::error::{Invalid, SetupError, Step};
+use crate::sys::syscalls::Syscalls;
+use crate::sys::SchedAttr;
 
 /// The highest CPU or NUMA node number a list may name.
 pub(super) const MAX_LIST_ENTRY: usize = 8191;

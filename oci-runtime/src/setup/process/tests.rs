@@ -2,6 +2,10 @@ use super::attributes::*;
 use super::*;
 use crate::sys::fake::Recording;
 use ocikit_types::runtime::{Capabilities, Rlimit, User};
+use ocikit_types::runtime::{
+    IoPriority, IoPriorityClass, MemoryPolicy, MemoryPolicyFlag, MemoryPolicyMode, Personality,
+    PersonalityDomain, Scheduler, SchedulerFlag, SchedulerPolicy, Spec,
+};
 
 #[test]
 fn order_and_values() {

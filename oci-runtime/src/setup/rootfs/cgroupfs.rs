@@ -1,7 +1,16 @@
 //! A `cgroup` mount inside the container: cgroup2 on a pure v2 host,
 //! else a tmpfs with the container's groups bound in.
 
-use super::*;
+use std::io;
+use std::path::Path;
+
+use ocikit_types::runtime::Mount;
+
+use super::MountOptions;
+use crate::setup::rootfs::RootfsOptions;
+use crate::sys::syscalls::{
+    Create, Syscalls, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT,
+};
 
 /// A `cgroup` mount: cgroup2 on a pure v2 host; otherwise a tmpfs holding
 /// a bind of the container's own cgroup directory of every hierarchy.

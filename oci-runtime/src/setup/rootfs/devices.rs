@@ -1,7 +1,13 @@
 //! Device nodes: the default set and `linux.devices`, made inside the
 //! rootfs.
 
-use super::*;
+use std::path::Path;
+
+use ocikit_types::runtime::Spec;
+
+use crate::setup::error::{SetupError, Step};
+use crate::setup::rootfs::RootfsOptions;
+use crate::sys::syscalls::{Create, Syscalls, MS_BIND};
 
 pub(super) const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
     ("/dev/null", 1, 3),

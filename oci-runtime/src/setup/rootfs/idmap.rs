@@ -1,7 +1,14 @@
 //! Idmapped mounts (`idmap`/`ridmap` options): the requests a config
 //! makes, and the detached idmapped trees stage 1 makes on the host.
 
-use super::*;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ocikit_types::runtime::Spec;
+
+use super::{is_bind, parse_options};
+use crate::setup::error::Invalid;
+use crate::sys::syscalls::MS_REC;
 
 /// An idmapped mount for stage 1 to prepare.
 #[derive(Debug, Clone, PartialEq, Eq)]

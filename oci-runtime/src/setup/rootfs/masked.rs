@@ -1,6 +1,9 @@
 //! `linux.maskedPaths` and `linux.readonlyPaths`.
 
-use super::*;
+use std::io;
+use std::path::Path;
+
+use crate::sys::syscalls::{Create, Syscalls, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT};
 
 pub(super) fn mask(sys: &dyn Syscalls, root: &Path, path: &str) -> io::Result<()> {
     let target = match sys.resolve(root, path, Create::No) {
