@@ -140,10 +140,14 @@ fn generate(out: &mut String, t: &Table, path: &Path, entries: &[(String, u32)])
         path.display(),
         entries.len()
     );
-    let _ = writeln!(out, "fn {}(name: &str) -> Option<u32> {{", t.func);
+    let _ = writeln!(
+        out,
+        "pub(super) fn {}(name: &str) -> Option<u32> {{",
+        t.func
+    );
     let count = entries.len();
     let body_end = format!(
-        "\n/// How many {} names `{}` knows (0: built without the header).\nconst {}: usize = {count};\n",
+        "\n/// How many {} names `{}` knows (0: built without the header).\npub(super) const {}: usize = {count};\n",
         t.arch, t.func, t.count
     );
     if entries.is_empty() {

@@ -1,13 +1,23 @@
 //! A Linux container runtime engine for the OCI [runtime specification]:
 //! create, start, state, kill, delete and run containers from OCI bundles,
-//! exec processes into them ([`Runtime::exec`]), pause and resume them, list their processes, read their resource
-//! usage ([`Stats`]) and change their limits while they run,
-//! with namespaces, mounts, cgroups (v1, v2 and hybrid), capabilities and
-//! lifecycle hooks and seccomp. `examples/ocikit-runc` at the workspace root is a
-//! runc-compatible command line over it.
+//! exec processes into them ([`Runtime::exec`]), pause and resume them,
+//! list their processes, read their resource usage ([`Stats`]) and OOM
+//! kills, and change their limits while they run. `examples/ocikit-runc`
+//! at the workspace root is a runc-compatible command line over it.
 //!
-//! Non-goals (today): AppArmor/SELinux labels, checkpoint/restore,
-//! systemd cgroups. Configs asking for them are
+//! Implemented: namespaces (user included, new or joined by path, and
+//! time namespaces with offsets); rootless containers (the user's own ids,
+//! or subordinate ids through newuidmap/newgidmap); rootfs mounts, devices,
+//! masked and read-only paths, pivot_root or `--no-pivot`; idmapped bind
+//! mounts; capabilities, rlimits, users and groups, scheduler, I/O
+//! priority, personality, CPU affinity and memory policy; network devices
+//! moved into the container; cgroups v1, v2 and hybrid with their limits
+//! and device rules; lifecycle hooks; console sockets; seccomp compiled to
+//! BPF in Rust, with notify; AppArmor and SELinux process labels where the
+//! host runs the module (skipped, as in runc, where it does not).
+//!
+//! Non-goals (today): checkpoint/restore, systemd cgroups, Intel RDT, and
+//! `linux.mountLabel` on an SELinux host. Configs asking for them are
 //! refused with [`Error::Unsupported`] rather than run half-isolated.
 //!
 //! ```no_run
@@ -96,9 +106,10 @@
 //!   controller where the host has one, and on pure cgroup v2 are compiled
 //!   to an eBPF `BPF_PROG_TYPE_CGROUP_DEVICE` program attached to the
 //!   container's group (as runc does); a host with neither refuses them;
-//! - config fields the engine does not implement (LSM labels,
-//!   scheduler, idmapped mounts, ...) make `create` fail instead of being
-//!   ignored; [`Runtime::features`] lists what is supported.
+//! - config fields the engine does not implement (Intel RDT, systemd
+//!   cgroups, `linux.mountLabel` on an SELinux host, ...) make `create`
+//!   fail instead of being ignored; [`Runtime::features`] lists what is
+//!   supported.
 //!
 //! Not guaranteed: bind mount *sources* are host paths taken as given (the
 //! bundle author is trusted for them, as in runc); a rootless container
@@ -134,95 +145,31 @@
 //!
 //! [runtime specification]: https://github.com/opencontainers/runtime-spec
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
-/// The setters [`CreateOptions`] and [`ExecOptions`] share (their fields
-/// have the same names); in their documentation `$who` names what the
-/// settings are for and `$pid` whose pid the pid file gets.
-#[rustfmt::skip] // rustfmt indents the `concat!` arguments oddly, and not idempotently.
-macro_rules! process_io_setters {
-    ($who:literal, $pid:literal) => {
-        #[doc = concat!("The ", $who, "'s stdin (default: the caller's).")]
-        pub fn stdin(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-            self.stdin = Some(fd.into());
-            self
-        }
-
-        #[doc = concat!("The ", $who, "'s stdout (default: the caller's).")]
-        pub fn stdout(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-            self.stdout = Some(fd.into());
-            self
-        }
-
-        #[doc = concat!("The ", $who, "'s stderr (default: the caller's).")]
-        pub fn stderr(&mut self, fd: impl Into<OwnedFd>) -> &mut Self {
-            self.stderr = Some(fd.into());
-            self
-        }
-
-        #[doc = concat!(
-            "Writes the ", $pid, "'s host pid to this file, atomically ",
-            "(default: no file)."
-        )]
-        pub fn pid_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-            self.pid_file = Some(path.into());
-            self
-        }
-
-        #[doc = concat!(
-            "The AF_UNIX socket that receives the master of the ", $who, "'s ",
-            "pseudo-terminal (SCM_RIGHTS, with the pty's name as the message) ",
-            "when `process.terminal` is true; required then, refused otherwise ",
-            "(default: none)."
-        )]
-        pub fn console_socket(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-            self.console_socket = Some(path.into());
-            self
-        }
-
-        #[doc = concat!(
-            "Passes the caller's descriptors 3 to 3+n-1 to the ", $who,
-            " (default 0: only stdio). They must be open and must not be ",
-            "closed until the call returns."
-        )]
-        pub fn preserve_fds(&mut self, n: u32) -> &mut Self {
-            self.preserve_fds = n;
-            self
-        }
-    };
-}
-
 mod cgroup;
-mod console;
-mod container;
+mod engine;
 mod error;
-mod exec;
-mod hook;
-mod id;
 mod init;
-mod lsm;
-mod netdev;
-mod process;
-mod rootfs;
-mod runtime;
-mod seccomp;
-mod signal;
-mod stats;
+mod setup;
+// The only room allowed `unsafe`: system call wrappers and clone/exec
+// glue, each block with a `// SAFETY:` comment.
+#[allow(unsafe_code)]
 mod sys;
-mod syscall;
-mod timens;
 
-pub use container::Container;
-pub use error::{Error, HookFailure, Result};
-pub use exec::{ExecOptions, ExecProcess};
-pub use id::ContainerId;
-pub use init::init_if_requested;
-pub use runtime::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry, Runtime};
-pub use signal::{Signal, SignalRelay, RELAYED};
-pub use stats::{
+pub use cgroup::stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,
 };
+pub use engine::container::Container;
+pub use engine::exec::{ExecOptions, ExecProcess};
+pub use engine::id::ContainerId;
+pub use engine::options::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry};
+pub use engine::signal::{Signal, SignalRelay, RELAYED};
+pub use engine::Runtime;
+pub use error::{Error, HookFailure, Result};
+pub use init::init_if_requested;

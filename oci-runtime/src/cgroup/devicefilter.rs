@@ -10,7 +10,7 @@
 //! high 16 the access asked for (`BPF_DEVCG_ACC_MKNOD`/`READ`/`WRITE`). A
 //! return value of 1 allows, 0 refuses with EPERM.
 //!
-//! The rules are the v1 list [`super::device_rules`] writes, with the
+//! The rules are the v1 list [`super::devices::device_rules`] writes, with the
 //! v1 controller's meaning:
 //! - a rule of type `a` resets the list: after `a` allowed, everything not
 //!   denied later is allowed; after `a` denied, everything not allowed
@@ -25,7 +25,8 @@ use std::ffi::CStr;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use crate::{sys, Error, Result};
+use crate::error::{Error, Result};
+use crate::sys;
 
 const DEV_BLOCK: i32 = 1;
 const DEV_CHAR: i32 = 2;
@@ -49,7 +50,7 @@ pub(crate) struct Rule {
 
 impl Rule {
     /// Parses one (`devices.allow` or `devices.deny`, line) pair of
-    /// [`super::device_rules`]: `a`, or `TYPE MAJOR:MINOR ACCESS`.
+    /// [`super::devices::device_rules`]: `a`, or `TYPE MAJOR:MINOR ACCESS`.
     pub(crate) fn parse(file: &str, line: &str) -> Result<Rule> {
         let bad = |expected| Error::BadConfig {
             field: "linux.resources.devices",
@@ -216,7 +217,7 @@ pub(crate) fn program(rules: &[Rule]) -> Vec<Insn> {
     p
 }
 
-/// Compiles `rules` (from [`super::device_rules`]), loads the program and
+/// Compiles `rules` (from [`super::devices::device_rules`]), loads the program and
 /// attaches it to the cgroup2 group `dir`, then detaches the programs
 /// attached there before (an earlier `apply`), so the group is never
 /// without a filter.
@@ -476,7 +477,7 @@ mod tests {
             println!("test the_kernel_verifier_accepts_the_programs ... skipped: needs root");
             return;
         }
-        let rules: Vec<Rule> = crate::cgroup::device_rules(&{
+        let rules: Vec<Rule> = crate::cgroup::devices::device_rules(&{
             let mut r = ocikit_types::runtime::Resources::default();
             r.devices = vec![ocikit_types::runtime::DeviceCgroup::all(false)];
             r
@@ -530,7 +531,7 @@ mod tests {
             let group = std::fs::File::open(&dir).unwrap();
             sys::bpf_prog_query(group.as_fd(), sys::bpf::CGROUP_DEVICE).unwrap()
         };
-        let mut rules = crate::cgroup::device_rules(&{
+        let mut rules = crate::cgroup::devices::device_rules(&{
             let mut r = ocikit_types::runtime::Resources::default();
             r.devices = vec![ocikit_types::runtime::DeviceCgroup::all(false)];
             r

@@ -1,0 +1,62 @@
+//! The engine: container lifecycle operations over a state directory.
+
+mod check;
+pub(crate) mod container;
+mod control;
+mod create;
+pub(crate) mod exec;
+mod features;
+pub(crate) mod id;
+mod kill;
+pub(crate) mod namespace;
+pub(crate) mod options;
+pub(crate) mod signal;
+mod spawn;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+/// A container engine keeping its state under one root directory.
+///
+/// Every operation takes the container ID and reads the persisted record,
+/// so separate processes (like successive `runc` commands) can operate on
+/// the same containers.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: PathBuf,
+    init_program: PathBuf,
+}
+
+impl Default for Runtime {
+    /// State under `/run/ocikit`, init re-executed from `/proc/self/exe`.
+    fn default() -> Self {
+        Runtime::new("/run/ocikit")
+    }
+}
+
+impl Runtime {
+    /// An engine keeping container state under `root` (runc's `--root`).
+    pub fn new(root: impl AsRef<Path>) -> Self {
+        Runtime {
+            root: root.as_ref().to_owned(),
+            init_program: PathBuf::from("/proc/self/exe"),
+        }
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The program executed to become a container's init (default
+    /// `/proc/self/exe`, this program). It must call
+    /// [`init_if_requested`](crate::init_if_requested) first thing in
+    /// `main`.
+    pub fn set_init_program(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.init_program = path.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;
