@@ -2,8 +2,8 @@
 //! create, start, state, kill, delete and run containers from OCI bundles,
 //! exec processes into them ([`Runtime::exec`]), pause and resume them,
 //! list their processes, read their resource usage ([`Stats`]) and OOM
-//! kills, and change their limits while they run. `examples/ocikit-runc`
-//! at the workspace root is a runc-compatible command line over it.
+//! kills, and change their limits while they run. The `ocikit-runc`
+//! package is a runc-compatible command line over it.
 //!
 //! Implemented: namespaces (user included, new or joined by path, and
 //! time namespaces with offsets); rootless containers (the user's own ids,
