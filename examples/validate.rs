@@ -186,6 +186,9 @@ fn main() -> ExitCode {
                     false
                 }
             }
+        } else if samples::looks_like_a_path(arg) {
+            outln!("== {arg}\n   no such file (a reference, digest, media type or platform cannot look like this)");
+            false
         } else {
             report_value(arg)
         };

@@ -51,3 +51,42 @@ pub(crate) fn detect(bytes: &[u8]) -> Option<DocumentKind> {
         _ => return None,
     })
 }
+
+/// Whether `arg`, which names no file, was meant as one: it starts as a
+/// path does (`/`, `./`, `../`, `~`) or ends in a file extension
+/// (`.json`, `.tar`) that no reference, digest, media type or platform
+/// ends in.
+pub(crate) fn looks_like_a_path(arg: &str) -> bool {
+    arg.starts_with(['/', '~', '.'])
+        || [".json", ".tar", ".tgz", ".gz"]
+            .iter()
+            .any(|ext| arg.to_ascii_lowercase().ends_with(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_a_path;
+
+    #[test]
+    fn a_mistyped_file_is_not_taken_for_a_reference() {
+        for path in [
+            "manfest.json",
+            "./x",
+            "../a/b",
+            "/tmp/missing",
+            "~/m.json",
+            "image.tar",
+        ] {
+            assert!(looks_like_a_path(path), "{path}");
+        }
+        for value in [
+            "busybox",
+            "ghcr.io/org/app:1.0",
+            "linux/arm64/v8",
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "application/vnd.oci.image.manifest.v1+json",
+        ] {
+            assert!(!looks_like_a_path(value), "{value}");
+        }
+    }
+}
