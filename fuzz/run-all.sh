@@ -32,6 +32,8 @@ fi
 failed=0
 for t in $(cargo +nightly fuzz list); do
   mkdir -p "corpus/$t"
+  # Seeds the project made itself (netlink replies, device rules, configs).
+  [ -d "seeds/$t" ] && cp seeds/"$t"/* "corpus/$t/" 2>/dev/null
   start=$(date +%s)
   if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1; then
     echo "$t: $(( $(date +%s) - start )) s, no crash"

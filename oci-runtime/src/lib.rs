@@ -154,6 +154,9 @@
 mod cgroup;
 mod engine;
 mod error;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod init;
 mod setup;
 // The only room allowed `unsafe`: system call wrappers and clone/exec

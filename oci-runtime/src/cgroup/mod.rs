@@ -1,8 +1,8 @@
 //! Control groups: finding the hierarchies (pure v1, pure v2 or hybrid),
 //! creating the container's group in each, applying limits, removing it.
 
-mod devicefilter;
-mod devices;
+pub(crate) mod devicefilter;
+pub(crate) mod devices;
 mod freezer;
 mod limits;
 pub(crate) mod stats;

@@ -1,6 +1,6 @@
 //! The engine: container lifecycle operations over a state directory.
 
-mod check;
+pub(crate) mod check;
 pub(crate) mod container;
 mod control;
 mod create;
