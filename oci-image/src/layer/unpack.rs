@@ -204,7 +204,11 @@ pub struct UnpackReport {
 /// - Nothing outside `root` is created, changed or deleted. The root is
 ///   opened once; every parent directory is resolved from that handle with
 ///   `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, so `..`, absolute
-///   symlinks and escaping symlinks met on the way resolve inside the root;
+///   symlinks and escaping symlinks met on the way resolve inside the root.
+///   A parent longer than `PATH_MAX` is resolved in pieces, each from the
+///   directory reached with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, and
+///   symlinks met are followed by the same rules from the root's handle,
+///   so no piece can lead out of the root either;
 ///   the final component is handled with `*at` calls that do not follow it
 ///   (`O_NOFOLLOW | O_EXCL` creation after removal, `AT_SYMLINK_NOFOLLOW`
 ///   for owners and times). No path is ever built by joining strings onto

@@ -14,6 +14,7 @@ fn main() {
         peers::TESTS,
         layer::digest::TESTS,
         layer::hostile::TESTS,
+        layer::long::TESTS,
         layer::props::TESTS,
         layer::roundtrip::TESTS,
         layer::whiteout::TESTS,

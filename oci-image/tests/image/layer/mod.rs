@@ -4,6 +4,7 @@
 mod common;
 pub(crate) mod digest;
 pub(crate) mod hostile;
+pub(crate) mod long;
 pub(crate) mod props;
 pub(crate) mod roundtrip;
 pub(crate) mod whiteout;
