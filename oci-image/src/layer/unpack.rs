@@ -197,7 +197,11 @@ pub struct UnpackReport {
 /// and `.wh..wh..opq` deletes the lower layers' children of its directory,
 /// in both cases sparing what this same layer wrote. Contents come first,
 /// then owner, mode, extended attributes (`SCHILY.xattr.*`) and
-/// modification time; directories get their mode and time last.
+/// modification time; directories get their mode and time once the whole
+/// layer is applied, deepest first (as GNU tar does on leaving a
+/// directory), so a read-only directory still takes the entries after it
+/// without `CAP_DAC_OVERRIDE`, and creating its children does not change
+/// its time.
 ///
 /// # Security
 /// Guaranteed, for any input stream:
@@ -753,6 +757,15 @@ fn create_mode(mode: u32, umask: Option<u32>) -> (u32, bool) {
     }
 }
 
+/// How many directories deep a cleaned path is (the root is 0).
+fn depth(path: &[u8]) -> usize {
+    if path.is_empty() {
+        0
+    } else {
+        1 + path.iter().filter(|&&b| b == b'/').count()
+    }
+}
+
 fn name_of(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
@@ -1181,8 +1194,16 @@ impl State<'_> {
         Ok(())
     }
 
+    /// Sets the deferred modes and times of directories, deepest first,
+    /// as GNU tar does when it leaves a directory: a directory whose mode
+    /// takes away search or write permission is changed only after all
+    /// below it, so unpacking needs no `CAP_DAC_OVERRIDE`, and nothing
+    /// changes a directory's contents after its time is set. A directory
+    /// listed twice gets its later entry's attributes.
     fn finish_dirs(&mut self) -> Result<(), Error> {
-        let dirs = std::mem::take(&mut self.dirs);
+        let mut dirs = std::mem::take(&mut self.dirs);
+        // Stable: entries of one path keep their archive order.
+        dirs.sort_by_key(|d| std::cmp::Reverse(depth(&d.path)));
         for d in &dirs {
             let fd = if d.path.is_empty() {
                 self.root.resolve_dir(b"", OFlags::RDONLY)

@@ -7,12 +7,14 @@ mod layout;
 mod peers;
 
 fn main() {
+    layer::dirs::child_if_requested();
     testkit::run(&[
         archive::TESTS,
         bundle::TESTS,
         layout::TESTS,
         peers::TESTS,
         layer::digest::TESTS,
+        layer::dirs::TESTS,
         layer::hostile::TESTS,
         layer::long::TESTS,
         layer::props::TESTS,

@@ -3,6 +3,7 @@
 
 mod common;
 pub(crate) mod digest;
+pub(crate) mod dirs;
 pub(crate) mod hostile;
 pub(crate) mod long;
 pub(crate) mod props;
