@@ -98,8 +98,10 @@ impl Layout {
 /// digests are overridden per layer.
 ///
 /// # Errors
-/// [`Error::LayerDigestMismatch`], the errors of [`unpack`], and read
-/// errors. A failed bundle is left half-made: remove `dir` and retry.
+/// [`Error::Layer`] naming the layer that failed, with the error of
+/// [`unpack`] (a [`Error::LayerDigestMismatch`], a corrupt stream) as its
+/// source, and read errors. A failed bundle is left half-made: remove
+/// `dir` and retry.
 ///
 /// # Security
 /// Unpacking is confined to `rootfs` as [`unpack`] documents.
@@ -129,8 +131,15 @@ pub fn create_bundle(
             opts.compression(c);
         }
         // unpack() verifies the digest itself while it reads.
-        let reader = layout.open_blob(layer, Verification::SizeOnlyUnverified)?;
-        layers.push(unpack(reader, &rootfs, &opts)?);
+        let report = layout
+            .open_blob(layer, Verification::SizeOnlyUnverified)
+            .and_then(|reader| unpack(reader, &rootfs, &opts))
+            .map_err(|e| Error::Layer {
+                digest: layer.digest.clone(),
+                layout: layout.path().to_owned(),
+                source: Box::new(e),
+            })?;
+        layers.push(report);
     }
     let spec = runtime_config(config, &rootfs)?;
     crate::write_atomic(dir.join("config.json"), spec.to_pretty_string().as_bytes())?;
