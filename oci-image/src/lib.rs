@@ -12,8 +12,9 @@
 //!   root directory (see the Security section of [`unpack`]).
 //! - [`ImageBuilder`], [`write_index`]: images from scratch or on a base,
 //!   and multi-platform indexes.
-//! - [`create_bundle`]: an image as an OCI runtime bundle (`rootfs` and a
-//!   `config.json` converted as [conversion.md] says).
+//! - [`create_bundle`], [`create_bundle_with`]: an image (or the platform's
+//!   image of an index) as an OCI runtime bundle (`rootfs` and a
+//!   `config.json` converted as [conversion.md] says), made all or nothing.
 //! - [`export_layout`] / [`import_layout`], [`export_docker`] /
 //!   [`import_docker`]: layouts in a tar and the `docker save` format.
 //!
@@ -76,7 +77,7 @@ pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use atomic::{install_file, write_atomic};
 pub use blob::{BlobReader, BlobWriter, Verification, Verifier};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
-pub use bundle::{create_bundle, runtime_config, BundleReport};
+pub use bundle::{create_bundle, create_bundle_with, runtime_config, BundleOptions, BundleReport};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
 pub use layer::{
