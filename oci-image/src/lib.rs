@@ -5,7 +5,8 @@
 //! - [`Layout`]: create, open and check an [image layout]; blobs are written
 //!   through the hasher to a temp file, verified, synced and renamed into
 //!   place, and verified again on read; `index.json` changes are atomic and
-//!   locked between processes; tags, resolution, [`Layout::gc`].
+//!   locked between processes; tags, resolution, [`Layout::gc`], and
+//!   [`Layout::verify`], which checks every blob and reference.
 //! - [`pack`] / [`unpack`]: layers as tar, gzip or zstd streams, with both
 //!   the blob digest and the diff ID computed in the same pass, whiteouts
 //!   applied per [layer.md], and every filesystem operation confined to the
@@ -72,6 +73,7 @@ mod error;
 mod gc;
 mod layer;
 mod layout;
+mod verify;
 
 pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use atomic::{install_file, write_atomic};
@@ -85,3 +87,4 @@ pub use layer::{
     Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
 };
 pub use layout::Layout;
+pub use verify::{Problem, Referrer, VerifyReport};

@@ -5,6 +5,7 @@ mod bundle;
 mod layer;
 mod layout;
 mod peers;
+mod verify;
 
 fn main() {
     layer::dirs::child_if_requested();
@@ -13,6 +14,7 @@ fn main() {
         bundle::TESTS,
         layout::TESTS,
         peers::TESTS,
+        verify::TESTS,
         layer::digest::TESTS,
         layer::dirs::TESTS,
         layer::hostile::TESTS,
