@@ -236,7 +236,13 @@ pub fn export_docker(
         let name = format!("{}/layer.tar", diff_id.encoded());
         // Decompress into a blob first: the tar header needs the size.
         let existed = layout.has_blob(diff_id);
-        let mut w = layout.blob_writer(Algorithm::Sha256)?;
+        let algorithm =
+            diff_id
+                .registered_algorithm()
+                .ok_or_else(|| Error::UnsupportedAlgorithm {
+                    digest: diff_id.clone(),
+                })?;
+        let mut w = layout.blob_writer(algorithm)?;
         let reader = layout.open_blob(layer, crate::Verification::Full)?;
         let mut plain = match layer.media_type.layer_compression() {
             Some(c) => crate::Decompressor::new(reader, c)?,

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use ocikit_types::{
-    Config, Descriptor, Digest, Document, History, ImageConfiguration, ImageIndex, ImageManifest,
-    MediaType, Platform, Raw,
+    Algorithm, Config, Descriptor, Digest, Document, History, ImageConfiguration, ImageIndex,
+    ImageManifest, MediaType, Platform, Raw,
 };
 
 use crate::{Error, Layout};
@@ -39,6 +39,7 @@ pub struct ImageBuilder<'a> {
     layers: Vec<Descriptor>,
     annotations: BTreeMap<String, String>,
     created: Option<String>,
+    algorithm: Algorithm,
 }
 
 impl<'a> ImageBuilder<'a> {
@@ -54,6 +55,7 @@ impl<'a> ImageBuilder<'a> {
             layers: Vec::new(),
             annotations: BTreeMap::new(),
             created: None,
+            algorithm: Algorithm::Sha256,
         }
     }
 
@@ -86,6 +88,7 @@ impl<'a> ImageBuilder<'a> {
             layers: manifest.value().layers.clone(),
             annotations,
             created: None,
+            algorithm: Algorithm::Sha256,
         })
     }
 
@@ -156,6 +159,14 @@ impl<'a> ImageBuilder<'a> {
         self.config.created = Some(rfc3339.to_owned());
     }
 
+    /// The digest algorithm of the configuration and the manifest (the
+    /// layout stores them under it, `blobs/sha512/...` say). Layers keep
+    /// the digests they were stored with. Default: SHA-256, which every
+    /// tool reads.
+    pub fn digest_algorithm(&mut self, algorithm: Algorithm) {
+        self.algorithm = algorithm;
+    }
+
     /// Adds an annotation to the manifest.
     pub fn annotate(&mut self, key: &str, value: &str) {
         self.annotations.insert(key.to_owned(), value.to_owned());
@@ -182,7 +193,10 @@ impl<'a> ImageBuilder<'a> {
             p.os_features = self.config.os_features.clone();
             p
         };
-        let config = Raw::from_value(self.config);
+        let algorithm = self.algorithm;
+        let config =
+            Raw::<ImageConfiguration>::parse_with(self.config.to_canonical_vec(), algorithm)
+                .map_err(invalid)?;
         let config_desc = self
             .layout
             .write_document(&config, MediaType::ImageConfig)?;
@@ -197,9 +211,11 @@ impl<'a> ImageBuilder<'a> {
         let mut manifest = ImageManifest::new(config_desc, layers);
         manifest.annotations = self.annotations;
         manifest.validate().map_err(invalid)?;
+        let manifest = Raw::<ImageManifest>::parse_with(manifest.to_canonical_vec(), algorithm)
+            .map_err(invalid)?;
         let mut desc = self
             .layout
-            .write_document(&Raw::from_value(manifest), MediaType::ImageManifest)?;
+            .write_document(&manifest, MediaType::ImageManifest)?;
         desc.platform = Some(platform);
         Ok(desc)
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use ocikit_types::runtime::{Spec, User};
@@ -76,10 +77,142 @@ impl Layout {
     }
 }
 
+/// Settings for [`create_bundle_with`]: which platform of an index, how
+/// layers are unpacked, and the container process when it should differ
+/// from the image's.
+///
+/// ```
+/// use ocikit_image::BundleOptions;
+/// use ocikit_types::Platform;
+/// let mut options = BundleOptions::new();
+/// options
+///     .platform(Platform::new("arm64", "linux"))
+///     .args(["/bin/sh", "-c", "echo hi"])
+///     .env(["DEBUG=1"]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BundleOptions {
+    unpack: UnpackOptions,
+    platform: Option<Platform>,
+    args: Option<Vec<String>>,
+    env: Vec<String>,
+    cwd: Option<String>,
+    user: Option<String>,
+}
+
+impl BundleOptions {
+    /// Default settings: layers unpacked with [`UnpackOptions::new`], the
+    /// host's platform, and the process the image configures.
+    pub fn new() -> Self {
+        BundleOptions::default()
+    }
+
+    /// How every layer is unpacked (limits, rootless mode); its expected
+    /// digests and compression are set per layer from the manifest.
+    /// Default: [`UnpackOptions::new`].
+    pub fn unpack_options(&mut self, options: UnpackOptions) -> &mut Self {
+        self.unpack = options;
+        self
+    }
+
+    /// The platform picked when the descriptor names an image index
+    /// (see [`Layout::resolve_platform`]). Default: [`Platform::host`].
+    pub fn platform(&mut self, platform: Platform) -> &mut Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// The whole command line of the process, in place of the image's
+    /// `Entrypoint` and `Cmd`. Default: those of the image.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// `NAME=value` entries added to the image's `Env`; an entry replaces
+    /// the image's entry of the same name. Default: none (the image's
+    /// `Env` as it is).
+    pub fn env<I, S>(&mut self, env: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.env.extend(env.into_iter().map(Into::into));
+        self
+    }
+
+    /// The working directory of the process. Default: the image's
+    /// `WorkingDir`, or `/`.
+    pub fn cwd(&mut self, cwd: impl Into<String>) -> &mut Self {
+        self.cwd = Some(cwd.into());
+        self
+    }
+
+    /// The user of the process, written as the image's `User` is (`name`,
+    /// `uid`, `name:group`, `uid:gid`) and looked up in the image's own
+    /// `/etc/passwd` and `/etc/group`. Default: the image's `User`, or
+    /// root.
+    pub fn user(&mut self, user: impl Into<String>) -> &mut Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The image configuration with the process settings applied.
+    fn apply(&self, config: &ImageConfiguration) -> ImageConfiguration {
+        let mut config = config.clone();
+        let c = config.config.get_or_insert_with(Default::default);
+        if let Some(args) = &self.args {
+            c.entrypoint = Some(args.clone());
+            c.cmd = None;
+        }
+        if !self.env.is_empty() {
+            let env = c.env.get_or_insert_with(Vec::new);
+            for entry in &self.env {
+                let name = entry.split_once('=').map_or(entry.as_str(), |(n, _)| n);
+                env.retain(|e| e.split_once('=').map_or(e.as_str(), |(n, _)| n) != name);
+                env.push(entry.clone());
+            }
+        }
+        if let Some(cwd) = &self.cwd {
+            c.working_dir = Some(cwd.clone());
+        }
+        if let Some(user) = &self.user {
+            c.user = Some(user.clone());
+        }
+        config
+    }
+}
+
 /// Creates an OCI runtime bundle in `dir` from the image `manifest`
-/// describes: every layer unpacked in order into `dir/rootfs` with both of
-/// its digests verified in the same pass, and a `config.json` converted
-/// from the image configuration as the image-spec's `conversion.md` says:
+/// describes, as [`create_bundle_with`] does with `options` for unpacking
+/// and the defaults of [`BundleOptions`] otherwise.
+///
+/// # Errors
+/// As [`create_bundle_with`].
+///
+/// # Security
+/// Unpacking is confined to `rootfs` as [`unpack`] documents.
+pub fn create_bundle(
+    layout: &Layout,
+    manifest: &Descriptor,
+    dir: impl AsRef<Path>,
+    options: &UnpackOptions,
+) -> Result<BundleReport, Error> {
+    let mut o = BundleOptions::new();
+    o.unpack_options(options.clone());
+    create_bundle_inner(layout, manifest, dir.as_ref(), &o)
+}
+
+/// Creates an OCI runtime bundle in `dir` from the image `desc` describes:
+/// an image manifest, or an index (nested or not) in which the manifest of
+/// [`BundleOptions::platform`] is picked. Every layer is unpacked in order
+/// into `dir/rootfs` with both of its digests verified in the same pass,
+/// and a `config.json` is converted from the image configuration as the
+/// image-spec's `conversion.md` says:
 ///
 /// - `process.args` is `Entrypoint` followed by `Cmd`; `process.env` is
 ///   `Env`; `process.cwd` is `WorkingDir` (default `/`);
@@ -90,37 +223,115 @@ impl Layout {
 ///   ports become `org.opencontainers.image.*` annotations, and `Labels`
 ///   become annotations where they do not clash with those.
 ///
-/// The rest of the configuration is [`Spec::default_linux`] with a
-/// writable root and no terminal. `Volumes` are not mounted: the caller
-/// decides where their data lives.
+/// The process settings of `options` take the place of the image's. The
+/// rest of the configuration is [`Spec::default_linux`] with a writable
+/// root and no terminal. `Volumes` are not mounted: the caller decides
+/// where their data lives.
 ///
-/// `options` applies to every layer (limits, rootless mode); its expected
-/// digests are overridden per layer.
+/// Creation is all or nothing: the bundle is made in a hidden directory
+/// beside `dir` and renamed to `dir` once complete. `dir` must not exist
+/// or be an empty directory; on failure it is left as it was and the
+/// hidden directory is removed.
 ///
 /// # Errors
-/// [`Error::LayerDigestMismatch`], the errors of [`unpack`], and read
-/// errors. A failed bundle is left half-made: remove `dir` and retry.
+/// [`Error::Layer`] naming the layer that failed, with the error of
+/// [`unpack`] (a [`Error::LayerDigestMismatch`], say) as its source;
+/// [`Error::PlatformNotFound`] when an index has no manifest for the
+/// platform; [`Error::Io`] when `dir` is not empty or cannot be made;
+/// [`Error::BadEntry`] when the user is not in the image; read errors.
 ///
 /// # Security
 /// Unpacking is confined to `rootfs` as [`unpack`] documents.
-pub fn create_bundle(
+///
+/// # Example
+/// ```
+/// use ocikit_image::{create_bundle_with, BundleOptions, ImageBuilder, Layout, PackOptions};
+/// use ocikit_types::Platform;
+///
+/// let tmp = tempfile::tempdir()?;
+/// std::fs::create_dir(tmp.path().join("src"))?;
+/// let layout = Layout::create(tmp.path().join("layout"))?;
+/// let mut image = ImageBuilder::new(&layout, Platform::host());
+/// image.add_layer_from_dir(tmp.path().join("src"), &PackOptions::new(), None)?;
+/// image.config_mut().cmd = Some(vec!["/bin/server".into()]);
+/// let manifest = image.write()?;
+///
+/// // The same image, run for a one-off task.
+/// let mut options = BundleOptions::new();
+/// options.args(["/bin/migrate", "--all"]).env(["LOG=debug"]);
+/// let report = create_bundle_with(&layout, &manifest, tmp.path().join("bundle"), &options)?;
+/// assert_eq!(report.spec.process.unwrap().args, ["/bin/migrate", "--all"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn create_bundle_with(
     layout: &Layout,
-    manifest: &Descriptor,
+    desc: &Descriptor,
     dir: impl AsRef<Path>,
-    options: &UnpackOptions,
+    options: &BundleOptions,
 ) -> Result<BundleReport, Error> {
-    let dir = dir.as_ref();
-    let m: Raw<ImageManifest> = layout.read_document(manifest)?;
+    create_bundle_inner(layout, desc, dir.as_ref(), options)
+}
+
+fn create_bundle_inner(
+    layout: &Layout,
+    desc: &Descriptor,
+    dir: &Path,
+    options: &BundleOptions,
+) -> Result<BundleReport, Error> {
+    let span = tracing::debug_span!("create_bundle", image = %desc.digest, dir = %dir.display());
+    let _enter = span.enter();
+    let platform = options.platform.clone().unwrap_or_else(Platform::host);
+    let manifest = layout.resolve_platform(desc, &platform)?;
+    let m: Raw<ImageManifest> = layout.read_document(&manifest)?;
     let config: Raw<ImageConfiguration> = layout.read_document(&m.value().config)?;
-    let config = config.value();
-    let rootfs = dir.join("rootfs");
-    std::fs::create_dir_all(&rootfs).map_err(|e| Error::io("create directory", &rootfs, e))?;
+    let config = options.apply(config.value());
+
+    let existing = match std::fs::symlink_metadata(dir) {
+        Ok(md) => {
+            let empty = md.is_dir()
+                && std::fs::read_dir(dir)
+                    .map_err(|e| Error::io("read directory", dir, e))?
+                    .next()
+                    .is_none();
+            if !empty {
+                return Err(Error::io(
+                    "create bundle",
+                    dir,
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "expected a new or empty directory",
+                    ),
+                ));
+            }
+            Some(md.permissions())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("stat", dir, e)),
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let staging = Staging(
+        tempfile::Builder::new()
+            .prefix(&format!(".{name}.ocikit-"))
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io("create directory", &parent, e))?
+            .keep(),
+    );
+    let perms = existing.unwrap_or_else(|| std::fs::Permissions::from_mode(0o755));
+    std::fs::set_permissions(&staging.0, perms).map_err(|e| Error::io("chmod", &staging.0, e))?;
+
+    let rootfs = staging.0.join("rootfs");
+    std::fs::create_dir(&rootfs).map_err(|e| Error::io("create directory", &rootfs, e))?;
     let mut layers = Vec::new();
     for (i, layer) in m.value().layers.iter().enumerate() {
         if layer.media_type == ocikit_types::MediaType::EmptyJson {
             continue;
         }
-        let mut opts = options.clone();
+        let mut opts = options.unpack.clone();
         opts.expected_blob_digest(layer.digest.clone());
         if let Some(d) = config.rootfs.diff_ids.get(i) {
             opts.expected_diff_id(d.clone());
@@ -129,16 +340,56 @@ pub fn create_bundle(
             opts.compression(c);
         }
         // unpack() verifies the digest itself while it reads.
-        let reader = layout.open_blob(layer, Verification::SizeOnlyUnverified)?;
-        layers.push(unpack(reader, &rootfs, &opts)?);
+        let report = layout
+            .open_blob(layer, Verification::SizeOnlyUnverified)
+            .and_then(|reader| unpack(reader, &rootfs, &opts))
+            .map_err(|e| Error::Layer {
+                digest: layer.digest.clone(),
+                layout: layout.path().to_owned(),
+                source: Box::new(e),
+            })?;
+        layers.push(report);
     }
-    let spec = runtime_config(config, &rootfs)?;
-    crate::write_atomic(dir.join("config.json"), spec.to_pretty_string().as_bytes())?;
+    let spec = runtime_config(&config, &rootfs)?;
+    crate::write_atomic(
+        staging.0.join("config.json"),
+        spec.to_pretty_string().as_bytes(),
+    )?;
+    // rename(2) replaces an empty directory.
+    std::fs::rename(&staging.0, dir).map_err(|e| Error::io("rename", dir, e))?;
+    let mut staging = staging;
+    staging.0 = PathBuf::new();
     Ok(BundleReport {
-        rootfs,
+        rootfs: dir.join("rootfs"),
         layers,
         spec,
     })
+}
+
+/// A bundle being made; removed unless it was renamed into place.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() || std::fs::remove_dir_all(&self.0).is_ok() {
+            return;
+        }
+        // Read-only directories of a rootless unpack: make them writable.
+        fn open_up(dir: &Path) {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        open_up(&e.path());
+                    }
+                }
+            }
+        }
+        open_up(&self.0);
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(dir = %self.0.display(), error = %e, "cannot remove a failed bundle");
+        }
+    }
 }
 
 /// The runtime configuration for an image configuration (`conversion.md`).

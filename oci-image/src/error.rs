@@ -131,6 +131,31 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A layer's compressed stream cannot be decompressed: it is corrupt
+    /// or truncated.
+    #[error("corrupt {compression} stream{}", in_layer(.layer.as_ref()))]
+    Decompress {
+        /// The compression being undone (`gzip`, `zstd`).
+        compression: &'static str,
+        /// The layer's blob digest, when the caller gave it
+        /// ([`crate::UnpackOptions::expected_blob_digest`]).
+        layer: Option<Digest>,
+        /// The decompressor's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// One layer of an image in a layout could not be applied; the source
+    /// says why.
+    #[error("unpack layer {digest} from {layout}")]
+    Layer {
+        /// The layer's blob digest.
+        digest: Digest,
+        /// The layout holding it.
+        layout: PathBuf,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// A compression this build does not support (feature disabled).
     #[error("{compression} layers need the `{feature}` feature of ocikit-image")]
     CompressionUnsupported {
@@ -162,6 +187,10 @@ pub enum Error {
     },
 }
 
+fn in_layer(layer: Option<&Digest>) -> String {
+    layer.map(|d| format!(" in layer {d}")).unwrap_or_default()
+}
+
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -173,6 +202,9 @@ impl Error {
 
     /// True when something asked for (blob, tag, platform) does not exist.
     pub fn is_not_found(&self) -> bool {
+        if let Error::Layer { source, .. } = self {
+            return source.is_not_found();
+        }
         matches!(
             self,
             Error::BlobNotFound { .. } | Error::TagNotFound { .. } | Error::PlatformNotFound { .. }
@@ -182,6 +214,9 @@ impl Error {
     /// True when content did not match its digest or size: a sign of
     /// corruption or tampering.
     pub fn is_integrity(&self) -> bool {
+        if let Error::Layer { source, .. } = self {
+            return source.is_integrity();
+        }
         matches!(
             self,
             Error::Integrity { .. } | Error::LayerDigestMismatch { .. }

@@ -171,7 +171,7 @@ impl Layout {
     }
 
     /// Every blob file under `blobs/<algorithm>/` whose name is a digest.
-    fn all_blobs(&self) -> Result<Vec<(Digest, u64)>, Error> {
+    pub(crate) fn all_blobs(&self) -> Result<Vec<(Digest, u64)>, Error> {
         let blobs = self.path().join("blobs");
         let mut out = Vec::new();
         let algs = fs::read_dir(&blobs).map_err(|e| Error::io("list", &blobs, e))?;

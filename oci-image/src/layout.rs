@@ -272,7 +272,8 @@ impl Layout {
         })
     }
 
-    /// Stores a document's exact bytes and returns its descriptor.
+    /// Stores a document's exact bytes under its digest, whatever its
+    /// algorithm ([`Raw::parse_with`]), and returns its descriptor.
     ///
     /// # Errors
     /// [`Error::Io`].
@@ -283,11 +284,9 @@ impl Layout {
     ) -> Result<Descriptor, Error> {
         let desc = doc.descriptor(media_type);
         if !self.has_blob(&desc.digest) {
-            self.write_blob_from(
-                doc.bytes(),
-                Algorithm::Sha256,
-                Some((&desc.digest, desc.size)),
-            )?;
+            // Hashed with the document's own digest's algorithm.
+            self.blob_writer_for(&desc.digest, desc.size)?
+                .commit_from(doc.bytes())?;
         }
         Ok(desc)
     }
@@ -397,7 +396,8 @@ impl Layout {
             .collect())
     }
 
-    /// Finds the `index.json` entry for a tag or a digest (`sha256:...`).
+    /// Finds the `index.json` entry for a tag or a digest (`sha256:...`,
+    /// `sha512:...`).
     /// A digest that is not in `index.json` but whose blob exists resolves
     /// to a descriptor read from the blob's media type.
     ///

@@ -5,15 +5,17 @@
 //! - [`Layout`]: create, open and check an [image layout]; blobs are written
 //!   through the hasher to a temp file, verified, synced and renamed into
 //!   place, and verified again on read; `index.json` changes are atomic and
-//!   locked between processes; tags, resolution, [`Layout::gc`].
+//!   locked between processes; tags, resolution, [`Layout::gc`], and
+//!   [`Layout::verify`], which checks every blob and reference.
 //! - [`pack`] / [`unpack`]: layers as tar, gzip or zstd streams, with both
 //!   the blob digest and the diff ID computed in the same pass, whiteouts
 //!   applied per [layer.md], and every filesystem operation confined to the
 //!   root directory (see the Security section of [`unpack`]).
 //! - [`ImageBuilder`], [`write_index`]: images from scratch or on a base,
 //!   and multi-platform indexes.
-//! - [`create_bundle`]: an image as an OCI runtime bundle (`rootfs` and a
-//!   `config.json` converted as [conversion.md] says).
+//! - [`create_bundle`], [`create_bundle_with`]: an image (or the platform's
+//!   image of an index) as an OCI runtime bundle (`rootfs` and a
+//!   `config.json` converted as [conversion.md] says), made all or nothing.
 //! - [`export_layout`] / [`import_layout`], [`export_docker`] /
 //!   [`import_docker`]: layouts in a tar and the `docker save` format.
 //!
@@ -71,12 +73,13 @@ mod error;
 mod gc;
 mod layer;
 mod layout;
+mod verify;
 
 pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use atomic::{install_file, write_atomic};
 pub use blob::{BlobReader, BlobWriter, Verification, Verifier};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
-pub use bundle::{create_bundle, runtime_config, BundleReport};
+pub use bundle::{create_bundle, create_bundle_with, runtime_config, BundleOptions, BundleReport};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
 pub use layer::{
@@ -84,3 +87,4 @@ pub use layer::{
     Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
 };
 pub use layout::Layout;
+pub use verify::{Problem, Referrer, VerifyReport};

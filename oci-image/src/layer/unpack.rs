@@ -197,14 +197,22 @@ pub struct UnpackReport {
 /// and `.wh..wh..opq` deletes the lower layers' children of its directory,
 /// in both cases sparing what this same layer wrote. Contents come first,
 /// then owner, mode, extended attributes (`SCHILY.xattr.*`) and
-/// modification time; directories get their mode and time last.
+/// modification time; directories get their mode and time once the whole
+/// layer is applied, deepest first (as GNU tar does on leaving a
+/// directory), so a read-only directory still takes the entries after it
+/// without `CAP_DAC_OVERRIDE`, and creating its children does not change
+/// its time.
 ///
 /// # Security
 /// Guaranteed, for any input stream:
 /// - Nothing outside `root` is created, changed or deleted. The root is
 ///   opened once; every parent directory is resolved from that handle with
 ///   `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, so `..`, absolute
-///   symlinks and escaping symlinks met on the way resolve inside the root;
+///   symlinks and escaping symlinks met on the way resolve inside the root.
+///   A parent longer than `PATH_MAX` is resolved in pieces, each from the
+///   directory reached with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, and
+///   symlinks met are followed by the same rules from the root's handle,
+///   so no piece can lead out of the root either;
 ///   the final component is handled with `*at` calls that do not follow it
 ///   (`O_NOFOLLOW | O_EXCL` creation after removal, `AT_SYMLINK_NOFOLLOW`
 ///   for owners and times). No path is ever built by joining strings onto
@@ -236,7 +244,9 @@ pub struct UnpackReport {
 /// [`Error::LayerDigestMismatch`] when a digest differs (the blob's is
 /// checked first), [`Error::PathEscapesRoot`] and [`Error::BadEntry`] for
 /// hostile or malformed entries, [`Error::LimitExceeded`],
-/// [`Error::Archive`] for a malformed stream, [`Error::Io`] when the
+/// [`Error::Decompress`] for a corrupt compressed stream (naming the
+/// expected blob digest when given), [`Error::Archive`] for a malformed
+/// tar stream, [`Error::Io`] when the
 /// filesystem refuses an operation, [`Error::CompressionUnsupported`] and
 /// [`Error::UnsupportedAlgorithm`].
 ///
@@ -351,7 +361,8 @@ fn unpack_inner(
     // cost a zeroing or a run of page faults each.
     let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(diff_reader, tx, spent_rx));
+        let layer = options.blob_digest.as_ref();
+        let producer = scope.spawn(move || produce(diff_reader, tx, spent_rx, layer));
         let consumed = consume(
             ChannelReader::new(rx, consumer_diff, blob_side, spent_tx),
             &mut root,
@@ -362,6 +373,11 @@ fn unpack_inner(
         let produced = producer.join().map_err(|_| Error::Archive {
             source: io::Error::other("decompression thread panicked"),
         })?;
+        // A corrupt stream is the cause of whatever the tar reader made
+        // of its end.
+        if let Err(e @ Error::Decompress { .. }) = produced {
+            return Err(e);
+        }
         let (counts, consumer_diff, consumer_blob) = consumed?;
         let (producer_blob, producer_diff) = produced?;
         let blob_digest = producer_blob
@@ -414,9 +430,25 @@ struct BlobTap<R> {
     tee: Option<mpsc::SyncSender<Vec<u8>>>,
 }
 
+/// An error of the blob's own reader, told apart from the decompressor's
+/// on its way through it.
+#[derive(Debug)]
+struct SourceRead(io::Error);
+
+impl std::fmt::Display for SourceRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SourceRead {}
+
 impl<R: Read> Read for BlobTap<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self
+            .inner
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), SourceRead(e)))?;
         if let Some(d) = &mut self.digester {
             d.update(&buf[..n]);
         }
@@ -437,6 +469,7 @@ fn produce<R: Read>(
     mut diff_reader: Limited<Decompressor<BlobTap<R>>>,
     tx: mpsc::SyncSender<io::Result<Vec<u8>>>,
     spent: mpsc::Receiver<Vec<u8>>,
+    layer: Option<&Digest>,
 ) -> Result<(Option<Digest>, Option<Digest>), Error> {
     loop {
         let mut chunk = spent.try_recv().unwrap_or_default();
@@ -449,14 +482,10 @@ fn produce<R: Read>(
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let kind = e.kind();
-                    let msg = e.to_string();
-                    // The consumer reports the error; if it already hung up,
-                    // it has an error of its own.
-                    let _ = tx.send(Err(e));
-                    return Err(Error::Archive {
-                        source: io::Error::new(kind, msg),
-                    });
+                    // The consumer sees a copy; if it already hung up, it
+                    // has an error of its own.
+                    let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+                    return Err(stage_error(e, &diff_reader, layer));
                 }
             }
         }
@@ -478,6 +507,42 @@ fn produce<R: Read>(
         .finish()
         .map_err(|source| Error::Archive { source })?;
     Ok((blob_reader.digester.map(Digester::finalize), diff))
+}
+
+/// What a read error of the first stage means: the blob's reader failed
+/// (its error as it was), the size limit was hit, or the decompressor
+/// found the stream corrupt.
+fn stage_error<R: Read>(
+    e: io::Error,
+    reader: &Limited<Decompressor<BlobTap<R>>>,
+    layer: Option<&Digest>,
+) -> Error {
+    if e.get_ref().is_some_and(|r| r.is::<SourceRead>()) {
+        let source = match e.into_inner().map(|r| r.downcast::<SourceRead>()) {
+            Some(Ok(r)) => r.0,
+            _ => io::Error::other("the layer's reader failed"),
+        };
+        return Error::Archive { source };
+    }
+    if reader.tripwire.tripped() {
+        return Error::LimitExceeded {
+            what: "total size",
+            limit: reader.limit,
+        };
+    }
+    match reader.inner.compression() {
+        Compression::Gzip => Error::Decompress {
+            compression: "gzip",
+            layer: layer.cloned(),
+            source: e,
+        },
+        Compression::Zstd => Error::Decompress {
+            compression: "zstd",
+            layer: layer.cloned(),
+            source: e,
+        },
+        _ => Error::Archive { source: e },
+    }
 }
 
 /// Reads the chunks the first stage sends, hashing them (the diff ID)
@@ -746,6 +811,15 @@ fn create_mode(mode: u32, umask: Option<u32>) -> (u32, bool) {
     match umask {
         Some(mask) if mode & 0o7000 == 0 && mode & 0o777 & mask == 0 => (mode & 0o777, true),
         _ => (0o600, false),
+    }
+}
+
+/// How many directories deep a cleaned path is (the root is 0).
+fn depth(path: &[u8]) -> usize {
+    if path.is_empty() {
+        0
+    } else {
+        1 + path.iter().filter(|&&b| b == b'/').count()
     }
 }
 
@@ -1177,8 +1251,16 @@ impl State<'_> {
         Ok(())
     }
 
+    /// Sets the deferred modes and times of directories, deepest first,
+    /// as GNU tar does when it leaves a directory: a directory whose mode
+    /// takes away search or write permission is changed only after all
+    /// below it, so unpacking needs no `CAP_DAC_OVERRIDE`, and nothing
+    /// changes a directory's contents after its time is set. A directory
+    /// listed twice gets its later entry's attributes.
     fn finish_dirs(&mut self) -> Result<(), Error> {
-        let dirs = std::mem::take(&mut self.dirs);
+        let mut dirs = std::mem::take(&mut self.dirs);
+        // Stable: entries of one path keep their archive order.
+        dirs.sort_by_key(|d| std::cmp::Reverse(depth(&d.path)));
         for d in &dirs {
             let fd = if d.path.is_empty() {
                 self.root.resolve_dir(b"", OFlags::RDONLY)

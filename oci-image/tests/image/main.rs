@@ -5,15 +5,20 @@ mod bundle;
 mod layer;
 mod layout;
 mod peers;
+mod verify;
 
 fn main() {
+    layer::dirs::child_if_requested();
     testkit::run(&[
         archive::TESTS,
         bundle::TESTS,
         layout::TESTS,
         peers::TESTS,
+        verify::TESTS,
         layer::digest::TESTS,
+        layer::dirs::TESTS,
         layer::hostile::TESTS,
+        layer::long::TESTS,
         layer::props::TESTS,
         layer::roundtrip::TESTS,
         layer::whiteout::TESTS,

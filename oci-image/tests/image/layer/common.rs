@@ -53,10 +53,15 @@ impl Sandbox {
     /// Asserts nothing beside `root/` changed: `outside/` is as created and
     /// no new name appeared in the sandbox.
     pub(crate) fn assert_outside_intact(&self) {
-        let now: Tree = snapshot(self.dir.path())
-            .into_iter()
-            .filter(|(k, _)| k != "root" && !k.starts_with("root/"))
-            .collect();
+        // Not walked: `root/` may hold paths longer than PATH_MAX.
+        let mut now = Tree::new();
+        walk(
+            self.dir.path(),
+            self.dir.path(),
+            &mut now,
+            true,
+            Some("root"),
+        );
         let before: Tree = self
             .before
             .iter()
@@ -85,13 +90,18 @@ pub(crate) struct Node {
 
 pub(crate) type Tree = BTreeMap<String, Node>;
 
-fn walk(base: &Path, dir: &Path, out: &mut Tree, with_dir_mtime: bool) {
+/// Records everything below `dir` in `out`, keyed by the path from
+/// `base`; `skip` names an entry of `base` left out.
+fn walk(base: &Path, dir: &Path, out: &mut Tree, with_dir_mtime: bool, skip: Option<&str>) {
     let mut names: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
     for p in names {
+        if dir == base && skip.is_some() && p.file_name() == skip.map(std::ffi::OsStr::new) {
+            continue;
+        }
         let md = fs::symlink_metadata(&p).unwrap();
         let ft = md.file_type();
         let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
@@ -126,7 +136,7 @@ fn walk(base: &Path, dir: &Path, out: &mut Tree, with_dir_mtime: bool) {
             },
         );
         if ft.is_dir() {
-            walk(base, &p, out, with_dir_mtime);
+            walk(base, &p, out, with_dir_mtime, None);
         }
     }
 }
@@ -134,14 +144,14 @@ fn walk(base: &Path, dir: &Path, out: &mut Tree, with_dir_mtime: bool) {
 /// Everything below `dir` (directory times included).
 pub(crate) fn snapshot(dir: &Path) -> Tree {
     let mut out = Tree::new();
-    walk(dir, dir, &mut out, true);
+    walk(dir, dir, &mut out, true, None);
     out
 }
 
 /// Everything below `dir`, without directory times.
 pub(crate) fn snapshot_no_dir_times(dir: &Path) -> Tree {
     let mut out = Tree::new();
-    walk(dir, dir, &mut out, false);
+    walk(dir, dir, &mut out, false, None);
     out
 }
 
@@ -245,5 +255,86 @@ impl RawTar {
         let mut out = self.bytes.clone();
         out.extend(std::iter::repeat_n(0, 1024));
         out
+    }
+}
+
+/// Everything below `dir` as [`snapshot`] records it (directory times
+/// included), walked through directory handles so that paths longer than
+/// `PATH_MAX` can be read.
+pub(crate) fn deep_snapshot(dir: &Path) -> Tree {
+    use rustix::fs::{self as rfs, Mode, OFlags};
+    let fd = rfs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap();
+    let mut out = Tree::new();
+    deep_walk(&fd, "", &mut out);
+    out
+}
+
+fn deep_walk(dir: &std::os::fd::OwnedFd, prefix: &str, out: &mut Tree) {
+    use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+    use std::io::Read;
+    let mut names = Vec::new();
+    for e in rfs::Dir::read_from(dir).unwrap() {
+        let e = e.unwrap();
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(String::from_utf8(n.to_vec()).unwrap());
+        }
+    }
+    names.sort();
+    for n in names {
+        let st = rfs::statat(dir, &n, AtFlags::SYMLINK_NOFOLLOW).unwrap();
+        let rel = if prefix.is_empty() {
+            n.clone()
+        } else {
+            format!("{prefix}/{n}")
+        };
+        let ft = FileType::from_raw_mode(st.st_mode);
+        let (kind, data) = match ft {
+            FileType::RegularFile => {
+                let fd = rfs::openat(
+                    dir,
+                    &n,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .unwrap();
+                let mut data = Vec::new();
+                fs::File::from(fd).read_to_end(&mut data).unwrap();
+                ("file", data)
+            }
+            FileType::Symlink => (
+                "symlink",
+                rfs::readlinkat(dir, &n, Vec::new()).unwrap().into_bytes(),
+            ),
+            FileType::Directory => ("dir", Vec::new()),
+            FileType::Fifo => ("fifo", Vec::new()),
+            _ => ("other", Vec::new()),
+        };
+        out.insert(
+            rel.clone(),
+            Node {
+                kind,
+                mode: st.st_mode & 0o7777,
+                uid: st.st_uid,
+                gid: st.st_gid,
+                mtime: Some(st.st_mtime),
+                data,
+            },
+        );
+        if ft == FileType::Directory {
+            let sub = rfs::openat(
+                dir,
+                &n,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap();
+            deep_walk(&sub, &rel, out);
+        }
     }
 }

@@ -347,6 +347,83 @@ fn self_referencing_symlink_loops_fail() {
     s.assert_outside_intact();
 }
 
+/// A path longer than `PATH_MAX` whose first piece is plain directories
+/// and whose second piece holds symlinks out of the root: each resolves
+/// inside it (issue 14).
+fn long_path_symlinks_in_a_later_piece_stay_inside() {
+    let s = Sandbox::new();
+    let mut tar = RawTar::new();
+    mirror(&s, &mut tar);
+    // 25 names of 200 bytes: the first 3,072-byte piece holds no symlink.
+    let deep = crate::layer::long::deep_path(25, 'p');
+    let outside = s.outside();
+    let outside_dir = outside.join("dir");
+    let climb = "../".repeat(30);
+    let rel = format!("{climb}{}", s.outside_rel().join("dir").display());
+    let link = |tar: &mut RawTar, name: String, target: &str| {
+        tar.pax(&[("path", name.as_bytes()), ("linkpath", target.as_bytes())])
+            .symlink("placeholder", "placeholder");
+    };
+    link(&mut tar, format!("{deep}/abs"), outside.to_str().unwrap());
+    link(&mut tar, format!("{deep}/up"), &climb);
+    link(&mut tar, format!("{deep}/rel"), &rel);
+    link(&mut tar, format!("{deep}/chain"), "abs/dir");
+    // Up into the first piece, down again, and out through `abs`.
+    let down: Vec<&str> = deep.split('/').skip(15).collect();
+    let back = format!("{}{}/abs", "../".repeat(10), down.join("/"));
+    link(&mut tar, format!("{deep}/back"), &back);
+    for (name, data) in [
+        ("abs/secret", "pwned abs"),
+        ("up/escape", "pwned up"),
+        ("rel/passwd", "pwned rel"),
+        ("chain/chained", "pwned chain"),
+        ("back/via-back", "pwned back"),
+    ] {
+        tar.pax(&[("path", format!("{deep}/{name}").as_bytes())])
+            .file("placeholder", data);
+    }
+    // A hard link whose long target goes through an escaping symlink.
+    tar.pax(&[
+        ("path", b"hardlink"),
+        ("linkpath", format!("{deep}/rel/passwd").as_bytes()),
+    ])
+    .hardlink("placeholder", "placeholder");
+    s.unpack(&tar.finish(), &opts()).unwrap();
+    let inner = s.root().join(s.outside_rel());
+    let read = |p: std::path::PathBuf| fs::read_to_string(p).unwrap();
+    assert_eq!(read(inner.join("secret")), "pwned abs");
+    assert_eq!(read(s.root().join("escape")), "pwned up");
+    assert_eq!(read(inner.join("dir/passwd")), "pwned rel");
+    assert_eq!(read(inner.join("dir/chained")), "pwned chain");
+    assert_eq!(read(inner.join("via-back")), "pwned back");
+    assert_eq!(read(s.root().join("hardlink")), "pwned rel");
+    assert_eq!(read(outside_dir.join("passwd")), "root:x:0:0");
+    s.assert_outside_intact();
+}
+
+/// `..` in a path longer than `PATH_MAX` is cleaned as in a short one:
+/// refused when it climbs above the root.
+fn long_path_dotdot_is_refused() {
+    let s = Sandbox::new();
+    let deep = crate::layer::long::deep_path(25, 'q');
+    let up = "../".repeat(26);
+    let escape = format!("{deep}/{up}escape");
+    let layer = RawTar::new()
+        .pax(&[("path", escape.as_bytes())])
+        .file("placeholder", "x")
+        .finish();
+    escapes(s.unpack(&layer, &opts()));
+    // Climbing back to the root exactly is allowed and lands inside.
+    let inside = format!("{deep}/{}/back", "../".repeat(25));
+    let layer = RawTar::new()
+        .pax(&[("path", inside.as_bytes())])
+        .file("placeholder", "x")
+        .finish();
+    s.unpack(&layer, &opts()).unwrap();
+    assert!(s.root().join("back").is_file());
+    s.assert_outside_intact();
+}
+
 /// The tests of this module, for the suite's runner.
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
     dotdot_is_refused,
@@ -366,5 +443,7 @@ pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
     root_entry_may_only_be_a_directory,
     devices_as_root_are_created_inside,
     dangling_symlink_parent_fails_inside,
-    self_referencing_symlink_loops_fail
+    self_referencing_symlink_loops_fail,
+    long_path_symlinks_in_a_later_piece_stay_inside,
+    long_path_dotdot_is_refused
 ];

@@ -3,7 +3,9 @@
 
 mod common;
 pub(crate) mod digest;
+pub(crate) mod dirs;
 pub(crate) mod hostile;
+pub(crate) mod long;
 pub(crate) mod props;
 pub(crate) mod roundtrip;
 pub(crate) mod whiteout;
