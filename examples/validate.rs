@@ -5,6 +5,7 @@
 //! cargo run --example validate -- manifest.json    # a document file (kind detected)
 //! cargo run --example validate -- busybox          # an image reference
 //! cargo run --example validate -- sha256:abc...    # a digest, media type or platform
+//! cargo run --example validate -- /tmp/layout      # an OCI image layout: every blob and reference
 //! ```
 //!
 //! Exits 1 when anything given is invalid.
@@ -155,6 +156,30 @@ fn report_value(arg: &str) -> bool {
     }
 }
 
+/// An OCI image layout: every blob hashed, every reference followed.
+fn report_layout(dir: &str) -> bool {
+    outln!("== {dir} (an OCI image layout)");
+    let report = match ocikit::image::Layout::open(dir).and_then(|l| l.verify()) {
+        Ok(report) => report,
+        Err(e) => {
+            outln!("   cannot read: {e}");
+            return false;
+        }
+    };
+    outln!(
+        "   blobs {}, references {}",
+        report.blobs,
+        report.references
+    );
+    for problem in &report.problems {
+        outln!("   INVALID: {problem}");
+    }
+    if report.is_ok() {
+        outln!("   verdict valid");
+    }
+    report.is_ok()
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut ok = true;
@@ -178,7 +203,9 @@ fn main() -> ExitCode {
     }
     for arg in &args {
         let path = std::path::Path::new(arg);
-        ok &= if path.is_file() {
+        ok &= if path.join("oci-layout").is_file() {
+            report_layout(arg)
+        } else if path.is_file() {
             match std::fs::read(path) {
                 Ok(bytes) => report_document(arg, &bytes),
                 Err(e) => {
@@ -198,5 +225,27 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ocikit::types::MediaType;
+
+    #[test]
+    fn a_layout_with_a_corrupt_blob_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = ocikit::image::Layout::create(dir.path()).unwrap();
+        let desc = layout
+            .write_blob(MediaType::ImageLayer, b"layer bytes")
+            .unwrap();
+        let arg = dir.path().to_str().unwrap();
+        assert!(super::report_layout(arg));
+        let path = dir
+            .path()
+            .join("blobs/sha256")
+            .join(desc.digest.to_string().trim_start_matches("sha256:"));
+        std::fs::write(path, b"LAYER BYTES").unwrap();
+        assert!(!super::report_layout(arg));
     }
 }
