@@ -49,9 +49,10 @@ impl Runtime {
     }
 
     /// The program executed to become a container's init (default
-    /// `/proc/self/exe`, this program). It must call
+    /// `/proc/self/exe`, this program). It must be a program linking this
+    /// crate, whose pre-main hook makes it the init, or one that calls
     /// [`init_if_requested`](crate::init_if_requested) first thing in
-    /// `main`.
+    /// `main`, before any thread starts.
     pub fn set_init_program(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.init_program = path.into();
         self
