@@ -143,7 +143,11 @@
 //!
 //! # Feature flags
 //!
-//! None: the crate is Linux-only and has no optional parts.
+//! The crate is Linux-only. Off by default:
+//!
+//! | feature | brings |
+//! |---------|--------|
+//! | `tokio` | [`AsyncRuntime`]: `create`, `start`, `wait`, `delete` and `run` as `Send` futures that run the blocking operations on tokio's blocking pool |
 //!
 //! [runtime specification]: https://github.com/opencontainers/runtime-spec
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -167,6 +171,9 @@ pub use cgroup::stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,
 };
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use engine::async_api::AsyncRuntime;
 pub use engine::container::Container;
 pub use engine::exec::{ExecOptions, ExecProcess};
 pub use engine::id::ContainerId;

@@ -28,11 +28,49 @@ async fn main() {
     // Proof that the runtime's threads exist here, as in the user's program.
     tokio::task::spawn(async {}).await.unwrap();
     for userns in [false, true] {
-        let name = if userns { "with a user namespace" } else { "plain" };
+        let name = if userns {
+            "with a user namespace"
+        } else {
+            "plain"
+        };
         let out = run_container(userns);
         assert_eq!(out, "hello\n", "{name}: the container's output");
         println!("test issue21_tokio_main {name} ... ok");
     }
+    #[cfg(feature = "tokio")]
+    {
+        async_api().await;
+        println!("test issue21_tokio_main async API ... ok");
+    }
+    #[cfg(not(feature = "tokio"))]
+    println!("test issue21_tokio_main async API ... ignored, needs --features tokio");
+}
+
+/// The async API runs a container to completion from the async `main`,
+/// step by step and with `run`.
+#[cfg(feature = "tokio")]
+async fn async_api() {
+    use ocikit_runtime::{AsyncRuntime, DeleteMode};
+    let (dir, _) = bundle(false);
+    let rt = AsyncRuntime::new(dir.path().join("state"));
+    let (options, out) = capture(dir.path());
+    rt.create("issue21-async", dir.path(), options)
+        .await
+        .unwrap();
+    rt.start("issue21-async").await.unwrap();
+    let status = rt.wait("issue21-async").await.unwrap();
+    rt.delete("issue21-async", DeleteMode::Stopped)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), 0);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), "hello\n");
+
+    let (options, out) = capture(dir.path());
+    // Spawned as a task: the future is Send + 'static.
+    let run = tokio::spawn(rt.run("issue21-async-run", dir.path(), options));
+    assert_eq!(run.await.unwrap().unwrap().code(), 0);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), "hello\n");
+    assert!(rt.blocking().list().unwrap().is_empty());
 }
 
 fn cannot_run() -> Option<&'static str> {
@@ -45,10 +83,8 @@ fn cannot_run() -> Option<&'static str> {
     None
 }
 
-/// Runs `echo hello` in a busybox bundle and returns what the container
-/// (and its init, which shares the descriptors until it execs) wrote to
-/// stdout and stderr, after checking it exited 0.
-fn run_container(userns: bool) -> String {
+/// A busybox bundle running `echo hello`, with or without a user namespace.
+fn bundle(userns: bool) -> (tempfile::TempDir, Spec) {
     let dir = tempfile::Builder::new()
         .prefix("ocikit-issue21")
         .tempdir()
@@ -67,12 +103,30 @@ fn run_container(userns: bool) -> String {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     std::fs::write(dir.path().join("config.json"), spec.to_pretty_string()).unwrap();
-    let out = dir.path().join("out");
+    (dir, spec)
+}
+
+/// Options sending the container's stdout and stderr (and its init's,
+/// which shares them until it execs) to a fresh file `out` in `dir`.
+fn capture(dir: &std::path::Path) -> (CreateOptions, std::path::PathBuf) {
+    let out = dir.join("out");
     let file = std::fs::File::create(&out).unwrap();
     let mut options = CreateOptions::new();
     options.stdout(file.try_clone().unwrap()).stderr(file);
+    (options, out)
+}
+
+/// Runs the bundle with the blocking API and returns what it wrote, after
+/// checking it exited 0.
+fn run_container(userns: bool) -> String {
+    let (dir, _) = bundle(userns);
+    let (options, out) = capture(dir.path());
     let rt = Runtime::new(dir.path().join("state"));
-    let id = if userns { "issue21-userns" } else { "issue21-plain" };
+    let id = if userns {
+        "issue21-userns"
+    } else {
+        "issue21-plain"
+    };
     let status = rt
         .run(id, dir.path(), options)
         .unwrap_or_else(|e| panic!("run {id}: {e} ({e:?})"));

@@ -1,5 +1,7 @@
 //! The engine: container lifecycle operations over a state directory.
 
+#[cfg(feature = "tokio")]
+pub(crate) mod async_api;
 mod check;
 pub(crate) mod container;
 mod control;
