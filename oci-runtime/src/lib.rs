@@ -147,7 +147,7 @@
 //!
 //! | feature | brings |
 //! |---------|--------|
-//! | `tokio` | [`AsyncRuntime`]: `create`, `start`, `wait`, `delete` and `run` as `Send` futures that run the blocking operations on tokio's blocking pool |
+//! | `tokio` | `AsyncRuntime`: `create`, `start`, `wait`, `delete` and `run` as `Send` futures that run the blocking operations on tokio's blocking pool |
 //!
 //! [runtime specification]: https://github.com/opencontainers/runtime-spec
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -14,10 +14,12 @@
 //!   allocation, thread-locals, `std::process::exit`. It never reads
 //!   `std::env::args` (std fills it from its own `.init_array` entry,
 //!   whose order relative to this one is unspecified) nor relies on
-//!   what std's `main` wrapper sets up later (SIGPIPE ignored, stdio
-//!   opened on /dev/null when closed: the runtime always hands the init
-//!   open stdio, and leaving SIGPIPE at its default, as `Command` set it,
-//!   is what the container's program inherits from runc too);
+//!   what std's `main` wrapper sets up later: stdio opened on /dev/null
+//!   when closed (the runtime always hands the init open stdio), and
+//!   SIGPIPE ignored (it stays at the default `Command` gave the init;
+//!   the init writes only to the runtime's socket, and a runtime that
+//!   closed it has given up on this init; the container's program gets
+//!   the same dispositions as before, checked in `/proc/self/status`);
 //! - another library's constructor could in theory start a thread first:
 //!   the init still checks that it is single-threaded
 //!   ([`SingleThreaded::check`](super::SingleThreaded::check)) before it
