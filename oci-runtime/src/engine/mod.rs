@@ -38,9 +38,14 @@ impl Default for Runtime {
 
 impl Runtime {
     /// An engine keeping container state under `root` (runc's `--root`).
+    ///
+    /// A relative `root` is resolved against the current directory now,
+    /// once: the engine and the containers' inits (which run in `/`) then
+    /// agree on it, whatever directory the program moves to later. Should
+    /// the current directory be unreadable, `root` is kept as given.
     pub fn new(root: impl AsRef<Path>) -> Self {
         Runtime {
-            root: root.as_ref().to_owned(),
+            root: absolute(root.as_ref()),
             init_program: PathBuf::from("/proc/self/exe"),
         }
     }
@@ -59,6 +64,13 @@ impl Runtime {
         self.init_program = path.into();
         self
     }
+}
+
+/// `path` made absolute against the current directory (lexically, as
+/// `std::path::absolute`), or as given if that cannot be read. For paths
+/// the init uses, which runs in `/`.
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 #[cfg(test)]
