@@ -205,8 +205,6 @@ fn run(args: Vec<String>) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    // The runtime re-executes this program as the container's init.
-    ocikit::runtime::init_if_requested();
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

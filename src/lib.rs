@@ -24,6 +24,7 @@
 //! | `native-tls` | TLS through the platform's library (OpenSSL on Linux) instead |
 //! | `blocking` | `ocikit::distribution::blocking`, a client without an async runtime |
 //! | `runtime` | `ocikit::runtime`, the Linux container engine |
+//! | `runtime-tokio` | `ocikit::runtime::AsyncRuntime`, the engine's lifecycle as futures on tokio (and `runtime`) |
 //!
 //! ```
 //! use ocikit::types::Reference;

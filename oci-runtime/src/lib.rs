@@ -24,10 +24,6 @@
 //! use ocikit_runtime::{CreateOptions, DeleteMode, Runtime};
 //!
 //! fn main() -> Result<(), ocikit_runtime::Error> {
-//!     // Must come first: the engine re-executes this program as the
-//!     // container's init.
-//!     ocikit_runtime::init_if_requested();
-//!
 //!     let rt = Runtime::new("/run/ocikit");
 //!     // Run a bundle (config.json + rootfs/) to completion, like `runc run`.
 //!     let status = rt.run("demo", "/srv/bundles/busybox", CreateOptions::new())?;
@@ -49,9 +45,15 @@
 //! never runs Rust code after fork: it spawns a fresh copy of the current
 //! program (`/proc/self/exe`, see [`Runtime::set_init_program`]) with
 //! [`std::process::Command`], whose pre-exec step only calls `dup2` and
-//! `fcntl` to hand over a socket. That copy calls [`init_if_requested`]
-//! at the top of `main`, still single-threaded, receives the config over
-//! the socket and becomes the init: it enters the container's cgroup
+//! `fcntl` to hand over a socket. In that copy a function this crate
+//! registers in the executable's `.init_array` finds the engine's marker
+//! (an environment variable naming the socket) before `main` runs, so
+//! before the program starts any thread (a `#[tokio::main]` runtime
+//! included) and without the program's own code ever running in the
+//! init: nothing needs to be called from `main` ([`init_if_requested`],
+//! which programs once had to call first, is kept for them and does
+//! nothing more). The copy, still single-threaded, receives the config
+//! over the socket and becomes the init: it enters the container's cgroup
 //! itself (`0` to each v1 `tasks` file; clone3 with `CLONE_INTO_CGROUP`
 //! for cgroup2), never through the kernel's global migration lock whose
 //! first taker waits for an RCU grace period; it unshares a user namespace
@@ -141,7 +143,11 @@
 //!
 //! # Feature flags
 //!
-//! None: the crate is Linux-only and has no optional parts.
+//! The crate is Linux-only. Off by default:
+//!
+//! | feature | brings |
+//! |---------|--------|
+//! | `tokio` | `AsyncRuntime`: `create`, `start`, `wait`, `delete` and `run` as `Send` futures that run the blocking operations on tokio's blocking pool |
 //!
 //! [runtime specification]: https://github.com/opencontainers/runtime-spec
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -168,6 +174,9 @@ pub use cgroup::stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,
 };
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use engine::async_api::AsyncRuntime;
 pub use engine::container::Container;
 pub use engine::exec::{ExecOptions, ExecProcess};
 pub use engine::id::ContainerId;

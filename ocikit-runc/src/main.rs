@@ -10,8 +10,8 @@
 //! `run`, `exec`, `state`, `pause`, `resume`, `ps`, `events`, `update`, `kill`, `delete`, `list`, `spec`, `features`. Run as
 //! root; containers' state lives under `--root` (default `/run/ocikit`).
 //!
-//! The program re-executes itself as each container's init, so `main`
-//! calls `ocikit_runtime::init_if_requested()` before anything else.
+//! The program re-executes itself as each container's init; the runtime
+//! crate's pre-main hook turns that copy into the init before `main` runs.
 #![forbid(unsafe_code)]
 
 #[macro_use]
@@ -46,7 +46,6 @@ commands: create, start, run, exec, state, pause, resume, ps, events, update, ki
 type Failure = Box<dyn std::error::Error>;
 
 fn main() {
-    ocikit_runtime::init_if_requested();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let (global, rest) = match Global::parse(&argv) {
         Ok(x) => x,

@@ -2,7 +2,7 @@
 //!
 //! `println!` panics when stdout is a pipe whose reader has gone
 //! (`ocikit-runc list | head -1`), because Rust programs ignore SIGPIPE.
-//! [`outln!`] ends the program quietly instead, with the status a shell
+//! `outln!` ends the program quietly instead, with the status a shell
 //! reports for a program killed by SIGPIPE (141).
 
 use std::io::Write;
@@ -19,7 +19,7 @@ pub(crate) fn line(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// `println!` that survives a closed pipe (see [`line`]).
+/// `println!` that survives a closed pipe (see [`line()`]).
 macro_rules! outln {
     () => {
         $crate::out::line(format_args!(""))

@@ -206,7 +206,7 @@ impl Runtime {
             new_userns,
             join,
             preserve_fds: options.preserve_fds,
-            console_socket: options.console_socket.clone(),
+            console_socket: options.console_socket.as_deref().map(super::absolute),
             exec: None,
             lsm: crate::setup::lsm::HostLsm::probe(),
             cgroup: cg.as_ref().map(Cgroup::entry),

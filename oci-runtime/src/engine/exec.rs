@@ -190,7 +190,7 @@ impl Runtime {
             new_userns: false,
             join: join_plan(pid, &ctx.namespaces),
             preserve_fds: options.preserve_fds,
-            console_socket: options.console_socket.clone(),
+            console_socket: options.console_socket.as_deref().map(super::absolute),
             exec: Some(ExecTarget {
                 root: PathBuf::from(format!("/proc/{pid}/root")),
                 state: String::from_utf8(c.state().to_canonical_vec()).unwrap_or_default(),

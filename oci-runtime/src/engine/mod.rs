@@ -1,5 +1,7 @@
 //! The engine: container lifecycle operations over a state directory.
 
+#[cfg(feature = "tokio")]
+pub(crate) mod async_api;
 pub(crate) mod check;
 pub(crate) mod container;
 mod control;
@@ -36,9 +38,14 @@ impl Default for Runtime {
 
 impl Runtime {
     /// An engine keeping container state under `root` (runc's `--root`).
+    ///
+    /// A relative `root` is resolved against the current directory now,
+    /// once: the engine and the containers' inits (which run in `/`) then
+    /// agree on it, whatever directory the program moves to later. Should
+    /// the current directory be unreadable, `root` is kept as given.
     pub fn new(root: impl AsRef<Path>) -> Self {
         Runtime {
-            root: root.as_ref().to_owned(),
+            root: absolute(root.as_ref()),
             init_program: PathBuf::from("/proc/self/exe"),
         }
     }
@@ -49,13 +56,21 @@ impl Runtime {
     }
 
     /// The program executed to become a container's init (default
-    /// `/proc/self/exe`, this program). It must call
+    /// `/proc/self/exe`, this program). It must be a program linking this
+    /// crate, whose pre-main hook makes it the init, or one that calls
     /// [`init_if_requested`](crate::init_if_requested) first thing in
-    /// `main`.
+    /// `main`, before any thread starts.
     pub fn set_init_program(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.init_program = path.into();
         self
     }
+}
+
+/// `path` made absolute against the current directory (lexically, as
+/// `std::path::absolute`), or as given if that cannot be read. For paths
+/// the init uses, which runs in `/`.
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 #[cfg(test)]

@@ -227,3 +227,11 @@ fn exit_status_codes() {
     assert_eq!(ExitStatus::Code(7).code(), 7);
     assert_eq!(ExitStatus::Signal(9).code(), 137);
 }
+
+#[test]
+fn issue21_a_relative_root_is_resolved_at_new() {
+    let rt = Runtime::new("state");
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(rt.root(), cwd.join("state"));
+    assert_eq!(Runtime::new("/run/x").root(), Path::new("/run/x"));
+}

@@ -3,9 +3,10 @@
 //! The runtime never forks and then keeps running Rust code in the child:
 //! it spawns a fresh copy of a program (by default `/proc/self/exe`) with
 //! [`std::process::Command`], whose child side only does async-signal-safe
-//! `dup2`/`fcntl` before `execve`. That program calls
-//! [`init_if_requested`] first thing in `main`, while it is still
-//! single-threaded, and becomes the init:
+//! `dup2`/`fcntl` before `execve`. That copy finds the engine's marker
+//! (the init socket's number in [`ENV_FD`]) in a function the crate
+//! registers in `.init_array` (`sys::premain`), which runs before `main`
+//! and so before the program starts any thread, and becomes the init:
 //!
 //! 1. stage 1 reads its [`InitConfig`] from the socket it inherited,
 //!    enters the container's cgroup (see [`crate::cgroup::Entry`]), joins
@@ -21,7 +22,7 @@
 //!    the startContainer hooks and execs the user program.
 //!
 //! Cloning in stage 1 is sound because stage 1 is single-threaded: it was
-//! just exec'd and has started no threads.
+//! just exec'd, `main` has not run, and it checks that no thread exists.
 
 use crate::sys;
 
@@ -35,16 +36,18 @@ pub(crate) use crate::init::protocol::{
 /// Runs the container init and never returns if this process was started
 /// by the engine as one; returns at once otherwise.
 ///
-/// Programs that create containers through [`Runtime`](crate::Runtime)
-/// must call this first thing in `main`, before starting threads (an async
-/// runtime included): the engine re-executes the current program to become
-/// the container's init (see the crate documentation, "How the init is
-/// started").
+/// Calling it is no longer needed: the crate runs the same check from a
+/// function in the executable's `.init_array`, before `main` and before
+/// any thread, so a program's own code (a `#[tokio::main]` runtime
+/// included) never runs in a container's init. This function stays for
+/// programs written for earlier versions, where it was required first
+/// thing in `main`; there it finds nothing to do and returns. It still
+/// works as the entry point where the pre-main hook cannot run (see the
+/// crate documentation, "How the init is started").
 ///
-/// ```no_run
-/// // First thing in `main`:
+/// ```
+/// // Harmless anywhere, unnecessary since the pre-main hook:
 /// ocikit_runtime::init_if_requested();
-/// // ... the program proper, tokio and all ...
 /// ```
 pub fn init_if_requested() {
     let Some(fd) = std::env::var_os(ENV_FD) else {
@@ -52,12 +55,19 @@ pub fn init_if_requested() {
     };
     std::env::remove_var(ENV_FD);
     // Clone without exec (stage 2, idmapped mounts) is sound only in a
-    // single-threaded process: refuse to run as an init after the
-    // program started threads.
+    // single-threaded process. The pre-main hook runs before `main` can
+    // start a thread; only another library's constructor, or a call of
+    // this function from a threaded program where the hook did not run,
+    // can get here with threads.
     let single = match sys::SingleThreaded::check() {
         Ok(single) => single,
         Err(_) => {
-            eprintln!("ocikit init: init_if_requested must be called before any thread starts");
+            eprintln!(
+                "ocikit init: the container init must start before any thread, but this \
+                 process already runs several (started by a library constructor, or \
+                 init_if_requested called after threads started); call \
+                 ocikit_runtime::init_if_requested() first thing in main"
+            );
             std::process::exit(2);
         }
     };

@@ -112,9 +112,10 @@ pub(crate) fn fd_is_open(fd: RawFd) -> bool {
 /// after closing every descriptor above it (close_range(2)): those were
 /// inherited by accident and must not reach the container.
 ///
-/// Only the init calls this, first thing in `main` (the documented
-/// contract of `init_if_requested`), when nothing in the process owns a
-/// descriptor yet; `single` shows that no other thread can be opening one.
+/// Only the init calls this, before `main` (from the pre-main hook, or
+/// first thing in `main` through `init_if_requested`), when nothing in the
+/// process owns a descriptor yet; `single` shows that no other thread can
+/// be opening one.
 ///
 /// # Errors
 /// `EBADF` if `fd` is not open; close_range(2)'s error.

@@ -11,8 +11,8 @@ use super::{check, kill};
 /// Proof that this process is single-threaded, which makes cloning it
 /// without exec and running Rust code in the child sound (no other thread
 /// can hold a lock the child would inherit held). Only the init makes
-/// one, first thing in `main`; it is neither `Send` nor `Clone`, and the
-/// init starts no thread while it lives.
+/// one, before `main` (see `premain`); it is neither `Send` nor `Clone`,
+/// and the init starts no thread while it lives.
 #[derive(Debug)]
 pub(crate) struct SingleThreaded {
     _not_send: std::marker::PhantomData<*const ()>,
@@ -23,8 +23,9 @@ impl SingleThreaded {
     /// `num_threads`, of `/proc/self/stat`).
     ///
     /// # Errors
-    /// `EINVAL` when it has more: the program started a thread (an async
-    /// runtime, say) before it called `init_if_requested`.
+    /// `EINVAL` when it has more: something started a thread before the
+    /// init ran (a library constructor, or a program calling
+    /// `init_if_requested` after starting an async runtime).
     pub(crate) fn check() -> io::Result<SingleThreaded> {
         let stat = std::fs::read_to_string("/proc/self/stat")?;
         // The command name may contain spaces and ')': split after the

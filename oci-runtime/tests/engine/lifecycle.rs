@@ -20,6 +20,10 @@ pub(crate) const TESTS: &[testkit::Test] = &[
         kill_all_and_force_delete,
     ),
     ("lifecycle::pid_file_and_list", pid_file_and_list),
+    (
+        "lifecycle::issue21_relative_state_root",
+        issue21_relative_state_root,
+    ),
 ];
 
 fn run_true_is_0() {
@@ -191,4 +195,29 @@ fn pid_file_and_list() {
     b.rt.delete("t-pidfile", DeleteMode::Stopped).unwrap();
     b.rt.delete("t-pidfile2", DeleteMode::Force).unwrap();
     assert!(b.rt.list().unwrap().is_empty());
+}
+
+/// Issue 21: `Runtime::new("state")`, relative to the current directory,
+/// works through a whole lifecycle (the init, which runs in `/`, used to
+/// look for the state directory there), and keeps naming the same
+/// directory after the program changes directory.
+fn issue21_relative_state_root() {
+    if !root_or_skip() {
+        return;
+    }
+    let b = Bundle::new(&["sh", "-c", "echo relative"]);
+    b.write();
+    let before = std::env::current_dir().unwrap();
+    std::env::set_current_dir(b.path()).unwrap();
+    let rt = ocikit_runtime::Runtime::new("state");
+    std::env::set_current_dir(&before).unwrap();
+    assert_eq!(rt.root(), b.path().join("state"));
+    let (o, out) = b.capture();
+    rt.create("t-relative", b.path(), o).unwrap();
+    assert!(b.path().join("state/t-relative").is_dir());
+    assert_eq!(rt.state("t-relative").unwrap().status, Status::Created);
+    rt.start("t-relative").unwrap();
+    assert_eq!(rt.wait("t-relative").unwrap().code(), 0);
+    rt.delete("t-relative", DeleteMode::Stopped).unwrap();
+    assert_eq!(std::fs::read_to_string(out).unwrap(), "relative\n");
 }

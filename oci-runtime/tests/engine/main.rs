@@ -1,8 +1,9 @@
 //! Integration tests of the engine with real containers (busybox bundles).
 //!
 //! One binary on testkit's runner (`harness = false`): the engine
-//! re-executes this program as the container init, so `main` must call
-//! `ocikit_runtime::init_if_requested` before anything else, which libtest's
+//! re-executes this program as the container init (the runtime crate's
+//! pre-main hook takes over there), and some tests re-run it as their
+//! own helpers, dispatched first thing in `main`, which libtest's
 //! generated main cannot do. Tests that cannot run here are reported as
 //! ignored with their reason. Filter with a substring argument:
 //! `cargo test -p ocikit-runtime --test engine -- hostname`.
@@ -24,7 +25,6 @@ mod seccomp;
 mod stress;
 
 fn main() {
-    ocikit_runtime::init_if_requested();
     cgroup_layouts::run_if_requested();
     ops::pause_child_if_requested();
     rootless::child_if_requested();
