@@ -260,13 +260,17 @@ pub(crate) fn parse_ack(answer: &[u8], seq: u32) -> io::Result<()> {
             return Err(bad());
         }
         if kind == NLMSG_ERROR && got_seq == seq {
-            let code = i32::from_ne_bytes(rest[16..20].try_into().map_err(|_| bad())?);
+            let code = rest[..len]
+                .get(16..20)
+                .and_then(|b| b.try_into().ok())
+                .map(i32::from_ne_bytes)
+                .ok_or_else(bad)?;
             return match code {
                 0 => Ok(()),
                 e => Err(io::Error::from_raw_os_error(-e)),
             };
         }
-        rest = &rest[(len + 3) & !3..];
+        rest = &rest[((len + 3) & !3).min(rest.len())..];
     }
     Err(bad())
 }
@@ -361,6 +365,21 @@ fn socket_in(ns: &std::fs::File) -> io::Result<std::os::fd::OwnedFd> {
 
 #[cfg(test)]
 mod tests {
+    /// Found by the `netlink_reply` fuzz target: an unaligned last
+    /// message, and an error message too short for its code, used to
+    /// index past the reply.
+    #[test]
+    fn truncated_acks_are_malformed_not_a_panic() {
+        let crash: &[u8] = &[
+            0x27, 0, 0, 0, 0x14, 0, 0x02, 0x0a, 0, 0, 0x02, 0x08, 0, 0, 0x02, 0x0a, 0, 0, 0x02,
+            0x14, 0, 0, 0, 0x03, 0x09, 0, 0, 0, 0x02, 0, 0, 0, 0x09, 0, 0, 0, 0, 0, 0,
+        ];
+        assert!(super::parse_ack(crash, 0).is_err());
+        // NLMSG_ERROR (2) for seq 9 whose length leaves no room for the code.
+        let short: &[u8] = &[16, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 2];
+        assert!(super::parse_ack(short, 9).is_err());
+    }
+
     use super::*;
 
     #[test]
