@@ -357,6 +357,7 @@ impl Client {
                 .post(base_url.clone())
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(body)
+                .timeout(self.cfg().request_timeout)
                 .send()
         };
         let resp = match creds {
@@ -378,7 +379,11 @@ impl Client {
                         q.append_pair("scope", s);
                     }
                 }
-                let mut req = self.inner.http.get(url.clone());
+                let mut req = self
+                    .inner
+                    .http
+                    .get(url.clone())
+                    .timeout(self.cfg().request_timeout);
                 if let Some(h) = creds.and_then(Credentials::basic_header) {
                     req = req.header(AUTHORIZATION, h);
                 }
@@ -401,7 +406,25 @@ impl Client {
                 }
             }
         };
-        let resp = resp.map_err(|e| auth_err(format!("token request failed: {e}")))?;
+        let resp = resp.map_err(|e| {
+            if e.is_timeout() {
+                Error::Timeout {
+                    url: base_url.to_string(),
+                    stage: if e.is_connect() {
+                        "connection"
+                    } else {
+                        "token request"
+                    },
+                    after: if e.is_connect() {
+                        self.cfg().connect_timeout
+                    } else {
+                        self.cfg().request_timeout
+                    },
+                }
+            } else {
+                auth_err(format!("token request failed: {e}"))
+            }
+        })?;
         let status = resp.status();
         let body = read_limited(resp, MAX_SMALL_BODY, "token response", url.as_str()).await?;
         if !status.is_success() {

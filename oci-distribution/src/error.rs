@@ -90,6 +90,20 @@ pub enum Error {
         /// The last failure.
         last: String,
     },
+    /// A request made no progress within its configured time (see
+    /// [`crate::ClientBuilder::connect_timeout`],
+    /// [`crate::ClientBuilder::progress_timeout`] and
+    /// [`crate::ClientBuilder::request_timeout`]).
+    #[error("{stage} of {url} timed out after {after:?}")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// What timed out: `connection`, `answer` (of a blob download),
+        /// `body` (of a blob download), `request` or `token request`.
+        stage: &'static str,
+        /// The configured time that passed.
+        after: std::time::Duration,
+    },
     /// No manifest of an index matches the wanted platform; the source
     /// ([`ocikit_types::Error::PlatformNotFound`]) lists what it offers.
     #[error("{reference} has no manifest for the wanted platform")]
@@ -135,6 +149,22 @@ impl Error {
             Error::Layout(e) => e.is_not_found(),
             _ => false,
         }
+    }
+
+    /// True for [`Error::Timeout`], also when it is the last failure of
+    /// [`Error::RetriesExhausted`].
+    pub fn is_timeout(&self) -> bool {
+        let mut e: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(x) = e {
+            if matches!(x.downcast_ref::<Error>(), Some(Error::Timeout { .. }))
+                || x.downcast_ref::<reqwest::Error>()
+                    .is_some_and(reqwest::Error::is_timeout)
+            {
+                return true;
+            }
+            e = x.source();
+        }
+        false
     }
 
     /// True when the registry sent content that failed verification.

@@ -33,6 +33,21 @@
 //! # fn main() { drop(run()); }
 //! ```
 //!
+//! # Timeouts
+//!
+//! Every setting is on [`ClientBuilder`]; a timeout ends in
+//! [`Error::Timeout`] (see [`Error::is_timeout`]).
+//!
+//! | what | default | setter |
+//! |---|---|---|
+//! | establishing a connection (TCP and TLS) | 30 s | [`ClientBuilder::connect_timeout`] |
+//! | a blob download without progress (answer or next bytes); resumed with `Range` | 60 s | [`ClientBuilder::progress_timeout`] |
+//! | a whole small request: manifest, token, tag list, existence check | 60 s | [`ClientBuilder::request_timeout`] |
+//! | any whole request, blobs included | none | [`ClientBuilder::timeout`] |
+//!
+//! Blob uploads have no limit of their own beyond the connection's: a
+//! large blob takes as long as the link needs.
+//!
 //! # Security
 //! - Plain HTTP only for hosts marked with
 //!   [`ClientBuilder::insecure_http_host`]. Credentials go to a plain-HTTP

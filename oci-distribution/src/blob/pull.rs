@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 
 use crate::builder::Progress;
 use crate::client::{scope, Access, Client};
-use crate::transport::read_limited;
+use crate::transport::{read_limited, Budget};
 use crate::Error;
 
 impl Client {
@@ -48,21 +48,37 @@ impl Client {
         'attempt: loop {
             let offset = writer.written();
             let resp = self
-                .send_ok(r, &scopes, Method::GET, &url, &move |b| {
-                    if offset > 0 {
-                        b.header(RANGE, format!("bytes={offset}-"))
-                    } else {
-                        b
-                    }
-                })
+                .send_ok_within(
+                    r,
+                    &scopes,
+                    Method::GET,
+                    &url,
+                    &move |b| {
+                        if offset > 0 {
+                            b.header(RANGE, format!("bytes={offset}-"))
+                        } else {
+                            b
+                        }
+                    },
+                    Budget::Download,
+                )
                 .await?;
             if offset > 0 && resp.status() != StatusCode::PARTIAL_CONTENT {
                 // The registry ignored the range: start over.
                 writer = start()?;
             }
             let mut resp = resp;
+            let stall = self.cfg().progress_timeout;
             loop {
-                match resp.chunk().await {
+                let next = match tokio::time::timeout(stall, resp.chunk()).await {
+                    Ok(next) => next.map_err(|e| Error::transport(&url, e)),
+                    Err(_) => Err(Error::Timeout {
+                        url: url.clone(),
+                        stage: "body",
+                        after: stall,
+                    }),
+                };
+                match next {
                     Ok(Some(chunk)) => {
                         // Refuses a byte past the size before writing it.
                         writer.feed(&chunk).map_err(|e| from_store(&url, e))?;
@@ -75,6 +91,9 @@ impl Client {
                     Ok(None) => break 'attempt,
                     Err(e) => {
                         if resumes >= self.cfg().retries {
+                            if e.is_timeout() {
+                                return Err(e);
+                            }
                             return Err(Error::RetriesExhausted {
                                 url,
                                 attempts: resumes + 1,

@@ -9,7 +9,7 @@ use reqwest::Method;
 
 use crate::builder::{Progress, ProgressFn};
 use crate::client::{scope, Access, Client};
-use crate::transport::header_str;
+use crate::transport::{header_str, Budget};
 use crate::Error;
 
 /// Chunk size when falling back to chunked uploads.
@@ -106,11 +106,18 @@ impl Client {
         let progress = self.cfg().progress.clone();
         let blob = desc.clone();
         let sent = self
-            .send_ok(r, &scopes, Method::PUT, &url, &move |b| {
-                b.header(CONTENT_TYPE, "application/octet-stream")
-                    .header(CONTENT_LENGTH, size)
-                    .body(verified_body(&path, &blob, progress.clone()))
-            })
+            .send_ok_within(
+                r,
+                &scopes,
+                Method::PUT,
+                &url,
+                &move |b| {
+                    b.header(CONTENT_TYPE, "application/octet-stream")
+                        .header(CONTENT_LENGTH, size)
+                        .body(verified_body(&path, &blob, progress.clone()))
+                },
+                Budget::Upload,
+            )
             .await;
         match sent {
             // The local blob failed its check on the way out: the body
@@ -158,12 +165,19 @@ impl Client {
             }
             let range = format!("{offset}-{}", end - 1);
             let sent = self
-                .send_ok(r, &scopes, Method::PATCH, &loc, &move |b| {
-                    b.header(CONTENT_TYPE, "application/octet-stream")
-                        .header("content-range", range.clone())
-                        .header(CONTENT_LENGTH, body.len())
-                        .body(body.clone())
-                })
+                .send_ok_within(
+                    r,
+                    &scopes,
+                    Method::PATCH,
+                    &loc,
+                    &move |b| {
+                        b.header(CONTENT_TYPE, "application/octet-stream")
+                            .header("content-range", range.clone())
+                            .header(CONTENT_LENGTH, body.len())
+                            .body(body.clone())
+                    },
+                    Budget::Upload,
+                )
                 .await;
             match sent {
                 Ok(resp) => {
