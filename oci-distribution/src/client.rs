@@ -13,11 +13,15 @@ use crate::auth::{AuthCache, Credentials};
 use crate::builder::{ClientBuilder, Progress};
 use crate::Error;
 
+pub(crate) type FileCreds = Arc<tokio::sync::OnceCell<Option<Credentials>>>;
+
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) cfg: ClientBuilder,
     pub(crate) auth: Mutex<AuthCache>,
-    pub(crate) file_creds: Mutex<HashMap<String, Option<Credentials>>>,
+    /// Credentials found in the credential files, per registry, each
+    /// looked up once (see `Client::load_creds`).
+    pub(crate) file_creds: Mutex<HashMap<String, FileCreds>>,
     /// Held while a token is fetched, so concurrent requests that need the
     /// same token wait for one fetch instead of each making their own.
     pub(crate) token_fetch: tokio::sync::Mutex<()>,

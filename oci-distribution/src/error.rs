@@ -39,6 +39,17 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A credential helper did not answer in time and was killed (see
+    /// [`crate::CredentialFiles::helper_timeout`]).
+    #[error("credential helper {helper} did not answer for {registry} within {after:?}")]
+    CredentialHelperTimeout {
+        /// The helper program.
+        helper: String,
+        /// The registry whose credentials were asked for.
+        registry: String,
+        /// The time limit.
+        after: std::time::Duration,
+    },
     /// A response is larger than allowed (manifest, token, error body).
     #[error("{what} from {url} is larger than the limit of {limit} bytes")]
     TooLarge {
@@ -156,9 +167,12 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         let mut e: Option<&(dyn std::error::Error + 'static)> = Some(self);
         while let Some(x) = e {
-            if matches!(x.downcast_ref::<Error>(), Some(Error::Timeout { .. }))
-                || x.downcast_ref::<reqwest::Error>()
-                    .is_some_and(reqwest::Error::is_timeout)
+            if matches!(
+                x.downcast_ref::<Error>(),
+                Some(Error::Timeout { .. } | Error::CredentialHelperTimeout { .. })
+            ) || x
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
             {
                 return true;
             }

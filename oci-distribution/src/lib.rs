@@ -43,6 +43,7 @@
 //! | establishing a connection (TCP and TLS) | 30 s | [`ClientBuilder::connect_timeout`] |
 //! | a blob download without progress (answer or next bytes); resumed with `Range` | 60 s | [`ClientBuilder::progress_timeout`] |
 //! | a whole small request: manifest, token, tag list, existence check | 60 s | [`ClientBuilder::request_timeout`] |
+//! | a credential helper's answer (run on a blocking thread, then killed) | 30 s | [`CredentialFiles::helper_timeout`] |
 //! | any whole request, blobs included | none | [`ClientBuilder::timeout`] |
 //!
 //! Blob uploads have no limit of their own beyond the connection's: a

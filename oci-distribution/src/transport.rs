@@ -54,6 +54,7 @@ impl Client {
         budget: Budget,
     ) -> Result<Response, Error> {
         let registry = r.registry().to_owned();
+        self.load_creds(&registry).await;
         let scope_key = scopes.join(" ");
         let mut attempt = 0u32;
         let mut authenticated = false;
