@@ -125,6 +125,17 @@ impl Client {
     }
 }
 
+/// Runs blocking file work (writes, fsync, renames, directory walks) on
+/// tokio's blocking threads, so it never holds up an async worker.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down, which cancels the caller too.
+        Err(e) => panic!("blocking file work did not run: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

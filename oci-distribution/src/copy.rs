@@ -8,6 +8,7 @@ use futures_util::TryStreamExt as _;
 use ocikit_image::Layout;
 use ocikit_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
 
+use crate::client::blocking;
 use crate::manifest::PulledManifest;
 use crate::{Client, Error};
 
@@ -105,11 +106,15 @@ impl Client {
                     .await?;
             }
             let desc = pulled.descriptor();
-            layout.write_blob_from(
-                &pulled.bytes[..],
-                ocikit_types::Algorithm::Sha256,
-                Some((&desc.digest, desc.size)),
-            )?;
+            let (layout, bytes, d) = (layout.clone(), pulled.bytes, desc.clone());
+            blocking(move || {
+                layout.write_blob_from(
+                    &bytes[..],
+                    ocikit_types::Algorithm::Sha256,
+                    Some((&d.digest, d.size)),
+                )
+            })
+            .await?;
             Ok(desc)
         })
     }
@@ -139,7 +144,10 @@ impl Client {
         r: &'a Reference,
     ) -> BoxFuture<'a, Result<Digest, Error>> {
         Box::pin(async move {
-            let bytes = layout.read_blob(desc)?;
+            let bytes = {
+                let (layout, desc) = (layout.clone(), desc.clone());
+                blocking(move || layout.read_blob(&desc)).await?
+            };
             let manifest = AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str()))
                 .map_err(|source| Error::Document {
                     url: desc.digest.to_string(),
@@ -223,12 +231,18 @@ impl Client {
         dst: &Reference,
         platforms: &Platforms,
     ) -> Result<Digest, Error> {
-        let (_staging, layout) = crate::artifact::staging_layout(None)?;
-        let top = self.pull_manifest(src).await?;
-        let mount_into = (src.registry() == dst.registry()).then_some(dst);
-        let desc = self
-            .pull_tree(src, top, &layout, platforms, mount_into)
-            .await?;
-        self.push_image(&layout, &desc, dst).await
+        let (staging, layout) = blocking(|| crate::artifact::staging_layout(None)).await?;
+        let copied = async {
+            let top = self.pull_manifest(src).await?;
+            let mount_into = (src.registry() == dst.registry()).then_some(dst);
+            let desc = self
+                .pull_tree(src, top, &layout, platforms, mount_into)
+                .await?;
+            self.push_image(&layout, &desc, dst).await
+        }
+        .await;
+        // Removing the staging tree is a directory walk.
+        blocking(move || drop(staging)).await;
+        copied
     }
 }

@@ -1,8 +1,9 @@
 //! Blob downloads: streamed into a layout through its verifying writer,
 //! resumed with `Range` when the connection breaks.
 
+use bytes::Bytes;
 use ocikit_image::Layout;
-use ocikit_types::{Descriptor, Reference};
+use ocikit_types::{Descriptor, Digest, Reference};
 use reqwest::header::RANGE;
 use reqwest::{Method, StatusCode};
 
@@ -38,12 +39,8 @@ impl Client {
             digest: desc.digest.clone(),
             size: desc.size,
         });
-        let start = || {
-            layout
-                .blob_writer_for(&desc.digest, desc.size)
-                .map_err(|e| from_store(&url, e))
-        };
-        let mut writer = start()?;
+        let start = || Sink::start(layout, desc);
+        let mut writer = start();
         let mut resumes = 0u32;
         'attempt: loop {
             let offset = writer.written();
@@ -65,7 +62,7 @@ impl Client {
                 .await?;
             if offset > 0 && resp.status() != StatusCode::PARTIAL_CONTENT {
                 // The registry ignored the range: start over.
-                writer = start()?;
+                writer = start();
             }
             let mut resp = resp;
             let stall = self.cfg().progress_timeout;
@@ -81,7 +78,7 @@ impl Client {
                 match next {
                     Ok(Some(chunk)) => {
                         // Refuses a byte past the size before writing it.
-                        writer.feed(&chunk).map_err(|e| from_store(&url, e))?;
+                        writer.feed(chunk).await.map_err(|e| from_store(&url, e))?;
                         self.progress(Progress::Bytes {
                             digest: desc.digest.clone(),
                             done: writer.written(),
@@ -108,7 +105,7 @@ impl Client {
                 }
             }
         }
-        writer.commit().map_err(|e| from_store(&url, e))?;
+        writer.commit().await.map_err(|e| from_store(&url, e))?;
         self.progress(Progress::Finished {
             digest: desc.digest.clone(),
         });
@@ -148,6 +145,139 @@ impl Client {
             .verify(&bytes)
             .map_err(|source| Error::Integrity { url, source })?;
         Ok(bytes)
+    }
+}
+
+/// Bytes gathered before they go to the writer thread: one hand-over
+/// per MiB rather than per network chunk (often 16 KiB).
+const BATCH: usize = 1 << 20;
+
+enum Write {
+    Data(Vec<Bytes>),
+    Commit,
+}
+
+/// A blob being stored by a [`ocikit_image::BlobWriter`] on a blocking
+/// thread (writes, fsync and the rename into the store stay off the async
+/// workers), fed in batches through a bounded channel. Dropping it
+/// abandons the blob: the thread ends and its temp file is removed.
+struct Sink {
+    tx: Option<tokio::sync::mpsc::Sender<Write>>,
+    task: Option<tokio::task::JoinHandle<Result<bool, ocikit_image::Error>>>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    written: u64,
+    size: u64,
+    digest: Digest,
+}
+
+impl Sink {
+    fn start(layout: &Layout, desc: &Descriptor) -> Sink {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Write>(4);
+        let layout = layout.clone();
+        let (digest, size) = (desc.digest.clone(), desc.size);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut writer = layout.blob_writer_for(&digest, size)?;
+            while let Some(w) = rx.blocking_recv() {
+                match w {
+                    Write::Data(chunks) => {
+                        for c in &chunks {
+                            writer.feed(c)?;
+                        }
+                    }
+                    Write::Commit => {
+                        writer.commit()?;
+                        return Ok(true);
+                    }
+                }
+            }
+            Ok(false)
+        });
+        Sink {
+            tx: Some(tx),
+            task: Some(task),
+            pending: Vec::new(),
+            pending_len: 0,
+            written: 0,
+            size,
+            digest: desc.digest.clone(),
+        }
+    }
+
+    /// Bytes handed to the writer so far.
+    fn written(&self) -> u64 {
+        self.written
+    }
+
+    async fn feed(&mut self, chunk: Bytes) -> Result<(), ocikit_image::Error> {
+        self.written += chunk.len() as u64;
+        self.pending_len += chunk.len();
+        self.pending.push(chunk);
+        if self.written > self.size {
+            // The writer refuses the excess: send it now for its error.
+            self.send(true).await?;
+            return Err(self.outcome().await.err().unwrap_or_else(|| {
+                ocikit_image::Error::Integrity {
+                    digest: self.digest.clone(),
+                    source: ocikit_types::Error::SizeMismatch {
+                        expected: self.size,
+                        found: self.written,
+                    },
+                }
+            }));
+        }
+        if self.pending_len >= BATCH {
+            self.send(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands the pending bytes to the thread (and `Commit` when asked).
+    async fn send(&mut self, commit: bool) -> Result<(), ocikit_image::Error> {
+        let Some(tx) = &self.tx else {
+            return self.outcome().await.map(drop);
+        };
+        let mut msgs = Vec::with_capacity(2);
+        if !self.pending.is_empty() {
+            self.pending_len = 0;
+            msgs.push(Write::Data(std::mem::take(&mut self.pending)));
+        }
+        if commit {
+            msgs.push(Write::Commit);
+        }
+        for m in msgs {
+            if tx.send(m).await.is_err() {
+                // The thread stopped: its result says why.
+                return self.outcome().await.map(drop);
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the channel and waits for the thread's result.
+    async fn outcome(&mut self) -> Result<bool, ocikit_image::Error> {
+        self.tx = None;
+        let Some(task) = self.task.take() else {
+            return Ok(false);
+        };
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("blob writer thread did not run: {e}"),
+        }
+    }
+
+    /// Sends what is pending, then checks and stores the blob.
+    async fn commit(mut self) -> Result<(), ocikit_image::Error> {
+        self.send(true).await?;
+        match self.outcome().await? {
+            true => Ok(()),
+            false => Err(ocikit_image::Error::Io {
+                op: "commit",
+                path: std::path::PathBuf::new(),
+                source: std::io::Error::other("the blob writer stopped early"),
+            }),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
 use crate::builder::{Progress, ProgressFn};
-use crate::client::{scope, Access, Client};
+use crate::client::{blocking, scope, Access, Client};
 use crate::transport::{header_str, Budget};
 use crate::Error;
 
@@ -41,9 +41,15 @@ impl Client {
         // Present and of the right size; the digest is checked while the
         // bytes go out (one read), and a blob that fails it is never
         // completed on the registry.
-        drop(layout.open_blob(desc, Verification::SizeOnlyUnverified)?);
-        // Settles the algorithm once; each upload attempt hashes afresh.
-        drop(Verifier::for_descriptor(desc)?);
+        {
+            let (layout, desc) = (layout.clone(), desc.clone());
+            blocking(move || {
+                drop(layout.open_blob(&desc, Verification::SizeOnlyUnverified)?);
+                // Settles the algorithm once; each upload attempt hashes afresh.
+                Verifier::for_descriptor(&desc).map(drop)
+            })
+            .await?;
+        }
         self.progress(Progress::Started {
             digest: desc.digest.clone(),
             size: desc.size,
@@ -147,7 +153,13 @@ impl Client {
                 source: e,
             })
         };
-        let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
+        let file = {
+            let path = path.to_owned();
+            blocking(move || std::fs::File::open(path))
+                .await
+                .map_err(|e| io_err("open", e))?
+        };
+        let mut file = Some(file);
         // The digest of the bytes read so far (once each, whatever resumes
         // send again), checked before the upload is completed.
         let mut verifier = Verifier::for_descriptor(desc)?;
@@ -155,10 +167,21 @@ impl Client {
         let mut resumes = 0u32;
         while offset < desc.size {
             let end = (offset + chunk).min(desc.size);
-            let mut body = vec![0u8; usize::try_from(end - offset).unwrap_or(0)];
-            file.seek(std::io::SeekFrom::Start(offset))
-                .and_then(|_| file.read_exact(&mut body))
-                .map_err(|e| io_err("read", e))?;
+            let len = usize::try_from(end - offset).unwrap_or(0);
+            let mut f = file
+                .take()
+                .ok_or_else(|| io_err("read", std::io::Error::other("an earlier read failed")))?;
+            let (f, read) = blocking(move || {
+                let mut body = vec![0u8; len];
+                let read = f
+                    .seek(std::io::SeekFrom::Start(offset))
+                    .and_then(|_| f.read_exact(&mut body))
+                    .map(|()| body);
+                (f, read)
+            })
+            .await;
+            file = Some(f);
+            let body = read.map_err(|e| io_err("read", e))?;
             if end > verifier.written() {
                 let from = usize::try_from(verifier.written().saturating_sub(offset)).unwrap_or(0);
                 verifier.update(&body[from.min(body.len())..])?;
