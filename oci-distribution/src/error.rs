@@ -11,7 +11,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// The request could not be sent or its answer not received (DNS,
     /// connection, TLS, timeout, redirect loop, a body cut off).
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed")]
     Transport {
         /// The URL requested.
         url: String,
@@ -92,14 +92,32 @@ pub enum Error {
     #[error(transparent)]
     Layout(#[from] ocikit_image::Error),
     /// A transient failure persisted through every retry.
-    #[error("giving up on {url} after {attempts} attempts: {last}")]
+    #[error("giving up on {url} after {attempts} attempts")]
     RetriesExhausted {
         /// The URL.
         url: String,
         /// How many attempts were made.
         attempts: u32,
-        /// The last failure.
-        last: String,
+        /// The last failure, with its own causes (a refused connection,
+        /// a TLS error, an error status).
+        #[source]
+        last: Box<Error>,
+    },
+    /// An `https://` request reached a server that answered in plain
+    /// HTTP: the registry is a plain-HTTP one, which the client reaches
+    /// only when told to. Not retried.
+    #[error(
+        "{host} answered the TLS handshake of {url} in plain HTTP; if it is a plain-HTTP \
+         registry, allow it with ClientBuilder::insecure_http_host(\"{host}\")"
+    )]
+    PlainHttp {
+        /// The URL requested.
+        url: String,
+        /// The host to mark insecure.
+        host: String,
+        /// The TLS failure.
+        #[source]
+        source: BoxError,
     },
     /// A request made no progress within its configured time (see
     /// [`crate::ClientBuilder::connect_timeout`],

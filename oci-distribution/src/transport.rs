@@ -116,10 +116,19 @@ impl Client {
                         return Ok(resp);
                     }
                     if attempt >= self.inner.cfg.retries {
+                        let m = method_name(&method);
+                        let last = match check(resp, m, url).await {
+                            Err(e) => e,
+                            Ok(resp) => Error::Protocol {
+                                url: url.to_owned(),
+                                expected: "an error status",
+                                found: resp.status().to_string(),
+                            },
+                        };
                         return Err(Error::RetriesExhausted {
                             url: url.to_owned(),
                             attempts: attempt + 1,
-                            last: format!("status {status}"),
+                            last: Box::new(last),
                         });
                     }
                     let wait = retry_after(resp.headers()).unwrap_or_else(|| self.backoff(attempt));
@@ -132,6 +141,13 @@ impl Client {
             };
             let e = retryable_error;
             let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+            if url.starts_with("https://") && is_plain_http_answer(&e) {
+                return Err(Error::PlainHttp {
+                    url: url.to_owned(),
+                    host: r.api_host().to_owned(),
+                    source: e.into(),
+                });
+            }
             if !transient || e.is_redirect() || is_permanent_failure(&e) {
                 return Err(Error::transport(url, e));
             }
@@ -142,7 +158,7 @@ impl Client {
                 return Err(Error::RetriesExhausted {
                     url: url.to_owned(),
                     attempts: attempt + 1,
-                    last: e.to_string(),
+                    last: Box::new(Error::transport(url, e)),
                 });
             }
             let wait = self.backoff(attempt);
@@ -241,6 +257,29 @@ fn is_permanent_failure(e: &reqwest::Error) -> bool {
             }
         }
         if s.to_string().contains("certificate") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// True when a TLS handshake got a plain-HTTP answer: what rustls
+/// ("corrupt message of type InvalidContentType") and OpenSSL ("wrong
+/// version number", "packet length too long") say when the first bytes
+/// back are `HTTP/1.1 400` instead of a TLS record.
+fn is_plain_http_answer(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if [
+            "InvalidContentType",
+            "wrong version number",
+            "packet length too long",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+        {
             return true;
         }
         source = s.source();

@@ -94,7 +94,7 @@ impl Client {
                             return Err(Error::RetriesExhausted {
                                 url,
                                 attempts: resumes + 1,
-                                last: e.to_string(),
+                                last: Box::new(e),
                             });
                         }
                         resumes += 1;

@@ -995,4 +995,27 @@ async fn issue_14_pull_file_work_runs_off_the_async_workers() {
     );
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status, issue_14_a_registry_that_never_answers_times_out, issue_14_a_stalled_blob_body_resumes_or_times_out, issue_14_pull_file_work_runs_off_the_async_workers];
+/// Issue 21: the error after the last retry keeps the underlying cause
+/// (here a refused connection) in its source chain, once.
+async fn issue_21_retries_keep_the_last_cause() {
+    let addr = format!("127.0.0.1:{}", testkit::registry::free_port());
+    let c = ClientBuilder::new()
+        .insecure_http_host(&addr)
+        .max_retries(2)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let err = c.pull_manifest(&r(&addr, "a:1")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RetriesExhausted { attempts: 3, .. }),
+        "{err:?}"
+    );
+    let lines = crate::real::chain(&err);
+    let all = lines.join("\n");
+    assert!(!lines[0].contains("refused"), "{all}");
+    let root = lines.last().unwrap();
+    assert!(root.to_lowercase().contains("refused"), "{all}");
+    assert_eq!(all.matches(root.as_str()).count(), 1, "{all}");
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status, issue_14_a_registry_that_never_answers_times_out, issue_14_a_stalled_blob_body_resumes_or_times_out, issue_14_pull_file_work_runs_off_the_async_workers, issue_21_retries_keep_the_last_cause];

@@ -381,7 +381,46 @@ async fn the_catalog_lists_repositories() {
 }
 
 /// The tests of this module, for the suite's runner.
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories];
+/// The messages of `err` and its sources, one per line.
+pub(crate) fn chain(err: &dyn std::error::Error) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut e: Option<&dyn std::error::Error> = Some(err);
+    while let Some(x) = e {
+        out.push(x.to_string());
+        e = x.source();
+    }
+    out
+}
+
+/// Issue 21: https to a plain-HTTP registry fails at once (no retries),
+/// with a hint naming the insecure-host option, and the TLS failure once
+/// in its source chain.
+async fn issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint() {
+    let Some(reg) = Registry::start() else { return };
+    let c = ClientBuilder::new().build().unwrap();
+    let r = reference(&reg, "a/b:1");
+    let started = std::time::Instant::now();
+    let err = c.pull_manifest(&r).await.unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(err, ocikit_distribution::Error::PlainHttp { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("insecure_http_host"), "{text}");
+    assert!(text.contains(&reg.addr), "{text}");
+    let lines = chain(&err);
+    let root = lines.last().unwrap().clone();
+    assert!(lines.len() > 1, "{lines:?}");
+    let all = lines.join("\n");
+    assert_eq!(all.matches(root.as_str()).count(), 1, "{all}");
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
