@@ -2,6 +2,7 @@
 //! registry.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use futures_util::TryStreamExt as _;
@@ -53,6 +54,58 @@ impl Client {
     ) -> Result<Descriptor, Error> {
         let top = self.pull_manifest(r).await?;
         self.pull_tree(r, top, layout, platforms, None).await
+    }
+
+    /// Pulls the image `r` names into the image layout at `dir` (created
+    /// if needed) and returns the layout and the descriptor of what was
+    /// stored at the top, as [`Client::pull_image`].
+    ///
+    /// The layout is created only once the registry has sent the image's
+    /// manifest, so an unreachable registry, a refused login or an unknown
+    /// image leave nothing behind. When the pull fails later, what this
+    /// call created is removed again: the directories it made (up to the
+    /// first that existed), or the layout files it added to an empty
+    /// directory. An existing layout is left as it was (blobs already
+    /// stored stay, and are checked on the next pull).
+    ///
+    /// # Errors
+    /// [`Error::Layout`] when `dir` cannot be made a layout, and the
+    /// errors of [`Client::pull_image`].
+    pub async fn pull_image_to(
+        &self,
+        r: &Reference,
+        dir: impl AsRef<Path>,
+        platforms: &Platforms,
+    ) -> Result<(Layout, Descriptor), Error> {
+        self.pull_image_to_inner(r, dir.as_ref().to_owned(), platforms)
+            .await
+    }
+
+    async fn pull_image_to_inner(
+        &self,
+        r: &Reference,
+        dir: PathBuf,
+        platforms: &Platforms,
+    ) -> Result<(Layout, Descriptor), Error> {
+        let top = self.pull_manifest(r).await?;
+        let (layout, created) = blocking(move || {
+            let created = Created::before_creating(&dir);
+            match Layout::create(&dir) {
+                Ok(layout) => Ok((layout, created)),
+                Err(e) => {
+                    created.undo();
+                    Err(e)
+                }
+            }
+        })
+        .await?;
+        match self.pull_tree(r, top, &layout, platforms, None).await {
+            Ok(desc) => Ok((layout, desc)),
+            Err(e) => {
+                blocking(move || created.undo()).await;
+                Err(e)
+            }
+        }
     }
 
     fn pull_tree<'a>(
@@ -244,5 +297,60 @@ impl Client {
         // Removing the staging tree is a directory walk.
         blocking(move || drop(staging)).await;
         copied
+    }
+}
+
+/// What [`Client::pull_image_to`] is about to create at a path, to be
+/// undone when the pull fails.
+#[derive(Debug)]
+enum Created {
+    /// The layout existed: nothing to undo.
+    Nothing,
+    /// This directory (the topmost missing one) and all below it.
+    Tree(PathBuf),
+    /// The layout's files in this directory, which was empty.
+    Contents(PathBuf),
+}
+
+impl Created {
+    fn before_creating(dir: &Path) -> Created {
+        if !dir.exists() {
+            let mut top = dir;
+            while let Some(parent) = top.parent() {
+                if parent.as_os_str().is_empty() || parent.exists() {
+                    break;
+                }
+                top = parent;
+            }
+            return Created::Tree(top.to_owned());
+        }
+        let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+        if empty {
+            Created::Contents(dir.to_owned())
+        } else {
+            Created::Nothing
+        }
+    }
+
+    /// Best effort: what cannot be removed is logged.
+    fn undo(self) {
+        let result = match &self {
+            Created::Nothing => Ok(()),
+            Created::Tree(top) => std::fs::remove_dir_all(top),
+            Created::Contents(dir) => std::fs::read_dir(dir).and_then(|entries| {
+                for entry in entries {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        std::fs::remove_dir_all(&path)?;
+                    } else {
+                        std::fs::remove_file(&path)?;
+                    }
+                }
+                Ok(())
+            }),
+        };
+        if let Err(e) = result {
+            tracing::warn!(?self, error = %e, "cannot remove what a failed pull created");
+        }
     }
 }

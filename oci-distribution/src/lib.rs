@@ -16,15 +16,14 @@
 //!
 //! ```no_run
 //! use ocikit_distribution::{ClientBuilder, Platforms};
-//! use ocikit_image::Layout;
 //! use ocikit_types::{Platform, Reference};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = ClientBuilder::new().insecure_http_host("localhost:5000").build()?;
-//! let layout = Layout::create("/tmp/busybox-layout")?;
 //! let image: Reference = "docker.io/library/busybox:latest".parse()?;
-//! let desc = client
-//!     .pull_image(&image, &layout, &Platforms::Only(Platform::host()))
+//! // The layout is created once the registry has sent the manifest.
+//! let (layout, desc) = client
+//!     .pull_image_to(&image, "/tmp/busybox-layout", &Platforms::Only(Platform::host()))
 //!     .await?;
 //! layout.tag("latest", desc.clone())?;
 //! client.push_image(&layout, &desc, &"localhost:5000/busybox:1".parse()?).await?;

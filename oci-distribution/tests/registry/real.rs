@@ -420,7 +420,58 @@ async fn issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint() {
     assert_eq!(all.matches(root.as_str()).count(), 1, "{all}");
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint];
+/// Issue 14: a pull into a directory that did not exist leaves nothing
+/// behind when the registry is unreachable, or when the pull fails after
+/// the manifest came; an empty directory stays empty.
+async fn issue_14_a_failed_pull_leaves_no_empty_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = format!("127.0.0.1:{}", testkit::registry::free_port());
+    let c = ClientBuilder::new()
+        .insecure_http_host(&gone)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let target = dir.path().join("new/layout");
+    let r: Reference = format!("{gone}/a:1").parse().unwrap();
+    c.pull_image_to(&r, &target, &Platforms::All)
+        .await
+        .unwrap_err();
+    assert!(!dir.path().join("new").exists());
+
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 1000);
+    let good = reference(&reg, "whole:1");
+    c.push_image(&src, &image, &good).await.unwrap();
+    let (layout, desc) = c
+        .pull_image_to(&good, dir.path().join("ok"), &Platforms::All)
+        .await
+        .unwrap();
+    assert_eq!(desc.digest, image.digest);
+    assert!(layout.has_blob(&image.digest));
+
+    // A layer the registry lost: the manifest comes, the pull fails.
+    let broken = reference(&reg, "broken:1");
+    c.push_image(&src, &image, &broken).await.unwrap();
+    let m: Raw<ImageManifest> = src.read_document(&image).unwrap();
+    c.delete_blob(&broken, &m.value().layers[1].digest)
+        .await
+        .unwrap();
+    let target = dir.path().join("b/layout");
+    c.pull_image_to(&broken, &target, &Platforms::All)
+        .await
+        .unwrap_err();
+    assert!(!dir.path().join("b").exists());
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    c.pull_image_to(&broken, &empty, &Platforms::All)
+        .await
+        .unwrap_err();
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
