@@ -7,7 +7,10 @@ use std::pin::Pin;
 
 use futures_util::TryStreamExt as _;
 use ocikit_image::Layout;
-use ocikit_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
+use ocikit_types::{
+    AnyManifest, Descriptor, Digest, Document as _, ImageConfiguration, MediaType, Platform,
+    Reference,
+};
 
 use crate::client::blocking;
 use crate::manifest::PulledManifest;
@@ -20,7 +23,9 @@ pub enum Platforms {
     /// Every platform: the index and all its manifests.
     All,
     /// Only the best match for this platform (see
-    /// [`Platform::best_match`]); the copy is that single manifest.
+    /// [`Platform::best_match`]); the copy is that single manifest. An
+    /// image that is a single manifest of another platform is refused
+    /// ([`Error::PlatformNotFound`] names the platform it has).
     Only(Platform),
 }
 
@@ -53,7 +58,50 @@ impl Client {
         platforms: &Platforms,
     ) -> Result<Descriptor, Error> {
         let top = self.pull_manifest(r).await?;
+        self.check_platform(r, &top, platforms).await?;
         self.pull_tree(r, top, layout, platforms, None).await
+    }
+
+    /// For [`Platforms::Only`] and an image that is a single manifest (no
+    /// index to choose from): the platform its configuration declares
+    /// must be the one wanted, else [`Error::PlatformNotFound`] names the
+    /// one found. Artifacts (configs of other types) have no platform and
+    /// pass.
+    async fn check_platform(
+        &self,
+        r: &Reference,
+        top: &PulledManifest,
+        platforms: &Platforms,
+    ) -> Result<(), Error> {
+        let Platforms::Only(want) = platforms else {
+            return Ok(());
+        };
+        let config = match &top.manifest {
+            AnyManifest::Manifest(m) => &m.config,
+            AnyManifest::DockerManifest(m) => &m.config,
+            _ => return Ok(()),
+        };
+        if !config.media_type.is_config() {
+            return Ok(());
+        }
+        let bytes = self.pull_blob_bytes(r, config).await?;
+        let parsed = ImageConfiguration::from_slice(&bytes).map_err(|source| Error::Document {
+            url: format!("{}/blobs/{}", self.base(r), config.digest),
+            source,
+        })?;
+        let mut found = Platform::new(parsed.architecture, parsed.os);
+        found.variant = parsed.variant;
+        found.os_version = parsed.os_version;
+        if want.matches(&found) {
+            return Ok(());
+        }
+        Err(Error::PlatformNotFound {
+            reference: r.to_string(),
+            source: ocikit_types::Error::PlatformNotFound {
+                wanted: Box::new(want.clone()),
+                available: vec![found],
+            },
+        })
     }
 
     /// Pulls the image `r` names into the image layout at `dir` (created
@@ -88,6 +136,7 @@ impl Client {
         platforms: &Platforms,
     ) -> Result<(Layout, Descriptor), Error> {
         let top = self.pull_manifest(r).await?;
+        self.check_platform(r, &top, platforms).await?;
         let (layout, created) = blocking(move || {
             let created = Created::before_creating(&dir);
             match Layout::create(&dir) {
@@ -287,6 +336,7 @@ impl Client {
         let (staging, layout) = blocking(|| crate::artifact::staging_layout(None)).await?;
         let copied = async {
             let top = self.pull_manifest(src).await?;
+            self.check_platform(src, &top, platforms).await?;
             let mount_into = (src.registry() == dst.registry()).then_some(dst);
             let desc = self
                 .pull_tree(src, top, &layout, platforms, mount_into)

@@ -471,7 +471,47 @@ async fn issue_14_a_failed_pull_leaves_no_empty_layout() {
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout];
+/// Issue 14: asking for one platform of a single-platform image of
+/// another platform is refused, naming the platform found; nothing is
+/// stored.
+async fn issue_14_a_single_platform_image_of_another_platform_is_refused() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let amd = build_image(&src, "amd64", 1, 1000);
+    let r = reference(&reg, "single:1");
+    c.push_image(&src, &amd, &r).await.unwrap();
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let arm = Platforms::Only("linux/arm64".parse().unwrap());
+    let err = c.pull_image(&r, &dst, &arm).await.unwrap_err();
+    assert!(
+        matches!(err, ocikit_distribution::Error::PlatformNotFound { .. }),
+        "{err:?}"
+    );
+    let all = chain(&err).join("\n");
+    assert!(all.contains("linux/arm64"), "{all}");
+    assert!(all.contains("linux/amd64"), "{all}");
+    assert!(!dst.has_blob(&amd.digest));
+    let err = c
+        .pull_image_to(&r, dir.path().join("new"), &arm)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ocikit_distribution::Error::PlatformNotFound { .. }),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("new").exists());
+
+    let d = c
+        .pull_image(&r, &dst, &Platforms::Only("linux/amd64".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(d.digest, amd.digest);
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
