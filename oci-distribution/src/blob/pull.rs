@@ -2,13 +2,13 @@
 //! resumed with `Range` when the connection breaks.
 
 use bytes::Bytes;
-use ocikit_image::Layout;
+use ocikit_image::{Layout, Verification};
 use ocikit_types::{Descriptor, Digest, Reference};
 use reqwest::header::RANGE;
 use reqwest::{Method, StatusCode};
 
 use crate::builder::Progress;
-use crate::client::{scope, Access, Client};
+use crate::client::{blocking, scope, Access, Client};
 use crate::transport::{read_limited, Budget};
 use crate::Error;
 
@@ -17,6 +17,10 @@ impl Client {
     /// blob is stored only when its size and digest match `desc`; a body
     /// longer than `desc.size` is cut off and refused. A connection that
     /// breaks mid-blob is resumed with a `Range` request.
+    ///
+    /// A blob already in the layout is checked (size, then digest) and
+    /// kept when it verifies; one that does not (a damaged file) is
+    /// downloaded again and replaced atomically.
     ///
     /// # Errors
     /// [`Error::Integrity`], [`Error::Layout`], [`Error::Status`],
@@ -27,11 +31,22 @@ impl Client {
         desc: &Descriptor,
         layout: &Layout,
     ) -> Result<(), Error> {
-        if layout.has_blob(&desc.digest) {
-            self.progress(Progress::Skipped {
-                digest: desc.digest.clone(),
-            });
-            return Ok(());
+        let stored = {
+            let (layout, desc) = (layout.clone(), desc.clone());
+            blocking(move || stored_blob_verifies(&layout, &desc)).await
+        };
+        match stored {
+            Ok(true) => {
+                self.progress(Progress::Skipped {
+                    digest: desc.digest.clone(),
+                });
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(e) => {
+                // Replaced atomically by the download below.
+                tracing::warn!(digest = %desc.digest, error = %e, "stored blob does not verify; downloading it again");
+            }
         }
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let scopes = [scope(r.repository(), Access::Pull)];
@@ -146,6 +161,19 @@ impl Client {
             .map_err(|source| Error::Integrity { url, source })?;
         Ok(bytes)
     }
+}
+
+/// True when `layout` holds the blob `desc` and it verifies (size first,
+/// then digest); false when it is absent; the error says why a stored
+/// one does not verify.
+fn stored_blob_verifies(layout: &Layout, desc: &Descriptor) -> Result<bool, ocikit_image::Error> {
+    let mut reader = match layout.open_blob(desc, Verification::Full) {
+        Ok(reader) => reader,
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| reader.error(e))?;
+    Ok(true)
 }
 
 /// Bytes gathered before they go to the writer thread: one hand-over

@@ -511,7 +511,39 @@ async fn issue_14_a_single_platform_image_of_another_platform_is_refused() {
     assert_eq!(d.digest, amd.digest);
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused];
+/// Issue 14: a re-pull checks the blobs already in the layout and
+/// downloads again one that does not verify (same size, other bytes).
+async fn issue_14_a_re_pull_repairs_a_corrupt_blob() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 100_000);
+    let r = reference(&reg, "repair:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    let m: Raw<ImageManifest> = dst.read_document(&image).unwrap();
+    let layer = m.value().layers[1].clone();
+    let path = dst.blob_path(&layer.digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[50_000] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(dst.read_blob(&layer).is_err(), "the layer is corrupt now");
+
+    c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(
+        dst.read_blob(&layer).unwrap(),
+        src.read_blob(&layer).unwrap()
+    );
+    assert_eq!(Digest::sha256(&std::fs::read(&path).unwrap()), layer.digest);
+    for d in std::iter::once(&m.value().config).chain(&m.value().layers) {
+        dst.read_blob(d).unwrap();
+    }
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused, issue_14_a_re_pull_repairs_a_corrupt_blob];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
