@@ -2,7 +2,7 @@
 //! resumed with `Range` when the connection breaks.
 
 use bytes::Bytes;
-use ocikit_image::{Layout, Verification};
+use ocikit_image::{Layout, Verification, Verifier};
 use ocikit_types::{Descriptor, Digest, Reference};
 use reqwest::header::RANGE;
 use reqwest::{Method, StatusCode};
@@ -125,6 +125,62 @@ impl Client {
             digest: desc.digest.clone(),
         });
         Ok(())
+    }
+
+    /// Streams the blob `desc` describes, for callers that consume it as
+    /// it arrives (unpacking, forwarding) instead of storing it. Each
+    /// chunk is counted and hashed on its way: a byte past `desc.size`
+    /// ends the stream with [`Error::Integrity`], and so does, in place of
+    /// its end, a body whose size or digest does not match. A consumer
+    /// must treat what it got as unverified until the stream has ended
+    /// without an error. A stall of the body (see
+    /// [`crate::ClientBuilder::progress_timeout`]) ends it with
+    /// [`Error::Timeout`]; it is not resumed.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] for an unsupported digest algorithm, and the
+    /// errors of sending the request ([`Error::Status`], ...).
+    pub async fn blob_stream(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+    ) -> Result<impl futures_util::Stream<Item = Result<Bytes, Error>> + Send + 'static, Error>
+    {
+        let url = format!("{}/blobs/{}", self.base(r), desc.digest);
+        let verifier = Verifier::for_descriptor(desc).map_err(|e| from_store(&url, e))?;
+        let scopes = [scope(r.repository(), Access::Pull)];
+        let resp = self
+            .send_ok_within(r, &scopes, Method::GET, &url, &|b| b, Budget::Download)
+            .await?;
+        let stall = self.cfg().progress_timeout;
+        Ok(futures_util::stream::unfold(
+            Some((resp, verifier, url)),
+            move |state| async move {
+                let (mut resp, mut verifier, url) = state?;
+                let next = match tokio::time::timeout(stall, resp.chunk()).await {
+                    Ok(Ok(next)) => next,
+                    Ok(Err(e)) => return Some((Err(Error::transport(&url, e)), None)),
+                    Err(_) => {
+                        let e = Error::Timeout {
+                            url,
+                            stage: "body",
+                            after: stall,
+                        };
+                        return Some((Err(e), None));
+                    }
+                };
+                match next {
+                    Some(chunk) => match verifier.update(&chunk) {
+                        Ok(()) => Some((Ok(chunk), Some((resp, verifier, url)))),
+                        Err(e) => Some((Err(from_store(&url, e)), None)),
+                    },
+                    None => match verifier.finish() {
+                        Ok(_) => None,
+                        Err(e) => Some((Err(from_store(&url, e)), None)),
+                    },
+                }
+            },
+        ))
     }
 
     /// Fetches a small blob (a config, say) into memory, verified.

@@ -345,6 +345,7 @@ fn public_futures_are_send() {
     send(&c.copy_image(&r, &r, &Platforms::All));
     send(&c.referrers(&r, &d.digest, None));
     send(&c.tags(&r, None));
+    send(&c.blob_stream(&r, &d));
 }
 
 #[cfg(feature = "blocking")]
@@ -543,7 +544,41 @@ async fn issue_14_a_re_pull_repairs_a_corrupt_blob() {
     }
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused, issue_14_a_re_pull_repairs_a_corrupt_blob];
+/// Issue 15: a blob streams verified; a descriptor that does not match
+/// ends the stream with an integrity error.
+async fn issue_15_blob_stream_verifies_as_it_goes() {
+    use futures_util::StreamExt as _;
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 3_000_000);
+    let r = reference(&reg, "stream:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+    let m: Raw<ImageManifest> = src.read_document(&image).unwrap();
+    let layer = m.value().layers[0].clone();
+
+    let mut stream = std::pin::pin!(c.blob_stream(&r, &layer).await.unwrap());
+    let mut got = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(got, src.read_blob(&layer).unwrap());
+
+    for size in [layer.size - 1, layer.size + 1] {
+        let mut wrong = layer.clone();
+        wrong.size = size;
+        let stream = c.blob_stream(&r, &wrong).await.unwrap();
+        let results: Vec<_> = stream.collect().await;
+        let err = results
+            .into_iter()
+            .find_map(Result::err)
+            .expect("an error before the end");
+        assert!(err.is_integrity(), "{err:?}");
+    }
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused, issue_14_a_re_pull_repairs_a_corrupt_blob, issue_15_blob_stream_verifies_as_it_goes];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
