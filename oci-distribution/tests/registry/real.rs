@@ -346,6 +346,7 @@ fn public_futures_are_send() {
     send(&c.referrers(&r, &d.digest, None));
     send(&c.tags(&r, None));
     send(&c.blob_stream(&r, &d));
+    send(&c.push_blob_from_reader(&r, MediaType::ImageLayer, &b""[..]));
 }
 
 #[cfg(feature = "blocking")]
@@ -578,7 +579,39 @@ async fn issue_15_blob_stream_verifies_as_it_goes() {
     }
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused, issue_14_a_re_pull_repairs_a_corrupt_blob, issue_15_blob_stream_verifies_as_it_goes];
+/// Issue 15: a blob of unknown length uploads from a reader in chunks,
+/// its digest computed on the way.
+async fn issue_15_push_blob_from_a_reader_of_unknown_length() {
+    use futures_util::StreamExt as _;
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let r = reference(&reg, "reader/blob");
+    let data: Vec<u8> = (0..(5u32 << 20) + 123)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let desc = c
+        .push_blob_from_reader(&r, MediaType::ImageLayer, &data[..])
+        .await
+        .unwrap();
+    assert_eq!(desc.digest, Digest::sha256(&data));
+    assert_eq!(desc.size, data.len() as u64);
+    assert!(c.blob_exists(&r, &desc.digest).await.unwrap());
+    let mut back = Vec::new();
+    let mut stream = std::pin::pin!(c.blob_stream(&r, &desc).await.unwrap());
+    while let Some(chunk) = stream.next().await {
+        back.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(back, data);
+
+    let empty = c
+        .push_blob_from_reader(&r, MediaType::ImageLayer, &b""[..])
+        .await
+        .unwrap();
+    assert_eq!(empty.digest, Digest::sha256(b""));
+    assert!(c.blob_exists(&r, &empty.digest).await.unwrap());
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused, issue_14_a_re_pull_repairs_a_corrupt_blob, issue_15_blob_stream_verifies_as_it_goes, issue_15_push_blob_from_a_reader_of_unknown_length];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
