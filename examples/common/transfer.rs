@@ -115,8 +115,8 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let digest = match (&src, &dst) {
         (Location::Registry(r), Location::Layout(dir, tag)) => {
-            let layout = Layout::create(dir)?;
-            let desc = client.pull_image(r, &layout, &platforms).await?;
+            // Creates the layout only once the registry answered.
+            let (layout, desc) = client.pull_image_to(r, dir, &platforms).await?;
             layout.tag(tag, desc.clone())?;
             desc.digest
         }

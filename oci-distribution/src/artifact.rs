@@ -10,6 +10,7 @@ use ocikit_types::{
     annotation, AnyManifest, Descriptor, Document, ImageManifest, MediaType, Raw, Reference,
 };
 
+use crate::client::blocking;
 use crate::{Client, Error, Platforms};
 
 /// One file of an artifact.
@@ -70,44 +71,18 @@ impl Client {
         subject: Option<Descriptor>,
         annotations: BTreeMap<String, String>,
     ) -> Result<Descriptor, Error> {
-        let (_staging, layout) = staging_layout(None)?;
-        {
-            let mut layers = Vec::new();
-            for f in files {
-                let file = std::fs::File::open(&f.path).map_err(|e| ocikit_image::Error::Io {
-                    op: "open",
-                    path: f.path.clone(),
-                    source: e,
-                })?;
-                let (digest, size) =
-                    layout.write_blob_from(file, ocikit_types::Algorithm::Sha256, None)?;
-                let mut d = Descriptor::new(f.media_type.clone(), digest, size);
-                let title = f
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                d.annotations.insert(annotation::TITLE.to_owned(), title);
-                layers.push(d);
-            }
-            layout.write_blob(MediaType::EmptyJson, b"{}")?;
-            if layers.is_empty() {
-                layers.push(Descriptor::empty());
-            }
-            let mut m = ImageManifest::new(Descriptor::empty(), layers);
-            m.artifact_type = Some(artifact_type.clone());
-            m.subject = subject;
-            m.annotations = annotations;
-            m.validate().map_err(|source| Error::Document {
-                url: r.to_string(),
-                source,
-            })?;
-            let raw = Raw::from_value(m);
-            let mut desc = layout.write_document(&raw, MediaType::ImageManifest)?;
-            self.push_image(&layout, &desc, r).await?;
-            desc.artifact_type = Some(artifact_type.clone());
-            Ok(desc)
-        }
+        let (staging, layout, desc) = {
+            let (files, artifact_type, r) = (files.to_vec(), artifact_type.clone(), r.clone());
+            // Hashing and staging the files is file work: off the workers.
+            blocking(move || stage_artifact(&files, &artifact_type, subject, annotations, &r))
+                .await?
+        };
+        let pushed = self.push_image(&layout, &desc, r).await;
+        blocking(move || drop(staging)).await;
+        pushed?;
+        let mut desc = desc;
+        desc.artifact_type = Some(artifact_type.clone());
+        Ok(desc)
     }
 
     /// Pulls the artifact `r` names and writes each titled layer into `dir`
@@ -128,54 +103,123 @@ impl Client {
         r: &Reference,
         dir: impl AsRef<Path>,
     ) -> Result<Vec<PathBuf>, Error> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| ocikit_image::Error::Io {
-            op: "create directory",
-            path: dir.to_owned(),
+        let dir = dir.as_ref().to_owned();
+        let (staging, layout) = {
+            let dir = dir.clone();
+            blocking(move || {
+                std::fs::create_dir_all(&dir).map_err(|e| ocikit_image::Error::Io {
+                    op: "create directory",
+                    path: dir.clone(),
+                    source: e,
+                })?;
+                // Staged inside `dir`, so that verified blobs are linked into
+                // place, never hashed or copied a second time.
+                staging_layout(Some(&dir))
+            })
+            .await?
+        };
+        let pulled = match self.pull_image(r, &layout, &Platforms::All).await {
+            Ok(desc) => {
+                let r = r.clone();
+                blocking(move || install_artifact(&r, &layout, &desc, &dir)).await
+            }
+            Err(e) => Err(e),
+        };
+        // Removing the staging tree is a directory walk.
+        blocking(move || drop(staging)).await;
+        pulled
+    }
+}
+
+/// Installs the titled layers of the artifact `desc` (pulled into
+/// `layout`) into `dir`.
+fn install_artifact(
+    r: &Reference,
+    layout: &Layout,
+    desc: &Descriptor,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let bytes = layout.read_blob(desc)?;
+    let manifest = match AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str())) {
+        Ok(AnyManifest::Manifest(m)) => m,
+        Ok(_) => {
+            return Err(Error::Protocol {
+                url: r.to_string(),
+                expected: "an artifact manifest",
+                found: "an index".to_owned(),
+            })
+        }
+        Err(source) => {
+            return Err(Error::Document {
+                url: r.to_string(),
+                source,
+            })
+        }
+    };
+    let mut written = Vec::new();
+    for layer in &manifest.layers {
+        let Some(title) = layer.annotation(annotation::TITLE) else {
+            continue;
+        };
+        if title.is_empty()
+            || title.contains('/')
+            || title == "."
+            || title == ".."
+            || title.contains('\0')
+        {
+            return Err(Error::Protocol {
+                url: r.to_string(),
+                expected: "a layer title that is a plain file name",
+                found: title.to_owned(),
+            });
+        }
+        let path = dir.join(title);
+        ocikit_image::install_file(layout.blob_path(&layer.digest), &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Stores `files` and the artifact manifest over them in a new staging
+/// layout; returns it with the manifest's descriptor.
+fn stage_artifact(
+    files: &[ArtifactFile],
+    artifact_type: &MediaType,
+    subject: Option<Descriptor>,
+    annotations: BTreeMap<String, String>,
+    r: &Reference,
+) -> Result<(tempfile::TempDir, Layout, Descriptor), Error> {
+    let (staging, layout) = staging_layout(None)?;
+    let mut layers = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(&f.path).map_err(|e| ocikit_image::Error::Io {
+            op: "open",
+            path: f.path.clone(),
             source: e,
         })?;
-        // Staged inside `dir`, so that verified blobs are linked into
-        // place, never hashed or copied a second time.
-        let (_staging, layout) = staging_layout(Some(dir))?;
-        let desc = self.pull_image(r, &layout, &Platforms::All).await?;
-        let bytes = layout.read_blob(&desc)?;
-        let manifest = match AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str())) {
-            Ok(AnyManifest::Manifest(m)) => m,
-            Ok(_) => {
-                return Err(Error::Protocol {
-                    url: r.to_string(),
-                    expected: "an artifact manifest",
-                    found: "an index".to_owned(),
-                })
-            }
-            Err(source) => {
-                return Err(Error::Document {
-                    url: r.to_string(),
-                    source,
-                })
-            }
-        };
-        let mut written = Vec::new();
-        for layer in &manifest.layers {
-            let Some(title) = layer.annotation(annotation::TITLE) else {
-                continue;
-            };
-            if title.is_empty()
-                || title.contains('/')
-                || title == "."
-                || title == ".."
-                || title.contains('\0')
-            {
-                return Err(Error::Protocol {
-                    url: r.to_string(),
-                    expected: "a layer title that is a plain file name",
-                    found: title.to_owned(),
-                });
-            }
-            let path = dir.join(title);
-            ocikit_image::install_file(layout.blob_path(&layer.digest), &path)?;
-            written.push(path);
-        }
-        Ok(written)
+        let (digest, size) = layout.write_blob_from(file, ocikit_types::Algorithm::Sha256, None)?;
+        let mut d = Descriptor::new(f.media_type.clone(), digest, size);
+        let title = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        d.annotations.insert(annotation::TITLE.to_owned(), title);
+        layers.push(d);
     }
+    layout.write_blob(MediaType::EmptyJson, b"{}")?;
+    if layers.is_empty() {
+        layers.push(Descriptor::empty());
+    }
+    let mut m = ImageManifest::new(Descriptor::empty(), layers);
+    m.artifact_type = Some(artifact_type.clone());
+    m.subject = subject;
+    m.annotations = annotations;
+    m.validate().map_err(|source| Error::Document {
+        url: r.to_string(),
+        source,
+    })?;
+    let raw = Raw::from_value(m);
+    let desc = layout.write_document(&raw, MediaType::ImageManifest)?;
+    Ok((staging, layout, desc))
 }

@@ -147,25 +147,46 @@ impl Client {
     }
 
     /// The credentials for `registry`: explicit ones, else those found in
-    /// the credential files (looked up once per registry).
+    /// the credential files (once [`Client::load_creds`] looked them up).
     pub(crate) fn creds(&self, registry: &str) -> Option<Credentials> {
         if let Some(c) = self.inner.cfg.credentials.get(registry) {
             return Some(c.clone());
         }
-        let files = self.inner.cfg.credential_files.as_ref()?;
-        let mut cache = self.inner.file_creds.lock().ok()?;
-        if let Some(found) = cache.get(registry) {
-            return found.clone();
+        let cache = self.inner.file_creds.lock().ok()?;
+        cache.get(registry)?.get()?.clone()
+    }
+
+    /// Looks up the stored credentials of `registry` once, on a blocking
+    /// thread: a credential helper may take its time (up to its timeout)
+    /// without holding up other requests or the runtime's workers.
+    /// Concurrent requests to the same registry wait for the one lookup.
+    pub(crate) async fn load_creds(&self, registry: &str) {
+        if self.inner.cfg.credentials.contains_key(registry) {
+            return;
         }
-        let found = match files.lookup(registry) {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(registry, error = %e, "stored credentials unreadable; going anonymous");
-                None
-            }
+        let Some(files) = self.inner.cfg.credential_files.clone() else {
+            return;
         };
-        cache.insert(registry.to_owned(), found.clone());
-        found
+        let cell = match self.inner.file_creds.lock() {
+            Ok(mut cache) => cache.entry(registry.to_owned()).or_default().clone(),
+            Err(_) => return,
+        };
+        cell.get_or_init(|| async {
+            let name = registry.to_owned();
+            let found = tokio::task::spawn_blocking(move || files.lookup(&name)).await;
+            match found {
+                Ok(Ok(found)) => found,
+                Ok(Err(e)) => {
+                    tracing::warn!(registry, error = %e, "stored credentials unreadable; going anonymous");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(registry, error = %e, "credential lookup failed; going anonymous");
+                    None
+                }
+            }
+        })
+        .await;
     }
 
     pub(crate) fn auth_header(&self, registry: &str, scope: &str) -> Option<String> {
@@ -357,6 +378,7 @@ impl Client {
                 .post(base_url.clone())
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(body)
+                .timeout(self.cfg().request_timeout)
                 .send()
         };
         let resp = match creds {
@@ -378,7 +400,11 @@ impl Client {
                         q.append_pair("scope", s);
                     }
                 }
-                let mut req = self.inner.http.get(url.clone());
+                let mut req = self
+                    .inner
+                    .http
+                    .get(url.clone())
+                    .timeout(self.cfg().request_timeout);
                 if let Some(h) = creds.and_then(Credentials::basic_header) {
                     req = req.header(AUTHORIZATION, h);
                 }
@@ -401,7 +427,25 @@ impl Client {
                 }
             }
         };
-        let resp = resp.map_err(|e| auth_err(format!("token request failed: {e}")))?;
+        let resp = resp.map_err(|e| {
+            if e.is_timeout() {
+                Error::Timeout {
+                    url: base_url.to_string(),
+                    stage: if e.is_connect() {
+                        "connection"
+                    } else {
+                        "token request"
+                    },
+                    after: if e.is_connect() {
+                        self.cfg().connect_timeout
+                    } else {
+                        self.cfg().request_timeout
+                    },
+                }
+            } else {
+                auth_err(format!("token request failed: {e}"))
+            }
+        })?;
         let status = resp.status();
         let body = read_limited(resp, MAX_SMALL_BODY, "token response", url.as_str()).await?;
         if !status.is_success() {

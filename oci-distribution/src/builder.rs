@@ -9,6 +9,13 @@ use crate::auth::{AuthCache, Credentials};
 use crate::client::{Client, Inner};
 use crate::Error;
 
+/// The default of [`ClientBuilder::connect_timeout`].
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default of [`ClientBuilder::progress_timeout`].
+pub(crate) const DEFAULT_PROGRESS_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default of [`ClientBuilder::request_timeout`].
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What a transfer reports as it goes, for progress bars.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,6 +76,9 @@ pub struct ClientBuilder {
     pub(crate) max_backoff: Duration,
     pub(crate) user_agent: String,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) progress_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) chunk_size: Option<u64>,
 }
@@ -81,6 +91,9 @@ impl std::fmt::Debug for ClientBuilder {
             .field("max_manifest", &self.max_manifest)
             .field("concurrency", &self.concurrency)
             .field("retries", &self.retries)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("progress_timeout", &self.progress_timeout)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +119,9 @@ impl ClientBuilder {
             max_backoff: Duration::from_secs(10),
             user_agent: concat!("ocikit/", env!("CARGO_PKG_VERSION")).to_owned(),
             timeout: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            progress_timeout: DEFAULT_PROGRESS_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             progress: None,
             chunk_size: None,
         }
@@ -176,10 +192,38 @@ impl ClientBuilder {
         self
     }
 
-    /// A timeout for each whole request. Default: none (large blobs take
-    /// as long as they take; stalled connections are caught by the OS).
+    /// A timeout for each whole request, blob transfers included.
+    /// Default: none (large blobs take as long as they take; stalls are
+    /// caught by [`ClientBuilder::progress_timeout`]).
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long establishing a connection (TCP and TLS) may take.
+    /// Default: 30 s. A connection that times out is retried like a
+    /// refused one.
+    pub fn connect_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a blob download may go without progress: waiting for the
+    /// answer to start, or for the next bytes of its body. Default: 60 s.
+    /// A stalled body is treated like a cut connection (resumed with
+    /// `Range`, up to [`ClientBuilder::max_retries`] times), then fails
+    /// with [`Error::Timeout`].
+    pub fn progress_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.progress_timeout = timeout;
+        self
+    }
+
+    /// How long a whole small request may take, from sending it to the end
+    /// of its body: manifests, token requests, tag lists, existence checks,
+    /// upload sessions. Default: 60 s. A timed-out request is retried like
+    /// a cut connection, then fails with [`Error::Timeout`].
+    pub fn request_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -205,6 +249,7 @@ impl ClientBuilder {
     pub fn build(&self) -> Result<Client, Error> {
         let mut http = reqwest::Client::builder()
             .user_agent(self.user_agent.clone())
+            .connect_timeout(self.connect_timeout)
             .redirect(reqwest::redirect::Policy::limited(10));
         if let Some(t) = self.timeout {
             http = http.timeout(t);

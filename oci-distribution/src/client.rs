@@ -13,11 +13,15 @@ use crate::auth::{AuthCache, Credentials};
 use crate::builder::{ClientBuilder, Progress};
 use crate::Error;
 
+pub(crate) type FileCreds = Arc<tokio::sync::OnceCell<Option<Credentials>>>;
+
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) cfg: ClientBuilder,
     pub(crate) auth: Mutex<AuthCache>,
-    pub(crate) file_creds: Mutex<HashMap<String, Option<Credentials>>>,
+    /// Credentials found in the credential files, per registry, each
+    /// looked up once (see `Client::load_creds`).
+    pub(crate) file_creds: Mutex<HashMap<String, FileCreds>>,
     /// Held while a token is fetched, so concurrent requests that need the
     /// same token wait for one fetch instead of each making their own.
     pub(crate) token_fetch: tokio::sync::Mutex<()>,
@@ -118,6 +122,17 @@ impl Client {
         let url = format!("{}/", &base[..base.len() - r.repository().len() - 1]);
         self.send_ok(r, &[], Method::GET, &url, &|b| b).await?;
         Ok(())
+    }
+}
+
+/// Runs blocking file work (writes, fsync, renames, directory walks) on
+/// tokio's blocking threads, so it never holds up an async worker.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down, which cancels the caller too.
+        Err(e) => panic!("blocking file work did not run: {e}"),
     }
 }
 

@@ -2,9 +2,11 @@
 //! including `docker-credential-*` helpers.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -62,10 +64,26 @@ struct HelperAnswer {
 /// assert!(files.lookup("quay.io")?.is_none());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// # Security
+/// - A helper runs with the caller's privileges; only plain names are
+///   accepted (`docker-credential-NAME`, no `/`), looked up on `PATH` or
+///   in [`CredentialFiles::helper_dir`].
+/// - A helper gets at most [`CredentialFiles::helper_timeout`] to answer;
+///   then it is killed.
+/// - Errors name the file, helper and registry, never a secret: a helper's
+///   output is not quoted in them.
+#[derive(Debug, Clone)]
 pub struct CredentialFiles {
     files: Vec<PathBuf>,
     helper_dir: Option<PathBuf>,
+    helper_timeout: Duration,
+}
+
+impl Default for CredentialFiles {
+    fn default() -> Self {
+        CredentialFiles::new(Vec::new())
+    }
 }
 
 impl CredentialFiles {
@@ -74,7 +92,16 @@ impl CredentialFiles {
         CredentialFiles {
             files,
             helper_dir: None,
+            helper_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// How long a credential helper may take to answer before it is killed
+    /// and the lookup fails with [`Error::CredentialHelperTimeout`].
+    /// Default: 30 s.
+    pub fn helper_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.helper_timeout = timeout;
+        self
     }
 
     /// The standard locations: `$REGISTRY_AUTH_FILE`,
@@ -111,10 +138,15 @@ impl CredentialFiles {
     /// The stored credentials for `registry` (as in references:
     /// `docker.io`, `ghcr.io`, `localhost:5000`), if any.
     ///
+    /// This blocks while a credential helper runs (up to the helper
+    /// timeout); [`crate::Client`] calls it on a blocking thread.
+    ///
     /// # Errors
     /// [`Error::Auth`] for a file that is not valid JSON, an `auth` that is
     /// not base64 `user:password`, or a helper that fails for another
-    /// reason than "credentials not found".
+    /// reason than "credentials not found";
+    /// [`Error::CredentialHelperTimeout`] for a helper that does not answer
+    /// in time.
     pub fn lookup(&self, registry: &str) -> Result<Option<Credentials>, Error> {
         for path in &self.files {
             let bytes = match std::fs::read(path) {
@@ -177,35 +209,56 @@ impl CredentialFiles {
             Some(d) => d.join(program),
             None => PathBuf::from(program),
         };
+        let name = program.display().to_string();
         let mut child = Command::new(&program)
             .arg("get")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| err(format!("cannot run {}: {e}", program.display())))?;
+            .map_err(|e| err(format!("cannot run {name}: {e}")))?;
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(server.as_bytes());
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| err(format!("{} failed: {e}", program.display())))?;
-        if !out.status.success() {
-            let text = String::from_utf8_lossy(&out.stdout);
-            if text.contains("credentials not found") {
+        // Read on another thread, so that the time limit holds whatever the
+        // helper does with its output.
+        let reader = child.stdout.take().map(|mut out| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = out.by_ref().take(1 << 20).read_to_end(&mut buf);
+                buf
+            })
+        });
+        let deadline = Instant::now() + self.helper_timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(Error::CredentialHelperTimeout {
+                        helper: name,
+                        registry: registry.to_owned(),
+                        after: self.helper_timeout,
+                    });
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => return Err(err(format!("waiting for {name} failed: {e}"))),
+            }
+        };
+        let stdout = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+        if !status.success() {
+            // The output is not quoted: a helper may echo what it was given
+            // or hold.
+            if String::from_utf8_lossy(&stdout).contains("credentials not found") {
                 return Ok(None);
             }
-            return Err(err(format!(
-                "{} exited with {}: {}",
-                program.display(),
-                out.status,
-                text.chars().take(200).collect::<String>()
-            )));
+            return Err(err(format!("{name} exited with {status}")));
         }
-        let answer: HelperAnswer = serde_json::from_slice(&out.stdout).map_err(|e| {
+        let answer: HelperAnswer = serde_json::from_slice(&stdout).map_err(|_| {
+            // serde's message may quote the values, secrets included.
             err(format!(
-                "{} answered something other than credentials: {e}",
-                program.display()
+                "{name} answered something other than credentials JSON"
             ))
         })?;
         Ok(Some(if answer.username == "<token>" {

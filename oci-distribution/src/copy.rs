@@ -2,12 +2,17 @@
 //! registry.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use futures_util::TryStreamExt as _;
 use ocikit_image::Layout;
-use ocikit_types::{AnyManifest, Descriptor, Digest, MediaType, Platform, Reference};
+use ocikit_types::{
+    AnyManifest, Descriptor, Digest, Document as _, ImageConfiguration, MediaType, Platform,
+    Reference,
+};
 
+use crate::client::blocking;
 use crate::manifest::PulledManifest;
 use crate::{Client, Error};
 
@@ -18,7 +23,9 @@ pub enum Platforms {
     /// Every platform: the index and all its manifests.
     All,
     /// Only the best match for this platform (see
-    /// [`Platform::best_match`]); the copy is that single manifest.
+    /// [`Platform::best_match`]); the copy is that single manifest. An
+    /// image that is a single manifest of another platform is refused
+    /// ([`Error::PlatformNotFound`] names the platform it has).
     Only(Platform),
 }
 
@@ -51,7 +58,103 @@ impl Client {
         platforms: &Platforms,
     ) -> Result<Descriptor, Error> {
         let top = self.pull_manifest(r).await?;
+        self.check_platform(r, &top, platforms).await?;
         self.pull_tree(r, top, layout, platforms, None).await
+    }
+
+    /// For [`Platforms::Only`] and an image that is a single manifest (no
+    /// index to choose from): the platform its configuration declares
+    /// must be the one wanted, else [`Error::PlatformNotFound`] names the
+    /// one found. Artifacts (configs of other types) have no platform and
+    /// pass.
+    async fn check_platform(
+        &self,
+        r: &Reference,
+        top: &PulledManifest,
+        platforms: &Platforms,
+    ) -> Result<(), Error> {
+        let Platforms::Only(want) = platforms else {
+            return Ok(());
+        };
+        let config = match &top.manifest {
+            AnyManifest::Manifest(m) => &m.config,
+            AnyManifest::DockerManifest(m) => &m.config,
+            _ => return Ok(()),
+        };
+        if !config.media_type.is_config() {
+            return Ok(());
+        }
+        let bytes = self.pull_blob_bytes(r, config).await?;
+        let parsed = ImageConfiguration::from_slice(&bytes).map_err(|source| Error::Document {
+            url: format!("{}/blobs/{}", self.base(r), config.digest),
+            source,
+        })?;
+        let mut found = Platform::new(parsed.architecture, parsed.os);
+        found.variant = parsed.variant;
+        found.os_version = parsed.os_version;
+        if want.matches(&found) {
+            return Ok(());
+        }
+        Err(Error::PlatformNotFound {
+            reference: r.to_string(),
+            source: ocikit_types::Error::PlatformNotFound {
+                wanted: Box::new(want.clone()),
+                available: vec![found],
+            },
+        })
+    }
+
+    /// Pulls the image `r` names into the image layout at `dir` (created
+    /// if needed) and returns the layout and the descriptor of what was
+    /// stored at the top, as [`Client::pull_image`].
+    ///
+    /// The layout is created only once the registry has sent the image's
+    /// manifest, so an unreachable registry, a refused login or an unknown
+    /// image leave nothing behind. When the pull fails later, what this
+    /// call created is removed again: the directories it made (up to the
+    /// first that existed), or the layout files it added to an empty
+    /// directory. An existing layout is left as it was (blobs already
+    /// stored stay, and are checked on the next pull).
+    ///
+    /// # Errors
+    /// [`Error::Layout`] when `dir` cannot be made a layout, and the
+    /// errors of [`Client::pull_image`].
+    pub async fn pull_image_to(
+        &self,
+        r: &Reference,
+        dir: impl AsRef<Path>,
+        platforms: &Platforms,
+    ) -> Result<(Layout, Descriptor), Error> {
+        self.pull_image_to_inner(r, dir.as_ref().to_owned(), platforms)
+            .await
+    }
+
+    async fn pull_image_to_inner(
+        &self,
+        r: &Reference,
+        dir: PathBuf,
+        platforms: &Platforms,
+    ) -> Result<(Layout, Descriptor), Error> {
+        let top = self.pull_manifest(r).await?;
+        self.check_platform(r, &top, platforms).await?;
+        let (layout, created) = blocking(move || {
+            let created = Created::before_creating(&dir);
+            match Layout::create(&dir) {
+                Ok(layout) => Ok((layout, created)),
+                Err(e) => {
+                    created.undo();
+                    Err(e)
+                }
+            }
+        })
+        .await?;
+        match self.pull_tree(r, top, &layout, platforms, None).await {
+            Ok(desc) => Ok((layout, desc)),
+            Err(e) => {
+                blocking(move || created.undo()).await;
+                Err(e)
+            }
+        }
     }
 
     fn pull_tree<'a>(
@@ -105,11 +208,15 @@ impl Client {
                     .await?;
             }
             let desc = pulled.descriptor();
-            layout.write_blob_from(
-                &pulled.bytes[..],
-                ocikit_types::Algorithm::Sha256,
-                Some((&desc.digest, desc.size)),
-            )?;
+            let (layout, bytes, d) = (layout.clone(), pulled.bytes, desc.clone());
+            blocking(move || {
+                layout.write_blob_from(
+                    &bytes[..],
+                    ocikit_types::Algorithm::Sha256,
+                    Some((&d.digest, d.size)),
+                )
+            })
+            .await?;
             Ok(desc)
         })
     }
@@ -139,7 +246,10 @@ impl Client {
         r: &'a Reference,
     ) -> BoxFuture<'a, Result<Digest, Error>> {
         Box::pin(async move {
-            let bytes = layout.read_blob(desc)?;
+            let bytes = {
+                let (layout, desc) = (layout.clone(), desc.clone());
+                blocking(move || layout.read_blob(&desc)).await?
+            };
             let manifest = AnyManifest::from_slice(&bytes, Some(desc.media_type.as_str()))
                 .map_err(|source| Error::Document {
                     url: desc.digest.to_string(),
@@ -223,12 +333,74 @@ impl Client {
         dst: &Reference,
         platforms: &Platforms,
     ) -> Result<Digest, Error> {
-        let (_staging, layout) = crate::artifact::staging_layout(None)?;
-        let top = self.pull_manifest(src).await?;
-        let mount_into = (src.registry() == dst.registry()).then_some(dst);
-        let desc = self
-            .pull_tree(src, top, &layout, platforms, mount_into)
-            .await?;
-        self.push_image(&layout, &desc, dst).await
+        let (staging, layout) = blocking(|| crate::artifact::staging_layout(None)).await?;
+        let copied = async {
+            let top = self.pull_manifest(src).await?;
+            self.check_platform(src, &top, platforms).await?;
+            let mount_into = (src.registry() == dst.registry()).then_some(dst);
+            let desc = self
+                .pull_tree(src, top, &layout, platforms, mount_into)
+                .await?;
+            self.push_image(&layout, &desc, dst).await
+        }
+        .await;
+        // Removing the staging tree is a directory walk.
+        blocking(move || drop(staging)).await;
+        copied
+    }
+}
+
+/// What [`Client::pull_image_to`] is about to create at a path, to be
+/// undone when the pull fails.
+#[derive(Debug)]
+enum Created {
+    /// The layout existed: nothing to undo.
+    Nothing,
+    /// This directory (the topmost missing one) and all below it.
+    Tree(PathBuf),
+    /// The layout's files in this directory, which was empty.
+    Contents(PathBuf),
+}
+
+impl Created {
+    fn before_creating(dir: &Path) -> Created {
+        if !dir.exists() {
+            let mut top = dir;
+            while let Some(parent) = top.parent() {
+                if parent.as_os_str().is_empty() || parent.exists() {
+                    break;
+                }
+                top = parent;
+            }
+            return Created::Tree(top.to_owned());
+        }
+        let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+        if empty {
+            Created::Contents(dir.to_owned())
+        } else {
+            Created::Nothing
+        }
+    }
+
+    /// Best effort: what cannot be removed is logged.
+    fn undo(self) {
+        let result = match &self {
+            Created::Nothing => Ok(()),
+            Created::Tree(top) => std::fs::remove_dir_all(top),
+            Created::Contents(dir) => std::fs::read_dir(dir).and_then(|entries| {
+                for entry in entries {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        std::fs::remove_dir_all(&path)?;
+                    } else {
+                        std::fs::remove_file(&path)?;
+                    }
+                }
+                Ok(())
+            }),
+        };
+        if let Err(e) = result {
+            tracing::warn!(?self, error = %e, "cannot remove what a failed pull created");
+        }
     }
 }

@@ -11,7 +11,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// The request could not be sent or its answer not received (DNS,
     /// connection, TLS, timeout, redirect loop, a body cut off).
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed")]
     Transport {
         /// The URL requested.
         url: String,
@@ -38,6 +38,17 @@ pub enum Error {
         registry: String,
         /// What went wrong.
         reason: String,
+    },
+    /// A credential helper did not answer in time and was killed (see
+    /// [`crate::CredentialFiles::helper_timeout`]).
+    #[error("credential helper {helper} did not answer for {registry} within {after:?}")]
+    CredentialHelperTimeout {
+        /// The helper program.
+        helper: String,
+        /// The registry whose credentials were asked for.
+        registry: String,
+        /// The time limit.
+        after: std::time::Duration,
     },
     /// A response is larger than allowed (manifest, token, error body).
     #[error("{what} from {url} is larger than the limit of {limit} bytes")]
@@ -81,14 +92,46 @@ pub enum Error {
     #[error(transparent)]
     Layout(#[from] ocikit_image::Error),
     /// A transient failure persisted through every retry.
-    #[error("giving up on {url} after {attempts} attempts: {last}")]
+    #[error("giving up on {url} after {attempts} attempts")]
     RetriesExhausted {
         /// The URL.
         url: String,
         /// How many attempts were made.
         attempts: u32,
-        /// The last failure.
-        last: String,
+        /// The last failure, with its own causes (a refused connection,
+        /// a TLS error, an error status).
+        #[source]
+        last: Box<Error>,
+    },
+    /// An `https://` request reached a server that answered in plain
+    /// HTTP: the registry is a plain-HTTP one, which the client reaches
+    /// only when told to. Not retried.
+    #[error(
+        "{host} answered the TLS handshake of {url} in plain HTTP; if it is a plain-HTTP \
+         registry, allow it with ClientBuilder::insecure_http_host(\"{host}\")"
+    )]
+    PlainHttp {
+        /// The URL requested.
+        url: String,
+        /// The host to mark insecure.
+        host: String,
+        /// The TLS failure.
+        #[source]
+        source: BoxError,
+    },
+    /// A request made no progress within its configured time (see
+    /// [`crate::ClientBuilder::connect_timeout`],
+    /// [`crate::ClientBuilder::progress_timeout`] and
+    /// [`crate::ClientBuilder::request_timeout`]).
+    #[error("{stage} of {url} timed out after {after:?}")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// What timed out: `connection`, `answer` (of a blob download),
+        /// `body` (of a blob download), `request` or `token request`.
+        stage: &'static str,
+        /// The configured time that passed.
+        after: std::time::Duration,
     },
     /// No manifest of an index matches the wanted platform; the source
     /// ([`ocikit_types::Error::PlatformNotFound`]) lists what it offers.
@@ -135,6 +178,25 @@ impl Error {
             Error::Layout(e) => e.is_not_found(),
             _ => false,
         }
+    }
+
+    /// True for [`Error::Timeout`], also when it is the last failure of
+    /// [`Error::RetriesExhausted`].
+    pub fn is_timeout(&self) -> bool {
+        let mut e: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(x) = e {
+            if matches!(
+                x.downcast_ref::<Error>(),
+                Some(Error::Timeout { .. } | Error::CredentialHelperTimeout { .. })
+            ) || x
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
+            {
+                return true;
+            }
+            e = x.source();
+        }
+        false
     }
 
     /// True when the registry sent content that failed verification.

@@ -16,15 +16,14 @@
 //!
 //! ```no_run
 //! use ocikit_distribution::{ClientBuilder, Platforms};
-//! use ocikit_image::Layout;
 //! use ocikit_types::{Platform, Reference};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = ClientBuilder::new().insecure_http_host("localhost:5000").build()?;
-//! let layout = Layout::create("/tmp/busybox-layout")?;
 //! let image: Reference = "docker.io/library/busybox:latest".parse()?;
-//! let desc = client
-//!     .pull_image(&image, &layout, &Platforms::Only(Platform::host()))
+//! // The layout is created once the registry has sent the manifest.
+//! let (layout, desc) = client
+//!     .pull_image_to(&image, "/tmp/busybox-layout", &Platforms::Only(Platform::host()))
 //!     .await?;
 //! layout.tag("latest", desc.clone())?;
 //! client.push_image(&layout, &desc, &"localhost:5000/busybox:1".parse()?).await?;
@@ -32,6 +31,22 @@
 //! # }
 //! # fn main() { drop(run()); }
 //! ```
+//!
+//! # Timeouts
+//!
+//! Every setting is on [`ClientBuilder`]; a timeout ends in
+//! [`Error::Timeout`] (see [`Error::is_timeout`]).
+//!
+//! | what | default | setter |
+//! |---|---|---|
+//! | establishing a connection (TCP and TLS) | 30 s | [`ClientBuilder::connect_timeout`] |
+//! | a blob download without progress (answer or next bytes); resumed with `Range` | 60 s | [`ClientBuilder::progress_timeout`] |
+//! | a whole small request: manifest, token, tag list, existence check | 60 s | [`ClientBuilder::request_timeout`] |
+//! | a credential helper's answer (run on a blocking thread, then killed) | 30 s | [`CredentialFiles::helper_timeout`] |
+//! | any whole request, blobs included | none | [`ClientBuilder::timeout`] |
+//!
+//! Blob uploads have no limit of their own beyond the connection's: a
+//! large blob takes as long as the link needs.
 //!
 //! # Security
 //! - Plain HTTP only for hosts marked with

@@ -13,23 +13,56 @@ use crate::Error;
 /// Largest error body or token response read.
 pub(crate) const MAX_SMALL_BODY: u64 = 1 << 20;
 
+/// How long a request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// A small request, whole (sending to the end of the body) within the
+    /// request timeout.
+    Whole,
+    /// A blob download: its answer must start within the progress
+    /// timeout; the caller watches the body's progress.
+    Download,
+    /// A blob upload: as long as the body takes to send.
+    Upload,
+}
+
+type Make<'a> = &'a (dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync);
+
 impl Client {
-    /// Sends a request built by `make` (called again for each attempt),
-    /// authenticating on 401 and retrying transient failures.
+    /// Sends a small request built by `make` (called again for each
+    /// attempt), authenticating on 401 and retrying transient failures.
     pub(crate) async fn send(
         &self,
         r: &Reference,
         scopes: &[String],
         method: Method,
         url: &str,
-        make: &(dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync),
+        make: Make<'_>,
+    ) -> Result<Response, Error> {
+        self.send_within(r, scopes, method, url, make, Budget::Whole)
+            .await
+    }
+
+    /// [`Client::send`] with the time limits of `budget`.
+    pub(crate) async fn send_within(
+        &self,
+        r: &Reference,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        make: Make<'_>,
+        budget: Budget,
     ) -> Result<Response, Error> {
         let registry = r.registry().to_owned();
+        self.load_creds(&registry).await;
         let scope_key = scopes.join(" ");
         let mut attempt = 0u32;
         let mut authenticated = false;
         loop {
             let mut req = make(self.inner.http.request(method.clone(), url));
+            if budget == Budget::Whole {
+                req = req.timeout(self.cfg().request_timeout);
+            }
             let sent = match self.auth_header(&registry, &scope_key) {
                 Some(h) => Some(h),
                 None => self.renew_token(r, scopes).await?,
@@ -37,7 +70,29 @@ impl Client {
             if let Some(h) = &sent {
                 req = req.header(AUTHORIZATION, h);
             }
-            let result = req.send().await;
+            let result = match budget {
+                Budget::Download => {
+                    let wait = self.cfg().progress_timeout;
+                    match tokio::time::timeout(wait, req.send()).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            let e = Error::Timeout {
+                                url: url.to_owned(),
+                                stage: "answer",
+                                after: wait,
+                            };
+                            if attempt >= self.inner.cfg.retries {
+                                return Err(e);
+                            }
+                            tracing::debug!(%url, ?wait, attempt, "no answer in time; retrying");
+                            tokio::time::sleep(self.backoff(attempt)).await;
+                            attempt += 1;
+                            continue;
+                        }
+                    }
+                }
+                Budget::Whole | Budget::Upload => req.send().await,
+            };
             let retryable_error = match result {
                 Ok(resp) => {
                     let status = resp.status();
@@ -61,10 +116,19 @@ impl Client {
                         return Ok(resp);
                     }
                     if attempt >= self.inner.cfg.retries {
+                        let m = method_name(&method);
+                        let last = match check(resp, m, url).await {
+                            Err(e) => e,
+                            Ok(resp) => Error::Protocol {
+                                url: url.to_owned(),
+                                expected: "an error status",
+                                found: resp.status().to_string(),
+                            },
+                        };
                         return Err(Error::RetriesExhausted {
                             url: url.to_owned(),
                             attempts: attempt + 1,
-                            last: format!("status {status}"),
+                            last: Box::new(last),
                         });
                     }
                     let wait = retry_after(resp.headers()).unwrap_or_else(|| self.backoff(attempt));
@@ -77,14 +141,24 @@ impl Client {
             };
             let e = retryable_error;
             let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+            if url.starts_with("https://") && is_plain_http_answer(&e) {
+                return Err(Error::PlainHttp {
+                    url: url.to_owned(),
+                    host: r.api_host().to_owned(),
+                    source: e.into(),
+                });
+            }
             if !transient || e.is_redirect() || is_permanent_failure(&e) {
                 return Err(Error::transport(url, e));
             }
             if attempt >= self.inner.cfg.retries {
+                if e.is_timeout() {
+                    return Err(self.timeout_error(url, &e, budget));
+                }
                 return Err(Error::RetriesExhausted {
                     url: url.to_owned(),
                     attempts: attempt + 1,
-                    last: e.to_string(),
+                    last: Box::new(Error::transport(url, e)),
                 });
             }
             let wait = self.backoff(attempt);
@@ -94,18 +168,51 @@ impl Client {
         }
     }
 
-    /// Sends and checks for a success status, turning error statuses into
-    /// [`Error::Status`] with the registry's error body.
+    /// The typed timeout for a request that timed out in `reqwest`.
+    fn timeout_error(&self, url: &str, e: &reqwest::Error, budget: Budget) -> Error {
+        let (stage, after) = if e.is_connect() {
+            ("connection", self.cfg().connect_timeout)
+        } else if budget == Budget::Whole {
+            ("request", self.cfg().request_timeout)
+        } else {
+            ("request", self.cfg().timeout.unwrap_or_default())
+        };
+        Error::Timeout {
+            url: url.to_owned(),
+            stage,
+            after,
+        }
+    }
+
+    /// Sends a small request and checks for a success status, turning
+    /// error statuses into [`Error::Status`] with the registry's error
+    /// body.
     pub(crate) async fn send_ok(
         &self,
         r: &Reference,
         scopes: &[String],
         method: Method,
         url: &str,
-        make: &(dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync),
+        make: Make<'_>,
+    ) -> Result<Response, Error> {
+        self.send_ok_within(r, scopes, method, url, make, Budget::Whole)
+            .await
+    }
+
+    /// [`Client::send_ok`] with the time limits of `budget`.
+    pub(crate) async fn send_ok_within(
+        &self,
+        r: &Reference,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        make: Make<'_>,
+        budget: Budget,
     ) -> Result<Response, Error> {
         let m = method_name(&method);
-        let resp = self.send(r, scopes, method, url, make).await?;
+        let resp = self
+            .send_within(r, scopes, method, url, make, budget)
+            .await?;
         check(resp, m, url).await
     }
 
@@ -150,6 +257,29 @@ fn is_permanent_failure(e: &reqwest::Error) -> bool {
             }
         }
         if s.to_string().contains("certificate") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// True when a TLS handshake got a plain-HTTP answer: what rustls
+/// ("corrupt message of type InvalidContentType") and OpenSSL ("wrong
+/// version number", "packet length too long") say when the first bytes
+/// back are `HTTP/1.1 400` instead of a TLS record.
+fn is_plain_http_answer(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if [
+            "InvalidContentType",
+            "wrong version number",
+            "packet length too long",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+        {
             return true;
         }
         source = s.source();

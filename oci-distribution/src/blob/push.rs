@@ -3,13 +3,13 @@
 //! one described.
 
 use ocikit_image::{Layout, Verification, Verifier};
-use ocikit_types::{Descriptor, Reference};
+use ocikit_types::{Descriptor, MediaType, Reference};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
 use crate::builder::{Progress, ProgressFn};
-use crate::client::{scope, Access, Client};
-use crate::transport::header_str;
+use crate::client::{blocking, scope, Access, Client};
+use crate::transport::{header_str, Budget};
 use crate::Error;
 
 /// Chunk size when falling back to chunked uploads.
@@ -41,9 +41,15 @@ impl Client {
         // Present and of the right size; the digest is checked while the
         // bytes go out (one read), and a blob that fails it is never
         // completed on the registry.
-        drop(layout.open_blob(desc, Verification::SizeOnlyUnverified)?);
-        // Settles the algorithm once; each upload attempt hashes afresh.
-        drop(Verifier::for_descriptor(desc)?);
+        {
+            let (layout, desc) = (layout.clone(), desc.clone());
+            blocking(move || {
+                drop(layout.open_blob(&desc, Verification::SizeOnlyUnverified)?);
+                // Settles the algorithm once; each upload attempt hashes afresh.
+                Verifier::for_descriptor(&desc).map(drop)
+            })
+            .await?;
+        }
         self.progress(Progress::Started {
             digest: desc.digest.clone(),
             size: desc.size,
@@ -71,6 +77,105 @@ impl Client {
             digest: desc.digest.clone(),
         });
         Ok(())
+    }
+
+    /// Uploads a blob of unknown length from `reader`, in chunks (PATCH,
+    /// of [`crate::ClientBuilder::chunked_upload`]'s size, 2 MiB by
+    /// default, or the registry's minimum when larger), computing its
+    /// SHA-256 digest on the way, and returns its descriptor with
+    /// `media_type`. Each byte is read once; the upload is completed only
+    /// with the digest of what was sent.
+    ///
+    /// A chunk that fails is not resent (the reader cannot be rewound):
+    /// the upload session is cancelled and the error returned.
+    ///
+    /// # Errors
+    /// [`Error::Layout`] (`Io`) when `reader` fails, and
+    /// [`Error::Status`], [`Error::Protocol`] as [`Client::push_blob`].
+    pub async fn push_blob_from_reader(
+        &self,
+        r: &Reference,
+        media_type: MediaType,
+        mut reader: impl tokio::io::AsyncRead + Unpin + Send,
+    ) -> Result<Descriptor, Error> {
+        self.push_blob_from_reader_inner(r, media_type, &mut reader)
+            .await
+    }
+
+    async fn push_blob_from_reader_inner(
+        &self,
+        r: &Reference,
+        media_type: MediaType,
+        reader: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+    ) -> Result<Descriptor, Error> {
+        use tokio::io::AsyncReadExt as _;
+        let (mut loc, min) = self.start_upload(r).await?;
+        let chunk = usize::try_from(
+            self.cfg()
+                .chunk_size
+                .unwrap_or(FALLBACK_CHUNK)
+                .max(min.unwrap_or(0))
+                .max(1),
+        )
+        .unwrap_or(usize::MAX);
+        let scopes = [scope(r.repository(), Access::Push)];
+        let mut verifier = Verifier::computing(ocikit_types::Algorithm::Sha256, u64::MAX);
+        let mut offset = 0u64;
+        let outcome: Result<(), Error> = async {
+            loop {
+                let mut body = Vec::with_capacity(chunk.min(FALLBACK_CHUNK as usize));
+                let mut limited = (&mut *reader).take(chunk as u64);
+                limited.read_to_end(&mut body).await.map_err(|e| {
+                    Error::Layout(ocikit_image::Error::Io {
+                        op: "read the blob to upload from",
+                        path: std::path::PathBuf::from("<reader>"),
+                        source: e,
+                    })
+                })?;
+                if body.is_empty() {
+                    return Ok(());
+                }
+                verifier.update(&body)?;
+                let len = body.len();
+                let range = format!("{offset}-{}", offset + len as u64 - 1);
+                let resp = self
+                    .send_ok_within(
+                        r,
+                        &scopes,
+                        Method::PATCH,
+                        &loc,
+                        &move |b| {
+                            b.header(CONTENT_TYPE, "application/octet-stream")
+                                .header("content-range", range.clone())
+                                .header(CONTENT_LENGTH, body.len())
+                                .body(body.clone())
+                        },
+                        Budget::Upload,
+                    )
+                    .await?;
+                if let Some(l) = header_str(resp.headers(), "location") {
+                    loc = self.absolute(&loc, l);
+                }
+                offset += len as u64;
+                if len < chunk {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        if let Err(e) = outcome {
+            // Best effort: an abandoned session expires on the registry.
+            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            return Err(e);
+        }
+        let (digest, size) = verifier.finish()?;
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let url = format!("{loc}{sep}digest={digest}");
+        self.send_ok(r, &scopes, Method::PUT, &url, &|b| {
+            b.header(CONTENT_LENGTH, "0")
+        })
+        .await?;
+        Ok(Descriptor::new(media_type, digest, size))
     }
 
     async fn start_upload(&self, r: &Reference) -> Result<(String, Option<u64>), Error> {
@@ -106,11 +211,18 @@ impl Client {
         let progress = self.cfg().progress.clone();
         let blob = desc.clone();
         let sent = self
-            .send_ok(r, &scopes, Method::PUT, &url, &move |b| {
-                b.header(CONTENT_TYPE, "application/octet-stream")
-                    .header(CONTENT_LENGTH, size)
-                    .body(verified_body(&path, &blob, progress.clone()))
-            })
+            .send_ok_within(
+                r,
+                &scopes,
+                Method::PUT,
+                &url,
+                &move |b| {
+                    b.header(CONTENT_TYPE, "application/octet-stream")
+                        .header(CONTENT_LENGTH, size)
+                        .body(verified_body(&path, &blob, progress.clone()))
+                },
+                Budget::Upload,
+            )
             .await;
         match sent {
             // The local blob failed its check on the way out: the body
@@ -140,7 +252,13 @@ impl Client {
                 source: e,
             })
         };
-        let mut file = std::fs::File::open(path).map_err(|e| io_err("open", e))?;
+        let file = {
+            let path = path.to_owned();
+            blocking(move || std::fs::File::open(path))
+                .await
+                .map_err(|e| io_err("open", e))?
+        };
+        let mut file = Some(file);
         // The digest of the bytes read so far (once each, whatever resumes
         // send again), checked before the upload is completed.
         let mut verifier = Verifier::for_descriptor(desc)?;
@@ -148,22 +266,40 @@ impl Client {
         let mut resumes = 0u32;
         while offset < desc.size {
             let end = (offset + chunk).min(desc.size);
-            let mut body = vec![0u8; usize::try_from(end - offset).unwrap_or(0)];
-            file.seek(std::io::SeekFrom::Start(offset))
-                .and_then(|_| file.read_exact(&mut body))
-                .map_err(|e| io_err("read", e))?;
+            let len = usize::try_from(end - offset).unwrap_or(0);
+            let mut f = file
+                .take()
+                .ok_or_else(|| io_err("read", std::io::Error::other("an earlier read failed")))?;
+            let (f, read) = blocking(move || {
+                let mut body = vec![0u8; len];
+                let read = f
+                    .seek(std::io::SeekFrom::Start(offset))
+                    .and_then(|_| f.read_exact(&mut body))
+                    .map(|()| body);
+                (f, read)
+            })
+            .await;
+            file = Some(f);
+            let body = read.map_err(|e| io_err("read", e))?;
             if end > verifier.written() {
                 let from = usize::try_from(verifier.written().saturating_sub(offset)).unwrap_or(0);
                 verifier.update(&body[from.min(body.len())..])?;
             }
             let range = format!("{offset}-{}", end - 1);
             let sent = self
-                .send_ok(r, &scopes, Method::PATCH, &loc, &move |b| {
-                    b.header(CONTENT_TYPE, "application/octet-stream")
-                        .header("content-range", range.clone())
-                        .header(CONTENT_LENGTH, body.len())
-                        .body(body.clone())
-                })
+                .send_ok_within(
+                    r,
+                    &scopes,
+                    Method::PATCH,
+                    &loc,
+                    &move |b| {
+                        b.header(CONTENT_TYPE, "application/octet-stream")
+                            .header("content-range", range.clone())
+                            .header(CONTENT_LENGTH, body.len())
+                            .body(body.clone())
+                    },
+                    Budget::Upload,
+                )
                 .await;
             match sent {
                 Ok(resp) => {

@@ -516,5 +516,76 @@ async fn credentials_from_a_docker_config_file() {
     assert_eq!(c.push_image(&src, &image, &r).await.unwrap(), image.digest);
 }
 
+/// Issue 14: a credential helper that hangs runs off the runtime's
+/// workers with a time limit: requests to other registries go on (this
+/// test's runtime has a single thread), and the lookup ends in time.
+async fn issue_14_a_hanging_credential_helper_blocks_nothing_else() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let server = FaultServer::start(|req| {
+        if req.path.starts_with("/v2/a/tags/list") {
+            reply(200, &[], br#"{"name":"a","tags":["1"]}"#)
+        } else {
+            reply(404, &[], b"")
+        }
+    })
+    .await;
+    let port = server.addr.rsplit_once(':').unwrap().1.to_owned();
+    let slow_registry = format!("localhost:{port}");
+    let helper = dir.path().join("docker-credential-slow");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nsleep 3\necho '{\"Username\":\"u\",\"Secret\":\"hunter2\"}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"credHelpers":{{"{slow_registry}":"slow"}}}}"#),
+    )
+    .unwrap();
+    let mut files = ocikit_distribution::CredentialFiles::new(vec![config]);
+    files
+        .helper_dir(dir.path())
+        .helper_timeout(Duration::from_millis(1500));
+
+    // The lookup alone: a typed error naming helper and registry, in time.
+    let started = std::time::Instant::now();
+    let err = files.lookup(&slow_registry).unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    assert!(err.is_timeout(), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("docker-credential-slow"), "{text}");
+    assert!(text.contains(&slow_registry), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+
+    let c = ClientBuilder::new()
+        .insecure_http_host("localhost")
+        .insecure_http_host("127.0.0.1")
+        .credential_files(files)
+        .build()
+        .unwrap();
+    let slow: Reference = format!("{slow_registry}/a").parse().unwrap();
+    let fast: Reference = format!("{}/a", server.addr).parse().unwrap();
+    let started = std::time::Instant::now();
+    let (slow_tags, fast_done) = futures_util::future::join(c.tags(&slow, None), async {
+        // Let the slow request start its lookup first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let tags = c.tags(&fast, None).await.unwrap();
+        (tags, started.elapsed())
+    })
+    .await;
+    assert_eq!(fast_done.0, ["1"]);
+    assert!(
+        fast_done.1 < Duration::from_millis(1000),
+        "the other registry waited {:?}",
+        fast_done.1
+    );
+    // The slow registry went on anonymously once its helper timed out.
+    assert_eq!(slow_tags.unwrap(), ["1"]);
+    assert!(started.elapsed() < Duration::from_millis(2900));
+}
+
 /// The tests of this module, for the suite's runner.
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async basic_auth_over_tls_with_a_private_ca, basic_auth_refusals_are_auth_errors, an_unknown_ca_is_a_tls_transport_error, token_auth_asks_for_the_right_scopes_and_caches_tokens, short_lived_tokens_are_renewed_during_a_push, a_refusing_token_server_is_an_auth_error, a_token_without_the_push_action_is_an_auth_error, credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked, credentials_from_a_docker_config_file];
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async basic_auth_over_tls_with_a_private_ca, basic_auth_refusals_are_auth_errors, an_unknown_ca_is_a_tls_transport_error, token_auth_asks_for_the_right_scopes_and_caches_tokens, short_lived_tokens_are_renewed_during_a_push, a_refusing_token_server_is_an_auth_error, a_token_without_the_push_action_is_an_auth_error, credentials_go_to_a_plain_http_token_realm_only_when_it_is_marked, credentials_from_a_docker_config_file, issue_14_a_hanging_credential_helper_blocks_nothing_else];

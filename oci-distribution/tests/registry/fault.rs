@@ -29,6 +29,11 @@ pub(crate) enum Reply {
     /// Send headers announcing `declared` bytes, then only `body`, then
     /// close the connection.
     Cut(u16, Vec<(String, String)>, Vec<u8>, usize),
+    /// Never answer, keeping the connection open.
+    Hang,
+    /// Send headers announcing `declared` bytes, then only `body`, then
+    /// nothing more, keeping the connection open.
+    Stall(u16, Vec<(String, String)>, Vec<u8>, usize),
 }
 
 pub(crate) fn reply(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
@@ -148,12 +153,21 @@ impl FaultServer {
                             body,
                         };
                         recorded.lock().unwrap().push(req.clone());
+                        let mut stall = false;
                         let (status, hdrs, body, cut) = match handler(&req) {
                             Reply::Full(s, h, b) => {
                                 let n = b.len();
                                 (s, h, b, n)
                             }
                             Reply::Cut(s, h, b, declared) => (s, h, b, declared),
+                            Reply::Hang => {
+                                std::future::pending::<()>().await;
+                                return;
+                            }
+                            Reply::Stall(s, h, b, declared) => {
+                                stall = true;
+                                (s, h, b, declared)
+                            }
                         };
                         let mut out = format!("HTTP/1.1 {status} X\r\n");
                         let has_len = hdrs
@@ -171,6 +185,10 @@ impl FaultServer {
                         }
                         if req.method != "HEAD" && sock.write_all(&body).await.is_err() {
                             return;
+                        }
+                        if stall {
+                            let _ = sock.flush().await;
+                            std::future::pending::<()>().await;
                         }
                         if cut != body.len() || req.method == "HEAD" && cut == usize::MAX {
                             let _ = sock.shutdown().await;
@@ -797,4 +815,207 @@ async fn chunked_uploads_resume_from_the_upload_status() {
 }
 
 /// The tests of this module, for the suite's runner.
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status];
+fn impatient(addr: &str) -> ocikit_distribution::Client {
+    ClientBuilder::new()
+        .insecure_http_host(addr)
+        .backoff(Duration::from_millis(1), Duration::from_millis(20))
+        .max_retries(1)
+        .request_timeout(Duration::from_millis(300))
+        .progress_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
+}
+
+/// Issue 14: a registry that accepts the connection and never answers
+/// ends in a typed timeout, for manifests and blobs alike.
+async fn issue_14_a_registry_that_never_answers_times_out() {
+    let server = FaultServer::start(|_| Reply::Hang).await;
+    let c = impatient(&server.addr);
+    let started = std::time::Instant::now();
+    let err = c.pull_manifest(&r(&server.addr, "a:1")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                stage: "request",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_timeout());
+    assert!(err.to_string().contains(&server.addr), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let blob = b"never sent";
+    let desc = Descriptor::new(MediaType::ImageLayer, Digest::sha256(blob), 10);
+    let err = c
+        .pull_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                stage: "answer",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!layout.has_blob(&desc.digest));
+}
+
+/// Issue 14: a blob body that stalls is resumed with `Range` like a cut
+/// one; one that keeps stalling fails with a typed timeout.
+async fn issue_14_a_stalled_blob_body_resumes_or_times_out() {
+    let blob: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let desc = Descriptor::new(
+        MediaType::ImageLayer,
+        Digest::sha256(&blob),
+        blob.len() as u64,
+    );
+    let b2 = blob.clone();
+    let server = FaultServer::start(move |req| {
+        let total = b2.len();
+        match req.headers.get("range") {
+            None => Reply::Stall(200, vec![], b2[..70_000].to_vec(), total),
+            Some(range) => {
+                let start: usize = range
+                    .trim_start_matches("bytes=")
+                    .trim_end_matches('-')
+                    .parse()
+                    .unwrap();
+                reply(
+                    206,
+                    &[(
+                        "content-range",
+                        &format!("bytes {start}-{}/{total}", total - 1),
+                    )],
+                    &b2[start..],
+                )
+            }
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let started = std::time::Instant::now();
+    impatient(&server.addr)
+        .pull_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(layout.read_blob(&desc).unwrap(), blob);
+    assert_eq!(server.count("GET", "/v2/a/blobs/"), 2);
+
+    let b3 = blob.clone();
+    let server =
+        FaultServer::start(move |_| Reply::Stall(200, vec![], b3[..70_000].to_vec(), b3.len()))
+            .await;
+    let layout = Layout::create(dir.path().join("stalls")).unwrap();
+    let started = std::time::Instant::now();
+    let err = impatient(&server.addr)
+        .pull_blob(&r(&server.addr, "a"), &desc, &layout)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { stage: "body", .. }),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!layout.has_blob(&desc.digest));
+}
+
+/// Issue 14: a pull's file work (writes, hashing, fsync, the rename into
+/// the store) runs on blocking threads. On a single-threaded runtime, a
+/// task that ticks every 5 ms while a 96 MiB blob streams in and is stored
+/// on disk is rarely held up: storing on the runtime's thread held it
+/// about 20 ms at a time, ~80 times, and 60 ms for the final fsync.
+async fn issue_14_pull_file_work_runs_off_the_async_workers() {
+    use std::sync::atomic::AtomicBool;
+    let blob: Arc<Vec<u8>> = Arc::new(
+        (0..96u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    );
+    let desc = Descriptor::new(
+        MediaType::ImageLayer,
+        Digest::sha256(&blob),
+        blob.len() as u64,
+    );
+    let b2 = blob.clone();
+    let server = FaultServer::start(move |_| reply(200, &[], &b2)).await;
+    // On the disk, not tmpfs: fsync must be real work.
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let started = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
+    let (s2, d2) = (started.clone(), done.clone());
+    // Gaps are counted from the first bytes on: before them the fault
+    // server copies the blob on this thread.
+    let ticker = async move {
+        let mut gaps = Vec::new();
+        let mut last = std::time::Instant::now();
+        while !d2.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let gap = last.elapsed();
+            if s2.load(Ordering::Relaxed) && gap > Duration::from_millis(15) {
+                gaps.push(gap);
+            }
+            last = std::time::Instant::now();
+        }
+        gaps
+    };
+    let c = ClientBuilder::new()
+        .insecure_http_host(&server.addr)
+        .progress(move |p| {
+            if matches!(p, ocikit_distribution::Progress::Bytes { .. }) {
+                started.store(true, Ordering::Relaxed);
+            }
+        })
+        .build()
+        .unwrap();
+    let pull = async {
+        let result = c.pull_blob(&r(&server.addr, "a"), &desc, &layout).await;
+        done.store(true, Ordering::Relaxed);
+        result
+    };
+    let (pulled, gaps) = futures_util::future::join(pull, ticker).await;
+    pulled.unwrap();
+    assert!(layout.has_blob(&desc.digest));
+    assert!(
+        gaps.len() < 8 && gaps.iter().all(|g| *g < Duration::from_millis(50)),
+        "the runtime's one thread was held up: {gaps:?}"
+    );
+}
+
+/// Issue 21: the error after the last retry keeps the underlying cause
+/// (here a refused connection) in its source chain, once.
+async fn issue_21_retries_keep_the_last_cause() {
+    let addr = format!("127.0.0.1:{}", testkit::registry::free_port());
+    let c = ClientBuilder::new()
+        .insecure_http_host(&addr)
+        .max_retries(2)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let err = c.pull_manifest(&r(&addr, "a:1")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RetriesExhausted { attempts: 3, .. }),
+        "{err:?}"
+    );
+    let lines = crate::real::chain(&err);
+    let all = lines.join("\n");
+    assert!(!lines[0].contains("refused"), "{all}");
+    let root = lines.last().unwrap();
+    assert!(root.to_lowercase().contains("refused"), "{all}");
+    assert_eq!(all.matches(root.as_str()).count(), 1, "{all}");
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status, issue_14_a_registry_that_never_answers_times_out, issue_14_a_stalled_blob_body_resumes_or_times_out, issue_14_pull_file_work_runs_off_the_async_workers, issue_21_retries_keep_the_last_cause];

@@ -345,6 +345,8 @@ fn public_futures_are_send() {
     send(&c.copy_image(&r, &r, &Platforms::All));
     send(&c.referrers(&r, &d.digest, None));
     send(&c.tags(&r, None));
+    send(&c.blob_stream(&r, &d));
+    send(&c.push_blob_from_reader(&r, MediaType::ImageLayer, &b""[..]));
 }
 
 #[cfg(feature = "blocking")]
@@ -381,7 +383,235 @@ async fn the_catalog_lists_repositories() {
 }
 
 /// The tests of this module, for the suite's runner.
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories];
+/// The messages of `err` and its sources, one per line.
+pub(crate) fn chain(err: &dyn std::error::Error) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut e: Option<&dyn std::error::Error> = Some(err);
+    while let Some(x) = e {
+        out.push(x.to_string());
+        e = x.source();
+    }
+    out
+}
+
+/// Issue 21: https to a plain-HTTP registry fails at once (no retries),
+/// with a hint naming the insecure-host option, and the TLS failure once
+/// in its source chain.
+async fn issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint() {
+    let Some(reg) = Registry::start() else { return };
+    let c = ClientBuilder::new().build().unwrap();
+    let r = reference(&reg, "a/b:1");
+    let started = std::time::Instant::now();
+    let err = c.pull_manifest(&r).await.unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(err, ocikit_distribution::Error::PlainHttp { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("insecure_http_host"), "{text}");
+    assert!(text.contains(&reg.addr), "{text}");
+    let lines = chain(&err);
+    let root = lines.last().unwrap().clone();
+    assert!(lines.len() > 1, "{lines:?}");
+    let all = lines.join("\n");
+    assert_eq!(all.matches(root.as_str()).count(), 1, "{all}");
+}
+
+/// Issue 14: a pull into a directory that did not exist leaves nothing
+/// behind when the registry is unreachable, or when the pull fails after
+/// the manifest came; an empty directory stays empty.
+async fn issue_14_a_failed_pull_leaves_no_empty_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = format!("127.0.0.1:{}", testkit::registry::free_port());
+    let c = ClientBuilder::new()
+        .insecure_http_host(&gone)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let target = dir.path().join("new/layout");
+    let r: Reference = format!("{gone}/a:1").parse().unwrap();
+    c.pull_image_to(&r, &target, &Platforms::All)
+        .await
+        .unwrap_err();
+    assert!(!dir.path().join("new").exists());
+
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 1000);
+    let good = reference(&reg, "whole:1");
+    c.push_image(&src, &image, &good).await.unwrap();
+    let (layout, desc) = c
+        .pull_image_to(&good, dir.path().join("ok"), &Platforms::All)
+        .await
+        .unwrap();
+    assert_eq!(desc.digest, image.digest);
+    assert!(layout.has_blob(&image.digest));
+
+    // A layer the registry lost: the manifest comes, the pull fails.
+    let broken = reference(&reg, "broken:1");
+    c.push_image(&src, &image, &broken).await.unwrap();
+    let m: Raw<ImageManifest> = src.read_document(&image).unwrap();
+    c.delete_blob(&broken, &m.value().layers[1].digest)
+        .await
+        .unwrap();
+    let target = dir.path().join("b/layout");
+    c.pull_image_to(&broken, &target, &Platforms::All)
+        .await
+        .unwrap_err();
+    assert!(!dir.path().join("b").exists());
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    c.pull_image_to(&broken, &empty, &Platforms::All)
+        .await
+        .unwrap_err();
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
+
+/// Issue 14: asking for one platform of a single-platform image of
+/// another platform is refused, naming the platform found; nothing is
+/// stored.
+async fn issue_14_a_single_platform_image_of_another_platform_is_refused() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let amd = build_image(&src, "amd64", 1, 1000);
+    let r = reference(&reg, "single:1");
+    c.push_image(&src, &amd, &r).await.unwrap();
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    let arm = Platforms::Only("linux/arm64".parse().unwrap());
+    let err = c.pull_image(&r, &dst, &arm).await.unwrap_err();
+    assert!(
+        matches!(err, ocikit_distribution::Error::PlatformNotFound { .. }),
+        "{err:?}"
+    );
+    let all = chain(&err).join("\n");
+    assert!(all.contains("linux/arm64"), "{all}");
+    assert!(all.contains("linux/amd64"), "{all}");
+    assert!(!dst.has_blob(&amd.digest));
+    let err = c
+        .pull_image_to(&r, dir.path().join("new"), &arm)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ocikit_distribution::Error::PlatformNotFound { .. }),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("new").exists());
+
+    let d = c
+        .pull_image(&r, &dst, &Platforms::Only("linux/amd64".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(d.digest, amd.digest);
+}
+
+/// Issue 14: a re-pull checks the blobs already in the layout and
+/// downloads again one that does not verify (same size, other bytes).
+async fn issue_14_a_re_pull_repairs_a_corrupt_blob() {
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 2, 100_000);
+    let r = reference(&reg, "repair:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    let m: Raw<ImageManifest> = dst.read_document(&image).unwrap();
+    let layer = m.value().layers[1].clone();
+    let path = dst.blob_path(&layer.digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[50_000] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(dst.read_blob(&layer).is_err(), "the layer is corrupt now");
+
+    c.pull_image(&r, &dst, &Platforms::All).await.unwrap();
+    assert_eq!(
+        dst.read_blob(&layer).unwrap(),
+        src.read_blob(&layer).unwrap()
+    );
+    assert_eq!(Digest::sha256(&std::fs::read(&path).unwrap()), layer.digest);
+    for d in std::iter::once(&m.value().config).chain(&m.value().layers) {
+        dst.read_blob(d).unwrap();
+    }
+}
+
+/// Issue 15: a blob streams verified; a descriptor that does not match
+/// ends the stream with an integrity error.
+async fn issue_15_blob_stream_verifies_as_it_goes() {
+    use futures_util::StreamExt as _;
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 3_000_000);
+    let r = reference(&reg, "stream:1");
+    c.push_image(&src, &image, &r).await.unwrap();
+    let m: Raw<ImageManifest> = src.read_document(&image).unwrap();
+    let layer = m.value().layers[0].clone();
+
+    let mut stream = std::pin::pin!(c.blob_stream(&r, &layer).await.unwrap());
+    let mut got = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(got, src.read_blob(&layer).unwrap());
+
+    for size in [layer.size - 1, layer.size + 1] {
+        let mut wrong = layer.clone();
+        wrong.size = size;
+        let stream = c.blob_stream(&r, &wrong).await.unwrap();
+        let results: Vec<_> = stream.collect().await;
+        let err = results
+            .into_iter()
+            .find_map(Result::err)
+            .expect("an error before the end");
+        assert!(err.is_integrity(), "{err:?}");
+    }
+}
+
+/// Issue 15: a blob of unknown length uploads from a reader in chunks,
+/// its digest computed on the way.
+async fn issue_15_push_blob_from_a_reader_of_unknown_length() {
+    use futures_util::StreamExt as _;
+    let Some(reg) = Registry::start() else { return };
+    let c = client(&reg);
+    let r = reference(&reg, "reader/blob");
+    let data: Vec<u8> = (0..(5u32 << 20) + 123)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let desc = c
+        .push_blob_from_reader(&r, MediaType::ImageLayer, &data[..])
+        .await
+        .unwrap();
+    assert_eq!(desc.digest, Digest::sha256(&data));
+    assert_eq!(desc.size, data.len() as u64);
+    assert!(c.blob_exists(&r, &desc.digest).await.unwrap());
+    let mut back = Vec::new();
+    let mut stream = std::pin::pin!(c.blob_stream(&r, &desc).await.unwrap());
+    while let Some(chunk) = stream.next().await {
+        back.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(back, data);
+
+    let empty = c
+        .push_blob_from_reader(&r, MediaType::ImageLayer, &b""[..])
+        .await
+        .unwrap();
+    assert_eq!(empty.digest, Digest::sha256(b""));
+    assert!(c.blob_exists(&r, &empty.digest).await.unwrap());
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![public_futures_are_send; async push_then_pull_preserves_digests, multi_platform_index_pulls_all_or_one, copies_within_a_registry_mount_blobs, chunked_uploads_work, a_corrupt_local_blob_is_never_pushed, referrers_fall_back_to_the_tag_schema, skopeo_reads_what_we_push_and_we_pull_what_it_pushes, the_catalog_lists_repositories, issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint, issue_14_a_failed_pull_leaves_no_empty_layout, issue_14_a_single_platform_image_of_another_platform_is_refused, issue_14_a_re_pull_repairs_a_corrupt_blob, issue_15_blob_stream_verifies_as_it_goes, issue_15_push_blob_from_a_reader_of_unknown_length];
 
 /// The tests of the blocking client, with the `blocking` feature.
 #[cfg(feature = "blocking")]
