@@ -97,7 +97,7 @@ fn config_checks() {
     let mut s = spec();
     let mut profile =
         ocikit_types::runtime::Seccomp::new(ocikit_types::runtime::SeccompAction::Allow);
-    profile.architectures = vec![ocikit_types::runtime::SeccompArch::Aarch64];
+    profile.architectures = vec![ocikit_types::runtime::SeccompArch::M68k];
     s.linux.as_mut().unwrap().seccomp = Some(profile.clone());
     let e = check_spec(&s, false).unwrap_err();
     assert!(
