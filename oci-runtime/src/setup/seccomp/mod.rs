@@ -50,7 +50,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-use ocikit_types::runtime::{Seccomp, SeccompAction};
+use ocikit_types::runtime::{Seccomp, SeccompAction, SeccompArch};
 
 use crate::setup::error::{SetupError, Step};
 use crate::sys::syscalls::Syscalls;
@@ -68,6 +68,11 @@ pub(crate) const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 /// it can filter at all.
 pub(crate) fn host_supported() -> bool {
     table::Arch::native().is_some()
+}
+
+/// The `SCMP_ARCH_*` values a profile may list, for `features`.
+pub(crate) fn architectures() -> Vec<SeccompArch> {
+    table::Arch::ALL.iter().map(|a| a.to_spec()).collect()
 }
 
 /// A compiled profile, ready for seccomp(2).
