@@ -63,13 +63,14 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
     // Refuse what would otherwise be silently ignored: a container must
     // never run less confined, or differently, than its config says.
     if let Some(profile) = &linux.seccomp {
-        if cfg!(target_arch = "x86_64") {
+        if crate::setup::seccomp::host_supported() {
             // Compiled again by the init; done here so a bad profile fails
             // `create` with a config error before anything is set up.
             crate::setup::seccomp::compile(profile)?;
         } else {
             return Err(Error::Unsupported {
-                feature: "linux.seccomp on this architecture (the engine filters x86_64 only)",
+                feature:
+                    "linux.seccomp on this architecture (the engine has no syscall table for it)",
             });
         }
     }

@@ -97,16 +97,16 @@ impl Runtime {
     }
 }
 
-/// What `linux.seccomp` supports: every action and operator, x86_64, x86
-/// and x32 (filtered by their own syscall numbers; killed when the engine
-/// was built without their kernel headers), and the filter flags, of which
+/// What `linux.seccomp` supports: every action and operator, every
+/// architecture the engine has syscall tables for (each filtered by its
+/// own numbers), and the filter flags, of which
 /// `supportedFlags` are those this kernel takes.
 fn seccomp_features() -> SeccompFeatures {
     use crate::setup::seccomp::FLAG_WAIT_KILLABLE_RECV;
     use crate::setup::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC};
-    use ocikit_types::runtime::{SeccompAction, SeccompArch, SeccompFlag, SeccompOperator};
+    use ocikit_types::runtime::{SeccompAction, SeccompFlag, SeccompOperator};
     let mut s = SeccompFeatures::default();
-    if !cfg!(target_arch = "x86_64") {
+    if !crate::setup::seccomp::host_supported() {
         s.enabled = Some(false);
         return s;
     }
@@ -131,11 +131,7 @@ fn seccomp_features() -> SeccompFeatures {
         SeccompOperator::GreaterThan,
         SeccompOperator::MaskedEqual,
     ]);
-    s.archs = Some(vec![
-        SeccompArch::X86_64,
-        SeccompArch::X86,
-        SeccompArch::X32,
-    ]);
+    s.archs = Some(crate::setup::seccomp::architectures());
     let flags = [
         (SeccompFlag::Tsync, FLAG_TSYNC),
         (SeccompFlag::Log, FLAG_LOG),

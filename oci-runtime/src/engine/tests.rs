@@ -23,6 +23,37 @@ fn features_document_is_valid_and_honest() {
     assert_eq!(seccomp.enabled, Some(true));
     assert_eq!(seccomp.actions.as_ref().unwrap().len(), 9);
     assert_eq!(seccomp.operators.as_ref().unwrap().len(), 7);
+    // Issue 14: every architecture the engine has tables for.
+    let archs: Vec<String> = seccomp
+        .archs
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    for arch in [
+        "SCMP_ARCH_X86",
+        "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X32",
+        "SCMP_ARCH_ARM",
+        "SCMP_ARCH_AARCH64",
+        "SCMP_ARCH_MIPS",
+        "SCMP_ARCH_MIPS64",
+        "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",
+        "SCMP_ARCH_MIPSEL64",
+        "SCMP_ARCH_MIPSEL64N32",
+        "SCMP_ARCH_PPC",
+        "SCMP_ARCH_PPC64",
+        "SCMP_ARCH_PPC64LE",
+        "SCMP_ARCH_S390",
+        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_LOONGARCH64",
+    ] {
+        assert!(archs.iter().any(|a| a == arch), "{arch} in {archs:?}");
+    }
+    assert_eq!(archs.len(), 18, "{archs:?}");
     // Kernel 6.18 (HOST.md) knows every flag.
     assert_eq!(seccomp.supported_flags, seccomp.known_flags);
     assert_eq!(linux.cgroup.as_ref().unwrap().systemd, Some(false));
@@ -97,7 +128,7 @@ fn config_checks() {
     let mut s = spec();
     let mut profile =
         ocikit_types::runtime::Seccomp::new(ocikit_types::runtime::SeccompAction::Allow);
-    profile.architectures = vec![ocikit_types::runtime::SeccompArch::Aarch64];
+    profile.architectures = vec![ocikit_types::runtime::SeccompArch::M68k];
     s.linux.as_mut().unwrap().seccomp = Some(profile.clone());
     let e = check_spec(&s, false).unwrap_err();
     assert!(

@@ -26,6 +26,10 @@ pub(crate) const TESTS: &[testkit::Test] = &[
         i386_program_is_filtered,
     ),
     ("seccomp::x32_program_is_filtered", x32_program_is_filtered),
+    (
+        "seccomp::issue_14_podman_default_profile",
+        issue_14_podman_default_profile,
+    ),
 ];
 
 fn rule(names: &[&str], action: SeccompAction) -> Syscall {
@@ -392,4 +396,113 @@ fn filtered_32(test: &str, flag: &str, arch: SeccompArch) {
     let (code, out) = b3.run("t-sc-32-none");
     assert_eq!((code, out.as_str()), (0, "mkdir=0 errno=0\n"), "{arch}");
     assert!(b3.path().join("rootfs/tmp/x").is_dir());
+}
+
+/// podman's default profile (containers-common, Debian's podman).
+const PODMAN_PROFILE: &str = "/usr/share/containers/seccomp.json";
+
+/// The runtime-spec profile podman makes of its `seccomp.json` for the
+/// `archMap` entry of `arch` (the entry's architectures), for a container
+/// with none of the capabilities the rules mention: rules needing a
+/// capability are left out, rules excluded by one are kept, and rules
+/// limited to Go architectures other than the entry's and this host's
+/// (amd64: the engine always filters the native ABI too) are left out.
+fn podman_profile(doc: &serde_json::Value, entry: &serde_json::Value) -> Seccomp {
+    let native = entry["architecture"].as_str().unwrap();
+    let goarch = match native {
+        "SCMP_ARCH_X86_64" => "amd64",
+        "SCMP_ARCH_AARCH64" => "arm64",
+        "SCMP_ARCH_MIPS64" => "mips64",
+        "SCMP_ARCH_MIPS64N32" => "mips64n32",
+        "SCMP_ARCH_MIPSEL64" => "mips64le",
+        "SCMP_ARCH_MIPSEL64N32" => "mips64len32",
+        "SCMP_ARCH_S390X" => "s390x",
+        other => other,
+    };
+    let mut archs = vec![serde_json::Value::from(native)];
+    archs.extend(
+        entry["subArchitectures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned(),
+    );
+    let mut syscalls = Vec::new();
+    for rule in doc["syscalls"].as_array().unwrap() {
+        let listed = |side: &str, key: &str| {
+            rule.get(side)
+                .and_then(|v| v.get(key))
+                .and_then(|v| v.as_array())
+                .filter(|v| !v.is_empty())
+                .cloned()
+        };
+        if listed("includes", "caps").is_some() {
+            continue;
+        }
+        if let Some(arches) = listed("includes", "arches") {
+            if !arches.iter().any(|a| a == goarch || a == "amd64") {
+                continue;
+            }
+        }
+        if let Some(arches) = listed("excludes", "arches") {
+            if arches.iter().any(|a| a == goarch || a == "amd64") {
+                continue;
+            }
+        }
+        let mut r = serde_json::Map::new();
+        for key in ["names", "action", "errnoRet", "args"] {
+            if let Some(v) = rule.get(key).filter(|v| !v.is_null()) {
+                r.insert(key.to_string(), v.clone());
+            }
+        }
+        syscalls.push(serde_json::Value::Object(r));
+    }
+    let profile = serde_json::json!({
+        "defaultAction": doc["defaultAction"],
+        "defaultErrnoRet": doc["defaultErrnoRet"],
+        "architectures": archs,
+        "syscalls": syscalls,
+    });
+    serde_json::from_value(profile).unwrap()
+}
+
+/// Issue 14: podman's default profile compiles for every architecture its
+/// `archMap` lists (a container runs under each entry's profile), a
+/// shell prints ok under it, and a call it denies (chroot without
+/// CAP_SYS_CHROOT) gets EPERM.
+fn issue_14_podman_default_profile() {
+    if !root_or_skip() {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(PODMAN_PROFILE) else {
+        testkit::need::missing(format!("{PODMAN_PROFILE} (Debian's podman)"));
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = doc["archMap"].as_array().unwrap();
+    assert!(entries.len() >= 2, "{entries:?}");
+    for (i, entry) in entries.iter().enumerate() {
+        let profile = podman_profile(&doc, entry);
+        assert!(profile.syscalls.len() > 20, "{entry}");
+        let mut b = Bundle::new(&["sh", "-c", "echo ok"]);
+        set_profile(&mut b, profile);
+        let (code, out) = b.run(&format!("t-sc-podman{i}"));
+        assert_eq!((code, out.as_str()), (0, "ok\n"), "{entry}");
+    }
+
+    let x86 = entries
+        .iter()
+        .find(|e| e["architecture"] == "SCMP_ARCH_X86_64")
+        .unwrap();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "echo ok; busybox chroot / /bin/true; echo rc=$?",
+    ]);
+    set_profile(&mut b, podman_profile(&doc, x86));
+    let (code, out) = b.run("t-sc-podman-chroot");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok\n"), "{out}");
+    assert!(out.contains("Operation not permitted"), "{out}");
+    assert!(out.ends_with("rc=1\n"), "{out}");
 }

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ocikit_types::runtime::{
-    Seccomp, SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, Syscall,
-};
+use ocikit_types::runtime::{Seccomp, SeccompAction, SeccompFlag, SeccompOperator, Syscall};
 
 use super::program::*;
 use super::table::*;
@@ -15,47 +13,6 @@ use super::{
 };
 use crate::error::Error;
 use crate::sys::Insn;
-
-/// An ABI the filter has a section for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Abi {
-    X86_64,
-    X32,
-    I386,
-}
-
-impl Abi {
-    fn number(self, name: &str) -> Option<u32> {
-        match self {
-            Abi::X86_64 => syscall_number(name),
-            Abi::X32 => x32_number(name),
-            Abi::I386 => i386_number(name),
-        }
-    }
-
-    /// How many names the ABI's table knows (0: built without it).
-    fn table_len(self) -> usize {
-        match self {
-            Abi::X86_64 => usize::MAX,
-            Abi::X32 => X32_NAMES,
-            Abi::I386 => I386_NAMES,
-        }
-    }
-
-    /// Whether arguments are compared on their low 32 bits only, as
-    /// libseccomp does for its 32-bit architectures (i386 and x32).
-    fn narrow(self) -> bool {
-        self != Abi::X86_64
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Abi::X86_64 => "x86_64",
-            Abi::X32 => "x32",
-            Abi::I386 => "x86",
-        }
-    }
-}
 
 fn bad(field: &'static str, expected: &'static str, found: impl Into<String>) -> Error {
     Error::BadConfig {
@@ -110,23 +67,23 @@ fn ret_value(
 pub(super) const CHAIN: usize = 200;
 
 /// The rules for one ABI, in profile order, then `default`. Names without
-/// a number on `abi` are skipped and recorded in `unknown`.
+/// a number on `arch` are skipped and recorded in `unknown`.
 fn section<'a>(
-    abi: Abi,
+    arch: Arch,
     rules: &[(&'a Syscall, u32)],
     default: u32,
-    unknown: &mut BTreeMap<&'a str, Vec<Abi>>,
+    unknown: &mut BTreeMap<&'a str, Vec<Arch>>,
 ) -> Vec<Insn> {
     let mut program = Vec::new();
     for &(rule, ret) in rules {
         let mut numbers = Vec::new();
         for name in &rule.names {
-            match abi.number(name) {
+            match arch.number(name) {
                 Some(nr) => numbers.push(nr),
                 None => {
                     let missing = unknown.entry(name.as_str()).or_default();
-                    if !missing.contains(&abi) {
-                        missing.push(abi);
+                    if !missing.contains(&arch) {
+                        missing.push(arch);
                     }
                 }
             }
@@ -166,11 +123,11 @@ fn section<'a>(
             }
         } else {
             for nr in numbers {
-                let mut b = Block::default();
+                let mut b = Block::new(arch.big_endian());
                 b.stmt(BPF_LD_W_ABS, OFF_NR);
                 b.jump(BPF_JMP_JEQ_K, nr, To::Skip(0), To::Fail);
                 for arg in &rule.args {
-                    if abi.narrow() {
+                    if arch.narrow() {
                         b.arg32(arg.index, &arg.op, arg.value, arg.value_two);
                     } else {
                         b.arg(arg.index, &arg.op, arg.value, arg.value_two);
@@ -190,26 +147,123 @@ fn section<'a>(
     program
 }
 
-/// Compiles `profile`: x86_64 always, x32 and i386 when listed in
-/// `architectures`.
+/// Where a dispatch jump goes.
+#[derive(Clone, Copy)]
+enum Goal {
+    Section(Arch),
+    /// The split of `AUDIT_ARCH_X86_64` into x86_64 and x32.
+    Split,
+    Kill,
+}
+
+/// The dispatch on `seccomp_data.arch`, then the sections. Each filtered
+/// `AUDIT_ARCH_*` value jumps to its section (`ja` has a 32-bit offset);
+/// any other value is killed. `AUDIT_ARCH_X86_64` is split on the x32 bit
+/// first, since x32 shares it; a half that is not filtered is killed.
+fn link(arches: &[Arch], sections: Vec<(Arch, Vec<Insn>)>) -> Vec<Insn> {
+    let stmt = |code, k| Insn {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let kill = stmt(BPF_RET_K, RET_KILL_PROCESS);
+    let mut audits: Vec<u32> = Vec::new();
+    for arch in arches {
+        if !audits.contains(&arch.audit()) {
+            audits.push(arch.audit());
+        }
+    }
+    let mut program = vec![stmt(BPF_LD_W_ABS, OFF_ARCH)];
+    let mut jumps: Vec<(usize, Goal)> = Vec::new();
+    for &audit in &audits {
+        program.push(Insn {
+            code: BPF_JMP_JEQ_K,
+            jt: 0,
+            jf: 1,
+            k: audit,
+        });
+        let goal = if audit == AUDIT_ARCH_X86_64 {
+            Goal::Split
+        } else {
+            let arch = arches.iter().find(|a| a.audit() == audit);
+            Goal::Section(*arch.expect("an audit value of a filtered ABI"))
+        };
+        jumps.push((program.len(), goal));
+        program.push(stmt(BPF_JMP_JA, 0));
+    }
+    program.push(kill);
+    let (mut split, mut local_kill) = (0, 0);
+    if audits.contains(&AUDIT_ARCH_X86_64) {
+        split = program.len();
+        program.push(stmt(BPF_LD_W_ABS, OFF_NR));
+        program.push(Insn {
+            code: BPF_JMP_JGE_K,
+            jt: 0,
+            jf: 1,
+            k: X32_SYSCALL_BIT,
+        });
+        for arch in [Arch::X32, Arch::X86_64] {
+            let goal = if arches.contains(&arch) {
+                Goal::Section(arch)
+            } else {
+                Goal::Kill
+            };
+            jumps.push((program.len(), goal));
+            program.push(stmt(BPF_JMP_JA, 0));
+        }
+        local_kill = program.len();
+        program.push(kill);
+    }
+    let mut starts = Vec::with_capacity(sections.len());
+    for (arch, mut insns) in sections {
+        starts.push((arch, program.len()));
+        program.append(&mut insns);
+    }
+    for (at, goal) in jumps {
+        let to = match goal {
+            Goal::Split => split,
+            Goal::Kill => local_kill,
+            Goal::Section(arch) => {
+                let start = starts.iter().find(|(a, _)| *a == arch);
+                start.expect("a section per filtered ABI").1
+            }
+        };
+        program[at].k = u32::try_from(to - at - 1).expect("program offsets fit u32");
+    }
+    program
+}
+
+/// Compiles `profile`: the native ABI always, and every ABI listed in
+/// `architectures`, each by its own syscall numbers.
 ///
 /// # Errors
 /// [`Error::BadConfig`] for what the engine cannot filter faithfully: an
-/// architecture other than x86_64, x86 and x32, an argument index above 5,
+/// architecture without syscall tables (M68K, SH, PARISC), an argument index above 5,
 /// `errnoRet` on an action without an errno, `SCMP_ACT_NOTIFY` as the
 /// default action or without `listenerPath`, and a program longer than
 /// [`MAX_INSNS`].
 pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
-    for arch in &profile.architectures {
-        if !matches!(
-            arch,
-            SeccompArch::X86_64 | SeccompArch::X86 | SeccompArch::X32
-        ) {
-            return Err(bad(
+    // The native ABI is always filtered (libseccomp's native
+    // architecture); the listed ones too, each by its own numbers.
+    let native = Arch::native().ok_or_else(|| {
+        bad(
+            "linux.seccomp",
+            "a host architecture the engine has syscall tables for",
+            std::env::consts::ARCH,
+        )
+    })?;
+    let mut arches = vec![native];
+    for listed in &profile.architectures {
+        let arch = Arch::from_spec(listed).ok_or_else(|| {
+            bad(
                 "linux.seccomp.architectures",
-                "SCMP_ARCH_X86_64, SCMP_ARCH_X86 or SCMP_ARCH_X32 (the engine filters the x86 ABIs)",
-                arch.to_string(),
-            ));
+                "an architecture libseccomp and the engine filter (not M68K, SH or PARISC)",
+                listed.to_string(),
+            )
+        })?;
+        if !arches.contains(&arch) {
+            arches.push(arch);
         }
     }
     let mut flags = 0;
@@ -289,95 +343,31 @@ pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
         rules.push((rule, ret));
     }
 
-    // x86_64 is always filtered (libseccomp's native architecture); x32
-    // and i386 only when listed, else their syscalls are killed.
-    let mut abis = vec![Abi::X86_64];
-    for (arch, abi) in [(SeccompArch::X32, Abi::X32), (SeccompArch::X86, Abi::I386)] {
-        if !profile.architectures.contains(&arch) {
-            continue;
-        }
-        if abi.table_len() == 0 {
-            // Filtering with an empty table would let every call reach
-            // the default action: kill them instead.
-            tracing::warn!(
-                %arch,
-                "seccomp: the engine was built without this ABI's syscall table (kernel headers missing), its syscalls are killed"
-            );
-            continue;
-        }
-        abis.push(abi);
-    }
-    let mut unknown: BTreeMap<&str, Vec<Abi>> = BTreeMap::new();
-    let mut sections = Vec::with_capacity(abis.len());
-    for &abi in &abis {
-        sections.push((abi, section(abi, &rules, default, &mut unknown)));
+    let mut unknown: BTreeMap<&str, Vec<Arch>> = BTreeMap::new();
+    let mut sections = Vec::with_capacity(arches.len());
+    for &arch in &arches {
+        sections.push((arch, section(arch, &rules, default, &mut unknown)));
     }
     for (name, missing) in &unknown {
-        if missing.len() == abis.len() {
+        if !Arch::known_anywhere(name) {
+            // As runc: a name no table knows (a typo, or a syscall newer
+            // than the tables) is skipped, not an error.
             tracing::warn!(
                 syscall = %name,
-                "seccomp: unknown syscall on every filtered architecture, rule skipped for it"
+                "seccomp: unknown syscall, rule skipped for it"
             );
         } else {
-            let missing: Vec<&str> = missing.iter().map(|a| a.name()).collect();
+            // Profiles mix architectures' names (`socketcall`, `set_tls`):
+            // a name applies where its ABI has it.
+            let missing: Vec<String> = missing.iter().map(|a| a.to_spec().to_string()).collect();
             tracing::debug!(
                 syscall = %name,
                 on = ?missing,
-                "seccomp: syscall unknown on some architectures, skipped there"
+                "seccomp: syscall absent on some filtered architectures, skipped there"
             );
         }
     }
-
-    // The dispatch on `seccomp_data.arch` (and the x32 bit, since x32
-    // shares AUDIT_ARCH_X86_64), then the sections in `abis` order. BPF
-    // jumps only forward, so an unlisted ABI gets its `ret` in place.
-    let stmt = |code, k| Insn {
-        code,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let kill = stmt(BPF_RET_K, RET_KILL_PROCESS);
-    let mut program = vec![
-        stmt(BPF_LD_W_ABS, OFF_ARCH),
-        // 1: x86_64 or x32 -> 5.
-        Insn {
-            code: BPF_JMP_JEQ_K,
-            jt: 3,
-            jf: 0,
-            k: AUDIT_ARCH_X86_64,
-        },
-        // 2: i386 -> 3, anything else -> 4.
-        Insn {
-            code: BPF_JMP_JEQ_K,
-            jt: 0,
-            jf: 1,
-            k: AUDIT_ARCH_I386,
-        },
-        kill, // 3: `ja` to the i386 section when there is one.
-        kill,
-        stmt(BPF_LD_W_ABS, OFF_NR),
-        // 6: x32 -> 7, x86_64 -> 8.
-        Insn {
-            code: BPF_JMP_JGE_K,
-            jt: 0,
-            jf: 1,
-            k: X32_SYSCALL_BIT,
-        },
-        kill, // 7: `ja` to the x32 section when there is one.
-    ];
-    for (abi, mut insns) in sections {
-        let at = match abi {
-            Abi::X86_64 => None,
-            Abi::X32 => Some(7),
-            Abi::I386 => Some(3),
-        };
-        if let Some(at) = at {
-            let k = u32::try_from(program.len() - at - 1).expect("program offsets fit u32");
-            program[at] = stmt(BPF_JMP_JA, k);
-        }
-        program.append(&mut insns);
-    }
+    let program = link(&arches, sections);
     if program.len() > MAX_INSNS {
         return Err(bad(
             "linux.seccomp",

@@ -4,45 +4,44 @@
 //!
 //! The program has one section per ABI, as libseccomp builds a
 //! multi-architecture filter:
-//! 1. A dispatch on `seccomp_data.arch`: `AUDIT_ARCH_X86_64` without the
-//!    x32 bit (`0x40000000`) in the syscall number goes to the x86_64
-//!    section, which is always there (the native architecture);
-//!    `AUDIT_ARCH_X86_64` with the bit goes to the x32 section when the
-//!    profile lists `SCMP_ARCH_X32`; `AUDIT_ARCH_I386` goes to the i386
-//!    section when it lists `SCMP_ARCH_X86`. Anything else, an unlisted
-//!    ABI included, is killed (`SECCOMP_RET_KILL_PROCESS`, libseccomp's
-//!    default bad-architecture action). Other architectures are refused in
-//!    the profile.
+//! 1. A dispatch on `seccomp_data.arch`: each filtered ABI's
+//!    `AUDIT_ARCH_*` value jumps to its section. The filtered ABIs are the
+//!    native one (always, as libseccomp's native architecture) and every
+//!    one in `architectures`: x86, x86_64, x32, ARM, AArch64, the six MIPS
+//!    ABIs, PPC, PPC64, PPC64LE, S390, S390X, RISCV64 and LOONGARCH64
+//!    (M68K, SH and PARISC are refused). x32 shares `AUDIT_ARCH_X86_64`
+//!    and is told apart by the x32 bit (`0x40000000`) in the syscall
+//!    number. Anything else, an unlisted ABI included, is killed
+//!    (`SECCOMP_RET_KILL_PROCESS`, libseccomp's default bad-architecture
+//!    action).
 //! 2. In each section, each rule in profile order: the syscall number on
 //!    that ABI, then every argument condition (ANDed), then the rule's
 //!    action. The first matching rule wins, so several rules for one
 //!    syscall are ORed. A name without a number on an ABI is skipped there
-//!    (a warning when no filtered ABI knows it, as runc does; a debug
-//!    event otherwise, since most profiles mix 64- and 32-bit names).
+//!    (a warning when no table of any ABI knows it, as runc does, never an
+//!    error; a debug event otherwise, since most profiles mix ABIs' names).
 //! 3. The section ends with the default action.
 //!
-//! x86_64 numbers come from libc's `SYS_*`. i386 and x32 numbers come
-//! from the kernel headers of the build machine (`unistd_32.h` and
-//! `unistd_x32.h`, read by `build.rs`; `OCIKIT_UNISTD_32_H` and
-//! `OCIKIT_UNISTD_X32_H` override their paths). Built without them, the
-//! tables are empty (cargo prints a warning) and i386 and x32 syscalls
-//! are killed even when listed (with a `tracing` warning), rather than
-//! let through unfiltered.
+//! Syscall numbers come from the `syscalls` crate (tables generated from
+//! the kernel's, through Linux 6.18) with a small supplement for the ABIs
+//! it has no module for; `table.rs` says why that crate and how.
 //! i386's multiplexed calls are filtered by their own numbers only: a rule
 //! on `socket` does not reach `socketcall(SYS_SOCKET, ...)` as libseccomp's
 //! rewriting does, so profiles name `socketcall` and `ipc` themselves (as
 //! Docker's does).
 //!
-//! On x86_64, arguments are 64-bit and compared as two 32-bit halves (high
-//! half first). On i386 and x32 only the low 32 bits are compared, as
-//! libseccomp does for its 32-bit architectures: the high half of a 64-bit
-//! `value` is dropped without an error, and a masked comparison whose
+//! On 64-bit ABIs, arguments are compared as two 32-bit halves (high half
+//! first), each loaded from where the ABI's byte order puts it. On the
+//! 32-bit ABIs (x86, x32, ARM, MIPS o32 and n32, PPC, S390) only the low
+//! 32 bits are compared, as libseccomp does for its 32-bit architectures:
+//! the high half of a 64-bit `value` is dropped without an error, and a masked comparison whose
 //! mask has no low bits always holds. `SCMP_CMP_MASKED_EQ` takes the mask
 //! from `value` and the expected result from `valueTwo`, as libseccomp and
 //! runc do.
 
 mod compile;
 mod program;
+mod supplement;
 mod table;
 
 pub(crate) use crate::setup::seccomp::compile::compile;
@@ -51,7 +50,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-use ocikit_types::runtime::{Seccomp, SeccompAction};
+use ocikit_types::runtime::{Seccomp, SeccompAction, SeccompArch};
 
 use crate::setup::error::{SetupError, Step};
 use crate::sys::syscalls::Syscalls;
@@ -64,6 +63,17 @@ pub(crate) const FLAG_SPEC_ALLOW: u32 = 4;
 pub(crate) const FLAG_NEW_LISTENER: u32 = 8;
 pub(crate) const FLAG_TSYNC_ESRCH: u32 = 16;
 pub(crate) const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+
+/// Whether the engine has syscall tables for the host's architecture, so
+/// it can filter at all.
+pub(crate) fn host_supported() -> bool {
+    table::Arch::native().is_some()
+}
+
+/// The `SCMP_ARCH_*` values a profile may list, for `features`.
+pub(crate) fn architectures() -> Vec<SeccompArch> {
+    table::Arch::ALL.iter().map(|a| a.to_spec()).collect()
+}
 
 /// A compiled profile, ready for seccomp(2).
 #[derive(Debug, Clone, PartialEq, Eq)]

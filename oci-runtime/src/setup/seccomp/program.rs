@@ -20,16 +20,16 @@ pub(super) const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K (0)
 // struct seccomp_data offsets.
 pub(super) const OFF_NR: u32 = 0;
 pub(super) const OFF_ARCH: u32 = 4;
-pub(super) const fn off_arg_lo(i: u32) -> u32 {
-    16 + 8 * i
+/// The offsets of the low and high halves of argument `i`: `args` are
+/// 64-bit words in the ABI's byte order.
+pub(super) const fn off_arg(i: u32, big_endian: bool) -> (u32, u32) {
+    let at = 16 + 8 * i;
+    if big_endian {
+        (at + 4, at)
+    } else {
+        (at, at + 4)
+    }
 }
-
-/// `AUDIT_ARCH_X86_64`.
-pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-/// `AUDIT_ARCH_I386`.
-pub(crate) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-/// `__X32_SYSCALL_BIT`.
-pub(crate) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 // Return values (linux/seccomp.h).
 pub(crate) const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -52,13 +52,22 @@ pub(super) enum To {
 
 /// The instructions of one rule for one syscall; `Fail` jumps are patched
 /// to the block's end when it is finished.
-#[derive(Default)]
 pub(super) struct Block {
     insns: Vec<Insn>,
     fails: Vec<(usize, bool)>,
+    big_endian: bool,
 }
 
 impl Block {
+    /// A block for an ABI whose arguments are big-endian or not.
+    pub(super) fn new(big_endian: bool) -> Block {
+        Block {
+            insns: Vec::new(),
+            fails: Vec::new(),
+            big_endian,
+        }
+    }
+
     pub(super) fn stmt(&mut self, code: u16, k: u32) {
         self.insns.push(Insn {
             code,
@@ -87,7 +96,7 @@ impl Block {
     /// comparison whose low mask is zero as always true).
     pub(super) fn arg32(&mut self, index: u32, op: &SeccompOperator, value: u64, value_two: u64) {
         let (v, two) = (value as u32, value_two as u32);
-        let lo_off = off_arg_lo(index);
+        let (lo_off, _) = off_arg(index, self.big_endian);
         let (code, matches) = match op {
             SeccompOperator::Equal => (BPF_JMP_JEQ_K, true),
             SeccompOperator::NotEqual => (BPF_JMP_JEQ_K, false),
@@ -118,7 +127,7 @@ impl Block {
     /// block's end otherwise.
     pub(super) fn arg(&mut self, index: u32, op: &SeccompOperator, value: u64, value_two: u64) {
         let (hi, lo) = ((value >> 32) as u32, value as u32);
-        let (lo_off, hi_off) = (off_arg_lo(index), off_arg_lo(index) + 4);
+        let (lo_off, hi_off) = off_arg(index, self.big_endian);
         match op {
             SeccompOperator::Equal => {
                 self.stmt(BPF_LD_W_ABS, hi_off);

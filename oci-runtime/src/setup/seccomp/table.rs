@@ -1,388 +1,309 @@
-//! Syscall numbers by name: x86_64 from libc, i386 and x32 generated
-//! from the build machine's kernel headers.
+//! Syscall numbers by name, for every architecture the runtime-spec names.
+//!
+//! The numbers come from the [`syscalls`](https://docs.rs/syscalls) crate
+//! (jasonwhite/syscalls), chosen because its per-architecture tables are
+//! generated from the kernel's own `syscall.tbl` files and kept current
+//! (0.8.1: Linux 6.18, so `mseal`, `listmount`, `statmount`, the `lsm_*`
+//! and `*xattrat` calls and `file_getattr` are there), it builds every
+//! architecture's table on any host (one cargo feature each), declares no
+//! MSRV above ours, and needs nothing from the build machine. The other
+//! candidates fell short: `syscall-numbers` 4.0.3 has x32 and n32 but needs
+//! Rust 1.88 (above the workspace's 1.85), and its last release our MSRV
+//! accepts (4.0.2) stops before `mseal`/`listmount`; `sc` stopped at Linux
+//! 5.x.
+//!
+//! `syscalls` has no module for x32, MIPS n32 or 31-bit s390; those ABIs
+//! are derived from its x86_64, n64 and s390x tables plus the short lists
+//! in `supplement.rs` (see there), as libseccomp derives its x32 table
+//! from x86_64's. ARM's private calls (`set_tls`, `cacheflush`, ...) come
+//! from the same file.
 
-macro_rules! syscall_table {
-    ($($name:ident => $nr:ident),* $(,)?) => {
-        /// The x86_64 number of syscall `name`, from libc's `SYS_*`.
-        pub(crate) fn syscall_number(name: &str) -> Option<u32> {
-            match name {
-                $(stringify!($name) => Some(libc::$nr as u32),)*
-                _ => None,
-            }
-        }
+use std::str::FromStr;
+
+use ocikit_types::runtime::SeccompArch;
+
+use super::supplement::*;
+
+/// `__X32_SYSCALL_BIT`.
+pub(crate) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+// linux/audit.h: EM_* | __AUDIT_ARCH_64BIT (0x8000_0000) |
+// __AUDIT_ARCH_LE (0x4000_0000), and MIPS's n32 convention bit.
+pub(crate) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+pub(crate) const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
+pub(crate) const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+pub(crate) const AUDIT_ARCH_MIPS: u32 = 0x0000_0008;
+pub(crate) const AUDIT_ARCH_MIPS64: u32 = 0x8000_0008;
+pub(crate) const AUDIT_ARCH_MIPS64N32: u32 = 0xa000_0008;
+pub(crate) const AUDIT_ARCH_MIPSEL: u32 = 0x4000_0008;
+pub(crate) const AUDIT_ARCH_MIPSEL64: u32 = 0xc000_0008;
+pub(crate) const AUDIT_ARCH_MIPSEL64N32: u32 = 0xe000_0008;
+pub(crate) const AUDIT_ARCH_PPC: u32 = 0x0000_0014;
+pub(crate) const AUDIT_ARCH_PPC64: u32 = 0x8000_0015;
+pub(crate) const AUDIT_ARCH_PPC64LE: u32 = 0xc000_0015;
+pub(crate) const AUDIT_ARCH_S390: u32 = 0x0000_0016;
+pub(crate) const AUDIT_ARCH_S390X: u32 = 0x8000_0016;
+pub(crate) const AUDIT_ARCH_RISCV64: u32 = 0xc000_00f3;
+pub(crate) const AUDIT_ARCH_LOONGARCH64: u32 = 0xc000_0102;
+
+/// An ABI a filter can have a section for: the runtime-spec's
+/// `SCMP_ARCH_*` values libseccomp supports, minus PA-RISC, SuperH and
+/// m68k (no table in the crate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Arch {
+    X86,
+    X86_64,
+    X32,
+    Arm,
+    Aarch64,
+    Mips,
+    Mips64,
+    Mips64n32,
+    Mipsel,
+    Mipsel64,
+    Mipsel64n32,
+    Ppc,
+    Ppc64,
+    Ppc64le,
+    S390,
+    S390x,
+    Riscv64,
+    Loongarch64,
+}
+
+/// The number of `name` in one of the crate's tables.
+macro_rules! from_crate {
+    ($module:ident, $name:expr) => {
+        syscalls::$module::Sysno::from_str($name)
+            .ok()
+            .and_then(|s| u32::try_from(s.id()).ok())
     };
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-/// No table off x86_64: `create` refuses seccomp there.
-pub(crate) fn syscall_number(_name: &str) -> Option<u32> {
-    None
+fn find(list: &[(&str, u32)], name: &str) -> Option<u32> {
+    list.iter().find(|(n, _)| *n == name).map(|&(_, nr)| nr)
 }
 
-#[cfg(target_arch = "x86_64")]
-syscall_table! {
-    read => SYS_read,
-    write => SYS_write,
-    open => SYS_open,
-    close => SYS_close,
-    stat => SYS_stat,
-    fstat => SYS_fstat,
-    lstat => SYS_lstat,
-    poll => SYS_poll,
-    lseek => SYS_lseek,
-    mmap => SYS_mmap,
-    mprotect => SYS_mprotect,
-    munmap => SYS_munmap,
-    brk => SYS_brk,
-    rt_sigaction => SYS_rt_sigaction,
-    rt_sigprocmask => SYS_rt_sigprocmask,
-    rt_sigreturn => SYS_rt_sigreturn,
-    ioctl => SYS_ioctl,
-    pread64 => SYS_pread64,
-    pwrite64 => SYS_pwrite64,
-    readv => SYS_readv,
-    writev => SYS_writev,
-    access => SYS_access,
-    pipe => SYS_pipe,
-    select => SYS_select,
-    sched_yield => SYS_sched_yield,
-    mremap => SYS_mremap,
-    msync => SYS_msync,
-    mincore => SYS_mincore,
-    madvise => SYS_madvise,
-    shmget => SYS_shmget,
-    shmat => SYS_shmat,
-    shmctl => SYS_shmctl,
-    dup => SYS_dup,
-    dup2 => SYS_dup2,
-    pause => SYS_pause,
-    nanosleep => SYS_nanosleep,
-    getitimer => SYS_getitimer,
-    alarm => SYS_alarm,
-    setitimer => SYS_setitimer,
-    getpid => SYS_getpid,
-    sendfile => SYS_sendfile,
-    socket => SYS_socket,
-    connect => SYS_connect,
-    accept => SYS_accept,
-    sendto => SYS_sendto,
-    recvfrom => SYS_recvfrom,
-    sendmsg => SYS_sendmsg,
-    recvmsg => SYS_recvmsg,
-    shutdown => SYS_shutdown,
-    bind => SYS_bind,
-    listen => SYS_listen,
-    getsockname => SYS_getsockname,
-    getpeername => SYS_getpeername,
-    socketpair => SYS_socketpair,
-    setsockopt => SYS_setsockopt,
-    getsockopt => SYS_getsockopt,
-    clone => SYS_clone,
-    fork => SYS_fork,
-    vfork => SYS_vfork,
-    execve => SYS_execve,
-    exit => SYS_exit,
-    wait4 => SYS_wait4,
-    kill => SYS_kill,
-    uname => SYS_uname,
-    semget => SYS_semget,
-    semop => SYS_semop,
-    semctl => SYS_semctl,
-    shmdt => SYS_shmdt,
-    msgget => SYS_msgget,
-    msgsnd => SYS_msgsnd,
-    msgrcv => SYS_msgrcv,
-    msgctl => SYS_msgctl,
-    fcntl => SYS_fcntl,
-    flock => SYS_flock,
-    fsync => SYS_fsync,
-    fdatasync => SYS_fdatasync,
-    truncate => SYS_truncate,
-    ftruncate => SYS_ftruncate,
-    getdents => SYS_getdents,
-    getcwd => SYS_getcwd,
-    chdir => SYS_chdir,
-    fchdir => SYS_fchdir,
-    rename => SYS_rename,
-    mkdir => SYS_mkdir,
-    rmdir => SYS_rmdir,
-    creat => SYS_creat,
-    link => SYS_link,
-    unlink => SYS_unlink,
-    symlink => SYS_symlink,
-    readlink => SYS_readlink,
-    chmod => SYS_chmod,
-    fchmod => SYS_fchmod,
-    chown => SYS_chown,
-    fchown => SYS_fchown,
-    lchown => SYS_lchown,
-    umask => SYS_umask,
-    gettimeofday => SYS_gettimeofday,
-    getrlimit => SYS_getrlimit,
-    getrusage => SYS_getrusage,
-    sysinfo => SYS_sysinfo,
-    times => SYS_times,
-    ptrace => SYS_ptrace,
-    getuid => SYS_getuid,
-    syslog => SYS_syslog,
-    getgid => SYS_getgid,
-    setuid => SYS_setuid,
-    setgid => SYS_setgid,
-    geteuid => SYS_geteuid,
-    getegid => SYS_getegid,
-    setpgid => SYS_setpgid,
-    getppid => SYS_getppid,
-    getpgrp => SYS_getpgrp,
-    setsid => SYS_setsid,
-    setreuid => SYS_setreuid,
-    setregid => SYS_setregid,
-    getgroups => SYS_getgroups,
-    setgroups => SYS_setgroups,
-    setresuid => SYS_setresuid,
-    getresuid => SYS_getresuid,
-    setresgid => SYS_setresgid,
-    getresgid => SYS_getresgid,
-    getpgid => SYS_getpgid,
-    setfsuid => SYS_setfsuid,
-    setfsgid => SYS_setfsgid,
-    getsid => SYS_getsid,
-    capget => SYS_capget,
-    capset => SYS_capset,
-    rt_sigpending => SYS_rt_sigpending,
-    rt_sigtimedwait => SYS_rt_sigtimedwait,
-    rt_sigqueueinfo => SYS_rt_sigqueueinfo,
-    rt_sigsuspend => SYS_rt_sigsuspend,
-    sigaltstack => SYS_sigaltstack,
-    utime => SYS_utime,
-    mknod => SYS_mknod,
-    uselib => SYS_uselib,
-    personality => SYS_personality,
-    ustat => SYS_ustat,
-    statfs => SYS_statfs,
-    fstatfs => SYS_fstatfs,
-    sysfs => SYS_sysfs,
-    getpriority => SYS_getpriority,
-    setpriority => SYS_setpriority,
-    sched_setparam => SYS_sched_setparam,
-    sched_getparam => SYS_sched_getparam,
-    sched_setscheduler => SYS_sched_setscheduler,
-    sched_getscheduler => SYS_sched_getscheduler,
-    sched_get_priority_max => SYS_sched_get_priority_max,
-    sched_get_priority_min => SYS_sched_get_priority_min,
-    sched_rr_get_interval => SYS_sched_rr_get_interval,
-    mlock => SYS_mlock,
-    munlock => SYS_munlock,
-    mlockall => SYS_mlockall,
-    munlockall => SYS_munlockall,
-    vhangup => SYS_vhangup,
-    modify_ldt => SYS_modify_ldt,
-    pivot_root => SYS_pivot_root,
-    _sysctl => SYS__sysctl,
-    prctl => SYS_prctl,
-    arch_prctl => SYS_arch_prctl,
-    adjtimex => SYS_adjtimex,
-    setrlimit => SYS_setrlimit,
-    chroot => SYS_chroot,
-    sync => SYS_sync,
-    acct => SYS_acct,
-    settimeofday => SYS_settimeofday,
-    mount => SYS_mount,
-    umount2 => SYS_umount2,
-    swapon => SYS_swapon,
-    swapoff => SYS_swapoff,
-    reboot => SYS_reboot,
-    sethostname => SYS_sethostname,
-    setdomainname => SYS_setdomainname,
-    iopl => SYS_iopl,
-    ioperm => SYS_ioperm,
-    init_module => SYS_init_module,
-    delete_module => SYS_delete_module,
-    quotactl => SYS_quotactl,
-    nfsservctl => SYS_nfsservctl,
-    getpmsg => SYS_getpmsg,
-    putpmsg => SYS_putpmsg,
-    afs_syscall => SYS_afs_syscall,
-    tuxcall => SYS_tuxcall,
-    security => SYS_security,
-    gettid => SYS_gettid,
-    readahead => SYS_readahead,
-    setxattr => SYS_setxattr,
-    lsetxattr => SYS_lsetxattr,
-    fsetxattr => SYS_fsetxattr,
-    getxattr => SYS_getxattr,
-    lgetxattr => SYS_lgetxattr,
-    fgetxattr => SYS_fgetxattr,
-    listxattr => SYS_listxattr,
-    llistxattr => SYS_llistxattr,
-    flistxattr => SYS_flistxattr,
-    removexattr => SYS_removexattr,
-    lremovexattr => SYS_lremovexattr,
-    fremovexattr => SYS_fremovexattr,
-    tkill => SYS_tkill,
-    time => SYS_time,
-    futex => SYS_futex,
-    sched_setaffinity => SYS_sched_setaffinity,
-    sched_getaffinity => SYS_sched_getaffinity,
-    set_thread_area => SYS_set_thread_area,
-    io_setup => SYS_io_setup,
-    io_destroy => SYS_io_destroy,
-    io_getevents => SYS_io_getevents,
-    io_submit => SYS_io_submit,
-    io_cancel => SYS_io_cancel,
-    get_thread_area => SYS_get_thread_area,
-    lookup_dcookie => SYS_lookup_dcookie,
-    epoll_create => SYS_epoll_create,
-    epoll_ctl_old => SYS_epoll_ctl_old,
-    epoll_wait_old => SYS_epoll_wait_old,
-    remap_file_pages => SYS_remap_file_pages,
-    getdents64 => SYS_getdents64,
-    set_tid_address => SYS_set_tid_address,
-    restart_syscall => SYS_restart_syscall,
-    semtimedop => SYS_semtimedop,
-    fadvise64 => SYS_fadvise64,
-    timer_create => SYS_timer_create,
-    timer_settime => SYS_timer_settime,
-    timer_gettime => SYS_timer_gettime,
-    timer_getoverrun => SYS_timer_getoverrun,
-    timer_delete => SYS_timer_delete,
-    clock_settime => SYS_clock_settime,
-    clock_gettime => SYS_clock_gettime,
-    clock_getres => SYS_clock_getres,
-    clock_nanosleep => SYS_clock_nanosleep,
-    exit_group => SYS_exit_group,
-    epoll_wait => SYS_epoll_wait,
-    epoll_ctl => SYS_epoll_ctl,
-    tgkill => SYS_tgkill,
-    utimes => SYS_utimes,
-    vserver => SYS_vserver,
-    mbind => SYS_mbind,
-    set_mempolicy => SYS_set_mempolicy,
-    get_mempolicy => SYS_get_mempolicy,
-    mq_open => SYS_mq_open,
-    mq_unlink => SYS_mq_unlink,
-    mq_timedsend => SYS_mq_timedsend,
-    mq_timedreceive => SYS_mq_timedreceive,
-    mq_notify => SYS_mq_notify,
-    mq_getsetattr => SYS_mq_getsetattr,
-    kexec_load => SYS_kexec_load,
-    waitid => SYS_waitid,
-    add_key => SYS_add_key,
-    request_key => SYS_request_key,
-    keyctl => SYS_keyctl,
-    ioprio_set => SYS_ioprio_set,
-    ioprio_get => SYS_ioprio_get,
-    inotify_init => SYS_inotify_init,
-    inotify_add_watch => SYS_inotify_add_watch,
-    inotify_rm_watch => SYS_inotify_rm_watch,
-    migrate_pages => SYS_migrate_pages,
-    openat => SYS_openat,
-    mkdirat => SYS_mkdirat,
-    mknodat => SYS_mknodat,
-    fchownat => SYS_fchownat,
-    futimesat => SYS_futimesat,
-    newfstatat => SYS_newfstatat,
-    unlinkat => SYS_unlinkat,
-    renameat => SYS_renameat,
-    linkat => SYS_linkat,
-    symlinkat => SYS_symlinkat,
-    readlinkat => SYS_readlinkat,
-    fchmodat => SYS_fchmodat,
-    faccessat => SYS_faccessat,
-    pselect6 => SYS_pselect6,
-    ppoll => SYS_ppoll,
-    unshare => SYS_unshare,
-    set_robust_list => SYS_set_robust_list,
-    get_robust_list => SYS_get_robust_list,
-    splice => SYS_splice,
-    tee => SYS_tee,
-    sync_file_range => SYS_sync_file_range,
-    vmsplice => SYS_vmsplice,
-    move_pages => SYS_move_pages,
-    utimensat => SYS_utimensat,
-    epoll_pwait => SYS_epoll_pwait,
-    signalfd => SYS_signalfd,
-    timerfd_create => SYS_timerfd_create,
-    eventfd => SYS_eventfd,
-    fallocate => SYS_fallocate,
-    timerfd_settime => SYS_timerfd_settime,
-    timerfd_gettime => SYS_timerfd_gettime,
-    accept4 => SYS_accept4,
-    signalfd4 => SYS_signalfd4,
-    eventfd2 => SYS_eventfd2,
-    epoll_create1 => SYS_epoll_create1,
-    dup3 => SYS_dup3,
-    pipe2 => SYS_pipe2,
-    inotify_init1 => SYS_inotify_init1,
-    preadv => SYS_preadv,
-    pwritev => SYS_pwritev,
-    rt_tgsigqueueinfo => SYS_rt_tgsigqueueinfo,
-    perf_event_open => SYS_perf_event_open,
-    recvmmsg => SYS_recvmmsg,
-    fanotify_init => SYS_fanotify_init,
-    fanotify_mark => SYS_fanotify_mark,
-    prlimit64 => SYS_prlimit64,
-    name_to_handle_at => SYS_name_to_handle_at,
-    open_by_handle_at => SYS_open_by_handle_at,
-    clock_adjtime => SYS_clock_adjtime,
-    syncfs => SYS_syncfs,
-    sendmmsg => SYS_sendmmsg,
-    setns => SYS_setns,
-    getcpu => SYS_getcpu,
-    process_vm_readv => SYS_process_vm_readv,
-    process_vm_writev => SYS_process_vm_writev,
-    kcmp => SYS_kcmp,
-    finit_module => SYS_finit_module,
-    sched_setattr => SYS_sched_setattr,
-    sched_getattr => SYS_sched_getattr,
-    renameat2 => SYS_renameat2,
-    seccomp => SYS_seccomp,
-    getrandom => SYS_getrandom,
-    memfd_create => SYS_memfd_create,
-    kexec_file_load => SYS_kexec_file_load,
-    bpf => SYS_bpf,
-    execveat => SYS_execveat,
-    userfaultfd => SYS_userfaultfd,
-    membarrier => SYS_membarrier,
-    mlock2 => SYS_mlock2,
-    copy_file_range => SYS_copy_file_range,
-    preadv2 => SYS_preadv2,
-    pwritev2 => SYS_pwritev2,
-    pkey_mprotect => SYS_pkey_mprotect,
-    pkey_alloc => SYS_pkey_alloc,
-    pkey_free => SYS_pkey_free,
-    statx => SYS_statx,
-    rseq => SYS_rseq,
-    pidfd_send_signal => SYS_pidfd_send_signal,
-    io_uring_setup => SYS_io_uring_setup,
-    io_uring_enter => SYS_io_uring_enter,
-    io_uring_register => SYS_io_uring_register,
-    open_tree => SYS_open_tree,
-    move_mount => SYS_move_mount,
-    fsopen => SYS_fsopen,
-    fsconfig => SYS_fsconfig,
-    fsmount => SYS_fsmount,
-    fspick => SYS_fspick,
-    pidfd_open => SYS_pidfd_open,
-    clone3 => SYS_clone3,
-    close_range => SYS_close_range,
-    openat2 => SYS_openat2,
-    pidfd_getfd => SYS_pidfd_getfd,
-    faccessat2 => SYS_faccessat2,
-    process_madvise => SYS_process_madvise,
-    epoll_pwait2 => SYS_epoll_pwait2,
-    mount_setattr => SYS_mount_setattr,
-    quotactl_fd => SYS_quotactl_fd,
-    landlock_create_ruleset => SYS_landlock_create_ruleset,
-    landlock_add_rule => SYS_landlock_add_rule,
-    landlock_restrict_self => SYS_landlock_restrict_self,
-    memfd_secret => SYS_memfd_secret,
-    process_mrelease => SYS_process_mrelease,
-    futex_waitv => SYS_futex_waitv,
-    set_mempolicy_home_node => SYS_set_mempolicy_home_node,
-    fchmodat2 => SYS_fchmodat2,
-    mseal => SYS_mseal,
+impl Arch {
+    /// Every supported ABI, in `SeccompArch` order.
+    pub(crate) const ALL: [Arch; 18] = [
+        Arch::X86,
+        Arch::X86_64,
+        Arch::X32,
+        Arch::Arm,
+        Arch::Aarch64,
+        Arch::Mips,
+        Arch::Mips64,
+        Arch::Mips64n32,
+        Arch::Mipsel,
+        Arch::Mipsel64,
+        Arch::Mipsel64n32,
+        Arch::Ppc,
+        Arch::Ppc64,
+        Arch::Ppc64le,
+        Arch::S390,
+        Arch::S390x,
+        Arch::Riscv64,
+        Arch::Loongarch64,
+    ];
+
+    /// The ABI of a profile's `SCMP_ARCH_*`, if the engine can filter it.
+    pub(crate) fn from_spec(arch: &SeccompArch) -> Option<Arch> {
+        Some(match arch {
+            SeccompArch::X86 => Arch::X86,
+            SeccompArch::X86_64 => Arch::X86_64,
+            SeccompArch::X32 => Arch::X32,
+            SeccompArch::Arm => Arch::Arm,
+            SeccompArch::Aarch64 => Arch::Aarch64,
+            SeccompArch::Mips => Arch::Mips,
+            SeccompArch::Mips64 => Arch::Mips64,
+            SeccompArch::Mips64n32 => Arch::Mips64n32,
+            SeccompArch::Mipsel => Arch::Mipsel,
+            SeccompArch::Mipsel64 => Arch::Mipsel64,
+            SeccompArch::Mipsel64n32 => Arch::Mipsel64n32,
+            SeccompArch::Ppc => Arch::Ppc,
+            SeccompArch::Ppc64 => Arch::Ppc64,
+            SeccompArch::Ppc64le => Arch::Ppc64le,
+            SeccompArch::S390 => Arch::S390,
+            SeccompArch::S390x => Arch::S390x,
+            SeccompArch::Riscv64 => Arch::Riscv64,
+            SeccompArch::Loongarch64 => Arch::Loongarch64,
+            _ => return None,
+        })
+    }
+
+    /// The profile's name for this ABI.
+    pub(crate) fn to_spec(self) -> SeccompArch {
+        match self {
+            Arch::X86 => SeccompArch::X86,
+            Arch::X86_64 => SeccompArch::X86_64,
+            Arch::X32 => SeccompArch::X32,
+            Arch::Arm => SeccompArch::Arm,
+            Arch::Aarch64 => SeccompArch::Aarch64,
+            Arch::Mips => SeccompArch::Mips,
+            Arch::Mips64 => SeccompArch::Mips64,
+            Arch::Mips64n32 => SeccompArch::Mips64n32,
+            Arch::Mipsel => SeccompArch::Mipsel,
+            Arch::Mipsel64 => SeccompArch::Mipsel64,
+            Arch::Mipsel64n32 => SeccompArch::Mipsel64n32,
+            Arch::Ppc => SeccompArch::Ppc,
+            Arch::Ppc64 => SeccompArch::Ppc64,
+            Arch::Ppc64le => SeccompArch::Ppc64le,
+            Arch::S390 => SeccompArch::S390,
+            Arch::S390x => SeccompArch::S390x,
+            Arch::Riscv64 => SeccompArch::Riscv64,
+            Arch::Loongarch64 => SeccompArch::Loongarch64,
+        }
+    }
+
+    /// The ABI the engine is built for (always in a filter, as libseccomp's
+    /// native architecture), or `None` on a host it has no table for.
+    pub(crate) fn native() -> Option<Arch> {
+        let big = cfg!(target_endian = "big");
+        if cfg!(target_arch = "x86_64") {
+            Some(if cfg!(target_pointer_width = "32") {
+                Arch::X32
+            } else {
+                Arch::X86_64
+            })
+        } else if cfg!(target_arch = "x86") {
+            Some(Arch::X86)
+        } else if cfg!(target_arch = "aarch64") {
+            Some(Arch::Aarch64)
+        } else if cfg!(target_arch = "arm") && !big {
+            Some(Arch::Arm)
+        } else if cfg!(target_arch = "mips") {
+            Some(if big { Arch::Mips } else { Arch::Mipsel })
+        } else if cfg!(target_arch = "mips64") {
+            Some(match (big, cfg!(target_pointer_width = "32")) {
+                (true, false) => Arch::Mips64,
+                (true, true) => Arch::Mips64n32,
+                (false, false) => Arch::Mipsel64,
+                (false, true) => Arch::Mipsel64n32,
+            })
+        } else if cfg!(target_arch = "powerpc") {
+            Some(Arch::Ppc)
+        } else if cfg!(target_arch = "powerpc64") {
+            Some(if big { Arch::Ppc64 } else { Arch::Ppc64le })
+        } else if cfg!(target_arch = "s390x") {
+            Some(Arch::S390x)
+        } else if cfg!(target_arch = "riscv64") {
+            Some(Arch::Riscv64)
+        } else if cfg!(target_arch = "loongarch64") {
+            Some(Arch::Loongarch64)
+        } else {
+            None
+        }
+    }
+
+    /// `seccomp_data.arch` for this ABI (x32 shares x86_64's and is told
+    /// apart by [`X32_SYSCALL_BIT`] in the number).
+    pub(crate) fn audit(self) -> u32 {
+        match self {
+            Arch::X86 => AUDIT_ARCH_I386,
+            Arch::X86_64 | Arch::X32 => AUDIT_ARCH_X86_64,
+            Arch::Arm => AUDIT_ARCH_ARM,
+            Arch::Aarch64 => AUDIT_ARCH_AARCH64,
+            Arch::Mips => AUDIT_ARCH_MIPS,
+            Arch::Mips64 => AUDIT_ARCH_MIPS64,
+            Arch::Mips64n32 => AUDIT_ARCH_MIPS64N32,
+            Arch::Mipsel => AUDIT_ARCH_MIPSEL,
+            Arch::Mipsel64 => AUDIT_ARCH_MIPSEL64,
+            Arch::Mipsel64n32 => AUDIT_ARCH_MIPSEL64N32,
+            Arch::Ppc => AUDIT_ARCH_PPC,
+            Arch::Ppc64 => AUDIT_ARCH_PPC64,
+            Arch::Ppc64le => AUDIT_ARCH_PPC64LE,
+            Arch::S390 => AUDIT_ARCH_S390,
+            Arch::S390x => AUDIT_ARCH_S390X,
+            Arch::Riscv64 => AUDIT_ARCH_RISCV64,
+            Arch::Loongarch64 => AUDIT_ARCH_LOONGARCH64,
+        }
+    }
+
+    /// Whether arguments are compared on their low 32 bits only, as
+    /// libseccomp does on its 32-bit ABIs.
+    pub(crate) fn narrow(self) -> bool {
+        matches!(
+            self,
+            Arch::X86
+                | Arch::X32
+                | Arch::Arm
+                | Arch::Mips
+                | Arch::Mipsel
+                | Arch::Mips64n32
+                | Arch::Mipsel64n32
+                | Arch::Ppc
+                | Arch::S390
+        )
+    }
+
+    /// Whether `seccomp_data.args` are big-endian (the high half of an
+    /// argument comes first).
+    pub(crate) fn big_endian(self) -> bool {
+        self.audit() & 0x4000_0000 == 0
+    }
+
+    /// The number of syscall `name` on this ABI, as `seccomp_data.nr`
+    /// carries it (with MIPS's 4000/5000/6000 base and x32's bit).
+    pub(crate) fn number(self, name: &str) -> Option<u32> {
+        match self {
+            Arch::X86 => from_crate!(x86, name),
+            Arch::X86_64 => from_crate!(x86_64, name),
+            Arch::X32 => x32_number(name),
+            Arch::Arm => from_crate!(arm, name).or_else(|| find(ARM_PRIVATE, name)),
+            Arch::Aarch64 => from_crate!(aarch64, name),
+            Arch::Mips | Arch::Mipsel => from_crate!(mips, name),
+            Arch::Mips64 | Arch::Mipsel64 => from_crate!(mips64, name),
+            Arch::Mips64n32 | Arch::Mipsel64n32 => n32_number(name),
+            Arch::Ppc => from_crate!(powerpc, name),
+            Arch::Ppc64 | Arch::Ppc64le => from_crate!(powerpc64, name),
+            Arch::S390 => s390_number(name),
+            Arch::S390x => from_crate!(s390x, name),
+            Arch::Riscv64 => from_crate!(riscv64, name),
+            Arch::Loongarch64 => from_crate!(loongarch64, name),
+        }
+    }
+
+    /// Whether any supported ABI knows `name`.
+    pub(crate) fn known_anywhere(name: &str) -> bool {
+        Arch::ALL.iter().any(|a| a.number(name).is_some())
+    }
 }
 
-// `i386_number` and `x32_number`, generated by build.rs from the kernel
-// headers (empty when they were missing at build time).
-include!(concat!(env!("OUT_DIR"), "/syscalls_32.rs"));
+/// x32: its own entries, else x86_64's common ones with the x32 bit.
+fn x32_number(name: &str) -> Option<u32> {
+    if let Some(nr) = find(X32_OWN, name) {
+        return Some(nr | X32_SYSCALL_BIT);
+    }
+    if X86_64_ONLY.contains(&name) {
+        return None;
+    }
+    from_crate!(x86_64, name).map(|nr| nr | X32_SYSCALL_BIT)
+}
+
+/// MIPS n32: the frozen range from the supplement, later calls at n64's
+/// number moved to the 6000 base.
+fn n32_number(name: &str) -> Option<u32> {
+    if let Some(nr) = find(MIPS64N32_BELOW_424, name) {
+        return Some(6000 + nr);
+    }
+    from_crate!(mips64, name)
+        .filter(|&nr| nr >= 5424)
+        .map(|nr| nr + 1000)
+}
+
+/// 31-bit s390: its own entries and the generic `*_time64` calls, else
+/// s390x's common ones (same numbers).
+fn s390_number(name: &str) -> Option<u32> {
+    if let Some(nr) = find(S390_OWN, name) {
+        return Some(nr);
+    }
+    if S390X_ONLY.contains(&name) {
+        return None;
+    }
+    if let Some(nr) = from_crate!(x86, name).filter(|nr| (403..424).contains(nr)) {
+        return Some(nr);
+    }
+    from_crate!(s390x, name)
+}
