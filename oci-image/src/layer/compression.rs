@@ -229,6 +229,9 @@ impl<W: Write> Write for HashWriter<W> {
 const ZSTD_WORKERS: u32 = 2;
 
 /// A writer that compresses.
+// One per layer being packed, written through for every entry: kept
+// inline rather than boxed (which only gzip-without-zstd builds flag).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Compressor<W: Write> {
     Plain(W),
     #[cfg(feature = "gzip")]
