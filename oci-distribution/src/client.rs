@@ -58,6 +58,49 @@ pub(crate) fn scope(repository: &str, access: Access) -> String {
     }
 }
 
+impl ClientBuilder {
+    /// The client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a root certificate that is not PEM, or when the
+    /// HTTP stack cannot start.
+    pub fn build(&self) -> Result<Client, Error> {
+        let mut http = reqwest::Client::builder()
+            .user_agent(self.user_agent.clone())
+            .connect_timeout(self.connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(10));
+        if let Some(t) = self.timeout {
+            http = http.timeout(t);
+        }
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        for pem in &self.root_certs {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| Error::Config {
+                reason: format!("root certificate is not PEM: {e}"),
+            })?;
+            http = http.add_root_certificate(cert);
+        }
+        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        if !self.root_certs.is_empty() {
+            return Err(Error::Config {
+                reason: "root certificates need TLS: enable the `rustls` or `native-tls` feature"
+                    .into(),
+            });
+        }
+        let http = http.build().map_err(|e| Error::Config {
+            reason: format!("cannot start the HTTP client: {e}"),
+        })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                cfg: self.clone(),
+                auth: Mutex::new(AuthCache::default()),
+                file_creds: Mutex::new(HashMap::new()),
+                token_fetch: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+}
+
 impl Client {
     /// A client with the default configuration.
     ///

@@ -84,6 +84,7 @@ mod config;
 mod copy;
 mod error;
 mod listing;
+mod login;
 mod manifest;
 mod transport;
 

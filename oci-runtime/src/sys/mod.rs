@@ -13,7 +13,6 @@ pub(crate) mod bpf;
 pub(crate) mod fake;
 mod fd;
 mod mount;
-mod premain;
 mod process;
 mod resolve;
 mod seccomp;

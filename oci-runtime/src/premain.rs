@@ -22,11 +22,17 @@
 //!   the same dispositions as before, checked in `/proc/self/status`);
 //! - another library's constructor could in theory start a thread first:
 //!   the init still checks that it is single-threaded
-//!   ([`SingleThreaded::check`](super::SingleThreaded::check)) before it
+//!   ([`SingleThreaded::check`](crate::sys::SingleThreaded::check)) before it
 //!   clones.
 //!
 //! Outside an init (the marker variable unset) the hook costs one
 //! `getenv` and returns.
+//!
+//! A room of its own, above `init/`, rather than in `sys/`: it is the
+//! process's entry into the init, so it calls the init, and `sys/` (the
+//! bottom room) calls nothing above it. It holds no unsafe code; the crate
+//! root allows `unsafe_code` on it only because rustc's lint counts the
+//! `link_section` attribute that places the entry in `.init_array`.
 
 /// Runs the init if this process was started as one; a panic in it ends
 /// the process with 101 (Rust's exit code for a panicking `main`) rather
