@@ -119,7 +119,10 @@ pub enum Error {
     InitFailed {
         /// The container.
         id: String,
-        /// The init's own message, with the failing step.
+        /// What kind of step failed (the init reports it across its socket).
+        kind: InitFailureKind,
+        /// The init's own message: the failing step and each of its causes
+        /// (they happened in the init process, so they arrive as text).
         message: String,
     },
     /// newuidmap(1) or newgidmap(1) refused the id maps of a rootless
@@ -228,3 +231,21 @@ impl Error {
 
 /// The engine's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of step a container's init failed at ([`Error::InitFailed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum InitFailureKind {
+    /// A system call or file operation (a mount, a namespace, a write).
+    System,
+    /// A config value the init refused.
+    Config,
+    /// `process.args[0]` was not found in the container.
+    ProgramNotFound,
+    /// A hook the init ran failed.
+    Hook,
+    /// The init broke off: it exited, or the runtime <-> init exchange
+    /// failed.
+    Protocol,
+}

@@ -187,5 +187,5 @@ pub use engine::id::ContainerId;
 pub use engine::options::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry};
 pub use engine::signal::{Signal, SignalRelay, RELAYED};
 pub use engine::Runtime;
-pub use error::{Error, HookFailure, Result};
+pub use error::{Error, HookFailure, InitFailureKind, Result};
 pub use init::init_if_requested;

@@ -18,7 +18,7 @@ use super::spawn::write_id_maps;
 use super::Runtime;
 use crate::cgroup::{self, Cgroup};
 use crate::engine::id::ContainerId;
-use crate::error::{Error, Result};
+use crate::error::{Error, InitFailureKind, Result};
 use crate::init::{self, Channel, InitConfig, ToInit, ToRuntime, EXEC_SOCKET};
 use crate::setup::hook;
 use crate::setup::rootfs::{Pivot, RootfsOptions};
@@ -223,6 +223,7 @@ impl Runtime {
             .map(|(_, t)| t)
             .ok_or_else(|| Error::InitFailed {
                 id: id.to_string(),
+                kind: InitFailureKind::Protocol,
                 message: "the init exited before it was started".into(),
             })?;
         let record = Record {
@@ -324,6 +325,7 @@ impl Runtime {
                 None => {
                     return Err(Error::InitFailed {
                         id: id.to_string(),
+                        kind: InitFailureKind::Protocol,
                         message: "the init exited without reporting why".into(),
                     })
                 }
@@ -331,6 +333,7 @@ impl Runtime {
         }
         pid.ok_or_else(|| Error::InitFailed {
             id: id.to_string(),
+            kind: InitFailureKind::Protocol,
             message: "the init never reported its pid".into(),
         })
     }

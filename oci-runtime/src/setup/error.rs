@@ -114,20 +114,7 @@ impl From<crate::error::Error> for SetupError {
 }
 
 /// What kind of failure the init reports (it crosses the init socket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) enum FailureKind {
-    /// A system call or file operation.
-    System,
-    /// A config value refused.
-    Config,
-    /// `process.args[0]` not found.
-    ProgramNotFound,
-    /// A hook run by the init.
-    Hook,
-    /// The runtime <-> init protocol.
-    Protocol,
-}
+pub(crate) use crate::error::InitFailureKind as FailureKind;
 
 /// A setup failure as the runtime receives it over the init socket: its
 /// kind and the message of its whole chain.
@@ -155,6 +142,7 @@ impl InitFailure {
         tracing::debug!(id, kind = ?self.kind, "container init failed");
         crate::error::Error::InitFailed {
             id: id.to_owned(),
+            kind: self.kind,
             message: self.message,
         }
     }

@@ -87,6 +87,17 @@ fn bad_program_and_cwd() {
         e.to_string().contains("executable file not found in $PATH"),
         "{e}"
     );
+    // The init's failure arrives typed, not as a string alone.
+    assert!(
+        matches!(
+            e,
+            ocikit_runtime::Error::InitFailed {
+                kind: ocikit_runtime::InitFailureKind::ProgramNotFound,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(b.rt.state("t-noprog").unwrap_err().is_not_found());
     assert!(cgroup_file("t-noprog", "pids", "").is_none());
 
@@ -97,6 +108,16 @@ fn bad_program_and_cwd() {
         b.rt.create("t-nocwd", b.path(), CreateOptions::new())
             .unwrap_err();
     assert!(e.to_string().contains("chdir to cwd /nonexistent"), "{e}");
+    assert!(
+        matches!(
+            e,
+            ocikit_runtime::Error::InitFailed {
+                kind: ocikit_runtime::InitFailureKind::System,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 fn hook(script: &str) -> Hook {

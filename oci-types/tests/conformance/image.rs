@@ -35,7 +35,6 @@ fn meta(case: &Path) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parsing {}: {e}", p.display()))
 }
 
-#[test]
 fn image_spec_vectors_agree_with_upstream() {
     let Some(root) = vectors::root("image-spec") else {
         return;
@@ -111,7 +110,6 @@ fn manifest_verdict(doc: &serde_json::Value) -> Result<ImageManifest, Error> {
 
 /// The upstream invalid cases that fail for a second reason (malformed JSON,
 /// `"os": 123`) get clean single-defect twins here.
-#[test]
 fn single_defect_variants() {
     manifest_verdict(&base_manifest()).expect("base manifest is valid");
 
@@ -171,7 +169,6 @@ fn single_defect_variants() {
     }
 }
 
-#[test]
 fn documents_keep_unknown_fields_and_bytes() {
     let Some(root) = vectors::root("image-spec") else {
         return;
@@ -192,3 +189,10 @@ fn documents_keep_unknown_fields_and_bytes() {
     let back: serde_json::Value = serde_json::from_slice(&parsed.to_canonical_vec()).unwrap();
     assert_eq!(back, m);
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    image_spec_vectors_agree_with_upstream,
+    single_defect_variants,
+    documents_keep_unknown_fields_and_bytes
+];

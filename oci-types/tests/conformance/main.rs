@@ -5,3 +5,7 @@ mod image;
 mod props;
 mod runtime;
 mod vectors;
+
+fn main() {
+    testkit::run(&[image::TESTS, runtime::TESTS, props::TESTS]);
+}

@@ -79,13 +79,11 @@ fn round_trip<T: Document + PartialEq + std::fmt::Debug>(doc: &T) -> Result<(), 
 }
 
 proptest! {
-    #[test]
     fn descriptors_round_trip(d in descriptor()) {
         d.validate().map_err(|e| TestCaseError::fail(e.to_string()))?;
         round_trip(&d)?;
     }
 
-    #[test]
     fn manifests_round_trip(config in descriptor(), layers in proptest::collection::vec(descriptor(), 1..5),
                             subject in proptest::option::of(descriptor()), annotations in annotations()) {
         let mut m = ImageManifest::new(config, layers);
@@ -94,14 +92,12 @@ proptest! {
         round_trip(&m)?;
     }
 
-    #[test]
     fn indexes_round_trip(manifests in proptest::collection::vec(descriptor(), 0..5), annotations in annotations()) {
         let mut idx = ImageIndex::new(manifests);
         idx.annotations = annotations;
         round_trip(&idx)?;
     }
 
-    #[test]
     fn configs_round_trip(p in platform(), diff_ids in proptest::collection::vec(digest(), 0..4),
                           env in proptest::collection::vec("[A-Z]{1,5}=[a-z]{0,5}", 0..3)) {
         let mut c = ImageConfiguration::new(p.architecture, p.os);
@@ -114,7 +110,6 @@ proptest! {
         round_trip(&c)?;
     }
 
-    #[test]
     fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Descriptor::from_slice(&bytes).map(|d| d.validate());
         let _ = ImageManifest::from_slice(&bytes).map(|d| d.validate());
@@ -126,7 +121,6 @@ proptest! {
         let _ = ocikit_types::AnyManifest::from_slice(&bytes, None);
     }
 
-    #[test]
     fn json_shaped_input_never_panics(s in r#"\{("[a-zA-Z]{1,12}":("[^"]{0,20}"|-?[0-9]{1,20}|\[\]|\{\}|null|true),?){0,6}\}"#) {
         let _ = Descriptor::from_slice(s.as_bytes()).map(|d| d.validate());
         let _ = ImageConfiguration::from_slice(s.as_bytes()).map(|d| d.validate());
@@ -137,7 +131,6 @@ proptest! {
 /// Found by the `image_manifest` fuzz target: a huge number in an unknown
 /// field lost its last bits in a canonical round trip until serde_json's
 /// exact float parsing (`float_roundtrip`) was turned on.
-#[test]
 fn regression_fuzz_unknown_float_survives_round_trip() {
     let bytes = br#"{"schemaVersion":2,"x":14555555555555555555555555555555555555555555555555555555555555555555555555555555570,
       "y":0.1,"z":1.0000000000000002e-308,
@@ -148,3 +141,14 @@ fn regression_fuzz_unknown_float_survives_round_trip() {
     assert_eq!(again, doc);
     assert_eq!(again.to_canonical_vec(), doc.to_canonical_vec());
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    descriptors_round_trip,
+    manifests_round_trip,
+    indexes_round_trip,
+    configs_round_trip,
+    parsers_never_panic,
+    json_shaped_input_never_panics,
+    regression_fuzz_unknown_float_survives_round_trip
+];

@@ -46,7 +46,6 @@ fn without_empty_lists(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
-#[test]
 fn runtime_spec_vectors_agree_with_upstream() {
     let Some(root) = vectors::root("runtime-spec") else {
         return;
@@ -88,3 +87,7 @@ fn runtime_spec_vectors_agree_with_upstream() {
     );
     assert_eq!(total, 19, "expected 19 runtime-spec vectors");
 }
+
+/// The tests of this module, for the suite's runner.
+pub(crate) const TESTS: &[testkit::Test] =
+    testkit::tests![runtime_spec_vectors_agree_with_upstream];
