@@ -49,7 +49,7 @@ pub enum Progress {
 /// A callback receiving [`Progress`] events from any task.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
-/// Configures a [`Client`].
+/// Configures a [`Client`](crate::Client).
 ///
 /// ```
 /// use ocikit_distribution::{ClientBuilder, Credentials};
@@ -210,7 +210,7 @@ impl ClientBuilder {
     /// answer to start, or for the next bytes of its body. Default: 60 s.
     /// A stalled body is treated like a cut connection (resumed with
     /// `Range`, up to [`ClientBuilder::max_retries`] times), then fails
-    /// with [`Error::Timeout`].
+    /// with [`Error::Timeout`](crate::Error::Timeout).
     pub fn progress_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.progress_timeout = timeout;
         self
@@ -219,7 +219,7 @@ impl ClientBuilder {
     /// How long a whole small request may take, from sending it to the end
     /// of its body: manifests, token requests, tag lists, existence checks,
     /// upload sessions. Default: 60 s. A timed-out request is retried like
-    /// a cut connection, then fails with [`Error::Timeout`].
+    /// a cut connection, then fails with [`Error::Timeout`](crate::Error::Timeout).
     pub fn request_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.request_timeout = timeout;
         self
