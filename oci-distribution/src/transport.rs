@@ -336,14 +336,7 @@ fn httpdate(s: &str) -> Option<std::time::SystemTime> {
     let [h, mi, se] = hms.as_slice() else {
         return None;
     };
-    // Days from civil (Howard Hinnant).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = ocikit_types::rfc3339::days_from_civil(year, month, day);
     let secs = days * 86_400 + h * 3600 + mi * 60 + se;
     let secs = u64::try_from(secs).ok()?;
     Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))

@@ -139,8 +139,14 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// Days from 1970-01-01 to the proleptic Gregorian date `year`-`month`-`day`
+/// (negative before it; Howard Hinnant's `days_from_civil`), for other
+/// date formats (the HTTP-date of `Retry-After`) to share this calendar.
+///
+/// ```
+/// assert_eq!(ocikit_types::rfc3339::days_from_civil(2000, 3, 1), 11_017);
+/// ```
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
