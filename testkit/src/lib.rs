@@ -12,6 +12,8 @@
 //! - [`busybox`]: busybox root filesystems, and a busybox image built with
 //!   ocikit-image into an OCI layout.
 //! - [`temp`]: short, private temporary directories.
+//! - [`fault`]: a fault-injecting HTTP server for what a real registry
+//!   will not do.
 //!
 //! A suite's `main.rs`:
 //!
@@ -33,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 pub mod busybox;
+pub mod fault;
 pub mod harness;
 pub mod need;
 pub mod registry;

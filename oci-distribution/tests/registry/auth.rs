@@ -14,8 +14,8 @@ use ocikit_image::Layout;
 use ocikit_types::{ImageManifest, Raw, Reference};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
 
-use crate::fault::{reply, FaultServer, Request};
 use crate::real::build_image;
+use testkit::fault::{reply, FaultServer, Request};
 use testkit::registry::Registry;
 
 const USER: &str = "alice";
