@@ -12,6 +12,8 @@
 //! - [`busybox`]: busybox root filesystems, and a busybox image built with
 //!   ocikit-image into an OCI layout.
 //! - [`temp`]: short, private temporary directories.
+//! - [`auth`]: docker-registry with Basic auth over TLS, or with token
+//!   auth from a token server of our own.
 //! - [`fault`]: a fault-injecting HTTP server for what a real registry
 //!   will not do.
 //!
@@ -34,6 +36,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod busybox;
 pub mod fault;
 pub mod harness;
