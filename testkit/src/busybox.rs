@@ -65,3 +65,18 @@ pub fn image(
     edit(c);
     b.write().expect("write the busybox image")
 }
+
+/// A busybox bundle in `dir`: the root filesystem in `dir/rootfs`, and
+/// returned (for the test to adjust, then write as `config.json`) the
+/// config `runc spec` writes, with the terminal off and `args` to run.
+///
+/// # Panics
+/// On any I/O error (busybox missing: check [`available`] first).
+pub fn bundle(dir: &Path, args: &[&str]) -> ocikit_types::runtime::Spec {
+    rootfs(&dir.join("rootfs"));
+    let mut spec = ocikit_types::runtime::Spec::default_linux();
+    let process = spec.process.as_mut().expect("runc spec has a process");
+    process.terminal = false;
+    process.args = args.iter().map(|a| (*a).to_owned()).collect();
+    spec
+}

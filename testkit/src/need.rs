@@ -79,3 +79,24 @@ pub fn tools(tools: &[&str]) -> bool {
 pub fn root_and(tools_needed: &[&str]) -> bool {
     root() && tools(tools_needed)
 }
+
+/// The unprivileged user `.ci/run` creates, with subordinate ids in
+/// `/etc/subuid` and `/etc/subgid`, for rootless tests.
+pub const ROOTLESS_USER: &str = "ocikit-rootless";
+
+/// `name`'s uid and gid from `/etc/passwd`; `None` when it has no entry.
+pub fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    let line = text.lines().find(|l| l.split(':').next() == Some(name))?;
+    let f: Vec<&str> = line.split(':').collect();
+    Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
+}
+
+/// The first subordinate range (start, count) of `name` in an
+/// `/etc/subuid`-shaped `file`.
+pub fn subordinate_range(file: &str, name: &str) -> Option<(u32, u32)> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.split(':').next() == Some(name))?;
+    let f: Vec<&str> = line.split(':').collect();
+    Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?))
+}

@@ -18,3 +18,14 @@ pub fn dir(prefix: &str) -> tempfile::TempDir {
         .tempdir_in(base)
         .expect("a temporary directory")
 }
+
+/// A new, empty OCI image layout in a temporary directory (see [`dir`]),
+/// removed with the directory.
+///
+/// # Panics
+/// When the layout cannot be created.
+pub fn layout(prefix: &str) -> (tempfile::TempDir, ocikit_image::Layout) {
+    let tmp = dir(prefix);
+    let layout = ocikit_image::Layout::create(tmp.path().join("layout")).expect("create a layout");
+    (tmp, layout)
+}

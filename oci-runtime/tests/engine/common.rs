@@ -25,11 +25,7 @@ impl Bundle {
             .prefix("ocikit-bundle")
             .tempdir()
             .unwrap();
-        testkit::busybox::rootfs(&dir.path().join("rootfs"));
-        let mut spec = Spec::default_linux();
-        let p = spec.process.as_mut().unwrap();
-        p.terminal = false;
-        p.args = args.iter().map(|s| s.to_string()).collect();
+        let spec = testkit::busybox::bundle(dir.path(), args);
         let rt = Runtime::new(dir.path().join("state"));
         Bundle { dir, spec, rt }
     }

@@ -22,7 +22,7 @@ pub(crate) const TESTS: &[testkit::Test] = &[
 
 const ENV: &str = "OCIKIT_TEST_ROOTLESS";
 /// The user `.ci/run` creates with subordinate ids in /etc/subuid.
-const SUB_USER: &str = "ocikit-rootless";
+const SUB_USER: &str = testkit::need::ROOTLESS_USER;
 
 /// In the child (as the unprivileged user): run the bundle detached, exec
 /// `id -u` into it, print both outputs, delete it.
@@ -144,30 +144,14 @@ fn own_ids_only() {
     assert!(cgroup_file("rl", "pids", "cgroup.procs").is_none());
 }
 
-/// Looks up `name` in /etc/passwd: (uid, gid).
-fn passwd(name: &str) -> Option<(u32, u32)> {
-    let text = std::fs::read_to_string("/etc/passwd").ok()?;
-    let line = text.lines().find(|l| l.split(':').next() == Some(name))?;
-    let f: Vec<&str> = line.split(':').collect();
-    Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
-}
-
-/// The first subordinate range of `name` in /etc/subuid-like `file`.
-fn sub_range(file: &str, name: &str) -> Option<(u32, u32)> {
-    let text = std::fs::read_to_string(file).ok()?;
-    let line = text.lines().find(|l| l.split(':').next() == Some(name))?;
-    let f: Vec<&str> = line.split(':').collect();
-    Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?))
-}
-
 fn subordinate_ids() {
     if !root_or_skip() {
         return;
     }
     let found = (
-        passwd(SUB_USER),
-        sub_range("/etc/subuid", SUB_USER),
-        sub_range("/etc/subgid", SUB_USER),
+        testkit::need::user_ids(SUB_USER),
+        testkit::need::subordinate_range("/etc/subuid", SUB_USER),
+        testkit::need::subordinate_range("/etc/subgid", SUB_USER),
         Path::new("/usr/bin/newuidmap").exists(),
     );
     let (Some((uid, gid)), Some((su, sn)), Some((sg, gn)), true) = found else {

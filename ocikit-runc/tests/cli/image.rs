@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use ocikit_image::Layout;
 use ocikit_types::Descriptor;
 
-use crate::common::tempdir;
-
 /// The tag of the image in its layout.
 pub(crate) const TAG: &str = "latest";
 
@@ -20,8 +18,7 @@ pub(crate) struct BusyboxImage {
 
 impl BusyboxImage {
     pub(crate) fn build(test: &str) -> BusyboxImage {
-        let dir = tempdir(&format!("{test}-image"));
-        let layout = Layout::create(dir.path().join("layout")).unwrap();
+        let (dir, layout) = testkit::temp::layout(&format!("{test}-image"));
         let manifest = testkit::busybox::image(&layout, dir.path(), |_| {});
         layout.tag(TAG, manifest.clone()).unwrap();
         BusyboxImage {

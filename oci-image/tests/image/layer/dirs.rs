@@ -15,7 +15,7 @@ use tar::{EntryType, Header};
 const CHILD_ENV: &str = "OCIKIT_IMAGE_TEST_UNPACK_CHILD";
 
 /// The unprivileged user of the test machine.
-const ROOTLESS_USER: &str = "ocikit-rootless";
+const ROOTLESS_USER: &str = testkit::need::ROOTLESS_USER;
 
 const MTIME: u64 = 1_111_111;
 
@@ -102,22 +102,13 @@ fn directory_times_are_the_archives_after_their_children() {
     assert_locked_tree(dir.path());
 }
 
-fn user_ids(name: &str) -> Option<(u32, u32)> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&name))
-            .then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))?
-    })
-}
-
 /// Unpacked by an unprivileged user (no `CAP_DAC_OVERRIDE`): the
 /// test binary runs itself again as `ocikit-rootless`.
 fn read_only_directories_unpack_rootless() {
     if !testkit::need::root() {
         return;
     }
-    let Some((uid, gid)) = user_ids(ROOTLESS_USER) else {
+    let Some((uid, gid)) = testkit::need::user_ids(ROOTLESS_USER) else {
         testkit::need::missing(format!("needs the user {ROOTLESS_USER}"));
         return;
     };
