@@ -362,6 +362,48 @@ enum Created {
     Contents(PathBuf),
 }
 
+/// Removes `top` and everything below it. Blob writers of the failed
+/// pull that are still ending on their blocking threads may add or remove
+/// a temp file meanwhile (they never recreate the layout itself), so a
+/// removal that meets a changing tree is tried again, a few times.
+fn remove_tree(top: &Path) -> std::io::Result<()> {
+    let mut last = Ok(());
+    for _ in 0..10 {
+        last = match std::fs::remove_dir_all(top) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        if last.is_ok() && !top.exists() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    last
+}
+
+/// Empties `dir`, tried again as [`remove_tree`] is while writers end.
+fn clear_dir(dir: &Path) -> std::io::Result<()> {
+    let mut last = Ok(());
+    for _ in 0..10 {
+        last = std::fs::read_dir(dir).and_then(|entries| {
+            for entry in entries {
+                let path = entry?.path();
+                if path.is_dir() {
+                    remove_tree(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+            Ok(())
+        });
+        if last.is_ok() && std::fs::read_dir(dir)?.next().is_none() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    last
+}
+
 impl Created {
     fn before_creating(dir: &Path) -> Created {
         if !dir.exists() {
@@ -386,18 +428,8 @@ impl Created {
     fn undo(self) {
         let result = match &self {
             Created::Nothing => Ok(()),
-            Created::Tree(top) => std::fs::remove_dir_all(top),
-            Created::Contents(dir) => std::fs::read_dir(dir).and_then(|entries| {
-                for entry in entries {
-                    let path = entry?.path();
-                    if path.is_dir() {
-                        std::fs::remove_dir_all(&path)?;
-                    } else {
-                        std::fs::remove_file(&path)?;
-                    }
-                }
-                Ok(())
-            }),
+            Created::Tree(top) => remove_tree(top),
+            Created::Contents(dir) => clear_dir(dir),
         };
         if let Err(e) = result {
             tracing::warn!(?self, error = %e, "cannot remove what a failed pull created");

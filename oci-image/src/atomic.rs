@@ -31,14 +31,26 @@ pub(crate) fn temp_file_in(dir: &Path) -> Result<NamedTempFile, Error> {
     match builder() {
         Ok(f) => Ok(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+            create_last_dir(dir)?;
             builder().map_err(|e| Error::io("create temp file in", dir, e))
         }
         Err(e) => Err(Error::io("create temp file in", dir, e)),
     }
 }
 
-/// Syncs `tmp` and renames it to `dest` (creating `dest`'s directory),
+/// Creates `dir` if it is missing, but not its parents: a write into a
+/// layout or bundle someone removed meanwhile (a failed pull cleaning up
+/// while a blob writer ends) fails instead of bringing the tree back.
+fn create_last_dir(dir: &Path) -> Result<(), Error> {
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("create directory", dir, e)),
+    }
+}
+
+/// Syncs `tmp` and renames it to `dest` (creating `dest`'s directory, not
+/// its parents),
 /// then syncs that directory.
 pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), Error> {
     tmp.as_file()
@@ -46,7 +58,7 @@ pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io("sync", tmp.path(), e))?;
     let parent = dest.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
-        fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+        create_last_dir(parent)?;
     }
     tmp.persist(dest)
         .map_err(|e| Error::io("rename into", dest, e.error))?;

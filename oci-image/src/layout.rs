@@ -129,9 +129,18 @@ impl Layout {
         self.private_dir().join("tmp")
     }
 
+    /// Makes the private and temp folders inside the layout, never the
+    /// layout itself: a writer that outlives a layout someone removed
+    /// (a failed pull cleaning up) fails instead of bringing it back.
     fn ensure_private_dirs(&self) -> Result<(), Error> {
-        let tmp = self.temp_dir();
-        fs::create_dir_all(&tmp).map_err(|e| Error::io("create directory", tmp, e))
+        for dir in [self.private_dir(), self.temp_dir()] {
+            match fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("create directory", dir, e)),
+            }
+        }
+        Ok(())
     }
 
     /// Where the blob with `digest` lives (whether or not it exists).

@@ -464,7 +464,14 @@ async fn issue_14_a_failed_pull_leaves_no_empty_layout() {
     c.pull_image_to(&broken, &target, &Platforms::All)
         .await
         .unwrap_err();
-    assert!(!dir.path().join("b").exists());
+    assert!(
+        !dir.path().join("b").exists(),
+        "{:?}",
+        std::process::Command::new("find")
+            .arg(dir.path().join("b"))
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     c.pull_image_to(&broken, &empty, &Platforms::All)
