@@ -207,7 +207,9 @@ pub(crate) fn parse_addresses(buf: &[u8], index: u32) -> io::Result<(Vec<Address
                     [a, b, c, d, ..] => i32::from_ne_bytes([*a, *b, *c, *d]),
                     _ => -libc::EIO,
                 };
-                return Err(io::Error::from_raw_os_error(-code));
+                return Err(io::Error::from_raw_os_error(
+                    code.checked_neg().unwrap_or(libc::EIO),
+                ));
             }
             RTM_NEWADDR if body.len() >= 8 => {
                 let ifindex = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
@@ -267,7 +269,9 @@ pub(crate) fn parse_ack(answer: &[u8], seq: u32) -> io::Result<()> {
                 .ok_or_else(bad)?;
             return match code {
                 0 => Ok(()),
-                e => Err(io::Error::from_raw_os_error(-e)),
+                e => Err(io::Error::from_raw_os_error(
+                    e.checked_neg().unwrap_or(libc::EIO),
+                )),
             };
         }
         rest = &rest[((len + 3) & !3).min(rest.len())..];
@@ -378,6 +382,11 @@ mod tests {
         // NLMSG_ERROR (2) for seq 9 whose length leaves no room for the code.
         let short: &[u8] = &[16, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 2];
         assert!(super::parse_ack(short, 9).is_err());
+        // An error code of i32::MIN cannot be negated into an errno.
+        let mut min = vec![20, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0];
+        min.extend_from_slice(&i32::MIN.to_ne_bytes());
+        assert!(super::parse_ack(&min, 9).is_err());
+        assert!(super::parse_addresses(&min, 1).is_err());
     }
 
     use super::*;
