@@ -51,7 +51,7 @@ fn index() -> Vec<u8> {
         .enumerate()
         .map(|(i, (arch, variant))| {
             let mut d = descriptor(i, MediaType::ImageManifest);
-            let mut p = Platform::new(*arch, "linux");
+            let mut p = Platform::new("linux", *arch);
             p.variant = variant.map(str::to_owned);
             d.platform = Some(p);
             d

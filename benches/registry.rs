@@ -64,7 +64,7 @@ fn skopeo(args: &[String]) {
 }
 
 fn build_image(layout: &Layout) -> (Descriptor, u64) {
-    let mut b = ImageBuilder::new(layout, Platform::new("amd64", "linux"));
+    let mut b = ImageBuilder::new(layout, Platform::new("linux", "amd64"));
     let mut total = 0;
     for i in 0..LAYERS {
         let mut x = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);

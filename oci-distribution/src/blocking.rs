@@ -36,7 +36,8 @@ impl BlockingClient {
             .enable_all()
             .build()
             .map_err(|e| Error::Config {
-                reason: format!("cannot start a runtime: {e}"),
+                reason: "cannot start a runtime".into(),
+                source: Some(e.into()),
             })?;
         Ok(BlockingClient { runtime, client })
     }

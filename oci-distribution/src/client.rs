@@ -75,7 +75,8 @@ impl ClientBuilder {
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
         for pem in &self.root_certs {
             let cert = reqwest::Certificate::from_pem(pem).map_err(|e| Error::Config {
-                reason: format!("root certificate is not PEM: {e}"),
+                reason: "a root certificate is not PEM".into(),
+                source: Some(e.into()),
             })?;
             http = http.add_root_certificate(cert);
         }
@@ -84,10 +85,12 @@ impl ClientBuilder {
             return Err(Error::Config {
                 reason: "root certificates need TLS: enable the `rustls` or `native-tls` feature"
                     .into(),
+                source: None,
             });
         }
         let http = http.build().map_err(|e| Error::Config {
-            reason: format!("cannot start the HTTP client: {e}"),
+            reason: "cannot start the HTTP client".into(),
+            source: Some(e.into()),
         })?;
         Ok(Client {
             inner: Arc::new(Inner {

@@ -155,7 +155,8 @@ impl CredentialFiles {
             };
             let file: ConfigFile = serde_json::from_slice(&bytes).map_err(|e| Error::Auth {
                 registry: registry.to_owned(),
-                reason: format!("{} is not a credentials file: {e}", path.display()),
+                reason: format!("{} is not a credentials file", path.display()),
+                source: Some(e.into()),
             })?;
             if let Some(c) = self.lookup_in(&file, path, registry)? {
                 return Ok(Some(c));
@@ -198,6 +199,12 @@ impl CredentialFiles {
         let err = |reason: String| Error::Auth {
             registry: registry.to_owned(),
             reason,
+            source: None,
+        };
+        let err_from = |reason: String, e: std::io::Error| Error::Auth {
+            registry: registry.to_owned(),
+            reason,
+            source: Some(e.into()),
         };
         if helper.is_empty() || helper.contains('/') {
             return Err(err(format!(
@@ -216,7 +223,7 @@ impl CredentialFiles {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| err(format!("cannot run {name}: {e}")))?;
+            .map_err(|e| err_from(format!("cannot run {name}"), e))?;
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(server.as_bytes());
         }
@@ -243,7 +250,7 @@ impl CredentialFiles {
                     });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(err(format!("waiting for {name} failed: {e}"))),
+                Err(e) => return Err(err_from(format!("waiting for {name} failed"), e)),
             }
         };
         let stdout = reader.and_then(|r| r.join().ok()).unwrap_or_default();
@@ -306,6 +313,7 @@ fn entry_credentials(
                 "the auth entry in {} is not base64 of user:password",
                 path.display()
             ),
+            source: None,
         };
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())

@@ -89,7 +89,7 @@ impl Client {
             url: format!("{}/blobs/{}", self.base(r), config.digest),
             source,
         })?;
-        let mut found = Platform::new(parsed.architecture, parsed.os);
+        let mut found = Platform::new(parsed.os, parsed.architecture);
         found.variant = parsed.variant;
         found.os_version = parsed.os_version;
         if want.matches(&found) {

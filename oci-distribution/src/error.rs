@@ -38,6 +38,10 @@ pub enum Error {
         registry: String,
         /// What went wrong.
         reason: String,
+        /// The failure behind it, when there is one (an unreadable
+        /// credentials file, a helper that cannot run, a token request).
+        #[source]
+        source: Option<BoxError>,
     },
     /// A credential helper did not answer in time and was killed (see
     /// [`crate::CredentialFiles::helper_timeout`]).
@@ -61,7 +65,7 @@ pub enum Error {
         limit: u64,
     },
     /// The registry sent content that is not what was asked for.
-    #[error("content from {url}: {source}")]
+    #[error("content from {url} does not verify")]
     Integrity {
         /// The URL.
         url: String,
@@ -80,7 +84,7 @@ pub enum Error {
         found: String,
     },
     /// A document from the registry is malformed or invalid.
-    #[error("document from {url}: {source}")]
+    #[error("document from {url}")]
     Document {
         /// The URL.
         url: String,
@@ -148,6 +152,10 @@ pub enum Error {
     Config {
         /// What is wrong.
         reason: String,
+        /// The failure behind it, when there is one (a certificate that
+        /// does not parse, an HTTP client that cannot start).
+        #[source]
+        source: Option<BoxError>,
     },
 }
 

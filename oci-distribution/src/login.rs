@@ -8,6 +8,7 @@ use reqwest::header::AUTHORIZATION;
 use crate::auth::{Credentials, Token, TokenResponse};
 use crate::client::Client;
 use crate::transport::{read_limited, MAX_SMALL_BODY};
+use crate::error::BoxError;
 use crate::Error;
 
 impl Client {
@@ -106,6 +107,7 @@ impl Client {
         Error::Auth {
             registry: registry.to_owned(),
             reason: format!("the registry refused {who}{what}{why}"),
+            source: None,
         }
     }
 
@@ -143,6 +145,7 @@ impl Client {
         let auth_err = |reason: String| Error::Auth {
             registry: registry.to_owned(),
             reason,
+            source: None,
         };
         let _one_at_a_time = self.inner.token_fetch.lock().await;
         if let Some(h) = self.auth_header(registry, &key) {
@@ -154,7 +157,11 @@ impl Client {
             .param("realm")
             .ok_or_else(|| auth_err("bearer challenge without a realm".to_owned()))?;
         let mut url = reqwest::Url::parse(realm)
-            .map_err(|e| auth_err(format!("token realm {realm:?} is not a URL: {e}")))?;
+            .map_err(|e| Error::Auth {
+                registry: registry.to_owned(),
+                reason: format!("token realm {realm:?} is not a URL"),
+                source: Some(e.into()),
+            })?;
         let creds = self.creds(registry);
         let creds = creds.as_ref();
         let sends_secret = matches!(
@@ -192,10 +199,15 @@ impl Client {
         let auth_err = |reason: String| Error::Auth {
             registry: registry.to_owned(),
             reason,
+            source: None,
         };
         let header = challenge
             .ok_or_else(|| auth_err("401 without a WWW-Authenticate challenge".to_owned()))?;
-        let challenges = Challenge::parse_header(header).map_err(|e| auth_err(e.to_string()))?;
+        let challenges = Challenge::parse_header(header).map_err(|e| Error::Auth {
+            registry: registry.to_owned(),
+            reason: "the registry's challenge does not parse".to_owned(),
+            source: Some(e.into()),
+        })?;
         let creds = self.creds(registry);
         let creds = creds.as_ref();
         if let Some(c) = challenges.iter().find(|c| c.scheme == "bearer") {
@@ -238,6 +250,12 @@ impl Client {
         let auth_err = |reason: String| Error::Auth {
             registry: host.clone(),
             reason,
+            source: None,
+        };
+        let auth_err_from = |reason: &str, e: BoxError| Error::Auth {
+            registry: host.clone(),
+            reason: reason.to_owned(),
+            source: Some(e),
         };
         let scope = scopes.join(" ");
         let base_url = url.clone();
@@ -323,7 +341,7 @@ impl Client {
                     },
                 }
             } else {
-                auth_err(format!("token request failed: {e}"))
+                auth_err_from("token request failed", e.into())
             }
         })?;
         let status = resp.status();
@@ -338,7 +356,7 @@ impl Client {
             )));
         }
         let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| auth_err(format!("token response is not the expected JSON: {e}")))?;
+            .map_err(|e| auth_err_from("token response is not the expected JSON", e.into()))?;
         Token::from_response(parsed)
             .ok_or_else(|| auth_err("token response carries no token".to_owned()))
     }

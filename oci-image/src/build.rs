@@ -24,7 +24,7 @@ use crate::{Error, Layout};
 /// let layer = b"a tar stream would go here";
 /// let blob = layout.write_blob(MediaType::ImageLayer, layer)?;
 ///
-/// let mut b = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+/// let mut b = ImageBuilder::new(&layout, Platform::new("linux", "amd64"));
 /// b.add_layer(blob, Digest::sha256(layer), Some("ADD rootfs"));
 /// b.config_mut().cmd = Some(vec!["/bin/sh".into()]);
 /// b.created("2026-01-01T00:00:00Z");
@@ -187,7 +187,7 @@ impl<'a> ImageBuilder<'a> {
         };
         self.config.validate().map_err(invalid)?;
         let platform = {
-            let mut p = Platform::new(self.config.architecture.clone(), self.config.os.clone());
+            let mut p = Platform::new(self.config.os.clone(), self.config.architecture.clone());
             p.variant = self.config.variant.clone();
             p.os_version = self.config.os_version.clone();
             p.os_features = self.config.os_features.clone();
@@ -261,7 +261,7 @@ mod tests {
         let layout = Layout::create(dir.path()).unwrap();
         let build = || {
             let blob = layout.write_blob(MediaType::ImageLayer, b"layer").unwrap();
-            let mut b = ImageBuilder::new(&layout, Platform::new("arm64", "linux"));
+            let mut b = ImageBuilder::new(&layout, Platform::new("linux", "arm64"));
             b.created(&rfc3339_utc(1_700_000_000));
             b.add_layer(blob, Digest::sha256(b"layer"), Some("ADD ."));
             b.config_mut().env = Some(vec!["A=1".into()]);
@@ -301,7 +301,7 @@ mod tests {
     fn invalid_configs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::create(dir.path()).unwrap();
-        let mut b = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+        let mut b = ImageBuilder::new(&layout, Platform::new("linux", "amd64"));
         b.config_mut().env = Some(vec!["NOEQUALS".into()]);
         let err = b.write().unwrap_err();
         assert!(err.to_string().contains("$.config.Env[0]"), "{err}");

@@ -86,7 +86,7 @@ impl Layout {
 /// use ocikit_types::Platform;
 /// let mut options = BundleOptions::new();
 /// options
-///     .platform(Platform::new("arm64", "linux"))
+///     .platform(Platform::new("linux", "arm64"))
 ///     .args(["/bin/sh", "-c", "echo hi"])
 ///     .env(["DEBUG=1"]);
 /// ```

@@ -28,7 +28,7 @@ impl std::fmt::Display for LayerDigestKind {
 #[non_exhaustive]
 pub enum Error {
     /// A filesystem operation failed.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}")]
     Io {
         /// What was being done (`open`, `write`, `rename`, ...).
         op: &'static str,
@@ -47,7 +47,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// A document in the layout (or given to it) is malformed or invalid.
-    #[error("{path}: {source}")]
+    #[error("document {path}")]
     Document {
         /// The file, or the blob's digest, that holds the document.
         path: String,
@@ -62,7 +62,7 @@ pub enum Error {
         digest: Digest,
     },
     /// Content failed its digest or size check.
-    #[error("blob {digest}: {source}")]
+    #[error("blob {digest} does not verify")]
     Integrity {
         /// The digest the content was stored or requested under.
         digest: Digest,
@@ -125,7 +125,7 @@ pub enum Error {
         limit: u64,
     },
     /// A layer's tar stream is malformed.
-    #[error("malformed layer archive: {source}")]
+    #[error("malformed layer archive")]
     Archive {
         /// The reader's error.
         #[source]
@@ -165,7 +165,7 @@ pub enum Error {
         feature: &'static str,
     },
     /// The layout's index.json lock could not be taken.
-    #[error("lock {path}: {source}")]
+    #[error("lock {path}")]
     Lock {
         /// The lock file.
         path: PathBuf,

@@ -42,7 +42,7 @@
 //! std::fs::write(src.join("etc/motd"), "hello from an image\n")?;
 //!
 //! let layout = Layout::create(tmp.path().join("layout"))?;
-//! let mut image = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+//! let mut image = ImageBuilder::new(&layout, Platform::new("linux", "amd64"));
 //! image.add_layer_from_dir(&src, &PackOptions::new(), Some("COPY src /"))?;
 //! image.config_mut().cmd = Some(vec!["/bin/sh".into()]);
 //! let manifest = image.write()?;

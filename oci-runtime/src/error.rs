@@ -128,14 +128,18 @@ pub enum Error {
     /// newuidmap(1) or newgidmap(1) refused the id maps of a rootless
     /// container's user namespace (ids outside the user's /etc/subuid or
     /// /etc/subgid ranges, or the helper is not installed).
-    #[error("{tool} for pid {pid} failed: {message}")]
+    #[error("{tool} for pid {pid} failed{}", helper_said(.message))]
     IdMapHelper {
         /// `newuidmap` or `newgidmap`.
         tool: &'static str,
         /// The process whose namespace was being mapped.
         pid: u32,
-        /// The helper's complaint, or why it could not run.
+        /// The helper's complaint and exit status; empty when it could
+        /// not run (the source says why).
         message: String,
+        /// Why the helper could not run, when it could not.
+        #[source]
+        source: Option<io::Error>,
     },
     /// A recorded state file cannot be parsed.
     #[error("state file {} is corrupt", path.display())]
@@ -155,39 +159,41 @@ pub enum Error {
         found: String,
     },
     /// A lifecycle hook failed.
-    #[error("{hook} hook {}: {failure}", path.display())]
+    #[error("{hook} hook {}", path.display())]
     Hook {
         /// The hook list (`createRuntime`, `poststart`, ...).
         hook: &'static str,
         /// The hook program.
         path: PathBuf,
         /// How it failed.
+        #[source]
         failure: HookFailure,
     },
 }
 
-/// How a hook failed.
-#[derive(Debug)]
+/// How a hook failed (the source of [`Error::Hook`]).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HookFailure {
-    /// It could not be started.
-    Spawn(io::Error),
+    /// It could not be started; the source says why.
+    #[error("could not start")]
+    Spawn(#[source] io::Error),
     /// It exited with a non-zero code.
+    #[error("expected exit code 0, found {0}")]
     Exit(i32),
     /// A signal killed it.
+    #[error("killed by signal {0}")]
     Signal(i32),
     /// It ran longer than its timeout and was killed.
+    #[error("timed out after {}s", .0.as_secs())]
     Timeout(Duration),
 }
 
-impl std::fmt::Display for HookFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HookFailure::Spawn(e) => write!(f, "could not start: {e}"),
-            HookFailure::Exit(c) => write!(f, "expected exit code 0, found {c}"),
-            HookFailure::Signal(s) => write!(f, "killed by signal {s}"),
-            HookFailure::Timeout(d) => write!(f, "timed out after {}s", d.as_secs()),
-        }
+fn helper_said(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
     }
 }
 

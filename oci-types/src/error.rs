@@ -224,6 +224,31 @@ pub enum Error {
         /// The media type found.
         found: String,
     },
+    /// A document's file could not be read or written
+    /// ([`crate::runtime::Spec::load`], [`crate::runtime::Spec::save`]).
+    #[error("{op} {}", path.display())]
+    Io {
+        /// What was being done (`read`, `create`, `write`, `flush`,
+        /// `rename into`).
+        op: &'static str,
+        /// The file concerned.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: crate::IoError,
+    },
+    /// A file holds a malformed or invalid document; the source says
+    /// what is wrong and where in the document (its JSON path).
+    #[error("{document} file {}", path.display())]
+    InFile {
+        /// The document the file should hold.
+        document: DocumentKind,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The parse or validation error.
+        #[source]
+        source: Box<Error>,
+    },
     /// No entry of an index matches the wanted platform.
     #[error("no manifest for platform {wanted}: the index offers {}", platform_list(.available))]
     PlatformNotFound {
@@ -240,6 +265,7 @@ impl Error {
     pub fn violations(&self) -> &[Violation] {
         match self {
             Error::Invalid { violations, .. } => &violations.0,
+            Error::InFile { source, .. } => source.violations(),
             _ => &[],
         }
     }

@@ -4,9 +4,10 @@
 //! `ocikit-types` is the foundation of ocikit: it parses, validates and writes
 //! the JSON documents of the [image-spec], [distribution-spec] and
 //! [runtime-spec], and the small grammars they use (digests, media types,
-//! image references, platforms). It does no I/O: reading files, talking to
-//! registries and running containers belong to `ocikit-image`,
-//! `ocikit-distribution` and `ocikit-runtime`.
+//! image references, platforms). Its only I/O is a bundle's `config.json`
+//! ([`runtime::Spec::load`] and [`runtime::Spec::save`], through `std::fs`):
+//! image layouts, registries and running containers belong to
+//! `ocikit-image`, `ocikit-distribution` and `ocikit-runtime`.
 //!
 //! Three promises hold for every document type:
 //! - **Nothing is lost.** Fields this crate does not know are kept in an
@@ -61,12 +62,15 @@ mod distribution;
 mod docker;
 mod document;
 mod error;
+mod io_error;
 mod layout;
 mod manifest;
 mod media_type;
 mod platform;
 mod reference;
 pub mod rfc3339;
+#[cfg(test)]
+mod error_chain_tests;
 pub mod runtime;
 mod uri;
 
@@ -78,6 +82,7 @@ pub use distribution::{Catalog, ErrorCode, ErrorResponse, RegistryError, TagList
 pub use docker::{AnyManifest, DockerManifest, DockerManifestList};
 pub use document::{to_canonical_vec, Document, Raw};
 pub use error::{DocumentKind, Error, Violation, Violations};
+pub use io_error::IoError;
 pub use layout::{OciLayout, LAYOUT_VERSION};
 pub use manifest::{ImageIndex, ImageManifest};
 pub use media_type::{Compression, MediaType};

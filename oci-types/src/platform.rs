@@ -21,7 +21,7 @@ use crate::{Descriptor, Error};
 ///
 /// ```
 /// use ocikit_types::Platform;
-/// let p = Platform::new("arm64", "linux");
+/// let p = Platform::new("linux", "arm64");
 /// assert_eq!(p.architecture, "arm64");
 ///
 /// let wanted: Platform = "linux/aarch64".parse()?;
@@ -59,8 +59,10 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// A platform with the two required fields.
-    pub fn new(architecture: impl Into<String>, os: impl Into<String>) -> Self {
+    /// A platform with the two required fields, in the order of the
+    /// `os/architecture` form: `Platform::new("linux", "arm64")` is
+    /// `linux/arm64`.
+    pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Self {
         Platform {
             architecture: architecture.into(),
             os: os.into(),
@@ -205,9 +207,9 @@ impl Platform {
     ///
     /// ```
     /// use ocikit_types::Platform;
-    /// let p = Platform::new("aarch64", "Linux").normalized();
+    /// let p = Platform::new("Linux", "aarch64").normalized();
     /// assert_eq!((p.os.as_str(), p.architecture.as_str(), p.variant), ("linux", "arm64", None));
-    /// let p = Platform::new("armhf", "linux").normalized();
+    /// let p = Platform::new("linux", "armhf").normalized();
     /// assert_eq!(p.variant.as_deref(), Some("v7"));
     /// ```
     pub fn normalized(&self) -> Platform {
@@ -241,7 +243,7 @@ impl Platform {
             "wasm32" => "wasm",
             other => other,
         };
-        let mut p = Platform::new(arch, OS);
+        let mut p = Platform::new(OS, arch);
         if arch == "arm" {
             let variant = if cfg!(target_feature = "v8") {
                 "v8"
@@ -359,7 +361,7 @@ impl Platform {
     /// assert!(pi.matches(&"linux/arm/v6".parse()?));
     /// assert!(!pi.matches(&"linux/arm/v8".parse()?));
     /// let mac: Platform = "macos/aarch64".parse()?;
-    /// assert!(mac.matches(&Platform::new("arm64", "darwin")));
+    /// assert!(mac.matches(&Platform::new("darwin", "arm64")));
     /// # Ok::<(), ocikit_types::Error>(())
     /// ```
     pub fn matches(&self, candidate: &Platform) -> bool {
@@ -384,7 +386,7 @@ impl Platform {
     ///     .collect::<Result<_, _>>()?;
     /// let pi: Platform = "linux/arm/v7".parse()?;
     /// assert_eq!(pi.best_match(&index), Some(2));
-    /// assert_eq!(Platform::new("s390x", "linux").best_match(&index), None);
+    /// assert_eq!(Platform::new("linux", "s390x").best_match(&index), None);
     /// # Ok::<(), ocikit_types::Error>(())
     /// ```
     pub fn best_match<'a>(
@@ -480,7 +482,7 @@ impl Platform {
             Some(v) if !valid(v) => return Err(bad("a variant of [A-Za-z0-9_.-]")),
             v => v.map(|v| (*v).to_owned()),
         };
-        let mut p = Platform::new(parts[1], os);
+        let mut p = Platform::new(os, parts[1]);
         p.os_version = os_version;
         p.variant = variant;
         Ok(p.normalized())

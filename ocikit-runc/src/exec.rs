@@ -9,6 +9,7 @@ use ocikit_runtime::{ExecOptions, Runtime};
 use ocikit_types::runtime::{Capability, Process, User};
 
 use crate::args::{flag, Args, Flag};
+use crate::failure::Step;
 use crate::Failure;
 
 pub(crate) const FLAGS: &[Flag] = &[
@@ -35,10 +36,9 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     let id = a.id("exec")?;
     let process = match a.value("process") {
         Some(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("read process file {path}: {e}"))?;
+            let bytes = std::fs::read(path).step(|| format!("read process file {path}"))?;
             serde_json::from_slice::<Process>(&bytes)
-                .map_err(|e| format!("parse process file {path}: {e}"))?
+                .step(|| format!("parse process file {path}"))?
         }
         None => from_flags(rt, id, &a)?,
     };
@@ -67,7 +67,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
         return Ok(0);
     }
     let forwarder =
-        ocikit_runtime::SignalRelay::to(child.pid()).map_err(|e| format!("relay signals: {e}"))?;
+        ocikit_runtime::SignalRelay::to(child.pid()).step(|| "relay signals".into())?;
     let status = child.wait();
     drop(forwarder);
     Ok(status?.code())

@@ -76,19 +76,16 @@ impl Logger {
     }
 
     pub(crate) fn error(&self, e: &crate::Failure) {
-        let mut msg = e.to_string();
-        let mut src = e.source();
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
+        // One log line (engines read the last error line's message),
+        // each cause once.
+        let msg = crate::failure::chain(&**e).join(": ");
         if self.sink.file.is_some() {
             self.sink.write(&self.sink.line("error", &msg));
         }
-        // runc also prints the error on stderr for its caller.
+        // runc also prints the error on stderr for its caller: there, one
+        // line per cause.
         if self.debug || self.sink.file.is_none() || !self.sink.json {
-            eprintln!("ocikit-runc: {msg}");
+            eprintln!("{}", crate::failure::lines(&**e));
         }
     }
 }

@@ -22,6 +22,7 @@ mod create;
 mod delete;
 mod events;
 mod exec;
+mod failure;
 mod features;
 mod kill;
 mod list;
@@ -42,8 +43,7 @@ const USAGE: &str =
 COMMAND [OPTIONS] [ARGS]
 commands: create, start, run, exec, state, pause, resume, ps, events, update, kill, delete, list, spec, features";
 
-/// What a subcommand failed with; printed and logged by `main`.
-type Failure = Box<dyn std::error::Error>;
+use failure::Failure;
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();

@@ -4,6 +4,7 @@
 use ocikit_runtime::{DeleteMode, Runtime};
 
 use crate::args::{flag, Args, Flag};
+use crate::failure::Step;
 use crate::Failure;
 
 pub(crate) const FLAGS: &[Flag] = &[
@@ -38,11 +39,11 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     // delete (Runtime::run without the gap where a signal would end us).
     rt.create(id, bundle, options)?;
     let pid = rt.container(id)?.pid();
-    let forwarder = match ocikit_runtime::SignalRelay::to(pid) {
+    let forwarder = match ocikit_runtime::SignalRelay::to(pid).step(|| "relay signals".into()) {
         Ok(f) => f,
         Err(e) => {
             let _ = rt.delete(id, DeleteMode::Force);
-            return Err(format!("relay signals: {e}").into());
+            return Err(e.into());
         }
     };
     if let Err(e) = rt.start(id) {

@@ -4,6 +4,7 @@ use ocikit_types::runtime::Spec;
 use ocikit_types::Document;
 
 use crate::args::{flag, Args, Flag};
+use crate::failure::Step;
 use crate::Failure;
 
 pub(crate) const FLAGS: &[Flag] = &[
@@ -37,6 +38,6 @@ pub(crate) fn main(a: Args) -> Result<i32, Failure> {
         return Err("File config.json exists. Remove it first".into());
     }
     std::fs::write(&path, spec.to_pretty_string() + "\n")
-        .map_err(|e| format!("write {}: {e}", path.display()))?;
+        .step(|| format!("write {}", path.display()))?;
     Ok(0)
 }

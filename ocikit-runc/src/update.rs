@@ -13,6 +13,7 @@ use ocikit_runtime::Runtime;
 use ocikit_types::runtime::{Cpu, Memory, Pids, Resources};
 
 use crate::args::{flag, Args, Flag};
+use crate::failure::Step;
 use crate::Failure;
 
 pub(crate) const FLAGS: &[Flag] = &[
@@ -43,10 +44,10 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
             if path == "-" {
                 std::io::stdin().read_to_end(&mut bytes)?;
             } else {
-                bytes = std::fs::read(path).map_err(|e| format!("read {path}: {e}"))?;
+                bytes = std::fs::read(path).step(|| format!("read {path}"))?;
             }
             serde_json::from_slice::<Resources>(&bytes)
-                .map_err(|e| format!("decode resources {path}: {e}"))?
+                .step(|| format!("decode resources {path}"))?
         }
         None => from_flags(&a)?,
     };

@@ -12,6 +12,7 @@
 //! - [`busybox`]: busybox root filesystems, and a busybox image built with
 //!   ocikit-image into an OCI layout.
 //! - [`temp`]: short, private temporary directories.
+//! - [`errors`]: the error convention checked on a chain (each cause once).
 //! - [`auth`]: docker-registry with Basic auth over TLS, or with token
 //!   auth from a token server of our own.
 //! - [`fault`]: a fault-injecting HTTP server for what a real registry
@@ -38,6 +39,7 @@
 
 pub mod auth;
 pub mod busybox;
+pub mod errors;
 pub mod fault;
 pub mod harness;
 pub mod need;

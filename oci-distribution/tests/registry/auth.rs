@@ -50,6 +50,7 @@ fn assert_refused(err: &Error, registry: &str, says: &str) {
         Error::Auth {
             registry: r,
             reason,
+            ..
         } => {
             assert_eq!(r, registry);
             assert!(reason.contains(says), "{err}");

@@ -25,7 +25,7 @@ fn reference(reg: &Registry, rest: &str) -> Reference {
 /// An image of `layers` layers with pseudo-random content of `size` bytes
 /// each, for `arch`.
 pub(crate) fn build_image(layout: &Layout, arch: &str, layers: usize, size: usize) -> Descriptor {
-    let mut b = ImageBuilder::new(layout, Platform::new(arch, "linux"));
+    let mut b = ImageBuilder::new(layout, Platform::new("linux", arch));
     for i in 0..layers {
         let mut x = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ arch.len() as u64;
         let data: Vec<u8> = (0..size)

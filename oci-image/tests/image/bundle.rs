@@ -241,9 +241,9 @@ fn bundles_of_an_index_pick_the_platform() {
     let layout = Layout::create(dir.path().join("layout")).unwrap();
     let host = Platform::host();
     let other = if host.architecture == "arm64" {
-        Platform::new("amd64", "linux")
+        Platform::new("linux", "amd64")
     } else {
-        Platform::new("arm64", "linux")
+        Platform::new("linux", "arm64")
     };
     let (m_host, _) = small_image(&layout, host.clone(), "host");
     let (m_other, _) = small_image(&layout, other.clone(), "other");
@@ -269,7 +269,7 @@ fn bundles_of_an_index_pick_the_platform() {
     );
 
     let mut o = BundleOptions::new();
-    o.platform(Platform::new("s390x", "linux"));
+    o.platform(Platform::new("linux", "s390x"));
     let err = create_bundle_with(&layout, &index, dir.path().join("s"), &o).unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     match &err {

@@ -10,7 +10,7 @@ use ocikit_types::{Algorithm, ImageManifest, Platform, Raw};
 /// entry; returns the layout and the manifest.
 fn image(dir: &std::path::Path, algorithm: Algorithm) -> (Layout, Raw<ImageManifest>) {
     let layout = Layout::create(dir.join("layout")).unwrap();
-    let mut b = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+    let mut b = ImageBuilder::new(&layout, Platform::new("linux", "amd64"));
     b.digest_algorithm(algorithm);
     for content in ["one", "two"] {
         let src = tempfile::tempdir().unwrap();

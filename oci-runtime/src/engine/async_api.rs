@@ -73,8 +73,9 @@ impl AsyncRuntime {
         &self,
         id: &str,
         bundle: impl AsRef<Path>,
-        options: CreateOptions,
+        options: impl Into<CreateOptions>,
     ) -> impl Future<Output = Result<Container>> + Send + 'static {
+        let options = options.into();
         let (rt, id, bundle) = (
             self.inner.clone(),
             id.to_owned(),
@@ -123,8 +124,9 @@ impl AsyncRuntime {
         &self,
         id: &str,
         bundle: impl AsRef<Path>,
-        options: CreateOptions,
+        options: impl Into<CreateOptions>,
     ) -> impl Future<Output = Result<ExitStatus>> + Send + 'static {
+        let options = options.into();
         let (rt, id, bundle) = (
             self.inner.clone(),
             id.to_owned(),
@@ -161,6 +163,9 @@ mod tests {
         assert_send_static(&rt.wait("c"));
         assert_send_static(&rt.delete("c", DeleteMode::Force));
         assert_send_static(&rt.run("c", "/nonexistent", CreateOptions::new()));
+        // Options written inline, with a borrowed bundle path.
+        let bundle = std::path::PathBuf::from("/nonexistent");
+        assert_send_static(&rt.run("c", &bundle, CreateOptions::new().listen_fds(0)));
     }
 
     #[test]

@@ -73,9 +73,9 @@ impl Runtime {
         &self,
         id: &str,
         bundle: impl AsRef<Path>,
-        options: CreateOptions,
+        options: impl Into<CreateOptions>,
     ) -> Result<Container> {
-        self.create_inner(id, bundle.as_ref(), options)
+        self.create_inner(id, bundle.as_ref(), options.into())
     }
 
     fn create_inner(&self, id: &str, bundle: &Path, options: CreateOptions) -> Result<Container> {
@@ -392,7 +392,7 @@ impl Runtime {
         &self,
         id: &str,
         bundle: impl AsRef<Path>,
-        options: CreateOptions,
+        options: impl Into<CreateOptions>,
     ) -> Result<ExitStatus> {
         self.create(id, bundle, options)?;
         if let Err(e) = self.start(id) {

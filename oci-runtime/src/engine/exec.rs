@@ -52,6 +52,15 @@ impl ExecOptions {
     process_io_setters!("process", "process");
 }
 
+/// Takes the settings out of a chain of setters, so that
+/// `ExecOptions::new().pid_file(p)` can be passed where the options are
+/// wanted; the borrowed value is left with the defaults.
+impl From<&mut ExecOptions> for ExecOptions {
+    fn from(options: &mut ExecOptions) -> Self {
+        std::mem::take(options)
+    }
+}
+
 /// A process started by [`Runtime::exec`]: a child of the calling
 /// process until that exits.
 ///
@@ -153,7 +162,16 @@ impl Runtime {
     /// `--ignore-paused`); [`Error::BadConfig`] or [`Error::Unsupported`]
     /// for a process it cannot run; [`Error::InitFailed`] with the failing
     /// step (a missing program, a cwd outside the root, ...).
-    pub fn exec(&self, id: &str, process: &Process, options: ExecOptions) -> Result<ExecProcess> {
+    pub fn exec(
+        &self,
+        id: &str,
+        process: &Process,
+        options: impl Into<ExecOptions>,
+    ) -> Result<ExecProcess> {
+        self.exec_inner(id, process, options.into())
+    }
+
+    fn exec_inner(&self, id: &str, process: &Process, options: ExecOptions) -> Result<ExecProcess> {
         let c = self.container(id)?;
         let _span = tracing::debug_span!("exec", id = %id).entered();
         let status = c.status();

@@ -152,3 +152,37 @@ impl CreateOptions {
         self
     }
 }
+
+/// Takes the settings out of a chain of setters, so that options are
+/// written inline where they are wanted:
+/// `rt.create("c1", bundle, CreateOptions::new().stdout(file))`. The
+/// borrowed value is left with the defaults.
+impl From<&mut CreateOptions> for CreateOptions {
+    fn from(options: &mut CreateOptions) -> Self {
+        std::mem::take(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_21_options_are_written_inline() {
+        fn takes(options: impl Into<CreateOptions>) -> CreateOptions {
+            options.into()
+        }
+        let o = takes(
+            CreateOptions::new()
+                .pid_file("/run/c.pid")
+                .listen_fds(2)
+                .root_entry(RootEntry::MoveRoot),
+        );
+        assert_eq!(o.pid_file.as_deref(), Some(std::path::Path::new("/run/c.pid")));
+        assert_eq!((o.listen_fds, o.root_entry), (2, RootEntry::MoveRoot));
+        // A value built step by step is passed as it is.
+        let mut o = CreateOptions::new();
+        o.preserve_fds(1);
+        assert_eq!(takes(o).preserve_fds, 1);
+    }
+}

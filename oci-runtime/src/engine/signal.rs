@@ -96,6 +96,35 @@ impl FromStr for Signal {
     }
 }
 
+/// A signal from its number, 1 to 64 (Linux's range, real-time signals
+/// included), as `libc::SIGTERM` or a number read from elsewhere.
+///
+/// ```
+/// use ocikit_runtime::Signal;
+/// assert_eq!(Signal::try_from(15)?, Signal::TERM);
+/// let e = Signal::try_from(99).unwrap_err();
+/// assert!(e.to_string().ends_with("found \"99\""));
+/// # Ok::<(), ocikit_runtime::Error>(())
+/// ```
+impl TryFrom<i32> for Signal {
+    type Error = Error;
+    fn try_from(n: i32) -> Result<Self, Error> {
+        if (1..=64).contains(&n) {
+            Ok(Signal(n))
+        } else {
+            Err(Error::InvalidSignal {
+                found: n.to_string(),
+            })
+        }
+    }
+}
+
+impl From<Signal> for i32 {
+    fn from(s: Signal) -> i32 {
+        s.0
+    }
+}
+
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match NAMES.iter().find(|(_, v)| *v == self.0) {
@@ -118,6 +147,12 @@ mod tests {
             libc::SIGRTMIN() + 1
         );
         assert_eq!(Signal::KILL.to_string(), "SIGKILL");
+        assert_eq!(Signal::try_from(libc::SIGKILL).unwrap(), Signal::KILL);
+        assert_eq!(i32::from(Signal::TERM), libc::SIGTERM);
+        for n in [0, -9, 65, i32::MAX] {
+            let e = Signal::try_from(n).unwrap_err();
+            assert!(e.to_string().ends_with(&format!("found \"{n}\"")), "{e}");
+        }
         for bad in ["", "0", "65", "NOPE", "SIG"] {
             let e = bad.parse::<Signal>().unwrap_err();
             assert!(e.to_string().contains("found"), "{e}");

@@ -106,7 +106,8 @@ pub(crate) fn write_id_maps(
         let out = cmd.output().map_err(|e| Error::IdMapHelper {
             tool,
             pid,
-            message: e.to_string(),
+            message: String::new(),
+            source: Some(e),
         })?;
         if !out.status.success() {
             return Err(Error::IdMapHelper {
@@ -117,6 +118,7 @@ pub(crate) fn write_id_maps(
                     String::from_utf8_lossy(&out.stderr).trim(),
                     out.status
                 ),
+                source: None,
             });
         }
     }

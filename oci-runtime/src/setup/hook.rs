@@ -113,10 +113,20 @@ mod tests {
 
     #[test]
     fn failures() {
+        // Each layer once: the hook, how it failed, the OS error.
+        fn chain(e: &dyn std::error::Error) -> Vec<String> {
+            let mut out = vec![e.to_string()];
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                out.push(c.to_string());
+                cause = c.source();
+            }
+            out
+        }
         let e = run("prestart", &hook(&["sh", "-c", "exit 3"], None), b"").unwrap_err();
         assert_eq!(
-            e.to_string(),
-            "prestart hook /bin/sh: expected exit code 0, found 3"
+            chain(&e),
+            ["prestart hook /bin/sh", "expected exit code 0, found 3"]
         );
         let e = run(
             "createRuntime",
@@ -124,12 +134,15 @@ mod tests {
             b"",
         )
         .unwrap_err();
-        assert!(e.to_string().ends_with("timed out after 1s"), "{e}");
+        assert_eq!(chain(&e)[1], "timed out after 1s", "{e}");
         let mut h = hook(&[], None);
         h.path = "/nonexistent/hook".into();
-        assert!(run("poststop", &h, b"")
-            .unwrap_err()
-            .to_string()
-            .contains("could not start"));
+        let e = run("poststop", &h, b"").unwrap_err();
+        let chain = chain(&e);
+        assert_eq!(chain[..2], ["poststop hook /nonexistent/hook", "could not start"]);
+        assert_eq!(
+            chain[2],
+            std::io::Error::from_raw_os_error(libc::ENOENT).to_string()
+        );
     }
 }

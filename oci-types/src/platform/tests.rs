@@ -49,7 +49,7 @@ fn normalises_names_people_write() {
         ),
     ];
     for ((os, arch, variant), (n_os, n_arch, n_variant)) in table {
-        let mut written = Platform::new(arch, os);
+        let mut written = Platform::new(os, arch);
         written.variant = (!variant.is_empty()).then(|| variant.to_owned());
         let n = written.normalized();
         let got = (
@@ -64,7 +64,7 @@ fn normalises_names_people_write() {
 
 #[test]
 fn normalising_keeps_other_fields() {
-    let mut w = Platform::new("x86_64", "Windows");
+    let mut w = Platform::new("Windows", "x86_64");
     w.os_version = Some("10.0.20348.2113".into());
     w.os_features = vec!["win32k".into()];
     let n = w.normalized();
@@ -165,14 +165,14 @@ fn arm_falls_back_from_v7_to_v6_to_v5() {
     assert!(!want.matches(&p("linux/arm64")));
     assert!(!p("linux/arm/v5").matches(&p("linux/arm/v6")));
     // An index entry with no variant is arm/v7.
-    assert!(want.matches(&Platform::new("arm", "linux")));
+    assert!(want.matches(&Platform::new("linux", "arm")));
 }
 
 #[test]
 fn arm64_accepts_v8_and_no_variant_then_arm() {
     let want = p("linux/arm64/v8");
-    assert!(want.matches(&Platform::new("arm64", "linux")));
-    let mut v8 = Platform::new("aarch64", "linux");
+    assert!(want.matches(&Platform::new("linux", "arm64")));
+    let mut v8 = Platform::new("linux", "aarch64");
     v8.variant = Some("v8".into());
     assert!(want.matches(&v8));
     assert!(!want.matches(&p("linux/arm64/v8.2")));
@@ -369,4 +369,12 @@ fn select_error_lists_the_available_platforms() {
         empty.to_string(),
         "no manifest for platform linux/riscv64: the index offers no platforms"
     );
+}
+
+#[test]
+fn issue_21_new_takes_os_then_architecture_as_written() {
+    let p = Platform::new("linux", "arm64");
+    assert_eq!((p.os.as_str(), p.architecture.as_str()), ("linux", "arm64"));
+    assert_eq!(p.to_string(), "linux/arm64");
+    assert_eq!(p, "linux/arm64".parse::<Platform>().unwrap());
 }

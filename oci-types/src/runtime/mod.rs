@@ -134,6 +134,7 @@ macro_rules! open_enum {
 }
 
 mod defaults;
+mod file;
 mod features;
 mod linux;
 mod other_os;

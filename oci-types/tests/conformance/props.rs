@@ -42,7 +42,7 @@ fn platform() -> impl Strategy<Value = Platform> {
         proptest::option::of("v[0-9]"),
     )
         .prop_map(|(arch, os, variant)| {
-            let mut p = Platform::new(arch, os);
+            let mut p = Platform::new(os, arch);
             p.variant = variant;
             p
         })
