@@ -1,9 +1,9 @@
 //! A blocking client, for programs without an async runtime.
 
 use ocikit_image::Layout;
-use ocikit_types::{Descriptor, Digest, ImageIndex, Reference};
+use ocikit_types::{Descriptor, Digest, ImageIndex, Platform, Reference};
 
-use crate::{Client, Error, Platforms, PulledManifest};
+use crate::{Client, Error, Platforms, PulledConfig, PulledManifest};
 
 /// The [`Client`] behind a private single-threaded tokio runtime: each
 /// method blocks until the operation completes.
@@ -53,6 +53,14 @@ impl BlockingClient {
     /// As the async method.
     pub fn pull_manifest(&self, r: &Reference) -> Result<PulledManifest, Error> {
         self.runtime.block_on(self.client.pull_manifest(r))
+    }
+
+    /// See [`Client::pull_config`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn pull_config(&self, r: &Reference, platform: &Platform) -> Result<PulledConfig, Error> {
+        self.runtime.block_on(self.client.pull_config(r, platform))
     }
 
     /// See [`Client::pull_image`].

@@ -150,8 +150,8 @@ impl ClientBuilder {
     /// `config.json`, containers' `auth.json`, credential helpers), on first
     /// use of each registry. [`crate::CredentialFiles::standard`] gives the
     /// usual locations. Default: no files are read.
-    pub fn credential_files(&mut self, files: crate::CredentialFiles) -> &mut Self {
-        self.credential_files = Some(files);
+    pub fn credential_files(&mut self, files: impl Into<crate::CredentialFiles>) -> &mut Self {
+        self.credential_files = Some(files.into());
         self
     }
 

@@ -86,6 +86,16 @@ impl Default for CredentialFiles {
     }
 }
 
+/// Takes the settings out of a chain of setters, so that they can be
+/// written inline:
+/// `builder.credential_files(CredentialFiles::standard().helper_timeout(t))`.
+/// The borrowed value is left with no files.
+impl From<&mut CredentialFiles> for CredentialFiles {
+    fn from(files: &mut CredentialFiles) -> Self {
+        std::mem::take(files)
+    }
+}
+
 impl CredentialFiles {
     /// These files, in this order.
     pub fn new(files: Vec<PathBuf>) -> Self {

@@ -31,7 +31,7 @@ pub enum Platforms {
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-fn by_digest(r: &Reference, digest: &Digest) -> Result<Reference, Error> {
+pub(crate) fn by_digest(r: &Reference, digest: &Digest) -> Result<Reference, Error> {
     Reference::try_from(format!("{}/{}@{digest}", r.registry(), r.repository())).map_err(|source| {
         Error::Document {
             url: r.to_string(),
@@ -89,9 +89,7 @@ impl Client {
             url: format!("{}/blobs/{}", self.base(r), config.digest),
             source,
         })?;
-        let mut found = Platform::new(parsed.os, parsed.architecture);
-        found.variant = parsed.variant;
-        found.os_version = parsed.os_version;
+        let found = crate::image_config::platform_of(&parsed);
         if want.matches(&found) {
             return Ok(());
         }

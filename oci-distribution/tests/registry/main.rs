@@ -4,7 +4,9 @@
 
 mod artifact;
 mod auth;
+mod errors;
 mod fault;
+mod image_config;
 mod real;
 
 fn main() {
@@ -14,5 +16,7 @@ fn main() {
         auth::TESTS,
         fault::TESTS,
         artifact::TESTS,
+        errors::TESTS,
+        image_config::TESTS,
     ]);
 }

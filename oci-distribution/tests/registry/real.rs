@@ -11,14 +11,14 @@ use ocikit_types::{
 
 use testkit::registry::Registry;
 
-fn client(reg: &Registry) -> Client {
+pub(crate) fn client(reg: &Registry) -> Client {
     ClientBuilder::new()
         .insecure_http_host(&reg.addr)
         .build()
         .unwrap()
 }
 
-fn reference(reg: &Registry, rest: &str) -> Reference {
+pub(crate) fn reference(reg: &Registry, rest: &str) -> Reference {
     format!("{}/{rest}", reg.addr).parse().unwrap()
 }
 
@@ -347,6 +347,7 @@ fn public_futures_are_send() {
     send(&c.tags(&r, None));
     send(&c.blob_stream(&r, &d));
     send(&c.push_blob_from_reader(&r, MediaType::ImageLayer, &b""[..]));
+    send(&c.pull_config(&r, &Platform::new("linux", "amd64")));
 }
 
 #[cfg(feature = "blocking")]
