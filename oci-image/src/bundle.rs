@@ -257,9 +257,12 @@ pub fn create_bundle(
 /// let manifest = image.write()?;
 ///
 /// // The same image, run for a one-off task.
-/// let mut options = BundleOptions::new();
-/// options.args(["/bin/migrate", "--all"]).env(["LOG=debug"]);
-/// let report = create_bundle_with(&layout, &manifest, tmp.path().join("bundle"), &options)?;
+/// let report = create_bundle_with(
+///     &layout,
+///     &manifest,
+///     tmp.path().join("bundle"),
+///     BundleOptions::new().args(["/bin/migrate", "--all"]).env(["LOG=debug"]),
+/// )?;
 /// assert_eq!(report.spec.process.unwrap().args, ["/bin/migrate", "--all"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

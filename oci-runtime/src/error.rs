@@ -255,3 +255,6 @@ pub enum InitFailureKind {
     /// failed.
     Protocol,
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,7 +87,7 @@ fn an_image_becomes_a_bundle_that_runc_runs() {
 
 /// An image of one gzip layer holding `file` with `content`, for
 /// `platform`; returns the manifest and the layer descriptors.
-fn small_image(layout: &Layout, platform: Platform, content: &str) -> (Descriptor, Descriptor) {
+pub(crate) fn small_image(layout: &Layout, platform: Platform, content: &str) -> (Descriptor, Descriptor) {
     let src = tempfile::tempdir().unwrap();
     std::fs::create_dir(src.path().join("etc")).unwrap();
     std::fs::write(
@@ -108,7 +108,7 @@ fn small_image(layout: &Layout, platform: Platform, content: &str) -> (Descripto
 
 /// Overwrites the gzip stream just after its 10-byte header with a
 /// deflate block of the reserved type: the decompressor fails at once.
-fn corrupt_gzip(layout: &Layout, layer: &Descriptor) {
+pub(crate) fn corrupt_gzip(layout: &Layout, layer: &Descriptor) {
     let path = layout.blob_path(&layer.digest);
     let mut bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
@@ -291,12 +291,18 @@ fn bundle_options_override_the_process() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path().join("layout")).unwrap();
     let (m, _) = small_image(&layout, Platform::host(), "x");
-    let mut o = BundleOptions::new();
-    o.args(["/bin/migrate", "--all"])
-        .env(["MODE=debug", "EXTRA=1"])
-        .cwd("/srv")
-        .user("app");
-    let r = create_bundle_with(&layout, &m, dir.path().join("b"), &o).unwrap();
+    // Written inline, in one expression.
+    let r = create_bundle_with(
+        &layout,
+        &m,
+        dir.path().join("b"),
+        BundleOptions::new()
+            .args(["/bin/migrate", "--all"])
+            .env(["MODE=debug", "EXTRA=1"])
+            .cwd("/srv")
+            .user("app"),
+    )
+    .unwrap();
     let p = r.spec.process.as_ref().unwrap();
     assert_eq!(p.args, ["/bin/migrate", "--all"]);
     assert_eq!(p.env, ["PATH=/bin", "MODE=debug", "EXTRA=1"]);

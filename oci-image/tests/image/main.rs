@@ -2,6 +2,7 @@
 
 mod archive;
 mod bundle;
+mod errors;
 mod layer;
 mod layout;
 mod peers;
@@ -12,6 +13,7 @@ fn main() {
     testkit::run(&[
         archive::TESTS,
         bundle::TESTS,
+        errors::TESTS,
         layout::TESTS,
         peers::TESTS,
         verify::TESTS,

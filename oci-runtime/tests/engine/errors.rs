@@ -159,10 +159,10 @@ fn hooks() {
     let e =
         b.rt.create("t-hookfail", b.path(), CreateOptions::new())
             .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("createRuntime hook /bin/sh: expected exit code 0, found 3"),
-        "{e}"
+    // The hook, then how it failed (issue 21: each cause once).
+    assert_eq!(
+        testkit::errors::assert_each_cause_once(&e, 2),
+        ["createRuntime hook /bin/sh", "expected exit code 0, found 3"]
     );
     assert!(b.rt.state("t-hookfail").unwrap_err().is_not_found());
 
