@@ -17,6 +17,8 @@ mod out;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+#[path = "common/chain.rs"]
+mod chain;
 #[path = "common/cli.rs"]
 mod cli;
 

@@ -16,6 +16,8 @@
 #[macro_use]
 #[path = "common/out.rs"]
 mod out;
+#[path = "common/chain.rs"]
+mod chain;
 #[path = "common/rootfs.rs"]
 mod rootfs;
 
@@ -208,7 +210,7 @@ fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("demo failed: {e}");
+            chain::print(&*e);
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,8 @@ mod out;
 
 use std::process::ExitCode;
 
+#[path = "common/chain.rs"]
+mod chain;
 #[path = "common/cli.rs"]
 mod cli;
 

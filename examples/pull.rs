@@ -11,6 +11,8 @@ mod out;
 
 use std::process::ExitCode;
 
+#[path = "common/chain.rs"]
+mod chain;
 #[path = "common/cli.rs"]
 mod cli;
 #[path = "common/transfer.rs"]

@@ -13,6 +13,8 @@
 #[macro_use]
 #[path = "common/out.rs"]
 mod out;
+#[path = "common/chain.rs"]
+mod chain;
 #[path = "common/samples.rs"]
 mod samples;
 
@@ -76,7 +78,7 @@ fn report_document(label: &str, bytes: &[u8]) -> bool {
             false
         }
         Err(e) => {
-            outln!("   verdict INVALID: {e}");
+            outln!("   verdict INVALID: {}", indented(&e));
             false
         }
     }
@@ -96,7 +98,7 @@ fn report_value(arg: &str) -> bool {
                 true
             }
             Err(e) => {
-                outln!("   INVALID: {e}");
+                outln!("   INVALID: {}", indented(&e));
                 false
             }
         };
@@ -117,7 +119,7 @@ fn report_value(arg: &str) -> bool {
                 true
             }
             Err(e) => {
-                outln!("   INVALID: {e}");
+                outln!("   INVALID: {}", indented(&e));
                 false
             }
         };
@@ -150,7 +152,7 @@ fn report_value(arg: &str) -> bool {
     match arg.parse::<Reference>() {
         Ok(_) => true,
         Err(e) => {
-            outln!("   INVALID: {e}");
+            outln!("   INVALID: {}", indented(&e));
             false
         }
     }
@@ -162,7 +164,7 @@ fn report_layout(dir: &str) -> bool {
     let report = match ocikit::image::Layout::open(dir).and_then(|l| l.verify()) {
         Ok(report) => report,
         Err(e) => {
-            outln!("   cannot read: {e}");
+            outln!("   cannot read: {}", indented(&e));
             return false;
         }
     };
@@ -178,6 +180,11 @@ fn report_layout(dir: &str) -> bool {
         outln!("   verdict valid");
     }
     report.is_ok()
+}
+
+/// An error's chain, its causes indented under the report's line.
+fn indented(e: &dyn std::error::Error) -> String {
+    chain::lines(e).replace('\n', "\n   ")
 }
 
 fn main() -> ExitCode {
@@ -209,7 +216,7 @@ fn main() -> ExitCode {
             match std::fs::read(path) {
                 Ok(bytes) => report_document(arg, &bytes),
                 Err(e) => {
-                    outln!("== {arg}\n   cannot read: {e}");
+                    outln!("== {arg}\n   cannot read: {}", indented(&e));
                     false
                 }
             }

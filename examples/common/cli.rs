@@ -1,5 +1,6 @@
 //! Shared by the async examples: run a future on a multi-threaded runtime
-//! and turn its outcome into an exit code.
+//! and turn its outcome into an exit code (errors printed as their chain,
+//! see `chain.rs`, which an example including this file includes too).
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -15,14 +16,14 @@ where
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::chain::print(&e);
             return ExitCode::FAILURE;
         }
     };
     match rt.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::chain::print(&*e);
             ExitCode::FAILURE
         }
     }

@@ -16,20 +16,16 @@ enum Location {
     Layout(String, String),
 }
 
-fn parse(arg: &str) -> Result<Location, String> {
+fn parse(arg: &str) -> Result<Location, Box<dyn std::error::Error>> {
     if let Some(r) = arg.strip_prefix("docker://") {
-        return r
-            .parse()
-            .map(Location::Registry)
-            .map_err(|e| format!("{arg}: {e}"));
+        // The reference's error names the input and what it expected.
+        return Ok(Location::Registry(r.parse()?));
     }
     if let Some(rest) = arg.strip_prefix("oci:") {
         let (dir, tag) = rest.rsplit_once(':').unwrap_or((rest, "latest"));
         return Ok(Location::Layout(dir.to_owned(), tag.to_owned()));
     }
-    Err(format!(
-        "{arg}: expected docker://REFERENCE or oci:DIR[:TAG]"
-    ))
+    Err(format!("{arg}: expected docker://REFERENCE or oci:DIR[:TAG]").into())
 }
 
 /// Progress bars, one per blob, from the client's events.

@@ -95,11 +95,10 @@ impl Client {
             });
         }
         let bytes = self.pull_blob_bytes(r, &desc).await?;
-        let config =
-            ImageConfiguration::from_slice(&bytes).map_err(|source| Error::Document {
-                url: config_url(),
-                source,
-            })?;
+        let config = ImageConfiguration::from_slice(&bytes).map_err(|source| Error::Document {
+            url: config_url(),
+            source,
+        })?;
         // An index entry was chosen for the platform; a lone manifest must
         // be of it.
         let found = platform_of(&config);

@@ -7,8 +7,8 @@ use reqwest::header::AUTHORIZATION;
 
 use crate::auth::{Credentials, Token, TokenResponse};
 use crate::client::Client;
-use crate::transport::{read_limited, MAX_SMALL_BODY};
 use crate::error::BoxError;
+use crate::transport::{read_limited, MAX_SMALL_BODY};
 use crate::Error;
 
 impl Client {
@@ -156,12 +156,11 @@ impl Client {
         let realm = c
             .param("realm")
             .ok_or_else(|| auth_err("bearer challenge without a realm".to_owned()))?;
-        let mut url = reqwest::Url::parse(realm)
-            .map_err(|e| Error::Auth {
-                registry: registry.to_owned(),
-                reason: format!("token realm {realm:?} is not a URL"),
-                source: Some(e.into()),
-            })?;
+        let mut url = reqwest::Url::parse(realm).map_err(|e| Error::Auth {
+            registry: registry.to_owned(),
+            reason: format!("token realm {realm:?} is not a URL"),
+            source: Some(e.into()),
+        })?;
         let creds = self.creds(registry);
         let creds = creds.as_ref();
         let sends_secret = matches!(

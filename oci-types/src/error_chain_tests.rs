@@ -9,26 +9,31 @@ fn issue_21_each_error_shows_each_cause_once() {
     let dir = std::env::temp_dir().join(format!("ocikit-types-chain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.json");
-    std::fs::write(&config, br#"{"ociVersion":"1.2.0","process":{"cwd":"/","args":7}}"#).unwrap();
+    std::fs::write(
+        &config,
+        br#"{"ociVersion":"1.2.0","process":{"cwd":"/","args":7}}"#,
+    )
+    .unwrap();
 
     let errors: Vec<(crate::Error, usize)> = vec![
         ("sha256:XYZ".parse::<Digest>().unwrap_err(), 1),
         ("Team/App:1".parse::<Reference>().unwrap_err(), 1),
         ("linux".parse::<Platform>().unwrap_err(), 1),
         (Digest::sha256(b"a").verify(b"b").unwrap_err(), 1),
-        (ImageConfiguration::from_slice(br#"{"os":7}"#).unwrap_err(), 1),
-        (ImageManifest::from_slice(br#"{"schemaVersion":2,"layers":[]}"#).unwrap_err(), 1),
+        (
+            ImageConfiguration::from_slice(br#"{"os":7}"#).unwrap_err(),
+            1,
+        ),
+        (
+            ImageManifest::from_slice(br#"{"schemaVersion":2,"layers":[]}"#).unwrap_err(),
+            1,
+        ),
         (
             Descriptor::from_slice(br#"{"mediaType":"a/b","size":-1,"digest":"sha256:0"}"#)
                 .unwrap_err(),
             1,
         ),
-        (
-            Platform::new("linux", "arm64")
-                .select(&[])
-                .unwrap_err(),
-            1,
-        ),
+        (Platform::new("linux", "arm64").select(&[]).unwrap_err(), 1),
         // File errors: the file at the top, the OS error or the parse
         // error (with its JSON path) below.
         (Spec::load(dir.join("missing.json")).unwrap_err(), 2),

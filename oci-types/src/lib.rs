@@ -62,6 +62,8 @@ mod distribution;
 mod docker;
 mod document;
 mod error;
+#[cfg(test)]
+mod error_chain_tests;
 mod io_error;
 mod layout;
 mod manifest;
@@ -69,8 +71,6 @@ mod media_type;
 mod platform;
 mod reference;
 pub mod rfc3339;
-#[cfg(test)]
-mod error_chain_tests;
 pub mod runtime;
 mod uri;
 

@@ -66,8 +66,7 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     if a.has("detach") {
         return Ok(0);
     }
-    let forwarder =
-        ocikit_runtime::SignalRelay::to(child.pid()).step(|| "relay signals".into())?;
+    let forwarder = ocikit_runtime::SignalRelay::to(child.pid()).step(|| "relay signals".into())?;
     let status = child.wait();
     drop(forwarder);
     Ok(status?.code())

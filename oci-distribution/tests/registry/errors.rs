@@ -21,7 +21,10 @@ async fn issue_21_each_error_shows_each_cause_once() {
     c.push_image(&src, &image, &r).await.unwrap();
 
     // An unknown image: the status, with the registry's error codes.
-    let err = c.pull_manifest(&reference(&reg, "errors/none:1")).await.unwrap_err();
+    let err = c
+        .pull_manifest(&reference(&reg, "errors/none:1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Status { status: 404, .. }), "{err:?}");
     assert_each_cause_once(&err, 1);
 
@@ -51,8 +54,14 @@ async fn issue_21_each_error_shows_each_cause_once() {
         .unwrap();
     let err = quick.pull_manifest(&gone).await.unwrap_err();
     let layers = assert_each_cause_once(&err, 3);
-    assert!(layers[0].starts_with("giving up on http://127.0.0.1:"), "{layers:?}");
-    assert!(layers[1].starts_with("request to http://127.0.0.1:"), "{layers:?}");
+    assert!(
+        layers[0].starts_with("giving up on http://127.0.0.1:"),
+        "{layers:?}"
+    );
+    assert!(
+        layers[1].starts_with("request to http://127.0.0.1:"),
+        "{layers:?}"
+    );
 
     // A layout that cannot be made: the layout's error, then the OS's.
     let err = c
@@ -73,7 +82,9 @@ async fn issue_21_each_error_shows_each_cause_once() {
 
     // A root certificate that is not PEM: the configuration, then why.
     let err = ClientBuilder::new()
-        .add_root_certificate_pem(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        .add_root_certificate_pem(
+            b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        )
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");

@@ -30,7 +30,11 @@ async fn issue_21_pull_config_resolves_the_platform() {
     assert_eq!(got.config.architecture, "arm64");
     assert_eq!(got.config.os, "linux");
     let m: Raw<ImageManifest> = src.read_document(&arm).unwrap();
-    assert_eq!(got.config, ocikit_types::ImageConfiguration::from_slice(&src.read_blob(&m.value().config).unwrap()).unwrap());
+    assert_eq!(
+        got.config,
+        ocikit_types::ImageConfiguration::from_slice(&src.read_blob(&m.value().config).unwrap())
+            .unwrap()
+    );
     assert_eq!(
         got.config.config.as_ref().and_then(|c| c.cmd.clone()),
         Some(vec!["/bin/sh".to_owned()])
@@ -42,7 +46,10 @@ async fn issue_21_pull_config_resolves_the_platform() {
     assert_eq!(got.config.architecture, "amd64");
 
     // The wrong platform is refused, naming what there is.
-    for (r, offers) in [(&multi, "linux/amd64, linux/arm64"), (&single, "linux/amd64")] {
+    for (r, offers) in [
+        (&multi, "linux/amd64, linux/arm64"),
+        (&single, "linux/amd64"),
+    ] {
         let err = c
             .pull_config(r, &Platform::new("linux", "s390x"))
             .await

@@ -87,7 +87,11 @@ fn an_image_becomes_a_bundle_that_runc_runs() {
 
 /// An image of one gzip layer holding `file` with `content`, for
 /// `platform`; returns the manifest and the layer descriptors.
-pub(crate) fn small_image(layout: &Layout, platform: Platform, content: &str) -> (Descriptor, Descriptor) {
+pub(crate) fn small_image(
+    layout: &Layout,
+    platform: Platform,
+    content: &str,
+) -> (Descriptor, Descriptor) {
     let src = tempfile::tempdir().unwrap();
     std::fs::create_dir(src.path().join("etc")).unwrap();
     std::fs::write(

@@ -24,7 +24,11 @@ fn issue_21_each_error_shows_each_cause_once() {
     let bad = dir.path().join("bad");
     std::fs::create_dir(&bad).unwrap();
     std::fs::write(bad.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    std::fs::write(bad.join("index.json"), r#"{"schemaVersion":2,"manifests":7}"#).unwrap();
+    std::fs::write(
+        bad.join("index.json"),
+        r#"{"schemaVersion":2,"manifests":7}"#,
+    )
+    .unwrap();
     let err = Layout::open(&bad).and_then(|l| l.index()).unwrap_err();
     let layers = assert_each_cause_once(&err, 2);
     assert!(layers[0].contains("index.json"), "{layers:?}");
@@ -48,8 +52,13 @@ fn issue_21_each_error_shows_each_cause_once() {
     // decompressor.
     let (manifest, layer) = small_image(&layout, Platform::host(), "x");
     corrupt_gzip(&layout, &layer);
-    let err = create_bundle(&layout, &manifest, dir.path().join("b"), &UnpackOptions::new())
-        .unwrap_err();
+    let err = create_bundle(
+        &layout,
+        &manifest,
+        dir.path().join("b"),
+        &UnpackOptions::new(),
+    )
+    .unwrap_err();
     assert_each_cause_once(&err, 3);
 
     // An unknown tag.

@@ -178,7 +178,10 @@ mod tests {
                 .listen_fds(2)
                 .root_entry(RootEntry::MoveRoot),
         );
-        assert_eq!(o.pid_file.as_deref(), Some(std::path::Path::new("/run/c.pid")));
+        assert_eq!(
+            o.pid_file.as_deref(),
+            Some(std::path::Path::new("/run/c.pid"))
+        );
         assert_eq!((o.listen_fds, o.root_entry), (2, RootEntry::MoveRoot));
         // A value built step by step is passed as it is.
         let mut o = CreateOptions::new();

@@ -20,7 +20,10 @@ fn once(e: &(dyn std::error::Error + 'static), min_depth: usize) -> Vec<String> 
     let layers = chain(e);
     assert!(layers.len() >= min_depth, "{layers:#?}");
     for pair in layers.windows(2) {
-        assert!(!pair[0].contains(&pair[1]), "repeats its cause: {layers:#?}");
+        assert!(
+            !pair[0].contains(&pair[1]),
+            "repeats its cause: {layers:#?}"
+        );
     }
     layers
 }
@@ -62,7 +65,10 @@ fn issue_21_each_error_shows_each_cause_once() {
         path: "/no/hook".into(),
         failure: HookFailure::Spawn(io::Error::from_raw_os_error(libc::ENOENT)),
     };
-    assert_eq!(once(&e, 3)[..2], ["prestart hook /no/hook", "could not start"]);
+    assert_eq!(
+        once(&e, 3)[..2],
+        ["prestart hook /no/hook", "could not start"]
+    );
 
     // A helper that cannot run, and one that refused.
     let e = Error::IdMapHelper {
@@ -84,8 +90,14 @@ fn issue_21_each_error_shows_each_cause_once() {
     );
 
     // A file operation, a system call for a container, a corrupt state.
-    once(&Error::io("open", "/x", io::Error::from_raw_os_error(libc::EACCES)), 2);
-    once(&Error::sys("kill", "c1", io::Error::from_raw_os_error(libc::ESRCH)), 2);
+    once(
+        &Error::io("open", "/x", io::Error::from_raw_os_error(libc::EACCES)),
+        2,
+    );
+    once(
+        &Error::sys("kill", "c1", io::Error::from_raw_os_error(libc::ESRCH)),
+        2,
+    );
     let bad = serde_json::from_slice::<serde_json::Value>(b"{").unwrap_err();
     once(
         &Error::CorruptState {

@@ -139,7 +139,10 @@ mod tests {
         h.path = "/nonexistent/hook".into();
         let e = run("poststop", &h, b"").unwrap_err();
         let chain = chain(&e);
-        assert_eq!(chain[..2], ["poststop hook /nonexistent/hook", "could not start"]);
+        assert_eq!(
+            chain[..2],
+            ["poststop hook /nonexistent/hook", "could not start"]
+        );
         assert_eq!(
             chain[2],
             std::io::Error::from_raw_os_error(libc::ENOENT).to_string()

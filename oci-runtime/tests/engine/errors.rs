@@ -162,7 +162,10 @@ fn hooks() {
     // The hook, then how it failed (issue 21: each cause once).
     assert_eq!(
         testkit::errors::assert_each_cause_once(&e, 2),
-        ["createRuntime hook /bin/sh", "expected exit code 0, found 3"]
+        [
+            "createRuntime hook /bin/sh",
+            "expected exit code 0, found 3"
+        ]
     );
     assert!(b.rt.state("t-hookfail").unwrap_err().is_not_found());
 

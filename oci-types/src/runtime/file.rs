@@ -174,7 +174,9 @@ mod tests {
         let e = Spec::load(&path).unwrap_err();
         let c = chain(&e);
         assert_eq!(c[0], format!("read {}", path.display()));
-        assert!(matches!(&e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound));
+        assert!(
+            matches!(&e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
 
         std::fs::write(
             &path,

@@ -134,8 +134,8 @@ macro_rules! open_enum {
 }
 
 mod defaults;
-mod file;
 mod features;
+mod file;
 mod linux;
 mod other_os;
 mod spec;
