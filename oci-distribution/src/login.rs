@@ -58,11 +58,19 @@ impl Client {
             match found {
                 Ok(Ok(found)) => found,
                 Ok(Err(e)) => {
-                    tracing::warn!(registry, error = %e, "stored credentials unreadable; going anonymous");
+                    tracing::warn!(
+                        registry,
+                        error = &e as &dyn std::error::Error,
+                        "stored credentials unreadable; going anonymous"
+                    );
                     None
                 }
                 Err(e) => {
-                    tracing::warn!(registry, error = %e, "credential lookup failed; going anonymous");
+                    tracing::warn!(
+                        registry,
+                        error = &e as &dyn std::error::Error,
+                        "credential lookup failed; going anonymous"
+                    );
                     None
                 }
             }

@@ -162,7 +162,7 @@ impl Client {
                 });
             }
             let wait = self.backoff(attempt);
-            tracing::debug!(%url, error = %e, ?wait, attempt, "retrying");
+            tracing::debug!(%url, error = &e as &dyn std::error::Error, ?wait, attempt, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -100,6 +100,16 @@ pub struct BundleOptions {
     user: Option<String>,
 }
 
+/// Takes the settings out of a chain of [`UnpackOptions`] setters, so
+/// that they can be written inline in
+/// [`BundleOptions::unpack_options`]. The borrowed value is left with the
+/// defaults.
+impl From<&mut UnpackOptions> for UnpackOptions {
+    fn from(options: &mut UnpackOptions) -> Self {
+        std::mem::take(options)
+    }
+}
+
 impl BundleOptions {
     /// Default settings: layers unpacked with [`UnpackOptions::new`], the
     /// host's platform, and the process the image configures.
@@ -110,8 +120,10 @@ impl BundleOptions {
     /// How every layer is unpacked (limits, rootless mode); its expected
     /// digests and compression are set per layer from the manifest.
     /// Default: [`UnpackOptions::new`].
-    pub fn unpack_options(&mut self, options: UnpackOptions) -> &mut Self {
-        self.unpack = options;
+    /// Takes an [`UnpackOptions`] or a chain of its setters:
+    /// `BundleOptions::new().unpack_options(UnpackOptions::new().max_size(1 << 30))`.
+    pub fn unpack_options(&mut self, options: impl Into<UnpackOptions>) -> &mut Self {
+        self.unpack = options.into();
         self
     }
 

@@ -107,6 +107,16 @@ impl tracing::field::Visit for Fields {
             let _ = write!(self.0, " {}={value:?}", field.name());
         }
     }
+
+    // An error field shows its whole chain, each cause once.
+    fn record_error(
+        &mut self,
+        field: &tracing::field::Field,
+        value: &(dyn std::error::Error + 'static),
+    ) {
+        let chain = crate::failure::chain(value).join(": ");
+        let _ = write!(self.0, " {}={chain:?}", field.name());
+    }
 }
 
 impl tracing::Subscriber for DebugLog {

@@ -45,7 +45,7 @@ impl Client {
             Ok(false) => {}
             Err(e) => {
                 // Replaced atomically by the download below.
-                tracing::warn!(digest = %desc.digest, error = %e, "stored blob does not verify; downloading it again");
+                tracing::warn!(digest = %desc.digest, error = &e as &dyn std::error::Error, "stored blob does not verify; downloading it again");
             }
         }
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
@@ -113,7 +113,7 @@ impl Client {
                             });
                         }
                         resumes += 1;
-                        tracing::debug!(%url, error = %e, at = writer.written(), "blob body broke; resuming");
+                        tracing::debug!(%url, error = &e as &dyn std::error::Error, at = writer.written(), "blob body broke; resuming");
                         tokio::time::sleep(self.backoff(resumes - 1)).await;
                         continue 'attempt;
                     }

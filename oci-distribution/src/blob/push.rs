@@ -313,7 +313,7 @@ impl Client {
                 {
                     // Ask the registry how much it has, and go on from there.
                     resumes += 1;
-                    tracing::debug!(url = %loc, error = %e, "chunk failed; asking for the upload status");
+                    tracing::debug!(url = %loc, error = &e as &dyn std::error::Error, "chunk failed; asking for the upload status");
                     let (next, l) = self.upload_status(r, &loc).await?;
                     offset = next.min(desc.size);
                     loc = l;

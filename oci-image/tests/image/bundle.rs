@@ -304,7 +304,8 @@ fn bundle_options_override_the_process() {
             .args(["/bin/migrate", "--all"])
             .env(["MODE=debug", "EXTRA=1"])
             .cwd("/srv")
-            .user("app"),
+            .user("app")
+            .unpack_options(UnpackOptions::new().max_entries(100)),
     )
     .unwrap();
     let p = r.spec.process.as_ref().unwrap();

@@ -45,7 +45,9 @@ impl Runtime {
             let name = entry.file_name().to_string_lossy().into_owned();
             match self.container(&name) {
                 Ok(c) => out.push(c.state()),
-                Err(e) => tracing::warn!(id = %name, error = %e, "skipping container"),
+                Err(e) => {
+                    tracing::warn!(id = %name, error = &e as &dyn std::error::Error, "skipping container")
+                }
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));

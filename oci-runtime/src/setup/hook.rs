@@ -79,7 +79,7 @@ pub(crate) fn run_all(list: &'static str, hooks: &[Hook], state: &[u8]) -> Resul
 pub(crate) fn run_logged(list: &'static str, hooks: &[Hook], state: &[u8]) {
     for h in hooks {
         if let Err(e) = run(list, h, state) {
-            tracing::warn!(error = %e, "hook failed");
+            tracing::warn!(error = &e as &dyn std::error::Error, "hook failed");
         }
     }
 }
