@@ -85,8 +85,8 @@ impl SetupError {
     pub(crate) fn report(&self) -> InitFailure {
         let mut message = self.to_string();
         let mut cause = std::error::Error::source(self);
-        // `Engine` forwards its source: its own message already ends with
-        // its cause's where that is part of it (a hook's failure).
+        // Each layer's message once (`Engine` is transparent: its message
+        // and causes are the engine error's, a hook's failure among them).
         while let Some(c) = cause {
             message.push_str(": ");
             message.push_str(&c.to_string());
