@@ -62,7 +62,7 @@ fn index() -> Vec<u8> {
 
 /// An image configuration with 12 layers of history, as a build tool writes.
 fn config() -> Vec<u8> {
-    let mut c = ImageConfiguration::new("amd64", "linux");
+    let mut c = ImageConfiguration::new("linux", "amd64");
     c.created = Some("2026-11-27T00:00:00Z".into());
     let mut cfg = ocikit::types::Config::default();
     cfg.env = Some(vec![

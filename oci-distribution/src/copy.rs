@@ -13,7 +13,7 @@ use ocikit_types::{
 };
 
 use crate::client::blocking;
-use crate::manifest::PulledManifest;
+use crate::manifest::{by_digest, PulledManifest};
 use crate::{Client, Error};
 
 /// Which platforms of a multi-platform image to copy.
@@ -30,15 +30,6 @@ pub enum Platforms {
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-pub(crate) fn by_digest(r: &Reference, digest: &Digest) -> Result<Reference, Error> {
-    Reference::try_from(format!("{}/{}@{digest}", r.registry(), r.repository())).map_err(|source| {
-        Error::Document {
-            url: r.to_string(),
-            source,
-        }
-    })
-}
 
 impl Client {
     /// Pulls the image `r` names into `layout` and returns the descriptor

@@ -4,8 +4,7 @@ use ocikit_types::{
     AnyManifest, Document as _, DocumentKind, ImageConfiguration, Platform, Reference,
 };
 
-use crate::copy::by_digest;
-use crate::manifest::PulledManifest;
+use crate::manifest::{by_digest, PulledManifest};
 use crate::{Client, Error};
 
 /// What [`Client::pull_config`] fetched: the image manifest for the
@@ -41,6 +40,7 @@ impl Client {
     /// let image = client.pull_config(&r, &Platform::new("linux", "arm64")).await?;
     /// println!("{} runs {:?}", image.manifest.digest, image.config.config.and_then(|c| c.cmd));
     /// # Ok(()) }
+    /// # let _ = f;
     /// ```
     ///
     /// # Errors

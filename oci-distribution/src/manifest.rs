@@ -54,6 +54,16 @@ pub struct PushedManifest {
     pub subject_processed: bool,
 }
 
+/// `r`'s repository at `digest`: a manifest an index refers to.
+pub(crate) fn by_digest(r: &Reference, digest: &Digest) -> Result<Reference, Error> {
+    Reference::try_from(format!("{}/{}@{digest}", r.registry(), r.repository())).map_err(|source| {
+        Error::Document {
+            url: r.to_string(),
+            source,
+        }
+    })
+}
+
 fn target(r: &Reference) -> String {
     match r.digest() {
         Some(d) => d.to_string(),

@@ -45,7 +45,7 @@ pub struct ImageBuilder<'a> {
 impl<'a> ImageBuilder<'a> {
     /// An empty image for `platform`.
     pub fn new(layout: &'a Layout, platform: Platform) -> Self {
-        let mut config = ImageConfiguration::new(platform.architecture, platform.os);
+        let mut config = ImageConfiguration::new(platform.os, platform.architecture);
         config.variant = platform.variant;
         config.os_version = platform.os_version;
         config.os_features = platform.os_features;
@@ -304,7 +304,12 @@ mod tests {
         let mut b = ImageBuilder::new(&layout, Platform::new("linux", "amd64"));
         b.config_mut().env = Some(vec!["NOEQUALS".into()]);
         let err = b.write().unwrap_err();
-        assert!(err.to_string().contains("$.config.Env[0]"), "{err}");
+        // The document, then where in it (its cause, chained).
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            cause.unwrap_or_default().contains("$.config.Env[0]"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -598,7 +598,7 @@ mod tests {
 
     #[test]
     fn conversion_follows_conversion_md() {
-        let mut c = ImageConfiguration::new("arm64", "linux");
+        let mut c = ImageConfiguration::new("linux", "arm64");
         c.variant = Some("v8".into());
         let mut cfg = ocikit_types::Config::default();
         cfg.entrypoint = Some(vec!["/bin/app".into()]);

@@ -61,8 +61,9 @@ pub struct ImageConfiguration {
 }
 
 impl ImageConfiguration {
-    /// A configuration for `architecture`/`os` with no layers.
-    pub fn new(architecture: impl Into<String>, os: impl Into<String>) -> Self {
+    /// A configuration for `os` and `architecture`, in the order of the
+    /// `os/architecture` form as [`crate::Platform::new`], with no layers.
+    pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Self {
         ImageConfiguration {
             architecture: architecture.into(),
             os: os.into(),

@@ -68,10 +68,10 @@ fn blobs_are_verified_on_read() {
     std::fs::write(layout.blob_path(&desc.digest), b"tampered").unwrap();
     let err = layout.read_blob(&desc).unwrap_err();
     assert!(err.is_integrity(), "{err}");
-    assert!(err.to_string().contains(desc.digest.as_str()));
-    assert!(err
-        .to_string()
-        .contains(Digest::sha256(b"tampered").as_str()));
+    // The blob, then the mismatch with both digests (its cause).
+    let chain = testkit::errors::assert_each_cause_once(&err, 2);
+    assert!(chain[0].contains(desc.digest.as_str()));
+    assert!(chain[1].contains(Digest::sha256(b"tampered").as_str()));
 
     // The size-only mode says what it skips, and reads it.
     let mut r = layout
@@ -85,7 +85,9 @@ fn blobs_are_verified_on_read() {
     std::fs::write(layout.blob_path(&desc.digest), b"short").unwrap();
     let err = layout.open_blob(&desc, Verification::Full).unwrap_err();
     assert!(
-        err.to_string().contains("expected 8 bytes, found 5"),
+        testkit::errors::chain(&err)
+            .join(": ")
+            .contains("expected 8 bytes, found 5"),
         "{err}"
     );
 
@@ -103,7 +105,8 @@ fn open_refuses_what_is_not_a_layout() {
     )
     .unwrap();
     let err = Layout::open(dir.path()).unwrap_err();
-    assert!(err.to_string().contains("imageLayoutVersion"), "{err}");
+    let chain = testkit::errors::chain(&err).join(": ");
+    assert!(chain.contains("imageLayoutVersion"), "{chain}");
     std::fs::write(
         dir.path().join("oci-layout"),
         br#"{"imageLayoutVersion":"1.0.0"}"#,
@@ -120,7 +123,7 @@ fn open_refuses_what_is_not_a_layout() {
 /// manifest's descriptor.
 pub(crate) fn tiny_image(layout: &Layout, layer: &[u8], media_type: MediaType) -> Descriptor {
     let layer_desc = layout.write_blob(media_type, layer).unwrap();
-    let mut config = ImageConfiguration::new("amd64", "linux");
+    let mut config = ImageConfiguration::new("linux", "amd64");
     config.rootfs.diff_ids.push(Digest::sha256(layer));
     let config = Raw::from_value(config);
     let config_desc = layout

@@ -47,7 +47,7 @@ pub(crate) fn image_with_diff_id(layout: &Layout) -> ocikit_types::Descriptor {
     let layer_desc = layout
         .write_blob(MediaType::ImageLayerGzip, &layer)
         .unwrap();
-    let mut config = ImageConfiguration::new("amd64", "linux");
+    let mut config = ImageConfiguration::new("linux", "amd64");
     config.rootfs.diff_ids.push(Digest::sha256(&plain));
     let mut c = ocikit_types::Config::default();
     c.cmd = Some(vec!["/bin/tool".into()]);

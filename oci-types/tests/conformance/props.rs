@@ -100,7 +100,7 @@ proptest! {
 
     fn configs_round_trip(p in platform(), diff_ids in proptest::collection::vec(digest(), 0..4),
                           env in proptest::collection::vec("[A-Z]{1,5}=[a-z]{0,5}", 0..3)) {
-        let mut c = ImageConfiguration::new(p.architecture, p.os);
+        let mut c = ImageConfiguration::new(p.os, p.architecture);
         c.variant = p.variant;
         c.rootfs.diff_ids = diff_ids;
         let mut cfg = ocikit_types::Config::default();

@@ -11,10 +11,16 @@
 
 mod common;
 mod containerd;
+mod errors;
 mod image;
 mod podman;
 mod runc_cli;
 
 fn main() {
-    testkit::run(&[runc_cli::TESTS, podman::TESTS, containerd::TESTS]);
+    testkit::run(&[
+        runc_cli::TESTS,
+        errors::TESTS,
+        podman::TESTS,
+        containerd::TESTS,
+    ]);
 }
