@@ -83,6 +83,9 @@ mod client;
 mod config;
 mod copy;
 mod error;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod listing;
 mod login;
 mod manifest;

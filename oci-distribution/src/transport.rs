@@ -43,7 +43,11 @@ impl Client {
             .await
     }
 
-    /// [`Client::send`] with the time limits of `budget`.
+    /// [`Client::send`] with the time limits of `budget`. Every attempt
+    /// that fails transiently (no answer in time for a download, 429 or a
+    /// 5xx, a connection or body failure) goes through one retry step:
+    /// wait (`Retry-After` or backoff) and try again, or give up with the
+    /// typed error of the last failure.
     pub(crate) async fn send_within(
         &self,
         r: &Reference,
@@ -70,101 +74,103 @@ impl Client {
             if let Some(h) = &sent {
                 req = req.header(AUTHORIZATION, h);
             }
-            let result = match budget {
-                Budget::Download => {
-                    let wait = self.cfg().progress_timeout;
-                    match tokio::time::timeout(wait, req.send()).await {
-                        Ok(result) => result,
-                        Err(_) => {
-                            let e = Error::Timeout {
-                                url: url.to_owned(),
-                                stage: "answer",
-                                after: wait,
-                            };
-                            if attempt >= self.inner.cfg.retries {
-                                return Err(e);
-                            }
-                            tracing::debug!(%url, ?wait, attempt, "no answer in time; retrying");
-                            tokio::time::sleep(self.backoff(attempt)).await;
-                            attempt += 1;
-                            continue;
-                        }
+            let failure = match self.attempt(req, url, budget).await {
+                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
+                    let challenge =
+                        header_str(resp.headers(), WWW_AUTHENTICATE.as_str()).map(str::to_owned);
+                    if authenticated {
+                        return Err(self.refused(r, &scope_key, challenge.as_deref()));
                     }
-                }
-                Budget::Whole | Budget::Upload => req.send().await,
-            };
-            let retryable_error = match result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    if status == StatusCode::UNAUTHORIZED {
-                        let challenge = resp
-                            .headers()
-                            .get(WWW_AUTHENTICATE)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned);
-                        if authenticated {
-                            return Err(self.refused(r, &scope_key, challenge.as_deref()));
-                        }
-                        authenticated = true;
-                        self.authenticate(r, scopes, challenge.as_deref(), sent.as_deref())
-                            .await?;
-                        continue;
-                    }
-                    let transient = status == StatusCode::TOO_MANY_REQUESTS
-                        || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED);
-                    if !transient {
-                        return Ok(resp);
-                    }
-                    if attempt >= self.inner.cfg.retries {
-                        let m = method_name(&method);
-                        let last = match check(resp, m, url).await {
-                            Err(e) => e,
-                            Ok(resp) => Error::Protocol {
-                                url: url.to_owned(),
-                                expected: "an error status",
-                                found: resp.status().to_string(),
-                            },
-                        };
-                        return Err(Error::RetriesExhausted {
-                            url: url.to_owned(),
-                            attempts: attempt + 1,
-                            last: Box::new(last),
-                        });
-                    }
-                    let wait = retry_after(resp.headers()).unwrap_or_else(|| self.backoff(attempt));
-                    tracing::debug!(%url, %status, ?wait, attempt, "retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+                    authenticated = true;
+                    self.authenticate(r, scopes, challenge.as_deref(), sent.as_deref())
+                        .await?;
                     continue;
                 }
-                Err(e) => e,
-            };
-            let e = retryable_error;
-            let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
-            if url.starts_with("https://") && is_plain_http_answer(&e) {
-                return Err(Error::PlainHttp {
-                    url: url.to_owned(),
-                    host: r.api_host().to_owned(),
-                    source: e.into(),
-                });
-            }
-            if !transient || e.is_redirect() || is_permanent_failure(&e) {
-                return Err(Error::transport(url, e));
-            }
-            if attempt >= self.inner.cfg.retries {
-                if e.is_timeout() {
-                    return Err(self.timeout_error(url, &e, budget));
+                Ok(resp) if is_transient(resp.status()) => Failure::Status(resp),
+                Ok(resp) => return Ok(resp),
+                Err(Failure::Transport(e)) => {
+                    if url.starts_with("https://") && is_plain_http_answer(&e) {
+                        return Err(Error::PlainHttp {
+                            url: url.to_owned(),
+                            host: r.api_host().to_owned(),
+                            source: e.into(),
+                        });
+                    }
+                    let transient =
+                        e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+                    if !transient || e.is_redirect() || is_permanent_failure(&e) {
+                        return Err(Error::transport(url, e));
+                    }
+                    Failure::Transport(e)
                 }
-                return Err(Error::RetriesExhausted {
-                    url: url.to_owned(),
-                    attempts: attempt + 1,
-                    last: Box::new(Error::transport(url, e)),
-                });
+                Err(failure) => failure,
+            };
+            if attempt >= self.inner.cfg.retries {
+                return Err(self.give_up(failure, &method, url, attempt, budget).await);
             }
-            let wait = self.backoff(attempt);
-            tracing::debug!(%url, error = %e, ?wait, attempt, "retrying");
+            let wait = match &failure {
+                Failure::Status(resp) => {
+                    retry_after(resp.headers()).unwrap_or_else(|| self.backoff(attempt))
+                }
+                _ => self.backoff(attempt),
+            };
+            tracing::debug!(%url, failure = %failure, ?wait, attempt, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
+        }
+    }
+
+    /// Sends one attempt within `budget`: a download's answer must start
+    /// within the progress timeout.
+    async fn attempt(
+        &self,
+        req: RequestBuilder,
+        url: &str,
+        budget: Budget,
+    ) -> Result<Response, Failure> {
+        let result = match budget {
+            Budget::Download => {
+                let wait = self.cfg().progress_timeout;
+                tokio::time::timeout(wait, req.send()).await.map_err(|_| {
+                    Failure::NoAnswer(Error::Timeout {
+                        url: url.to_owned(),
+                        stage: "answer",
+                        after: wait,
+                    })
+                })?
+            }
+            Budget::Whole | Budget::Upload => req.send().await,
+        };
+        result.map_err(Failure::Transport)
+    }
+
+    /// The error that ends a request whose last attempt failed
+    /// transiently.
+    async fn give_up(
+        &self,
+        failure: Failure,
+        method: &Method,
+        url: &str,
+        attempt: u32,
+        budget: Budget,
+    ) -> Error {
+        let last = match failure {
+            Failure::NoAnswer(e) => return e,
+            Failure::Transport(e) if e.is_timeout() => return self.timeout_error(url, &e, budget),
+            Failure::Transport(e) => Error::transport(url, e),
+            Failure::Status(resp) => match check(resp, method_name(method), url).await {
+                Err(e) => e,
+                Ok(resp) => Error::Protocol {
+                    url: url.to_owned(),
+                    expected: "an error status",
+                    found: resp.status().to_string(),
+                },
+            },
+        };
+        Error::RetriesExhausted {
+            url: url.to_owned(),
+            attempts: attempt + 1,
+            last: Box::new(last),
         }
     }
 
@@ -244,6 +250,33 @@ impl Client {
     }
 }
 
+/// An attempt that failed, perhaps transiently.
+enum Failure {
+    /// A download whose answer did not start in time.
+    NoAnswer(Error),
+    /// The request could not be sent or its answer not received.
+    Transport(reqwest::Error),
+    /// 429 or a 5xx other than 501.
+    Status(Response),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::NoAnswer(e) => write!(f, "{e}"),
+            Failure::Transport(e) => write!(f, "{e}"),
+            Failure::Status(resp) => write!(f, "{}", resp.status()),
+        }
+    }
+}
+
+/// Statuses worth another attempt: 429 and server errors (but 501, which
+/// says the request will never be served).
+fn is_transient(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED)
+}
+
 /// True when a request failed in the TLS handshake (an untrusted or
 /// mismatched certificate, a protocol alert), or its body failed with
 /// `InvalidData` (a local blob that does not match its digest, see
@@ -321,8 +354,10 @@ fn httpdate(s: &str) -> Option<std::time::SystemTime> {
     let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
         return None;
     };
-    let day: i64 = day.parse().ok()?;
-    let year: i64 = year.parse().ok()?;
+    // Fields out of their ranges are no date (and keep the arithmetic
+    // below far from overflowing on hostile numbers).
+    let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let year: i64 = year.parse().ok().filter(|y| (1..=9999).contains(y))?;
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
@@ -336,6 +371,9 @@ fn httpdate(s: &str) -> Option<std::time::SystemTime> {
     let [h, mi, se] = hms.as_slice() else {
         return None;
     };
+    if !(0..24).contains(h) || !(0..60).contains(mi) || !(0..=60).contains(se) {
+        return None;
+    }
     let days = ocikit_types::rfc3339::days_from_civil(year, month, day);
     let secs = days * 86_400 + h * 3600 + mi * 60 + se;
     let secs = u64::try_from(secs).ok()?;
@@ -419,6 +457,17 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+        // Out-of-range fields are no date, and never an overflow.
+        for bad in [
+            "Sun, 06 Nov -9223372036854775808 08:49:37 GMT",
+            "Sun, -9223372036854775808 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 9223372036854775807:00:00 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:60:00 GMT",
+        ] {
+            h.insert(RETRY_AFTER, HeaderValue::from_str(bad).unwrap());
+            assert_eq!(retry_after(&h), None, "{bad}");
+        }
         assert_eq!(
             httpdate("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(std::time::UNIX_EPOCH + Duration::from_secs(784_111_777))
