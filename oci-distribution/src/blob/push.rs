@@ -3,7 +3,7 @@
 //! one described.
 
 use ocikit_image::{Layout, Verification, Verifier};
-use ocikit_types::{Descriptor, MediaType, Reference};
+use ocikit_types::{Descriptor, Digest, MediaType, Reference};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
@@ -118,7 +118,6 @@ impl Client {
                 .max(1),
         )
         .unwrap_or(usize::MAX);
-        let scopes = [scope(r.repository(), Access::Push)];
         let mut verifier = Verifier::computing(ocikit_types::Algorithm::Sha256, u64::MAX);
         let mut offset = 0u64;
         let outcome: Result<(), Error> = async {
@@ -137,25 +136,7 @@ impl Client {
                 }
                 verifier.update(&body)?;
                 let len = body.len();
-                let range = format!("{offset}-{}", offset + len as u64 - 1);
-                let resp = self
-                    .send_ok_within(
-                        r,
-                        &scopes,
-                        Method::PATCH,
-                        &loc,
-                        &move |b| {
-                            b.header(CONTENT_TYPE, "application/octet-stream")
-                                .header("content-range", range.clone())
-                                .header(CONTENT_LENGTH, body.len())
-                                .body(body.clone())
-                        },
-                        Budget::Upload,
-                    )
-                    .await?;
-                if let Some(l) = header_str(resp.headers(), "location") {
-                    loc = self.absolute(&loc, l);
-                }
+                loc = self.send_chunk(r, &loc, offset, body).await?;
                 offset += len as u64;
                 if len < chunk {
                     return Ok(());
@@ -164,18 +145,68 @@ impl Client {
         }
         .await;
         if let Err(e) = outcome {
-            // Best effort: an abandoned session expires on the registry.
-            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            self.cancel_upload(r, &loc).await;
             return Err(e);
         }
         let (digest, size) = verifier.finish()?;
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let url = format!("{loc}{sep}digest={digest}");
-        self.send_ok(r, &scopes, Method::PUT, &url, &|b| {
+        self.complete_upload(r, &loc, &digest).await?;
+        Ok(Descriptor::new(media_type, digest, size))
+    }
+
+    /// Sends `body` as the chunk at `offset` of the upload session `loc`
+    /// (`PATCH` with its `Content-Range`) and returns the session's next
+    /// location. The body is shared, not copied, by each attempt.
+    async fn send_chunk(
+        &self,
+        r: &Reference,
+        loc: &str,
+        offset: u64,
+        body: Vec<u8>,
+    ) -> Result<String, Error> {
+        let scopes = [scope(r.repository(), Access::Push)];
+        let len = body.len() as u64;
+        let range = format!("{offset}-{}", (offset + len).saturating_sub(1));
+        let body = bytes::Bytes::from(body);
+        let resp = self
+            .send_ok_within(
+                r,
+                &scopes,
+                Method::PATCH,
+                loc,
+                &move |b| {
+                    b.header(CONTENT_TYPE, "application/octet-stream")
+                        .header("content-range", range.clone())
+                        .header(CONTENT_LENGTH, len)
+                        .body(body.clone())
+                },
+                Budget::Upload,
+            )
+            .await?;
+        Ok(header_str(resp.headers(), "location")
+            .map_or_else(|| loc.to_owned(), |l| self.absolute(loc, l)))
+    }
+
+    /// Completes the upload session `loc` as the blob `digest` (an empty
+    /// `PUT`; the registry checks the digest of what it received).
+    async fn complete_upload(
+        &self,
+        r: &Reference,
+        loc: &str,
+        digest: &Digest,
+    ) -> Result<(), Error> {
+        let scopes = [scope(r.repository(), Access::Push)];
+        self.send_ok(r, &scopes, Method::PUT, &with_digest(loc, digest), &|b| {
             b.header(CONTENT_LENGTH, "0")
         })
         .await?;
-        Ok(Descriptor::new(media_type, digest, size))
+        Ok(())
+    }
+
+    /// Cancels the upload session `loc`, best effort: an abandoned session
+    /// expires on the registry anyway.
+    async fn cancel_upload(&self, r: &Reference, loc: &str) {
+        let scopes = [scope(r.repository(), Access::Push)];
+        let _ = self.send(r, &scopes, Method::DELETE, loc, &|b| b).await;
     }
 
     async fn start_upload(&self, r: &Reference) -> Result<(String, Option<u64>), Error> {
@@ -203,8 +234,7 @@ impl Client {
         path: &std::path::Path,
     ) -> Result<(), Error> {
         let (loc, _) = self.start_upload(r).await?;
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let url = format!("{loc}{sep}digest={}", desc.digest);
+        let url = with_digest(&loc, &desc.digest);
         let scopes = [scope(r.repository(), Access::Push)];
         let path = path.to_owned();
         let size = desc.size;
@@ -244,7 +274,6 @@ impl Client {
         use std::io::{Read as _, Seek as _};
         let (mut loc, min) = self.start_upload(r).await?;
         let chunk = chunk.max(min.unwrap_or(0)).max(1);
-        let scopes = [scope(r.repository(), Access::Push)];
         let io_err = |op: &'static str, e: std::io::Error| {
             Error::Layout(ocikit_image::Error::Io {
                 op,
@@ -285,27 +314,9 @@ impl Client {
                 let from = usize::try_from(verifier.written().saturating_sub(offset)).unwrap_or(0);
                 verifier.update(&body[from.min(body.len())..])?;
             }
-            let range = format!("{offset}-{}", end - 1);
-            let sent = self
-                .send_ok_within(
-                    r,
-                    &scopes,
-                    Method::PATCH,
-                    &loc,
-                    &move |b| {
-                        b.header(CONTENT_TYPE, "application/octet-stream")
-                            .header("content-range", range.clone())
-                            .header(CONTENT_LENGTH, body.len())
-                            .body(body.clone())
-                    },
-                    Budget::Upload,
-                )
-                .await;
-            match sent {
-                Ok(resp) => {
-                    if let Some(l) = header_str(resp.headers(), "location") {
-                        loc = self.absolute(&loc, l);
-                    }
+            match self.send_chunk(r, &loc, offset, body).await {
+                Ok(next) => {
+                    loc = next;
                     offset = end;
                 }
                 Err(e @ (Error::Transport { .. } | Error::RetriesExhausted { .. }))
@@ -327,18 +338,11 @@ impl Client {
             });
         }
         if let Err(e) = verifier.finish() {
-            // Never complete it: cancel the session (best effort; an
-            // abandoned one expires on the registry anyway).
-            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            // Never complete it.
+            self.cancel_upload(r, &loc).await;
             return Err(Error::Layout(e));
         }
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let url = format!("{loc}{sep}digest={}", desc.digest);
-        self.send_ok(r, &scopes, Method::PUT, &url, &|b| {
-            b.header(CONTENT_LENGTH, "0")
-        })
-        .await?;
-        Ok(())
+        self.complete_upload(r, &loc, &desc.digest).await
     }
 
     /// The upload session's status: the offset to continue from (one past
@@ -355,6 +359,12 @@ impl Client {
             .map_or_else(|| loc.to_owned(), |l| self.absolute(loc, l));
         Ok((next, loc))
     }
+}
+
+/// The upload session `loc` with the `digest` query that completes it.
+fn with_digest(loc: &str, digest: &Digest) -> String {
+    let sep = if loc.contains('?') { '&' } else { '?' };
+    format!("{loc}{sep}digest={digest}")
 }
 
 /// The request body for the blob `desc` at `path`: read once in 1 MiB
