@@ -271,8 +271,18 @@ impl Client {
                     })
                     .await?;
             }
+            let media_type = manifest.media_type();
+            if r.digest().is_none() && desc.digest.algorithm() != "sha256" {
+                // Pushed by tag alone, it would be stored under the
+                // registry's canonical digest (sha256) only: push it by its
+                // own digest first, so that the registry serves it under
+                // the digest the layout knows it by, or refuses it (a typed
+                // error naming the digest) rather than losing it.
+                self.push_manifest(&by_digest(r, &desc.digest)?, &bytes, &media_type)
+                    .await?;
+            }
             let pushed = self
-                .push_manifest(r, &bytes, &manifest.media_type())
+                .push_manifest_as(r, &bytes, &media_type, Some(&desc.digest))
                 .await?;
             if let AnyManifest::Manifest(m) = &manifest {
                 if let Some(subject) = &m.subject {

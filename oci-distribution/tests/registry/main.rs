@@ -6,6 +6,7 @@ mod artifact;
 mod auth;
 mod fault;
 mod real;
+mod sha512;
 
 fn main() {
     testkit::run(&[
@@ -14,5 +15,6 @@ fn main() {
         auth::TESTS,
         fault::TESTS,
         artifact::TESTS,
+        sha512::TESTS,
     ]);
 }
