@@ -66,7 +66,7 @@ pub fn retry_after(data: &[u8]) {
     };
     let mut headers = HeaderMap::new();
     headers.insert(RETRY_AFTER, value);
-    if let Some(wait) = crate::transport::retry_after(&headers) {
+    if let Some(wait) = crate::retry::retry_after(&headers) {
         assert!(wait <= std::time::Duration::from_secs(300), "{wait:?}");
     }
 }

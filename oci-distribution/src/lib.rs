@@ -89,6 +89,7 @@ pub mod fuzz;
 mod listing;
 mod login;
 mod manifest;
+mod retry;
 mod transport;
 
 pub use artifact::ArtifactFile;
