@@ -227,9 +227,17 @@ impl Client {
     /// `subject` and the registry does not maintain referrers itself, the
     /// fallback tag index (`sha256-<hex>`) is updated.
     ///
+    /// Digests are kept whatever their algorithm: a manifest or index
+    /// under another digest than SHA-256 (sha512) is pushed by that digest
+    /// first, then by `r`'s tag, since a registry names what it gets by
+    /// tag by its own canonical digest.
+    ///
     /// # Errors
     /// [`Error::Layout`] for missing or corrupt local content, and the
-    /// errors of [`Client::push_blob`] and [`Client::push_manifest`].
+    /// errors of [`Client::push_blob`] and [`Client::push_manifest`]; a
+    /// registry that cannot store a manifest under its sha512 digest
+    /// refuses it with [`Error::Status`] naming the digest
+    /// (docker-registry 2.8: 400 `DIGEST_INVALID`).
     pub async fn push_image(
         &self,
         layout: &Layout,
