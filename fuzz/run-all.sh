@@ -32,7 +32,9 @@ fi
 failed=0
 for t in $(cargo +nightly fuzz list); do
   mkdir -p "corpus/$t"
-  # Seeds the project made itself (netlink replies, device rules, configs).
+  # Seeds the project made itself (netlink replies, device rules, configs,
+  # seccomp profiles, Link and Retry-After headers, token responses,
+  # credentials files, tag lists, a referrers index).
   [ -d "seeds/$t" ] && cp seeds/"$t"/* "corpus/$t/" 2>/dev/null
   start=$(date +%s)
   if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1; then

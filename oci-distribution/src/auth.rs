@@ -62,7 +62,12 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// A token endpoint's answer.
+/// A token endpoint's answer (distribution's token auth, and OAuth2's
+/// `access_token` form).
+///
+/// `issued_at` is not read: the lifetime is counted from when the answer
+/// arrived, which holds whatever the skew between this machine's clock
+/// and the token server's.
 #[derive(Deserialize)]
 pub(crate) struct TokenResponse {
     #[serde(default)]
@@ -77,6 +82,10 @@ pub(crate) struct TokenResponse {
 /// token auth: 60 seconds).
 const DEFAULT_TOKEN_LIFETIME: u64 = 60;
 
+/// The longest a token is cached, whatever lifetime it states: a day
+/// (and no `Instant` arithmetic that can overflow on a huge `expires_in`).
+const MAX_TOKEN_LIFETIME: u64 = 24 * 60 * 60;
+
 /// Tokens are renewed this long before they expire.
 const EXPIRY_SLACK: Duration = Duration::from_secs(10);
 
@@ -87,9 +96,26 @@ pub(crate) struct Token {
 }
 
 impl Token {
+    /// The token in a token endpoint's answer `body`, or why there is none
+    /// (the reason never quotes the body: it may hold a secret).
+    pub(crate) fn from_body(body: &[u8]) -> Result<Token, &'static str> {
+        let parsed: TokenResponse =
+            serde_json::from_slice(body).map_err(|_| "token response is not the expected JSON")?;
+        Token::from_response(parsed).ok_or("token response carries no token")
+    }
+
     pub(crate) fn from_response(r: TokenResponse) -> Option<Token> {
         let value = r.token.or(r.access_token).filter(|t| !t.is_empty())?;
-        let lifetime = Duration::from_secs(r.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME).max(1));
+        // A header value cannot carry control characters: such a token
+        // would fail every request it is sent with.
+        if value.bytes().any(|b| b.is_ascii_control()) {
+            return None;
+        }
+        let lifetime = r
+            .expires_in
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME)
+            .clamp(1, MAX_TOKEN_LIFETIME);
+        let lifetime = Duration::from_secs(lifetime);
         Some(Token {
             header: format!("Bearer {value}"),
             expires: Instant::now()
@@ -121,5 +147,44 @@ impl AuthCache {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_14_token_responses() {
+        let t = Token::from_body(
+            br#"{"token":"abc","expires_in":300,"issued_at":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.header, "Bearer abc");
+        let left = t.expires - Instant::now();
+        assert!(
+            left > Duration::from_secs(280) && left <= Duration::from_secs(290),
+            "{left:?}"
+        );
+        // OAuth2's form; `token` wins when both are there.
+        let t = Token::from_body(br#"{"access_token":"x"}"#).unwrap();
+        assert_eq!(t.header, "Bearer x");
+        let t = Token::from_body(br#"{"token":"a","access_token":"b"}"#).unwrap();
+        assert_eq!(t.header, "Bearer a");
+        // A lifetime too long for the clock is capped at a day, not a panic.
+        let t = Token::from_body(br#"{"token":"a","expires_in":18446744073709551615}"#).unwrap();
+        assert!(t.expires - Instant::now() <= Duration::from_secs(MAX_TOKEN_LIFETIME));
+        let t = Token::from_body(br#"{"token":"a","expires_in":0}"#).unwrap();
+        assert!(t.expires > Instant::now());
+        for bad in [
+            &br#"{"token":""}"#[..],
+            br#"{}"#,
+            br#"{"token":"a\nb"}"#,
+            br#"{"token":"secret","expires_in":-1}"#,
+            b"[",
+        ] {
+            let why = Token::from_body(bad).err().expect("refused");
+            assert!(!why.contains("secret"), "{why}");
+        }
     }
 }

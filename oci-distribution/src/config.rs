@@ -13,19 +13,21 @@ use serde::Deserialize;
 
 use crate::{Credentials, Error};
 
+/// A docker `config.json` or containers `auth.json`: the parts that hold
+/// credentials (other keys are ignored).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(default)]
-    auths: BTreeMap<String, AuthEntry>,
+    pub(crate) auths: BTreeMap<String, AuthEntry>,
     #[serde(default)]
-    creds_store: Option<String>,
+    pub(crate) creds_store: Option<String>,
     #[serde(default)]
-    cred_helpers: BTreeMap<String, String>,
+    pub(crate) cred_helpers: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
-struct AuthEntry {
+pub(crate) struct AuthEntry {
     #[serde(default)]
     auth: Option<String>,
     #[serde(default)]
@@ -163,10 +165,17 @@ impl CredentialFiles {
                 Ok(b) => b,
                 Err(_) => continue,
             };
-            let file: ConfigFile = serde_json::from_slice(&bytes).map_err(|e| Error::Auth {
+            let file = parse_file(&bytes).map_err(|e| Error::Auth {
                 registry: registry.to_owned(),
-                reason: format!("{} is not a credentials file", path.display()),
-                source: Some(e.into()),
+                // serde's message quotes the values it met, which may be
+                // secrets: only where it went wrong.
+                reason: format!(
+                    "{} is not a credentials file (invalid JSON at line {}, column {})",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
+                source: None,
             })?;
             if let Some(c) = self.lookup_in(&file, path, registry)? {
                 return Ok(Some(c));
@@ -216,16 +225,11 @@ impl CredentialFiles {
             reason,
             source: Some(e.into()),
         };
-        if helper.is_empty() || helper.contains('/') {
-            return Err(err(format!(
+        let program = helper_program(self.helper_dir.as_deref(), helper).ok_or_else(|| {
+            err(format!(
                 "credential helper name {helper:?} is not a plain name"
-            )));
-        }
-        let program = format!("docker-credential-{helper}");
-        let program = match &self.helper_dir {
-            Some(d) => d.join(program),
-            None => PathBuf::from(program),
-        };
+            ))
+        })?;
         let name = program.display().to_string();
         let mut child = Command::new(&program)
             .arg("get")
@@ -286,8 +290,28 @@ impl CredentialFiles {
     }
 }
 
+/// A credentials file's bytes, parsed.
+pub(crate) fn parse_file(bytes: &[u8]) -> Result<ConfigFile, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+/// The program of credential helper `helper`: `docker-credential-NAME` in
+/// `dir`, or on `PATH` without one; `None` unless `helper` is a plain
+/// name (not empty, no `/`, no NUL), so that a credentials file cannot
+/// point at any program it likes.
+pub(crate) fn helper_program(dir: Option<&Path>, helper: &str) -> Option<PathBuf> {
+    if helper.is_empty() || helper.contains(['/', '\0']) {
+        return None;
+    }
+    let program = format!("docker-credential-{helper}");
+    Some(match dir {
+        Some(d) => d.join(program),
+        None => PathBuf::from(program),
+    })
+}
+
 /// The keys a registry may be stored under.
-fn keys_for(registry: &str) -> Vec<String> {
+pub(crate) fn keys_for(registry: &str) -> Vec<String> {
     let mut keys = vec![registry.to_owned()];
     if registry == "docker.io" {
         keys.extend(
@@ -305,7 +329,8 @@ fn keys_for(registry: &str) -> Vec<String> {
     keys
 }
 
-fn entry_credentials(
+/// The credentials of one `auths` entry, if it holds any.
+pub(crate) fn entry_credentials(
     entry: &AuthEntry,
     path: &Path,
     registry: &str,
@@ -402,6 +427,21 @@ mod tests {
         assert!(CredentialFiles::new(vec![f.clone()])
             .lookup("r.example")
             .is_err());
+        // A value of the wrong type: the error says where, and never
+        // quotes the value (a secret).
+        std::fs::write(&f, r#"{"auths":{"r.example":"bWU6c2VjcmV0"}}"#).unwrap();
+        let err = CredentialFiles::new(vec![f.clone()])
+            .lookup("r.example")
+            .unwrap_err();
+        assert!(err.to_string().contains("line 1, column"), "{err}");
+        assert!(!format!("{err:?}").contains("bWU6c2VjcmV0"), "{err:?}");
+        for name in ["", "../x", "/bin/sh", "a\0b"] {
+            assert_eq!(helper_program(None, name), None, "{name:?}");
+        }
+        assert_eq!(
+            helper_program(Some(Path::new("/h")), "pass"),
+            Some(PathBuf::from("/h/docker-credential-pass"))
+        );
         std::fs::write(&f, r#"{"credsStore":"missing-helper"}"#).unwrap();
         let mut files = CredentialFiles::new(vec![f]);
         files.helper_dir(dir.path());

@@ -216,9 +216,17 @@ impl Client {
     /// `subject` and the registry does not maintain referrers itself, the
     /// fallback tag index (`sha256-<hex>`) is updated.
     ///
+    /// Digests are kept whatever their algorithm: a manifest or index
+    /// under another digest than SHA-256 (sha512) is pushed by that digest
+    /// first, then by `r`'s tag, since a registry names what it gets by
+    /// tag by its own canonical digest.
+    ///
     /// # Errors
     /// [`Error::Layout`] for missing or corrupt local content, and the
-    /// errors of [`Client::push_blob`] and [`Client::push_manifest`].
+    /// errors of [`Client::push_blob`] and [`Client::push_manifest`]; a
+    /// registry that cannot store a manifest under its sha512 digest
+    /// refuses it with [`Error::Status`] naming the digest
+    /// (docker-registry 2.8: 400 `DIGEST_INVALID`).
     pub async fn push_image(
         &self,
         layout: &Layout,
@@ -260,8 +268,18 @@ impl Client {
                     })
                     .await?;
             }
+            let media_type = manifest.media_type();
+            if r.digest().is_none() && desc.digest.algorithm() != "sha256" {
+                // Pushed by tag alone, it would be stored under the
+                // registry's canonical digest (sha256) only: push it by its
+                // own digest first, so that the registry serves it under
+                // the digest the layout knows it by, or refuses it (a typed
+                // error naming the digest) rather than losing it.
+                self.push_manifest(&by_digest(r, &desc.digest)?, &bytes, &media_type)
+                    .await?;
+            }
             let pushed = self
-                .push_manifest(r, &bytes, &manifest.media_type())
+                .push_manifest_as(r, &bytes, &media_type, Some(&desc.digest))
                 .await?;
             if let AnyManifest::Manifest(m) = &manifest {
                 if let Some(subject) = &m.subject {

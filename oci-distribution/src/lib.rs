@@ -83,10 +83,14 @@ mod client;
 mod config;
 mod copy;
 mod error;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod image_config;
 mod listing;
 mod login;
 mod manifest;
+mod retry;
 mod transport;
 
 pub use artifact::ArtifactFile;

@@ -25,9 +25,7 @@ impl Client {
         let mut tags = Vec::new();
         for _ in 0..10_000 {
             let resp = self.send_ok(r, &scopes, Method::GET, &url, &|b| b).await?;
-            let next = header_str(resp.headers(), "link")
-                .and_then(parse_next_link)
-                .map(|l| self.absolute(&url, &l));
+            let next = next_page(&url, header_str(resp.headers(), "link"))?;
             let body = read_limited(resp, 64 << 20, "tag list", &url).await?;
             let list = TagList::from_slice(&body).map_err(|source| Error::Document {
                 url: url.clone(),
@@ -65,9 +63,7 @@ impl Client {
         let mut repositories = Vec::new();
         for _ in 0..10_000 {
             let resp = self.send_ok(r, &scopes, Method::GET, &url, &|b| b).await?;
-            let next = header_str(resp.headers(), "link")
-                .and_then(parse_next_link)
-                .map(|l| self.absolute(&url, &l));
+            let next = next_page(&url, header_str(resp.headers(), "link"))?;
             let body = read_limited(resp, 64 << 20, "catalog", &url).await?;
             let page =
                 ocikit_types::Catalog::from_slice(&body).map_err(|source| Error::Document {
@@ -166,16 +162,55 @@ impl Client {
     }
 }
 
-/// The `rel="next"` target of a `Link` header.
-fn parse_next_link(link: &str) -> Option<String> {
+/// The next page of a listing fetched from `url`, from its `Link` header:
+/// the `rel="next"` target resolved against `url`.
+///
+/// The client sends the registry's credentials with every page, so a
+/// target on another origin (scheme, host or port) is a protocol error,
+/// never followed: a registry cannot make the client hand them elsewhere.
+pub(crate) fn next_page(url: &str, link: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(target) = link.and_then(parse_next_link) else {
+        return Ok(None);
+    };
+    let cross_origin = || Error::Protocol {
+        url: url.to_owned(),
+        expected: "a Link rel=\"next\" target on the registry's own origin",
+        found: target.clone(),
+    };
+    let base = reqwest::Url::parse(url).map_err(|_| cross_origin())?;
+    let next = base.join(&target).map_err(|_| cross_origin())?;
+    if next.origin() != base.origin() {
+        return Err(cross_origin());
+    }
+    Ok(Some(next.to_string()))
+}
+
+/// The `rel="next"` target of a `Link` header (RFC 8288): the URI
+/// reference between `<` and `>` of the first link whose `rel` parameter
+/// lists `next`.
+pub(crate) fn parse_next_link(link: &str) -> Option<String> {
     for part in link.split(',') {
         let part = part.trim();
-        if !part.contains("rel=\"next\"") && !part.contains("rel=next") {
+        let Some(rest) = part.strip_prefix('<') else {
             continue;
+        };
+        let Some((target, params)) = rest.split_once('>') else {
+            continue;
+        };
+        let is_next = params.split(';').any(|p| {
+            let Some((name, value)) = p.split_once('=') else {
+                return false;
+            };
+            name.trim().eq_ignore_ascii_case("rel")
+                && value
+                    .trim()
+                    .trim_matches('"')
+                    .split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("next"))
+        });
+        if is_next {
+            return Some(target.trim().to_owned());
         }
-        let start = part.find('<')? + 1;
-        let end = part[start..].find('>')? + start;
-        return Some(part[start..end].to_owned());
     }
     None
 }
@@ -192,5 +227,39 @@ mod tests {
         );
         assert_eq!(parse_next_link(r#"<x>; rel="prev""#), None);
         assert_eq!(parse_next_link("garbage"), None);
+        assert_eq!(parse_next_link("<"), None);
+        assert_eq!(
+            parse_next_link(r#"<a>; rel="prev", <b>; REL="prev next""#).as_deref(),
+            Some("b")
+        );
+        assert_eq!(parse_next_link("<c>; rel=next").as_deref(), Some("c"));
+        // `next` only as a parameter value of another name is no link.
+        assert_eq!(parse_next_link(r#"<d>; title="rel=next""#), None);
+    }
+
+    #[test]
+    fn issue_14_next_pages_stay_on_the_registry() {
+        let url = "https://reg.example:5000/v2/a/tags/list?n=2";
+        let next = |l: &str| next_page(url, Some(l));
+        assert_eq!(
+            next(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#)
+                .unwrap()
+                .as_deref(),
+            Some("https://reg.example:5000/v2/a/tags/list?n=2&last=b")
+        );
+        assert_eq!(next(r#"<x>; rel="prev""#).unwrap(), None);
+        assert_eq!(next_page(url, None).unwrap(), None);
+        for elsewhere in [
+            "<https://evil.example/v2/a/tags/list>; rel=next",
+            "<http://reg.example:5000/v2/a/tags/list>; rel=next",
+            "<https://reg.example:5001/v2/a/tags/list>; rel=next",
+            "<//evil.example/v2/>; rel=next",
+        ] {
+            let e = next(elsewhere).unwrap_err();
+            assert!(
+                matches!(&e, Error::Protocol { found, .. } if elsewhere.contains(found.as_str())),
+                "{elsewhere}: {e}"
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@
 use ocikit_types::{Challenge, Reference};
 use reqwest::header::AUTHORIZATION;
 
-use crate::auth::{Credentials, Token, TokenResponse};
+use crate::auth::{Credentials, Token};
 use crate::client::Client;
 use crate::error::BoxError;
 use crate::transport::{read_limited, MAX_SMALL_BODY};
@@ -362,10 +362,7 @@ impl Client {
                     .collect::<String>()
             )));
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| auth_err_from("token response is not the expected JSON", e.into()))?;
-        Token::from_response(parsed)
-            .ok_or_else(|| auth_err("token response carries no token".to_owned()))
+        Token::from_body(&body).map_err(|why| auth_err(why.to_owned()))
     }
 }
 

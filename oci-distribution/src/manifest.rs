@@ -202,7 +202,21 @@ impl Client {
         bytes: &[u8],
         media_type: &MediaType,
     ) -> Result<PushedManifest, Error> {
-        let digest = match r.digest() {
+        self.push_manifest_as(r, bytes, media_type, r.digest())
+            .await
+    }
+
+    /// [`Client::push_manifest`] of bytes whose digest is `digest` (by
+    /// default `r`'s, else their SHA-256): a sha512 manifest pushed by tag
+    /// keeps its digest, whatever algorithm the registry names it by.
+    pub(crate) async fn push_manifest_as(
+        &self,
+        r: &Reference,
+        bytes: &[u8],
+        media_type: &MediaType,
+        digest: Option<&Digest>,
+    ) -> Result<PushedManifest, Error> {
+        let digest = match digest {
             Some(d) => {
                 d.verify(bytes).map_err(|source| Error::Integrity {
                     url: r.to_string(),
@@ -222,7 +236,13 @@ impl Client {
             })
             .await?;
         if let Some(h) = header_str(resp.headers(), "docker-content-digest") {
-            if h != digest.as_str() {
+            // A registry names a manifest pushed by tag by its own
+            // canonical algorithm (Distribution: always sha256): another
+            // algorithm's digest is fine when it is the one of these bytes.
+            let same_bytes_other_algorithm = h
+                .parse::<Digest>()
+                .is_ok_and(|d| d.algorithm() != digest.algorithm() && d.verify(bytes).is_ok());
+            if h != digest.as_str() && !same_bytes_other_algorithm {
                 return Err(Error::Integrity {
                     url,
                     source: ocikit_types::Error::DigestMismatch {

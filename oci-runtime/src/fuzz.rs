@@ -63,3 +63,22 @@ pub fn runtime_config(data: &[u8]) {
         }
     }
 }
+
+/// A `linux.seccomp` profile (JSON): compiled to the BPF program as the
+/// init compiles it, when this host has syscall tables. What compiles
+/// must pass the checks the kernel makes at install time and read as the
+/// profile meant (no capped errno, no unknown action); what the kernel
+/// would refuse must be refused by `compile` instead.
+pub fn seccomp_profile(data: &[u8]) {
+    let Ok(profile) = serde_json::from_slice::<ocikit_types::runtime::Seccomp>(data) else {
+        return;
+    };
+    if !crate::setup::seccomp::host_supported() {
+        return;
+    }
+    if let Ok(filter) = crate::setup::seccomp::compile(&profile) {
+        if let Some(why) = crate::setup::seccomp::verify::kernel_refusal(&filter) {
+            panic!("compiled a program the kernel refuses: {why}");
+        }
+    }
+}

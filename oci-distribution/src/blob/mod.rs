@@ -1,8 +1,10 @@
 //! Blobs: existence, cross-repository mounts and deletion here; downloads
-//! in `pull`, uploads in `push`.
+//! in `pull`, uploads in `push` (the verified body of a monolithic one in
+//! `push_body`).
 
 mod pull;
 mod push;
+mod push_body;
 
 use ocikit_types::{Digest, Reference};
 use reqwest::header::CONTENT_LENGTH;

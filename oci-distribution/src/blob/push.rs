@@ -3,11 +3,12 @@
 //! one described.
 
 use ocikit_image::{Layout, Verification, Verifier};
-use ocikit_types::{Descriptor, MediaType, Reference};
+use ocikit_types::{Descriptor, Digest, MediaType, Reference};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 
-use crate::builder::{Progress, ProgressFn};
+use crate::blob::push_body::verified_body;
+use crate::builder::Progress;
 use crate::client::{blocking, scope, Access, Client};
 use crate::transport::{header_str, Budget};
 use crate::Error;
@@ -118,7 +119,6 @@ impl Client {
                 .max(1),
         )
         .unwrap_or(usize::MAX);
-        let scopes = [scope(r.repository(), Access::Push)];
         let mut verifier = Verifier::computing(ocikit_types::Algorithm::Sha256, u64::MAX);
         let mut offset = 0u64;
         let outcome: Result<(), Error> = async {
@@ -137,25 +137,7 @@ impl Client {
                 }
                 verifier.update(&body)?;
                 let len = body.len();
-                let range = format!("{offset}-{}", offset + len as u64 - 1);
-                let resp = self
-                    .send_ok_within(
-                        r,
-                        &scopes,
-                        Method::PATCH,
-                        &loc,
-                        &move |b| {
-                            b.header(CONTENT_TYPE, "application/octet-stream")
-                                .header("content-range", range.clone())
-                                .header(CONTENT_LENGTH, body.len())
-                                .body(body.clone())
-                        },
-                        Budget::Upload,
-                    )
-                    .await?;
-                if let Some(l) = header_str(resp.headers(), "location") {
-                    loc = self.absolute(&loc, l);
-                }
+                loc = self.send_chunk(r, &loc, offset, body).await?;
                 offset += len as u64;
                 if len < chunk {
                     return Ok(());
@@ -164,18 +146,68 @@ impl Client {
         }
         .await;
         if let Err(e) = outcome {
-            // Best effort: an abandoned session expires on the registry.
-            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            self.cancel_upload(r, &loc).await;
             return Err(e);
         }
         let (digest, size) = verifier.finish()?;
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let url = format!("{loc}{sep}digest={digest}");
-        self.send_ok(r, &scopes, Method::PUT, &url, &|b| {
+        self.complete_upload(r, &loc, &digest).await?;
+        Ok(Descriptor::new(media_type, digest, size))
+    }
+
+    /// Sends `body` as the chunk at `offset` of the upload session `loc`
+    /// (`PATCH` with its `Content-Range`) and returns the session's next
+    /// location. The body is shared, not copied, by each attempt.
+    async fn send_chunk(
+        &self,
+        r: &Reference,
+        loc: &str,
+        offset: u64,
+        body: Vec<u8>,
+    ) -> Result<String, Error> {
+        let scopes = [scope(r.repository(), Access::Push)];
+        let len = body.len() as u64;
+        let range = format!("{offset}-{}", (offset + len).saturating_sub(1));
+        let body = bytes::Bytes::from(body);
+        let resp = self
+            .send_ok_within(
+                r,
+                &scopes,
+                Method::PATCH,
+                loc,
+                &move |b| {
+                    b.header(CONTENT_TYPE, "application/octet-stream")
+                        .header("content-range", range.clone())
+                        .header(CONTENT_LENGTH, len)
+                        .body(body.clone())
+                },
+                Budget::Upload,
+            )
+            .await?;
+        Ok(header_str(resp.headers(), "location")
+            .map_or_else(|| loc.to_owned(), |l| self.absolute(loc, l)))
+    }
+
+    /// Completes the upload session `loc` as the blob `digest` (an empty
+    /// `PUT`; the registry checks the digest of what it received).
+    async fn complete_upload(
+        &self,
+        r: &Reference,
+        loc: &str,
+        digest: &Digest,
+    ) -> Result<(), Error> {
+        let scopes = [scope(r.repository(), Access::Push)];
+        self.send_ok(r, &scopes, Method::PUT, &with_digest(loc, digest), &|b| {
             b.header(CONTENT_LENGTH, "0")
         })
         .await?;
-        Ok(Descriptor::new(media_type, digest, size))
+        Ok(())
+    }
+
+    /// Cancels the upload session `loc`, best effort: an abandoned session
+    /// expires on the registry anyway.
+    async fn cancel_upload(&self, r: &Reference, loc: &str) {
+        let scopes = [scope(r.repository(), Access::Push)];
+        let _ = self.send(r, &scopes, Method::DELETE, loc, &|b| b).await;
     }
 
     async fn start_upload(&self, r: &Reference) -> Result<(String, Option<u64>), Error> {
@@ -203,8 +235,7 @@ impl Client {
         path: &std::path::Path,
     ) -> Result<(), Error> {
         let (loc, _) = self.start_upload(r).await?;
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let url = format!("{loc}{sep}digest={}", desc.digest);
+        let url = with_digest(&loc, &desc.digest);
         let scopes = [scope(r.repository(), Access::Push)];
         let path = path.to_owned();
         let size = desc.size;
@@ -244,7 +275,6 @@ impl Client {
         use std::io::{Read as _, Seek as _};
         let (mut loc, min) = self.start_upload(r).await?;
         let chunk = chunk.max(min.unwrap_or(0)).max(1);
-        let scopes = [scope(r.repository(), Access::Push)];
         let io_err = |op: &'static str, e: std::io::Error| {
             Error::Layout(ocikit_image::Error::Io {
                 op,
@@ -285,27 +315,9 @@ impl Client {
                 let from = usize::try_from(verifier.written().saturating_sub(offset)).unwrap_or(0);
                 verifier.update(&body[from.min(body.len())..])?;
             }
-            let range = format!("{offset}-{}", end - 1);
-            let sent = self
-                .send_ok_within(
-                    r,
-                    &scopes,
-                    Method::PATCH,
-                    &loc,
-                    &move |b| {
-                        b.header(CONTENT_TYPE, "application/octet-stream")
-                            .header("content-range", range.clone())
-                            .header(CONTENT_LENGTH, body.len())
-                            .body(body.clone())
-                    },
-                    Budget::Upload,
-                )
-                .await;
-            match sent {
-                Ok(resp) => {
-                    if let Some(l) = header_str(resp.headers(), "location") {
-                        loc = self.absolute(&loc, l);
-                    }
+            match self.send_chunk(r, &loc, offset, body).await {
+                Ok(next) => {
+                    loc = next;
                     offset = end;
                 }
                 Err(e @ (Error::Transport { .. } | Error::RetriesExhausted { .. }))
@@ -327,18 +339,11 @@ impl Client {
             });
         }
         if let Err(e) = verifier.finish() {
-            // Never complete it: cancel the session (best effort; an
-            // abandoned one expires on the registry anyway).
-            let _ = self.send(r, &scopes, Method::DELETE, &loc, &|b| b).await;
+            // Never complete it.
+            self.cancel_upload(r, &loc).await;
             return Err(Error::Layout(e));
         }
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let url = format!("{loc}{sep}digest={}", desc.digest);
-        self.send_ok(r, &scopes, Method::PUT, &url, &|b| {
-            b.header(CONTENT_LENGTH, "0")
-        })
-        .await?;
-        Ok(())
+        self.complete_upload(r, &loc, &desc.digest).await
     }
 
     /// The upload session's status: the offset to continue from (one past
@@ -357,63 +362,8 @@ impl Client {
     }
 }
 
-/// The request body for the blob `desc` at `path`: read once in 1 MiB
-/// chunks, each passing a [`Verifier`] on its way out, reporting
-/// progress. The chunk that completes the blob is released only once the
-/// digest is known to match: otherwise (or when the file is longer or
-/// shorter than `desc.size`) the body fails with `InvalidData` carrying
-/// the typed mismatch (see [`ocikit_image::Error::find_integrity`])
-/// instead of ending, so the registry never gets a complete upload.
-fn verified_body(
-    path: &std::path::Path,
-    desc: &Descriptor,
-    progress: Option<ProgressFn>,
-) -> reqwest::Body {
-    use futures_util::StreamExt as _;
-    let path = path.to_owned();
-    let chunks = futures_util::stream::once(async move { tokio::fs::File::open(path).await })
-        .map(|f| match f {
-            Ok(f) => tokio_util::io::ReaderStream::with_capacity(f, 1 << 20).left_stream(),
-            Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
-        })
-        .flatten();
-    let verifier = Verifier::for_descriptor(desc).map_err(ocikit_image::Error::into_io);
-    let stream =
-        futures_util::stream::unfold(Some((Box::pin(chunks), verifier)), |state| async move {
-            let (mut chunks, verifier) = state?;
-            let mut verifier = match verifier {
-                Ok(v) => v,
-                Err(e) => return Some((Err(e), None)),
-            };
-            let chunk = match chunks.next().await {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(e)) => return Some((Err(e), None)),
-                // Ended short of the size: finish() reports it.
-                None => return verifier.finish().err().map(|e| (Err(e.into_io()), None)),
-            };
-            if let Err(e) = verifier.update(&chunk) {
-                return Some((Err(e.into_io()), None));
-            }
-            if verifier.is_complete() {
-                return Some(match verifier.finish() {
-                    Ok(_) => (Ok(chunk), None),
-                    Err(e) => (Err(e.into_io()), None),
-                });
-            }
-            Some((Ok(chunk), Some((chunks, Ok(verifier)))))
-        });
-    let digest = desc.digest.clone();
-    let size = desc.size;
-    let mut done = 0u64;
-    let stream = stream.inspect(move |chunk| {
-        if let (Ok(c), Some(p)) = (chunk, &progress) {
-            done += c.len() as u64;
-            p(Progress::Bytes {
-                digest: digest.clone(),
-                done,
-                size,
-            });
-        }
-    });
-    reqwest::Body::wrap_stream(stream)
+/// The upload session `loc` with the `digest` query that completes it.
+fn with_digest(loc: &str, digest: &Digest) -> String {
+    let sep = if loc.contains('?') { '&' } else { '?' };
+    format!("{loc}{sep}digest={digest}")
 }

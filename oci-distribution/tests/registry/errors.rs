@@ -71,14 +71,17 @@ async fn issue_21_each_error_shows_each_cause_once() {
     let layers = assert_each_cause_once(&err, 2);
     assert!(layers[0].contains("/dev/null"), "{layers:?}");
 
-    // A credentials file that is not JSON: which file, then the parser.
+    // A credentials file that is not JSON: which file and where in it;
+    // the parser's own message is left out, since it quotes what it met,
+    // secrets included.
     let creds = dir.path().join("auth.json");
-    std::fs::write(&creds, "{ not json").unwrap();
+    std::fs::write(&creds, "{ \"auths\": \"s3cret\" ").unwrap();
     let err = CredentialFiles::new(vec![creds.clone()])
         .lookup("r.example")
         .unwrap_err();
-    let layers = assert_each_cause_once(&err, 2);
+    let layers = assert_each_cause_once(&err, 1);
     assert!(layers[0].contains(creds.to_str().unwrap()), "{layers:?}");
+    assert!(!layers.join("\n").contains("s3cret"), "{layers:?}");
 
     // A root certificate that is not PEM: the configuration, then why.
     let err = ClientBuilder::new()

@@ -8,6 +8,7 @@ mod errors;
 mod fault;
 mod image_config;
 mod real;
+mod sha512;
 
 fn main() {
     testkit::run(&[
@@ -18,5 +19,6 @@ fn main() {
         artifact::TESTS,
         errors::TESTS,
         image_config::TESTS,
+        sha512::TESTS,
     ]);
 }

@@ -3,64 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use ocikit_types::runtime::{Seccomp, SeccompAction, SeccompFlag, SeccompOperator, Syscall};
+use ocikit_types::runtime::{Seccomp, SeccompAction, SeccompOperator, Syscall};
 
+use super::action::{bad, flags, ret_value};
 use super::program::*;
 use super::table::*;
-use super::{
-    Filter, FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_TSYNC, FLAG_TSYNC_ESRCH,
-    FLAG_WAIT_KILLABLE_RECV,
-};
-use crate::error::Error;
+use super::Filter;
 use crate::sys::Insn;
 
-fn bad(field: &'static str, expected: &'static str, found: impl Into<String>) -> Error {
-    Error::BadConfig {
-        field,
-        expected,
-        found: found.into(),
-    }
-}
-
-/// The `SECCOMP_RET_*` value of `action`; `errno` is `errnoRet` (or
-/// `defaultErrnoRet`), named `field` in errors.
-fn ret_value(
-    action: &SeccompAction,
-    errno: Option<u32>,
-    field: &'static str,
-) -> crate::error::Result<u32> {
-    let data = || -> crate::error::Result<u32> {
-        let e = errno.unwrap_or(libc::EPERM as u32);
-        if e > 0xffff {
-            return Err(bad(field, "an errno that fits 16 bits", e.to_string()));
-        }
-        Ok(e)
-    };
-    if errno.is_some() && !matches!(action, SeccompAction::Errno | SeccompAction::Trace) {
-        return Err(bad(
-            field,
-            "errnoRet only with SCMP_ACT_ERRNO or SCMP_ACT_TRACE",
-            action.to_string(),
-        ));
-    }
-    Ok(match action {
-        SeccompAction::Kill | SeccompAction::KillThread => RET_KILL_THREAD,
-        SeccompAction::KillProcess => RET_KILL_PROCESS,
-        SeccompAction::Trap => RET_TRAP,
-        SeccompAction::Errno => RET_ERRNO | data()?,
-        SeccompAction::Trace => RET_TRACE | data()?,
-        SeccompAction::Allow => RET_ALLOW,
-        SeccompAction::Log => RET_LOG,
-        SeccompAction::Notify => RET_USER_NOTIF,
-        other => {
-            return Err(bad(
-                "linux.seccomp action",
-                "a known SCMP_ACT_* action",
-                other.to_string(),
-            ))
-        }
-    })
-}
+/// Argument conditions in one rule: a condition is at most 6
+/// instructions on a 64-bit ABI, and a rule's block (2 to match the
+/// syscall, its conditions, 1 `ret`) is skipped by one 8-bit jump.
+pub(super) const MAX_CONDITIONS: usize = 42;
 
 /// Syscall numbers tested by one `jeq` chain before its `ret`: jump
 /// offsets are 8 bits.
@@ -238,11 +192,16 @@ fn link(arches: &[Arch], sections: Vec<(Arch, Vec<Insn>)>) -> Vec<Insn> {
 /// `architectures`, each by its own syscall numbers.
 ///
 /// # Errors
-/// [`Error::BadConfig`] for what the engine cannot filter faithfully: an
-/// architecture without syscall tables (M68K, SH, PARISC), an argument index above 5,
-/// `errnoRet` on an action without an errno, `SCMP_ACT_NOTIFY` as the
-/// default action or without `listenerPath`, and a program longer than
-/// [`MAX_INSNS`].
+/// [`Error::BadConfig`](crate::error::Error::BadConfig) for what the
+/// kernel would refuse or misread, or the engine cannot filter faithfully:
+/// an architecture without syscall tables (M68K, SH, PARISC, unknown
+/// names), an unknown action, operator or flag, an argument index above
+/// 5, more than [`MAX_CONDITIONS`] conditions in a rule, `errnoRet` on an
+/// action without an errno or above 4095 (above 16 bits for
+/// `SCMP_ACT_TRACE`), `SCMP_ACT_NOTIFY` as the default action, for
+/// `sendmsg` or without `listenerPath`,
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` without a notify rule, and a
+/// program longer than [`MAX_INSNS`] (the kernel's `BPF_MAXINSNS`).
 pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
     // The native ABI is always filtered (libseccomp's native
     // architecture); the listed ones too, each by its own numbers.
@@ -265,22 +224,6 @@ pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
         if !arches.contains(&arch) {
             arches.push(arch);
         }
-    }
-    let mut flags = 0;
-    for flag in &profile.flags {
-        flags |= match flag {
-            SeccompFlag::Tsync => FLAG_TSYNC,
-            SeccompFlag::Log => FLAG_LOG,
-            SeccompFlag::SpecAllow => FLAG_SPEC_ALLOW,
-            SeccompFlag::WaitKillableRecv => FLAG_WAIT_KILLABLE_RECV,
-            other => {
-                return Err(bad(
-                    "linux.seccomp.flags",
-                    "a known SECCOMP_FILTER_FLAG_*",
-                    other.to_string(),
-                ))
-            }
-        };
     }
     if profile.default_action == SeccompAction::Notify {
         return Err(bad(
@@ -314,6 +257,13 @@ pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
                     "sendmsg",
                 ));
             }
+        }
+        if rule.args.len() > MAX_CONDITIONS {
+            return Err(bad(
+                "linux.seccomp.syscalls[].args",
+                "at most 42 argument conditions in one rule (its BPF must fit one jump)",
+                rule.args.len().to_string(),
+            ));
         }
         for arg in &rule.args {
             if arg.index > 5 {
@@ -375,21 +325,14 @@ pub(crate) fn compile(profile: &Seccomp) -> crate::error::Result<Filter> {
             format!("{} instructions", program.len()),
         ));
     }
-    if notify {
-        if profile.listener_path.is_empty() {
-            return Err(bad(
-                "linux.seccomp.listenerPath",
-                "a listener socket when an action is SCMP_ACT_NOTIFY",
-                "none",
-            ));
-        }
-        flags |= FLAG_NEW_LISTENER;
-        if flags & FLAG_TSYNC != 0 {
-            // The kernel refuses TSYNC with NEW_LISTENER unless told to
-            // report a sync failure as ESRCH (libseccomp does the same).
-            flags |= FLAG_TSYNC_ESRCH;
-        }
+    if notify && profile.listener_path.is_empty() {
+        return Err(bad(
+            "linux.seccomp.listenerPath",
+            "a listener socket when an action is SCMP_ACT_NOTIFY",
+            "none",
+        ));
     }
+    let flags = flags(profile, notify)?;
     Ok(Filter {
         program,
         flags,

@@ -39,10 +39,13 @@
 //! from `value` and the expected result from `valueTwo`, as libseccomp and
 //! runc do.
 
+mod action;
 mod compile;
 mod program;
 mod supplement;
 mod table;
+#[cfg(any(test, feature = "__fuzz"))]
+pub(crate) mod verify;
 
 pub(crate) use crate::setup::seccomp::compile::compile;
 
@@ -143,5 +146,7 @@ pub(crate) fn send_listener(
     crate::sys::send_fd(socket, listener.as_fd(), &bytes)
 }
 
+#[cfg(all(test, target_arch = "x86_64"))]
+mod refusals;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests;

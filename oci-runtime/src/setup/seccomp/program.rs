@@ -182,7 +182,8 @@ impl Block {
     pub(super) fn finish(mut self, out: &mut Vec<Insn>) {
         let len = self.insns.len();
         for (at, is_jt) in self.fails {
-            // Blocks hold one syscall's conditions: at most about 40
+            // Blocks hold one syscall's conditions, at most
+            // `MAX_CONDITIONS` (compile refuses more): at most 255
             // instructions, so the offset always fits.
             let off = u8::try_from(len - at - 1).expect("seccomp block fits a jump");
             if is_jt {
