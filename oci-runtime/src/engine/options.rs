@@ -187,5 +187,11 @@ mod tests {
         let mut o = CreateOptions::new();
         o.preserve_fds(1);
         assert_eq!(takes(o).preserve_fds, 1);
+        // The same for exec.
+        fn takes_exec(options: impl Into<crate::ExecOptions>) -> crate::ExecOptions {
+            options.into()
+        }
+        let o = takes_exec(crate::ExecOptions::new().pid_file("/run/e.pid"));
+        assert!(format!("{o:?}").contains("/run/e.pid"), "{o:?}");
     }
 }
