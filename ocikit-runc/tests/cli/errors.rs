@@ -4,7 +4,7 @@
 use crate::common::{tempdir, Runc};
 
 fn issue_21_errors_print_each_cause_once() {
-    let dir = tempdir();
+    let dir = tempdir("errors");
     let bundle = dir.path().join("bundle");
     std::fs::create_dir_all(&bundle).unwrap();
     std::fs::write(
