@@ -1,0 +1,5 @@
+//! Integration tests of the registry server.
+
+fn main() {
+    testkit::run(&[]);
+}
