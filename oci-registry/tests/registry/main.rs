@@ -1,5 +1,19 @@
-//! Integration tests of the registry server.
+//! Integration tests of the registry server: ocikit's own client and
+//! skopeo pushing and pulling through it, the spec's errors for bad
+//! input, and the OCI distribution-spec conformance suite against the
+//! `ocikit-registry` binary.
+
+mod client;
+mod conformance;
+mod errors;
+mod skopeo;
+mod support;
 
 fn main() {
-    testkit::run(&[]);
+    testkit::run(&[
+        client::TESTS,
+        errors::TESTS,
+        skopeo::TESTS,
+        conformance::TESTS,
+    ]);
 }

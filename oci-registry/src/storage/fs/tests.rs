@@ -99,7 +99,10 @@ fn referrers_are_listed_by_subject() {
     let (repo, subject) = (name("r"), Digest::sha256(b"subject"));
     let desc = Descriptor::new(MediaType::ImageManifest, Digest::sha256(b"sig"), 3);
     s.add_referrer(&repo, &subject, &desc).unwrap();
-    assert_eq!(s.referrers(&repo, &subject).unwrap(), std::slice::from_ref(&desc));
+    assert_eq!(
+        s.referrers(&repo, &subject).unwrap(),
+        std::slice::from_ref(&desc)
+    );
     s.remove_referrer(&repo, &subject, &desc.digest).unwrap();
     assert!(s.referrers(&repo, &subject).unwrap().is_empty());
 }
