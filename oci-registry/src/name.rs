@@ -97,6 +97,18 @@ mod tests {
         assert!(RepositoryName::parse(&"a".repeat(MAX_NAME_LEN + 1)).is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn accepted_names_stay_inside_their_folder(s in "[a-z0-9._/-]{0,40}|\\PC{0,40}") {
+            if let Some(n) = RepositoryName::parse(&s) {
+                for c in n.as_str().split('/') {
+                    proptest::prop_assert!(!c.is_empty() && !c.starts_with(['.', '_', '-']));
+                }
+                proptest::prop_assert_eq!(n.to_string(), s);
+            }
+        }
+    }
+
     #[test]
     fn tags_follow_the_grammar() {
         assert!(is_tag("latest") && is_tag("_v1.0-rc") && is_tag(&"a".repeat(128)));

@@ -28,6 +28,9 @@ pub(crate) struct State {
     /// one is hashed again from its stored bytes (sha2 0.10 cannot save
     /// its state).
     hashers: Mutex<HashMap<String, Hasher>>,
+    /// One lock per upload session in use: its requests run one after
+    /// the other, each seeing the size the previous one left.
+    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A session's running hash and the algorithm it computes.
@@ -56,6 +59,7 @@ impl State {
             storage,
             options,
             hashers: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -86,7 +90,25 @@ impl State {
             .insert(id.to_owned(), v);
     }
 
-    pub(crate) fn drop_hasher(&self, id: &str) {
+    /// Forgets a session that ended: its hash state and its lock.
+    pub(crate) fn forget_session(&self, id: &str) {
         self.take_hasher(id);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// Waits until no other request uses session `id`, and holds it until
+    /// the guard drops.
+    pub(crate) async fn lock_session(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.to_owned())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
     }
 }

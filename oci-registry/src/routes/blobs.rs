@@ -125,6 +125,15 @@ fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
 mod tests {
     use super::parse_range;
 
+    proptest::proptest! {
+        #[test]
+        fn a_range_stays_within_the_blob(h in "bytes=[0-9]{0,3}-[0-9]{0,3}|\\PC{0,20}", size in 0u64..2000) {
+            if let Some((s, e)) = parse_range(&h, size) {
+                proptest::prop_assert!(s <= e && e < size);
+            }
+        }
+    }
+
     #[test]
     fn ranges_are_checked() {
         assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));

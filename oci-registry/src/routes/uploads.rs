@@ -127,6 +127,7 @@ async fn commit(
     hasher: Hasher,
     digest: &Digest,
 ) -> Result<(), ApiError> {
+    state.forget_session(id);
     let (found, _) = hasher
         .verifier
         .finish()
@@ -146,17 +147,20 @@ pub(crate) async fn handle(
     name: RepositoryName,
     id: &str,
 ) -> Result<Response, ApiError> {
+    if uuid::Uuid::try_parse(id).is_err() {
+        return Err(ApiError::upload_unknown(id));
+    }
+    let _guard = call.state.lock_session(id).await;
     let key = id.to_owned();
-    let session = call
-        .state
-        .run(move |s| s.upload(&key))
-        .await?
-        .filter(|s| s.repository == name)
-        .ok_or_else(|| ApiError::upload_unknown(id))?;
+    let found = call.state.run(move |s| s.upload(&key)).await?;
+    let Some(session) = found.filter(|s| s.repository == name) else {
+        call.state.forget_session(id);
+        return Err(ApiError::upload_unknown(id));
+    };
     match call.method {
         Method::GET => Ok(accepted(&call.state, StatusCode::NO_CONTENT, &session)),
         Method::DELETE => {
-            call.state.drop_hasher(id);
+            call.state.forget_session(id);
             let key = id.to_owned();
             call.state.run(move |s| s.cancel_upload(&key)).await?;
             Ok(done(reply(StatusCode::NO_CONTENT)))

@@ -258,6 +258,39 @@ async fn an_upload_session_survives_a_restart() {
     assert_eq!(got.bytes().await.unwrap(), data);
 }
 
+async fn two_clients_sending_the_same_chunk_cannot_both_append_it() {
+    let reg = Registry::builder().spawn("127.0.0.1:0").await.unwrap();
+    let h = http();
+    let data = noise(1 << 20, 9);
+    let resp = h
+        .post(format!("{}/v2/r/blobs/uploads/", reg.url()))
+        .send()
+        .await
+        .unwrap();
+    let url = format!(
+        "{}{}",
+        reg.url(),
+        resp.headers()["location"].to_str().unwrap()
+    );
+    let send = || {
+        h.patch(&url)
+            .header("content-range", format!("0-{}", data.len() - 1))
+            .body(data.clone())
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let mut codes = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    codes.sort();
+    assert_eq!(codes, [202, 416]);
+    let digest = Digest::sha256(&data);
+    let resp = h
+        .put(format!("{url}?digest={digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async
     a_wrong_digest_is_refused_and_nothing_is_stored,
     an_out_of_order_chunk_is_416_and_the_session_goes_on,
@@ -265,4 +298,5 @@ pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async
     oversized_and_dangling_manifests_are_refused,
     deletes_can_be_disabled,
     an_upload_session_survives_a_restart,
+    two_clients_sending_the_same_chunk_cannot_both_append_it,
 ];
