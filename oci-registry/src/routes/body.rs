@@ -52,16 +52,20 @@ pub(crate) async fn session_hasher(
 }
 
 /// Appends `body` to session `id` while hashing it; returns the hasher
-/// and the session's new size. On failure the hash state is dropped
-/// (the next request recomputes it from what was stored).
+/// and the session's new size. At most `limit` bytes are taken (the
+/// length a `Content-Range` announced): a longer body is refused before
+/// its excess is stored. On failure the hash state is dropped (the next
+/// request recomputes it from what was stored).
 pub(crate) async fn receive(
     state: &Arc<State>,
     id: &str,
     mut hasher: Hasher,
     mut size: u64,
     mut body: Body,
+    limit: Option<u64>,
 ) -> Result<(Hasher, u64), ApiError> {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut received = 0u64;
     loop {
         let frame = match body.frame().await {
             Some(Ok(frame)) => frame,
@@ -75,6 +79,17 @@ pub(crate) async fn receive(
             None => break,
         };
         if let Ok(data) = frame.into_data() {
+            received += data.len() as u64;
+            if limit.is_some_and(|l| received > l) {
+                if !batch.is_empty() {
+                    write(state, id, hasher, batch).await?;
+                }
+                return Err(ApiError::new(
+                    axum::http::StatusCode::RANGE_NOT_SATISFIABLE,
+                    ocikit_types::ErrorCode::BlobUploadInvalid,
+                    "the body is longer than its Content-Range",
+                ));
+            }
             batch.extend_from_slice(&data);
             if batch.len() >= BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));

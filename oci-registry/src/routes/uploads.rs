@@ -77,6 +77,7 @@ pub(crate) async fn start(call: Call, name: RepositoryName) -> Result<Response, 
         Hasher::new(algorithm),
         0,
         call.body,
+        None,
     )
     .await?;
     commit(&call.state, &session.id, &name, hasher, &digest).await?;
@@ -172,10 +173,11 @@ pub(crate) async fn handle(
 }
 
 /// Checks a chunk's `Content-Range` (`start-end`, inclusive) against the
-/// session's size and the body's `Content-Length`.
-fn check_chunk(call: &Call, session: &UploadSession) -> Result<(), ApiError> {
+/// session's size and the body's `Content-Length`; returns the chunk's
+/// length when a range was given.
+fn check_chunk(call: &Call, session: &UploadSession) -> Result<Option<u64>, ApiError> {
     let Some(value) = call.header("content-range") else {
-        return Ok(());
+        return Ok(None);
     };
     let out_of_order = || {
         ApiError::new(
@@ -210,14 +212,15 @@ fn check_chunk(call: &Call, session: &UploadSession) -> Result<(), ApiError> {
             return Err(out_of_order());
         }
     }
-    Ok(())
+    Ok(Some(end - start + 1))
 }
 
 async fn patch(call: Call, session: UploadSession) -> Result<Response, ApiError> {
-    check_chunk(&call, &session)?;
+    let limit = check_chunk(&call, &session)?;
     let state = call.state.clone();
     let hasher = session_hasher(&state, &session.id, session.size, SESSION_ALGORITHM).await?;
-    let (hasher, size) = receive(&state, &session.id, hasher, session.size, call.body).await?;
+    let (hasher, size) =
+        receive(&state, &session.id, hasher, session.size, call.body, limit).await?;
     state.put_hasher(&session.id, hasher);
     let session = UploadSession { size, ..session };
     Ok(accepted(&state, StatusCode::ACCEPTED, &session))
@@ -228,11 +231,11 @@ async fn put(call: Call, session: UploadSession) -> Result<Response, ApiError> {
         .param("digest")
         .ok_or_else(|| ApiError::digest_invalid("the digest parameter is missing"))
         .and_then(parse_digest)?;
-    check_chunk(&call, &session)?;
+    let limit = check_chunk(&call, &session)?;
     let state = call.state.clone();
     let algorithm = algorithm_of(&digest)?;
     let hasher = session_hasher(&state, &session.id, session.size, algorithm).await?;
-    let (hasher, _) = receive(&state, &session.id, hasher, session.size, call.body).await?;
+    let (hasher, _) = receive(&state, &session.id, hasher, session.size, call.body, limit).await?;
     commit(&state, &session.id, &session.repository, hasher, &digest).await?;
     Ok(created(&session.repository, &digest))
 }

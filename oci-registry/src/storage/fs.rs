@@ -91,7 +91,9 @@ impl FsStorage {
         if !shared.is_file() {
             return Ok(false);
         }
-        self.layout(repo)?;
+        if !self.layout_dir(repo).join("oci-layout").is_file() {
+            self.layout(repo)?;
+        }
         let link = self.linked_blob(repo, digest);
         let dir = parent(&link);
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;

@@ -66,6 +66,22 @@ async fn an_out_of_order_chunk_is_416_and_the_session_goes_on() {
     let status = h.get(&url).send().await.unwrap();
     assert_eq!(status.status(), 204);
     assert_eq!(status.headers()["range"], "0-999");
+    // A body longer than its range (no Content-Length to check first).
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![0u8; 20])]);
+    let resp = h
+        .patch(&url)
+        .header("content-range", "1000-1009")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 416);
+    let status = h.get(&url).send().await.unwrap();
+    assert_eq!(
+        status.headers()["range"],
+        "0-999",
+        "nothing of it was stored"
+    );
     let resp = patch("1000-1999", &data[1000..2000]).await.unwrap();
     assert_eq!(resp.status(), 202);
     let resp = h

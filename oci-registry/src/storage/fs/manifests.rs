@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ocikit_image::Layout;
-use ocikit_types::{annotation::REF_NAME, Descriptor, Digest, ImageIndex, MediaType};
+use ocikit_types::{annotation::REF_NAME, Descriptor, Digest, Document, ImageIndex, MediaType};
 
 use super::{remove_file, FsStorage};
 use crate::storage::StoredManifest;
@@ -49,11 +49,21 @@ impl FsStorage {
         Layout::open(dir).map(Some).map_err(layout_error(repo))
     }
 
+    /// The entries of the repository's `index.json` (read once, without
+    /// opening the layout, which would read it twice).
     fn entries(&self, repo: &RepositoryName) -> Result<Option<Vec<Descriptor>>, Error> {
-        match self.existing_layout(repo)? {
-            Some(l) => Ok(Some(l.index().map_err(layout_error(repo))?.manifests)),
-            None => Ok(None),
-        }
+        let path = self.layout_dir(repo).join("index.json");
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let index = ImageIndex::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path: path.clone(),
+            expected: "an image index",
+            found: e.to_string(),
+        })?;
+        Ok(Some(index.manifests))
     }
 
     pub(super) fn store_manifest(
