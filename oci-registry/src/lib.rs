@@ -1,4 +1,4 @@
-//! An OCI registry server (distribution-spec 1.1): embeddable in a test in
+//! An OCI registry server ([distribution-spec] 1.1): embeddable in a test in
 //! one line, or run as the `ocikit-registry` binary in place of CNCF
 //! Distribution, with its `config.yml`.
 //!
@@ -28,17 +28,24 @@
 //!
 //! # Example
 //!
-//! A registry in a test, on a free loopback port:
+//! A registry in a test, on a free loopback port, answering the API's
+//! ping:
 //!
 //! ```
 //! use ocikit_registry::Registry;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let reg = Registry::builder().in_memory().spawn("127.0.0.1:0").await?;
-//! // Push and pull with any client: `docker://{reg.host()}/repo:tag`.
-//! let url = format!("{}/v2/", reg.url());
-//! # let _ = url;
+//! // Any client can push to and pull from `{reg.host()}/repo:tag` now.
+//! assert_eq!(reg.url(), format!("http://{}", reg.host()));
+//!
+//! let mut conn = tokio::net::TcpStream::connect(reg.addr()).await?;
+//! conn.write_all(b"GET /v2/ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+//! let mut reply = String::new();
+//! conn.read_to_string(&mut reply).await?;
+//! assert!(reply.starts_with("HTTP/1.1 200 OK"));
 //! reg.shutdown().await;
 //! # Ok(()) }
 //! ```

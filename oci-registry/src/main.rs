@@ -48,6 +48,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let registry = config.builder().build()?;
+        tracing::info!(
+            "serving {} on {}",
+            config.root.display(),
+            config.bind_addr()
+        );
         registry.serve(&config.bind_addr(), shutdown()).await
     });
     match result {

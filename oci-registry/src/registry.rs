@@ -204,7 +204,7 @@ impl Registry {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let listener = bind(addr).await?;
-        tracing::info!(addr = %addr, "serving");
+        tracing::debug!(addr = %addr, "serving");
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
