@@ -3,6 +3,7 @@
 //! input, and the OCI distribution-spec conformance suite against the
 //! `ocikit-registry` binary.
 
+mod cli;
 mod client;
 mod conformance;
 mod errors;
@@ -11,6 +12,7 @@ mod support;
 
 fn main() {
     testkit::run(&[
+        cli::TESTS,
         client::TESTS,
         errors::TESTS,
         skopeo::TESTS,
