@@ -1,5 +1,6 @@
 //! `ocikit-registry serve CONFIG`: an OCI registry from CNCF
 //! Distribution's configuration file.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

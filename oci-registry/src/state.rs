@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use ocikit_image::Verifier;
 use ocikit_types::Algorithm;
 
-use crate::routes::ApiError;
 use crate::{Deletes, Error, References, Storage};
 
 /// The registry's settings, as the builder or the config file set them.
@@ -67,12 +66,11 @@ impl State {
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Storage) -> Result<T, Error> + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, Error> {
         let storage = self.storage.clone();
         tokio::task::spawn_blocking(move || f(&*storage))
             .await
             .map_err(|_| Error::TaskFailed)?
-            .map_err(ApiError::from)
     }
 
     /// Takes the session's hash state out (one request at a time uses it).

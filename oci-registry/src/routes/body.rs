@@ -31,7 +31,7 @@ pub(crate) async fn session_hasher(
         }
     }
     let id = id.to_owned();
-    state
+    let hasher = state
         .run(move |s| {
             let mut hasher = Hasher::new(algorithm);
             let mut reader = s.read_upload(&id)?;
@@ -48,7 +48,8 @@ pub(crate) async fn session_hasher(
             }
             Ok(hasher)
         })
-        .await
+        .await?;
+    Ok(hasher)
 }
 
 /// Appends `body` to session `id` while hashing it; returns the hasher
@@ -110,11 +111,12 @@ async fn write(
     batch: Vec<u8>,
 ) -> Result<(Hasher, u64), ApiError> {
     let id = id.to_owned();
-    state
+    let done = state
         .run(move |s| {
             let size = s.append_upload(&id, &batch)?;
             let _ = hasher.verifier.update(&batch);
             Ok((hasher, size))
         })
-        .await
+        .await?;
+    Ok(done)
 }

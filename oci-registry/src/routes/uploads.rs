@@ -140,7 +140,7 @@ async fn commit(
             "the upload's digest is {found}, not {digest}"
         )));
     }
-    state.run(move |s| s.commit_upload(&id, &n, &d)).await
+    Ok(state.run(move |s| s.commit_upload(&id, &n, &d)).await?)
 }
 
 pub(crate) async fn handle(
