@@ -5,6 +5,7 @@
 
 mod cli;
 mod client;
+mod concurrency;
 mod conformance;
 mod errors;
 mod skopeo;
@@ -14,6 +15,7 @@ fn main() {
     testkit::run(&[
         cli::TESTS,
         client::TESTS,
+        concurrency::TESTS,
         errors::TESTS,
         skopeo::TESTS,
         conformance::TESTS,
