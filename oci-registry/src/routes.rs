@@ -178,6 +178,15 @@ pub(crate) fn parse_digest(s: &str) -> Result<Digest, ApiError> {
     Ok(d)
 }
 
+/// Stored bytes handed to a reply body without a copy.
+pub(crate) struct Shared(pub(crate) Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// A header value from text the server formed (digests, paths of valid
 /// names, numbers), which is always visible ASCII.
 pub(crate) fn hv(s: impl AsRef<str>) -> HeaderValue {

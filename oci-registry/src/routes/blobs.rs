@@ -77,7 +77,7 @@ async fn send(content: BlobContent, start: u64, len: u64) -> Result<Body, ApiErr
     Ok(match content {
         BlobContent::Memory(bytes) => {
             let (s, l) = (start as usize, len as usize);
-            Body::from(bytes::Bytes::copy_from_slice(&bytes[s..s + l]))
+            Body::from(bytes::Bytes::from_owner(super::Shared(bytes)).slice(s..s + l))
         }
         BlobContent::File(f) => {
             let mut f = tokio::fs::File::from_std(f);

@@ -73,18 +73,9 @@ async fn get(
     let body = if call.is_head() {
         Body::empty()
     } else {
-        Body::from(bytes::Bytes::from_owner(Shared(m.bytes)))
+        Body::from(bytes::Bytes::from_owner(super::Shared(m.bytes)))
     };
     Ok(resp.body(body).unwrap_or_default())
-}
-
-/// Stored manifest bytes handed to the body without a copy.
-struct Shared(std::sync::Arc<Vec<u8>>);
-
-impl AsRef<[u8]> for Shared {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
 }
 
 /// Layers a registry never receives: their bytes live at their `urls`.
