@@ -9,6 +9,7 @@
 //! | [`types`] | `ocikit-types` | always | typed, validated models of every OCI document |
 //! | `image` | `ocikit-image` | `image` | image layouts, blob store, layers, image building |
 //! | `distribution` | `ocikit-distribution` | `distribution` | registry client |
+//! | `registry` | `ocikit-registry` | `registry` | registry server, embeddable or as a binary |
 //! | `runtime` | `ocikit-runtime` | `runtime` | Linux container runtime engine |
 //!
 //! The default features are `full` (`image`, `distribution` and `runtime`),
@@ -23,6 +24,7 @@
 //! | `rustls` | TLS for the registry client through rustls and the webpki roots |
 //! | `native-tls` | TLS through the platform's library (OpenSSL on Linux) instead |
 //! | `blocking` | `ocikit::distribution::blocking`, a client without an async runtime |
+//! | `registry` | `ocikit::registry`, the registry server (not in `full`) |
 //! | `runtime` | `ocikit::runtime`, the Linux container engine |
 //! | `runtime-tokio` | `ocikit::runtime::AsyncRuntime`, the engine's lifecycle as futures on tokio (and `runtime`) |
 //!
@@ -47,6 +49,10 @@ pub use ocikit_image as image;
 #[cfg(feature = "distribution")]
 #[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
 pub use ocikit_distribution as distribution;
+
+#[cfg(feature = "registry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "registry")))]
+pub use ocikit_registry as registry;
 
 #[cfg(feature = "runtime")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]

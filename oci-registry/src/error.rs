@@ -1,0 +1,106 @@
+//! The crate's error type: what can go wrong starting a registry, opening
+//! its storage, or reading its configuration. Failures of a request are
+//! answered to the client with the spec's error codes instead.
+
+use std::path::PathBuf;
+
+/// An error of the registry server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or directory of the storage could not be used.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done (`read`, `rename into place`...).
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the storage holds something other than expected.
+    #[error("{} holds {found}, expected {expected}", path.display())]
+    Corrupt {
+        /// The file concerned.
+        path: PathBuf,
+        /// What it should hold.
+        expected: &'static str,
+        /// What it holds.
+        found: String,
+    },
+    /// An image layout of the filesystem storage could not be used.
+    #[error("cannot use the image layout of repository {repository}")]
+    Layout {
+        /// The repository whose layout failed.
+        repository: String,
+        /// The layout's error (boxed: it is large, and rare).
+        #[source]
+        source: Box<ocikit_image::Error>,
+    },
+    /// The address to listen on could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address as given.
+        addr: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the server on {addr} failed")]
+    Serve {
+        /// The address it listened on.
+        addr: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration {}", path.display())]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration is not valid YAML of the expected shape.
+    #[error("invalid configuration {}: {location}", path.display())]
+    ConfigSyntax {
+        /// The file.
+        path: PathBuf,
+        /// Where in the file (line and column), or the key path.
+        location: String,
+        /// The parser's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A configuration value is out of its allowed set.
+    #[error("configuration key {key}: expected {expected}, found {found:?}")]
+    ConfigValue {
+        /// The key path, such as `http.addr`.
+        key: String,
+        /// What the key accepts.
+        expected: &'static str,
+        /// What the file says.
+        found: String,
+    },
+    /// A blocking storage task panicked or was cancelled.
+    #[error("a storage task ended without an answer")]
+    TaskFailed,
+}
+
+impl Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `GET`, `HEAD` and `DELETE /v2/<name>/blobs/<digest>`, with `Range`.
+
+use axum::body::Body;
+use axum::http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use ocikit_types::ErrorCode;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::{hv, parse_digest, ApiError, Call};
+use crate::storage::BlobContent;
+use crate::{Deletes, RepositoryName};
+
+/// Bytes read from a blob file per chunk sent.
+const SEND_CHUNK: usize = 256 << 10;
+
+pub(crate) async fn handle(
+    call: Call,
+    name: RepositoryName,
+    digest: &str,
+) -> Result<Response, ApiError> {
+    let digest = parse_digest(digest)?;
+    match call.method {
+        Method::GET | Method::HEAD => {}
+        Method::DELETE => {
+            if call.state.options.deletes == Deletes::Disabled {
+                return Err(ApiError::deletes_disabled());
+            }
+            let d = digest.clone();
+            if !call.state.run(move |s| s.unlink_blob(&name, &d)).await? {
+                return Err(ApiError::blob_unknown(digest.as_str()));
+            }
+            return Ok(Response::builder()
+                .status(StatusCode::ACCEPTED)
+                .header(CONTENT_LENGTH, "0")
+                .body(Body::empty())
+                .unwrap_or_default());
+        }
+        m => return Err(ApiError::unsupported(format!("{m} on a blob"))),
+    }
+    let d = digest.clone();
+    let Some((content, size)) = call.state.run(move |s| s.open_blob(&name, &d)).await? else {
+        return Err(ApiError::blob_unknown(digest.as_str()));
+    };
+    let range = match call.header("range") {
+        Some(r) => Some(parse_range(r, size).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                ErrorCode::Other("RANGE_INVALID".into()),
+                format!("range {r:?} is not satisfiable for {size} bytes"),
+            )
+            .header(CONTENT_RANGE, format!("bytes */{size}"))
+        })?),
+        None => None,
+    };
+    let (start, len) = range.map_or((0, size), |(s, e)| (s, e - s + 1));
+    let mut resp = Response::builder()
+        .header(CONTENT_TYPE, "application/octet-stream")
+        .header(CONTENT_LENGTH, len)
+        .header(ACCEPT_RANGES, "bytes")
+        .header("docker-content-digest", hv(digest.as_str()));
+    if let Some((s, e)) = range {
+        resp = resp
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(CONTENT_RANGE, format!("bytes {s}-{e}/{size}"));
+    }
+    let body = if call.is_head() {
+        Body::empty()
+    } else {
+        send(content, start, len).await?
+    };
+    Ok(resp.body(body).unwrap_or_default())
+}
+
+/// The body of `len` bytes from `start`, streamed from a file.
+async fn send(content: BlobContent, start: u64, len: u64) -> Result<Body, ApiError> {
+    Ok(match content {
+        BlobContent::Memory(bytes) => {
+            let (s, l) = (start as usize, len as usize);
+            Body::from(bytes::Bytes::from_owner(super::Shared(bytes)).slice(s..s + l))
+        }
+        BlobContent::File(f) => {
+            let mut f = tokio::fs::File::from_std(f);
+            f.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(|e| crate::Error::io("seek in blob", "", e))?;
+            let stream = tokio_util::io::ReaderStream::with_capacity(f.take(len), SEND_CHUNK);
+            Body::from_stream(stream)
+        }
+    })
+}
+
+/// A single `bytes=` range of RFC 9110 within `size`, as inclusive
+/// bounds; `None` when malformed or unsatisfiable.
+fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (start, end) = if a.is_empty() {
+        let suffix = num(b)?;
+        if suffix == 0 || size == 0 {
+            return None;
+        }
+        (size.saturating_sub(suffix), size - 1)
+    } else {
+        let start = num(a)?;
+        let end = if b.is_empty() {
+            size.checked_sub(1)?
+        } else {
+            num(b)?.min(size.checked_sub(1)?)
+        };
+        (start, end)
+    };
+    (start <= end && start < size).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    proptest::proptest! {
+        #[test]
+        fn a_range_stays_within_the_blob(h in "bytes=[0-9]{0,3}-[0-9]{0,3}|\\PC{0,20}", size in 0u64..2000) {
+            if let Some((s, e)) = parse_range(&h, size) {
+                proptest::prop_assert!(s <= e && e < size);
+            }
+        }
+    }
+
+    #[test]
+    fn ranges_are_checked() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
+        for bad in [
+            "bytes=100-",
+            "bytes=9-0",
+            "bytes=a-b",
+            "0-9",
+            "bytes=0-1,3-4",
+            "bytes=-0",
+            "bytes=-",
+        ] {
+            assert_eq!(parse_range(bad, 100), None, "{bad}");
+        }
+    }
+}

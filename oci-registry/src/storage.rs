@@ -1,0 +1,231 @@
+//! Where a registry keeps its content: the [`Storage`] trait and its
+//! backends, [`MemoryStorage`] and [`FsStorage`].
+//!
+//! A backend only stores and lists; the server checks every byte (digests
+//! are computed as uploads arrive, manifests are validated) before it asks
+//! a backend to keep anything. Methods are blocking: the server calls them
+//! on tokio's blocking threads.
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use ocikit_types::{Descriptor, Digest};
+
+use crate::{Error, RepositoryName};
+
+mod fs;
+mod memory;
+
+pub use fs::FsStorage;
+pub use memory::MemoryStorage;
+
+/// The content of a stored blob, ready to be sent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BlobContent {
+    /// Bytes held in memory.
+    Memory(Arc<Vec<u8>>),
+    /// An open file, read from its start.
+    File(std::fs::File),
+}
+
+/// An upload session: the bytes received so far belong to `repository`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadSession {
+    /// The session's id, as it appears in the upload URL.
+    pub id: String,
+    /// The repository the blob is pushed to.
+    pub repository: RepositoryName,
+    /// Bytes received so far.
+    pub size: u64,
+    /// When the session started.
+    pub started: SystemTime,
+}
+
+/// A manifest as it was pushed: its exact bytes and `Content-Type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredManifest {
+    /// The digest of `bytes`.
+    pub digest: Digest,
+    /// The `Content-Type` it was pushed with.
+    pub media_type: String,
+    /// The bytes, exactly as pushed.
+    pub bytes: Arc<Vec<u8>>,
+}
+
+impl StoredManifest {
+    /// A manifest of these bytes and media type, whose digest the caller
+    /// computed.
+    pub fn new(digest: Digest, media_type: impl Into<String>, bytes: Vec<u8>) -> Self {
+        StoredManifest {
+            digest,
+            media_type: media_type.into(),
+            bytes: Arc::new(bytes),
+        }
+    }
+}
+
+/// A registry's storage backend.
+///
+/// Blobs are stored once per digest and *linked* into the repositories
+/// that pushed or mounted them: a blob is visible in a repository only
+/// when linked there. Every method may block.
+pub trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// The size of the blob `digest` when it is linked in `repo`.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn blob_size(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>, Error>;
+
+    /// True when the blob `digest` is stored for any repository.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn has_any_blob(&self, digest: &Digest) -> Result<bool, Error>;
+
+    /// The content and size of the blob `digest` when it is linked in `repo`.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn open_blob(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<(BlobContent, u64)>, Error>;
+
+    /// Links the stored blob `digest` into `repo` (a mount); false when no
+    /// such blob is stored.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn link_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool, Error>;
+
+    /// Removes the blob's link from `repo`; false when it was not linked.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn unlink_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool, Error>;
+
+    /// Starts an upload session for `repo`.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn create_upload(&self, repo: &RepositoryName) -> Result<UploadSession, Error>;
+
+    /// The session `id`, if it exists.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn upload(&self, id: &str) -> Result<Option<UploadSession>, Error>;
+
+    /// Appends `bytes` to the session `id`; returns its new size.
+    ///
+    /// # Errors
+    /// When the session is gone or the backend cannot be written.
+    fn append_upload(&self, id: &str, bytes: &[u8]) -> Result<u64, Error>;
+
+    /// The bytes received by session `id`, from the start.
+    ///
+    /// # Errors
+    /// When the session is gone or the backend cannot be read.
+    fn read_upload(&self, id: &str) -> Result<Box<dyn Read + Send>, Error>;
+
+    /// Makes the session's bytes the blob `digest` (which the caller
+    /// verified), links it into `repo`, and ends the session.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn commit_upload(&self, id: &str, repo: &RepositoryName, digest: &Digest) -> Result<(), Error>;
+
+    /// Ends the session `id` and drops its bytes; false when it was gone.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn cancel_upload(&self, id: &str) -> Result<bool, Error>;
+
+    /// Stores a manifest (validated by the caller) in `repo`, and points
+    /// `tag` at it when given (moving the tag atomically).
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn put_manifest(
+        &self,
+        repo: &RepositoryName,
+        manifest: &StoredManifest,
+        tag: Option<&str>,
+    ) -> Result<(), Error>;
+
+    /// The manifest `digest` of `repo`.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn manifest(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<StoredManifest>, Error>;
+
+    /// The digest `tag` points at in `repo`.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn resolve_tag(&self, repo: &RepositoryName, tag: &str) -> Result<Option<Digest>, Error>;
+
+    /// The tags of `repo`, sorted; `None` when the repository is unknown.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn tags(&self, repo: &RepositoryName) -> Result<Option<Vec<String>>, Error>;
+
+    /// Removes the manifest `digest` and every tag pointing at it; false
+    /// when it was not in `repo`.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn delete_manifest(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool, Error>;
+
+    /// Removes `tag` (its manifest stays); false when it did not exist.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn delete_tag(&self, repo: &RepositoryName, tag: &str) -> Result<bool, Error>;
+
+    /// Every repository's name, sorted.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn repositories(&self) -> Result<Vec<String>, Error>;
+
+    /// Records `referrer` (a descriptor of a manifest of `repo` whose
+    /// `subject` is `subject`).
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn add_referrer(
+        &self,
+        repo: &RepositoryName,
+        subject: &Digest,
+        referrer: &Descriptor,
+    ) -> Result<(), Error>;
+
+    /// Forgets the referrer `referrer` of `subject`.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn remove_referrer(
+        &self,
+        repo: &RepositoryName,
+        subject: &Digest,
+        referrer: &Digest,
+    ) -> Result<(), Error>;
+
+    /// The referrers of `subject` in `repo`, sorted by digest.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn referrers(&self, repo: &RepositoryName, subject: &Digest) -> Result<Vec<Descriptor>, Error>;
+}
