@@ -94,7 +94,13 @@ impl Drop for Podman {
     }
 }
 
-const TOOLS: &[&str] = &["podman", "skopeo", testkit::busybox::BINARY];
+const TOOLS: &[&str] = &[
+    "podman",
+    "conmon",
+    "runc",
+    "skopeo",
+    testkit::busybox::BINARY,
+];
 
 /// ocikit's client pushes, podman pulls (same digest) and runs it, then
 /// pushes to another repository (same document and blobs, podman's own
