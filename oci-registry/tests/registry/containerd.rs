@@ -10,7 +10,7 @@ use ocikit_distribution::Platforms;
 use ocikit_image::Layout;
 use ocikit_registry::Registry;
 
-use crate::peer::{ok, output, push_busybox, server_digest, skopeo_digest, unmount_under};
+use crate::peer::{busybox, ok, output, push_busybox, server_digest, skopeo_digest, unmount_under};
 use crate::support::{client, reference};
 
 const TOOLS: &[&str] = &["containerd", "ctr", "skopeo", testkit::busybox::BINARY];
@@ -157,5 +157,52 @@ async fn ctr_pulls_and_pushes_keeping_the_digest() {
     assert!(back.verify().unwrap().is_ok());
 }
 
-pub(crate) const TESTS: &[testkit::Test] =
-    testkit::tests![; async ctr_pulls_and_pushes_keeping_the_digest];
+/// `ctr images import` of ocikit's busybox image (an OCI archive), then
+/// `ctr images push`: containerd uploads every blob itself, and the
+/// server and ocikit's client see the image's own digest.
+async fn ctr_pushes_an_imported_image() {
+    if !testkit::need::root_and(TOOLS) {
+        return;
+    }
+    let dir = testkit::temp::dir("ctr-import");
+    let reg = Registry::builder()
+        .filesystem(dir.path().join("store"))
+        .spawn("127.0.0.1:0")
+        .await
+        .unwrap();
+    let (layout, image) = busybox(dir.path());
+    let archive = dir.path().join("busybox.tar");
+    ocikit_image::export_layout(&layout, std::fs::File::create(&archive).unwrap()).unwrap();
+    let c = Containerd::start().await;
+    let name = format!("{}/imported/busybox", reg.host());
+    c.ok(&[
+        "images",
+        "import",
+        "--base-name",
+        &name,
+        archive.to_str().unwrap(),
+    ])
+    .await;
+    let tagged = format!("{name}:v1");
+    c.ok(&["images", "push", "--plain-http", &tagged]).await;
+    assert_eq!(
+        server_digest(&reg, "imported/busybox:v1").await,
+        image.digest
+    );
+    let back = Layout::create(dir.path().join("back")).unwrap();
+    let got = client(&reg)
+        .pull_image(
+            &reference(&reg, "imported/busybox:v1"),
+            &back,
+            &Platforms::All,
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.digest, image.digest);
+    assert!(back.verify().unwrap().is_ok());
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async
+    ctr_pulls_and_pushes_keeping_the_digest,
+    ctr_pushes_an_imported_image,
+];
