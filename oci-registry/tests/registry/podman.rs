@@ -11,7 +11,7 @@ use ocikit_registry::Registry;
 use ocikit_types::Digest;
 
 use crate::peer::{containers_env, ok, push_busybox, server_digest, skopeo_digest, unmount_under};
-use crate::support::{client, reference};
+use crate::support::{build_image, client, reference};
 
 /// A podman with its own storage and config in a temp dir; removes its
 /// images and the dir on drop.
@@ -240,7 +240,81 @@ async fn podman_pushes_an_image_others_pull() {
     assert_eq!(listed.trim(), pushed.to_string());
 }
 
+/// `podman manifest create/add/push --all`: a multi-platform index of
+/// two images on the server, pushed back by podman; its children keep
+/// their digests and ocikit's client pulls the index podman reported.
+async fn podman_pushes_a_manifest_list_of_images_on_the_server() {
+    if !testkit::need::root_and(TOOLS) {
+        return;
+    }
+    let dir = testkit::temp::dir("podman-list");
+    let reg = Registry::builder()
+        .filesystem(dir.path().join("store"))
+        .spawn("127.0.0.1:0")
+        .await
+        .unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let c = client(&reg);
+    let mut children = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let image = build_image(&src, arch, 1, 20_000);
+        c.push_image(&src, &image, &reference(&reg, &format!("multi:{arch}")))
+            .await
+            .unwrap();
+        children.push(image.digest);
+    }
+    let podman = Podman::new();
+    let list = "localhost/ocikit-list:v1";
+    podman.ok(&["manifest", "create", list]).await;
+    for arch in ["amd64", "arm64"] {
+        let image = format!("docker://{}/multi:{arch}", reg.host());
+        podman
+            .ok(&["manifest", "add", "--tls-verify=false", list, &image])
+            .await;
+    }
+    let file = podman.path("list-digest");
+    let dest = format!("docker://{}/multi:list", reg.host());
+    podman
+        .ok(&[
+            "manifest",
+            "push",
+            "-q",
+            "--all",
+            "--tls-verify=false",
+            "--digestfile",
+            file.to_str().unwrap(),
+            list,
+            &dest,
+        ])
+        .await;
+    let pushed: Digest = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(server_digest(&reg, "multi:list").await, pushed);
+    assert_eq!(skopeo_digest(&reg.host(), "multi:list").await, pushed);
+    let back = Layout::create(dir.path().join("back")).unwrap();
+    let got = c
+        .pull_image(&reference(&reg, "multi:list"), &back, &Platforms::All)
+        .await
+        .unwrap();
+    assert_eq!(got.digest, pushed);
+    assert!(back.verify().unwrap().is_ok());
+    let index: ocikit_types::Raw<ocikit_types::ImageIndex> = back.read_document(&got).unwrap();
+    let mut listed: Vec<Digest> = index
+        .value()
+        .manifests
+        .iter()
+        .map(|m| m.digest.clone())
+        .collect();
+    listed.sort();
+    children.sort();
+    assert_eq!(listed, children);
+}
+
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async
     podman_pulls_and_pushes_keeping_the_digest,
     podman_pushes_an_image_others_pull,
+    podman_pushes_a_manifest_list_of_images_on_the_server,
 ];
