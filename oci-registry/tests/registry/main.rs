@@ -1,13 +1,21 @@
 //! Integration tests of the registry server: ocikit's own client and
 //! skopeo pushing and pulling through it, the spec's errors for bad
-//! input, and the OCI distribution-spec conformance suite against the
-//! `ocikit-registry` binary.
+//! input, the OCI distribution-spec conformance suite against the
+//! `ocikit-registry` binary, and the tools users run (podman, buildah,
+//! containerd's ctr, the ORAS Python client, skopeo with docker-registry)
+//! moving images through it with their digests kept.
 
+mod buildah;
 mod cli;
 mod client;
 mod concurrency;
 mod conformance;
+mod containerd;
+mod distribution;
 mod errors;
+mod oras;
+mod peer;
+mod podman;
 mod skopeo;
 mod support;
 
@@ -19,5 +27,10 @@ fn main() {
         errors::TESTS,
         skopeo::TESTS,
         conformance::TESTS,
+        podman::TESTS,
+        buildah::TESTS,
+        containerd::TESTS,
+        oras::TESTS,
+        distribution::TESTS,
     ]);
 }
