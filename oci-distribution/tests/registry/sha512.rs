@@ -4,8 +4,8 @@
 //!
 //! The round trip takes a registry address and what that registry does
 //! with sha512 content, so that every registry the suite runs against
-//! (docker-registry today, ocikit's own server once it exists) is a
-//! target of the same test.
+//! (docker-registry and ocikit's own server) is a target of the same
+//! test.
 
 use ocikit_distribution::{Client, ClientBuilder, Error, Platforms};
 use ocikit_image::{export_layout, import_layout, ImageBuilder, Layout};
@@ -20,8 +20,7 @@ use testkit::registry::Registry;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sha512 {
     /// Blobs and manifests are stored and served under their sha512
-    /// digests (ocikit's own registry, a target once it exists).
-    #[allow(dead_code)]
+    /// digests (ocikit's own registry).
     Full,
     /// Blobs are (Distribution 2.8 links them under sha512 beside its
     /// sha256 name), manifests are not: a manifest PUT by a sha512 digest
@@ -176,6 +175,18 @@ async fn issue_14_sha512_round_trip_docker_registry() {
     sha512_round_trip(&reg.addr, Sha512::BlobsOnly).await;
 }
 
+/// ocikit's own registry stores sha512 blobs and manifests: the image
+/// comes back with every digest the same.
+async fn issue_14_sha512_round_trip_ocikit_registry() {
+    let reg = ocikit_registry::Registry::builder()
+        .in_memory()
+        .spawn("127.0.0.1:0")
+        .await
+        .unwrap();
+    sha512_round_trip(&reg.host(), Sha512::Full).await;
+    reg.shutdown().await;
+}
+
 /// Layout -> layout (a layout tar written and read back) keeps every
 /// sha512 digest, whatever a registry does.
 fn issue_14_sha512_layout_to_layout_keeps_digests() {
@@ -191,5 +202,6 @@ fn issue_14_sha512_layout_to_layout_keeps_digests() {
 
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
     issue_14_sha512_layout_to_layout_keeps_digests;
-    async issue_14_sha512_round_trip_docker_registry
+    async issue_14_sha512_round_trip_docker_registry,
+    issue_14_sha512_round_trip_ocikit_registry
 ];
