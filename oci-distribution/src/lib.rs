@@ -90,6 +90,7 @@ mod transport;
 
 pub use artifact::ArtifactFile;
 pub use auth::Credentials;
+pub use blob::BlobStream;
 pub use builder::{ClientBuilder, Progress, ProgressFn};
 pub use client::Client;
 pub use config::CredentialFiles;

@@ -22,6 +22,11 @@
 //! Not here: registries (`ocikit-distribution`) and running containers
 //! (`ocikit-runtime`).
 //!
+//! Platforms: unpacking ([`unpack`] and its options) and bundles
+//! ([`create_bundle`]) are Linux-only, as they resolve every path with
+//! `openat2(RESOLVE_IN_ROOT)`; everything else builds on any Unix, and
+//! [`pack`] records extended attributes on Linux only.
+//!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `gzip` | yes | gzip layers (flate2 with the zlib-rs backend) |
@@ -81,6 +86,7 @@ pub use atomic::{install_file, write_atomic};
 pub use blob::{BlobReader, BlobWriter, Verification, Verifier};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
 #[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub use bundle::{create_bundle, create_bundle_with, runtime_config, BundleOptions, BundleReport};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
@@ -89,6 +95,7 @@ pub use layer::{
     PackReport, WhiteoutStyle,
 };
 #[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub use layer::{unpack, IdMap, IdMapping, Privileges, UnpackOptions, UnpackReport};
 pub use layout::Layout;
 pub use verify::{Problem, Referrer, VerifyReport};

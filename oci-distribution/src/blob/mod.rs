@@ -1,8 +1,11 @@
 //! Blobs: existence, cross-repository mounts and deletion here; downloads
-//! in `pull`, uploads in `push`.
+//! in `pull`, streamed ones read through `stream`, uploads in `push`.
 
 mod pull;
 mod push;
+mod stream;
+
+pub use stream::BlobStream;
 
 use ocikit_types::{Digest, Reference};
 use reqwest::header::CONTENT_LENGTH;
