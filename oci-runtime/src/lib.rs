@@ -173,23 +173,22 @@ mod cgroup;
 mod engine;
 #[cfg(target_os = "linux")]
 mod error;
-#[cfg(feature = "__fuzz")]
+#[cfg(all(target_os = "linux", feature = "__fuzz"))]
 #[doc(hidden)]
-#[cfg(target_os = "linux")]
 pub mod fuzz;
 #[cfg(target_os = "linux")]
 mod init;
 // The `.init_array` entry into the init: its `link_section` attribute is
 // all that the unsafe_code lint counts there (no unsafe block).
-#[allow(unsafe_code)]
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
 mod premain;
 #[cfg(target_os = "linux")]
 mod setup;
 // The only room allowed `unsafe`: system call wrappers and clone/exec
 // glue, each block with a `// SAFETY:` comment.
-#[allow(unsafe_code)]
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
 mod sys;
 
 #[cfg(target_os = "linux")]
@@ -197,9 +196,8 @@ pub use cgroup::stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,
 };
-#[cfg(feature = "tokio")]
+#[cfg(all(target_os = "linux", feature = "tokio"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-#[cfg(target_os = "linux")]
 pub use engine::async_api::AsyncRuntime;
 #[cfg(target_os = "linux")]
 pub use engine::container::Container;
