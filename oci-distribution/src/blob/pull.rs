@@ -148,6 +148,7 @@ impl Client {
     /// tokio::io::copy(&mut blob, &mut tokio::io::sink()).await?;
     /// # Ok(())
     /// # }
+    /// # let _ = f;
     /// ```
     ///
     /// # Errors
