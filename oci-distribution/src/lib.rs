@@ -95,6 +95,7 @@ mod transport;
 
 pub use artifact::ArtifactFile;
 pub use auth::Credentials;
+pub use blob::BlobStream;
 pub use builder::{ClientBuilder, Progress, ProgressFn};
 pub use client::Client;
 pub use config::CredentialFiles;

@@ -22,6 +22,11 @@
 //! Not here: registries (`ocikit-distribution`) and running containers
 //! (`ocikit-runtime`).
 //!
+//! Platforms: unpacking ([`unpack`] and its options) and bundles
+//! ([`create_bundle`]) are Linux-only, as they resolve every path with
+//! `openat2(RESOLVE_IN_ROOT)`; everything else builds on any Unix, and
+//! [`pack`] records extended attributes on Linux only.
+//!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `gzip` | yes | gzip layers (flate2 with the zlib-rs backend) |
@@ -68,6 +73,7 @@ mod archive;
 mod atomic;
 mod blob;
 mod build;
+#[cfg(target_os = "linux")]
 mod bundle;
 mod error;
 mod gc;
@@ -79,12 +85,17 @@ pub use archive::{export_docker, export_layout, import_docker, import_layout};
 pub use atomic::{install_file, write_atomic};
 pub use blob::{BlobReader, BlobWriter, Verification, Verifier};
 pub use build::{rfc3339_utc, write_index, ImageBuilder};
+#[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub use bundle::{create_bundle, create_bundle_with, runtime_config, BundleOptions, BundleReport};
 pub use error::{Error, LayerDigestKind};
 pub use gc::{GcMode, GcReport, DEFAULT_TEMP_MIN_AGE};
 pub use layer::{
-    detect_compression, pack, pack_diff, source_date_epoch, unpack, Decompressor, IdMap, IdMapping,
-    Ownership, PackOptions, PackReport, Privileges, UnpackOptions, UnpackReport, WhiteoutStyle,
+    detect_compression, pack, pack_diff, source_date_epoch, Decompressor, Ownership, PackOptions,
+    PackReport, WhiteoutStyle,
 };
+#[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
+pub use layer::{unpack, IdMap, IdMapping, Privileges, UnpackOptions, UnpackReport};
 pub use layout::Layout;
 pub use verify::{Problem, Referrer, VerifyReport};

@@ -157,35 +157,61 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+// Containers are Linux namespaces, cgroups, seccomp and mounts: there is
+// nothing of this crate to build elsewhere, and one clear message serves a
+// user better than the hundreds of missing-symbol errors it replaces.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "ocikit-runtime is Linux-only (namespaces, cgroups, seccomp): build it for a target_os = \"linux\" target; \
+     on other systems use ocikit-types, ocikit-image and ocikit-distribution (the facade `ocikit` with \
+     default-features = false and the features image, distribution, gzip, rustls)"
+);
+
+#[cfg(target_os = "linux")]
 mod cgroup;
+#[cfg(target_os = "linux")]
 mod engine;
+#[cfg(target_os = "linux")]
 mod error;
-#[cfg(feature = "__fuzz")]
+#[cfg(all(target_os = "linux", feature = "__fuzz"))]
 #[doc(hidden)]
 pub mod fuzz;
+#[cfg(target_os = "linux")]
 mod init;
 // The `.init_array` entry into the init: its `link_section` attribute is
 // all that the unsafe_code lint counts there (no unsafe block).
+#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod premain;
+#[cfg(target_os = "linux")]
 mod setup;
 // The only room allowed `unsafe`: system call wrappers and clone/exec
 // glue, each block with a `// SAFETY:` comment.
+#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod sys;
 
+#[cfg(target_os = "linux")]
 pub use cgroup::stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
     MemoryStats, PidsStats, Stats, Throttling,
 };
-#[cfg(feature = "tokio")]
+#[cfg(all(target_os = "linux", feature = "tokio"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use engine::async_api::AsyncRuntime;
+#[cfg(target_os = "linux")]
 pub use engine::container::Container;
+#[cfg(target_os = "linux")]
 pub use engine::exec::{ExecOptions, ExecProcess};
+#[cfg(target_os = "linux")]
 pub use engine::id::ContainerId;
+#[cfg(target_os = "linux")]
 pub use engine::options::{CreateOptions, DeleteMode, ExitStatus, KillScope, RootEntry};
+#[cfg(target_os = "linux")]
 pub use engine::signal::{Signal, SignalRelay, RELAYED};
+#[cfg(target_os = "linux")]
 pub use engine::Runtime;
+#[cfg(target_os = "linux")]
 pub use error::{Error, HookFailure, InitFailureKind, Result};
+#[cfg(target_os = "linux")]
 pub use init::init_if_requested;

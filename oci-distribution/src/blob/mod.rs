@@ -1,10 +1,13 @@
 //! Blobs: existence, cross-repository mounts and deletion here; downloads
-//! in `pull`, uploads in `push` (the verified body of a monolithic one in
-//! `push_body`).
+//! in `pull`, streamed ones read through `stream`, uploads in `push` (the
+//! verified body of a monolithic one in `push_body`).
 
 mod pull;
 mod push;
 mod push_body;
+mod stream;
+
+pub use stream::BlobStream;
 
 use ocikit_types::{Digest, Reference};
 use reqwest::header::CONTENT_LENGTH;

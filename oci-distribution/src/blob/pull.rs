@@ -7,6 +7,7 @@ use ocikit_types::{Descriptor, Digest, Reference};
 use reqwest::header::RANGE;
 use reqwest::{Method, StatusCode};
 
+use super::stream::BlobStream;
 use crate::builder::Progress;
 use crate::client::{blocking, scope, Access, Client};
 use crate::transport::{read_limited, Budget};
@@ -128,24 +129,32 @@ impl Client {
     }
 
     /// Streams the blob `desc` describes, for callers that consume it as
-    /// it arrives (unpacking, forwarding) instead of storing it. Each
-    /// chunk is counted and hashed on its way: a byte past `desc.size`
-    /// ends the stream with [`Error::Integrity`], and so does, in place of
-    /// its end, a body whose size or digest does not match. A consumer
-    /// must treat what it got as unverified until the stream has ended
-    /// without an error. A stall of the body (see
+    /// it arrives (unpacking, forwarding) instead of storing it: a
+    /// [`BlobStream`], read as a `Stream` of chunks or as an `AsyncRead`.
+    /// Each chunk is counted and hashed on its way: a byte past
+    /// `desc.size` ends the stream with [`Error::Integrity`], and so does,
+    /// in place of its end, a body whose size or digest does not match. A
+    /// consumer must treat what it got as unverified until the stream has
+    /// ended without an error. A stall of the body (see
     /// [`crate::ClientBuilder::progress_timeout`]) ends it with
     /// [`Error::Timeout`]; it is not resumed.
+    ///
+    /// ```no_run
+    /// # async fn f(client: &ocikit_distribution::Client, desc: &ocikit_types::Descriptor)
+    /// #     -> Result<(), Box<dyn std::error::Error>> {
+    /// let r = "registry.example/app:1".parse()?;
+    /// let mut blob = client.blob_stream(&r, desc).await?;
+    /// // Copies the verified blob; fails if its size or digest is wrong.
+    /// tokio::io::copy(&mut blob, &mut tokio::io::sink()).await?;
+    /// # Ok(())
+    /// # }
+    /// # let _ = f;
+    /// ```
     ///
     /// # Errors
     /// [`Error::Integrity`] for an unsupported digest algorithm, and the
     /// errors of sending the request ([`Error::Status`], ...).
-    pub async fn blob_stream(
-        &self,
-        r: &Reference,
-        desc: &Descriptor,
-    ) -> Result<impl futures_util::Stream<Item = Result<Bytes, Error>> + Send + 'static, Error>
-    {
+    pub async fn blob_stream(&self, r: &Reference, desc: &Descriptor) -> Result<BlobStream, Error> {
         let url = format!("{}/blobs/{}", self.base(r), desc.digest);
         let verifier = Verifier::for_descriptor(desc).map_err(|e| from_store(&url, e))?;
         let scopes = [scope(r.repository(), Access::Pull)];
@@ -153,7 +162,7 @@ impl Client {
             .send_ok_within(r, &scopes, Method::GET, &url, &|b| b, Budget::Download)
             .await?;
         let stall = self.cfg().progress_timeout;
-        Ok(futures_util::stream::unfold(
+        Ok(BlobStream::new(Box::pin(futures_util::stream::unfold(
             Some((resp, verifier, url)),
             move |state| async move {
                 let (mut resp, mut verifier, url) = state?;
@@ -180,7 +189,7 @@ impl Client {
                     },
                 }
             },
-        ))
+        ))))
     }
 
     /// Fetches a small blob (a config, say) into memory, verified.

@@ -819,4 +819,68 @@ async fn issue_21_retries_keep_the_last_cause() {
     assert_eq!(all.matches(root.as_str()).count(), 1, "{all}");
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status, issue_14_a_registry_that_never_answers_times_out, issue_14_a_stalled_blob_body_resumes_or_times_out, issue_14_pull_file_work_runs_off_the_async_workers, issue_21_retries_keep_the_last_cause];
+/// Issue 15: a blob read through [`ocikit_distribution::BlobStream`] from a
+/// registry that lies fails at the end, after handing out every byte, as
+/// a `Stream` and as an `AsyncRead`; a body that runs past the size fails
+/// before the excess is handed out.
+async fn issue_15_a_streamed_blob_with_the_wrong_content_fails_at_its_end() {
+    use futures_util::StreamExt as _;
+    use tokio::io::AsyncReadExt as _;
+    let blob = b"the real content".to_vec();
+    let desc = Descriptor::new(
+        MediaType::ImageLayer,
+        Digest::sha256(&blob),
+        blob.len() as u64,
+    );
+    // Wrong content of the right length.
+    let fake = b"the fake content";
+    let server = FaultServer::start(|_| reply(200, &[], b"the fake content")).await;
+    let c = client(&server.addr);
+    let a = r(&server.addr, "a");
+
+    let mut stream = c.blob_stream(&a, &desc).await.unwrap();
+    let mut got = Vec::new();
+    let mut err = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => got.extend_from_slice(&chunk),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(got, fake, "every byte comes before the verdict");
+    let err = err.expect("a digest mismatch ends the stream with an error");
+    assert!(err.is_integrity(), "{err}");
+    assert!(stream.next().await.is_none(), "nothing after the error");
+
+    let mut reader = c.blob_stream(&a, &desc).await.unwrap();
+    let mut got = Vec::new();
+    let e = reader.read_to_end(&mut got).await.unwrap_err();
+    assert_eq!(got, fake);
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    let ours = e.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap();
+    assert!(ours.is_integrity(), "{ours}");
+
+    // A body longer than the descriptor: refused before the excess.
+    let server = FaultServer::start(|_| reply(200, &[], &[b'x'; 100_000])).await;
+    let c = client(&server.addr);
+    let mut reader = c.blob_stream(&r(&server.addr, "a"), &desc).await.unwrap();
+    let mut got = Vec::new();
+    let e = reader.read_to_end(&mut got).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+    assert!(got.len() as u64 <= desc.size, "{} bytes", got.len());
+
+    // The right bytes, cut short by the connection.
+    let b = blob.clone();
+    let server =
+        FaultServer::start(move |_| Reply::Cut(200, vec![], b[..5].to_vec(), b.len())).await;
+    let c = client(&server.addr);
+    let mut reader = c.blob_stream(&r(&server.addr, "a"), &desc).await.unwrap();
+    let mut got = Vec::new();
+    assert!(reader.read_to_end(&mut got).await.is_err());
+    assert!(got.len() < blob.len());
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async storms_of_429_and_5xx_are_retried_with_retry_after, a_blob_cut_mid_body_resumes_with_range, lying_registries_get_typed_errors_and_store_nothing, error_bodies_are_parsed, credentials_do_not_follow_a_redirect_to_another_host, upload_quirks_of_real_services, redirect_loops_and_huge_token_responses_end_in_errors, bearer_tokens_are_cached_per_scope_and_renewed, bearer_tokens_are_fetched_before_requests_once_the_realm_is_known, oauth2_password_and_refresh_grants, a_registry_refusing_chunks_gets_a_monolithic_upload, chunked_uploads_resume_from_the_upload_status, issue_14_a_registry_that_never_answers_times_out, issue_14_a_stalled_blob_body_resumes_or_times_out, issue_14_pull_file_work_runs_off_the_async_workers, issue_21_retries_keep_the_last_cause, issue_15_a_streamed_blob_with_the_wrong_content_fails_at_its_end];

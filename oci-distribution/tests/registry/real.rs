@@ -574,6 +574,14 @@ async fn issue_15_blob_stream_verifies_as_it_goes() {
     }
     assert_eq!(got, src.read_blob(&layer).unwrap());
 
+    // The same blob as an AsyncRead.
+    let mut reader = c.blob_stream(&r, &layer).await.unwrap();
+    let mut read = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut read)
+        .await
+        .unwrap();
+    assert_eq!(read, got);
+
     for size in [layer.size - 1, layer.size + 1] {
         let mut wrong = layer.clone();
         wrong.size = size;

@@ -1,9 +1,7 @@
 //! Compression detection, a decompressing reader, a compressing writer, and
 //! the hashing adapters that compute a layer's two digests in one pass.
 
-use std::io::{self, BufRead, BufReader, Chain, Cursor, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::io::{self, BufReader, Chain, Cursor, Read, Write};
 
 use ocikit_types::{Compression, Digester};
 
@@ -133,8 +131,11 @@ impl<R: Read> Decompressor<R> {
     }
 
     /// Reads what is left of the compressed source (bytes after the end of
-    /// the compressed stream) to its end and returns the source.
+    /// the compressed stream) to its end and returns the source. Only
+    /// unpacking (Linux) needs it.
+    #[cfg(target_os = "linux")]
     pub(crate) fn finish(self) -> io::Result<R> {
+        use io::BufRead as _;
         let mut rest = match self.inner {
             Inner::Plain(r) => r,
             #[cfg(feature = "gzip")]
@@ -179,21 +180,6 @@ pub(crate) fn unsupported(c: Compression) -> Error {
             compression: "unknown",
             feature: "a newer version",
         },
-    }
-}
-
-/// Trips when a byte limit is passed, so that the error the tar reader
-/// wraps can be told apart from a malformed archive.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Tripwire(Arc<AtomicBool>);
-
-impl Tripwire {
-    pub(crate) fn trip(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn tripped(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
     }
 }
 

@@ -12,9 +12,9 @@ use rustix::io::Errno;
 use tar::{EntryType, Header};
 
 use super::compression::{Compressor, HashWriter};
-use super::root::list_dir;
-use super::whiteout::{OPAQUE, PREFIX};
-use super::{os, BUF_SIZE};
+use super::dir::list_dir;
+use super::metadata::{self, Xattrs};
+use super::{os, BUF_SIZE, OPAQUE_WHITEOUT as OPAQUE, WHITEOUT_PREFIX as PREFIX};
 use crate::Error;
 
 /// Whose ownership a packed layer records.
@@ -261,33 +261,6 @@ fn sorted_names(fd: &OwnedFd) -> rustix::io::Result<Vec<Vec<u8>>> {
     Ok(names)
 }
 
-type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// The extended attributes of an open file, sorted by name.
-fn read_xattrs(fd: &OwnedFd) -> rustix::io::Result<Xattrs> {
-    let mut list = vec![0u8; 4096];
-    let len = loop {
-        match rfs::flistxattr(fd, &mut list[..]) {
-            Ok(n) => break n,
-            Err(Errno::RANGE) if list.len() < 1 << 20 => list.resize(list.len() * 4, 0),
-            Err(Errno::OPNOTSUPP) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        }
-    };
-    let mut out = Vec::new();
-    let mut value = vec![0u8; 64 * 1024];
-    for name in list[..len].split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        match rfs::fgetxattr(fd, os(name), &mut value[..]) {
-            Ok(n) => out.push((name.to_vec(), value[..n].to_vec())),
-            // Removed meanwhile.
-            Err(Errno::NODATA) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 type Sink<'w> = HashWriter<Compressor<HashWriter<&'w mut dyn Write>>>;
 
 struct Packer<'o, 'w> {
@@ -383,7 +356,7 @@ impl<'o, 'w> Packer<'o, 'w> {
     fn base_header(&self, st: &Stat, kind: EntryType) -> Header {
         let mut h = Header::new_ustar();
         h.set_entry_type(kind);
-        h.set_mode(st.st_mode & 0o7777);
+        h.set_mode(metadata::permissions(st));
         let (uid, gid) = match self.options.ownership {
             Ownership::Preserve => (u64::from(st.st_uid), u64::from(st.st_gid)),
             Ownership::Root => (0, 0),
@@ -456,7 +429,7 @@ impl<'o, 'w> Packer<'o, 'w> {
         let none = Xattrs::new();
         match ft {
             FileType::RegularFile => {
-                let key = (st.st_dev, st.st_ino);
+                let key = metadata::file_id(st);
                 if st.st_nlink > 1 {
                     if let Some(first) = self.links.get(&key).cloned() {
                         let h = self.base_header(st, EntryType::Link);
@@ -467,7 +440,7 @@ impl<'o, 'w> Packer<'o, 'w> {
                 }
                 let fd =
                     open_at(dir, name, OFlags::RDONLY).map_err(|e| self.err("open", path, e))?;
-                let xattrs = read_xattrs(&fd).map_err(|e| self.err("read xattrs", path, e))?;
+                let xattrs = metadata::xattrs(&fd).map_err(|e| self.err("read xattrs", path, e))?;
                 let size = u64::try_from(st.st_size).unwrap_or(0);
                 let mut h = self.base_header(st, EntryType::Regular);
                 h.set_size(size);
@@ -489,7 +462,7 @@ impl<'o, 'w> Packer<'o, 'w> {
             FileType::Directory => {
                 let fd = open_at(dir, name, OFlags::RDONLY | OFlags::DIRECTORY)
                     .map_err(|e| self.err("open", path, e))?;
-                let xattrs = read_xattrs(&fd).map_err(|e| self.err("read xattrs", path, e))?;
+                let xattrs = metadata::xattrs(&fd).map_err(|e| self.err("read xattrs", path, e))?;
                 let h = self.base_header(st, EntryType::Directory);
                 let mut p = path.to_vec();
                 p.push(b'/');
@@ -620,8 +593,8 @@ impl<'o, 'w> Packer<'o, 'w> {
                         .map_err(|e| self.err("open", path, e))?;
                     let lfd = open_at(lower, name, OFlags::RDONLY | OFlags::DIRECTORY)
                         .map_err(|e| Error::io("open", lower_root.join(os(path)), e.into()))?;
-                    let changed =
-                        !same_meta(&lst, &ust) || read_xattrs(&lfd).ok() != read_xattrs(&ufd).ok();
+                    let changed = !same_meta(&lst, &ust)
+                        || metadata::xattrs(&lfd).ok() != metadata::xattrs(&ufd).ok();
                     if changed {
                         self.emit(upper, name, &ust, path)?;
                     }
@@ -672,7 +645,7 @@ fn same_node(
             }
             let lf = open_at(ldir, name, OFlags::RDONLY)?;
             let uf = open_at(udir, name, OFlags::RDONLY)?;
-            if read_xattrs(&lf)? != read_xattrs(&uf)? {
+            if metadata::xattrs(&lf)? != metadata::xattrs(&uf)? {
                 return Ok(false);
             }
             same_contents(File::from(lf), File::from(uf)).map_err(|e| {

@@ -5,13 +5,9 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
-use super::os;
-use super::root::{list_dir, remove_any};
-
-/// The prefix of a whiteout file's name.
-pub(crate) const PREFIX: &[u8] = b".wh.";
-/// The name of an opaque whiteout.
-pub(crate) const OPAQUE: &[u8] = b".wh..wh..opq";
+use super::root::remove_any;
+use crate::layer::dir::list_dir;
+use crate::layer::{os, OPAQUE_WHITEOUT as OPAQUE, WHITEOUT_PREFIX as PREFIX};
 /// The prefix of the AUFS metadata names, which are not whiteouts.
 const META_PREFIX: &[u8] = b".wh..wh.";
 

@@ -1,4 +1,13 @@
-//! Applying a layer to a directory.
+//! Applying a layer to a directory: Linux only, since every path is
+//! resolved inside the root with `openat2(RESOLVE_IN_ROOT)` and entries are
+//! made with `mknodat`, `fchownat` and `fsetxattr` as Linux has them.
+
+mod path;
+mod root;
+mod tripwire;
+mod whiteout;
+
+pub(crate) use root::Root;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -12,10 +21,11 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Ti
 use rustix::io::Errno;
 use tar::EntryType;
 
-use super::compression::Tripwire;
-use super::root::{remove_any, Root};
-use super::whiteout::{self, Kind};
-use super::{clean_path, os, split_parent, Decompressor, BUF_SIZE};
+use self::path::{clean_path, split_parent};
+use self::root::remove_any;
+use self::tripwire::Tripwire;
+use self::whiteout::Kind;
+use super::{os, Decompressor, BUF_SIZE};
 use crate::{Error, LayerDigestKind};
 
 /// Whether unpacking may do what only root can (set any owner, make device

@@ -24,7 +24,8 @@ use std::rc::Rc;
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use super::os;
+use crate::layer::dir::list_dir;
+use crate::layer::os;
 use crate::Error;
 
 const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
@@ -321,17 +322,4 @@ pub(crate) fn remove_tree(dir: impl AsFd, name: &[u8]) -> rustix::io::Result<()>
         Ok(()) | Err(Errno::NOENT) => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// The names in a directory, without `.` and `..`, in directory order.
-pub(crate) fn list_dir(fd: impl AsFd) -> rustix::io::Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for entry in rfs::Dir::read_from(fd)? {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            out.push(name.to_vec());
-        }
-    }
-    Ok(out)
 }
