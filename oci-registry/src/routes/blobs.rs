@@ -180,6 +180,28 @@ mod tests {
         }
     }
 
+    /// The chunks of a range spanning several chunks, from an offset,
+    /// put back together, are the range.
+    #[test]
+    fn chunks_make_up_the_range() {
+        use std::io::{Seek, Write};
+        let data: Vec<u8> = (0..(3 * super::SEND_CHUNK + 123))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&data).unwrap();
+        let (start, len) = (7u64, data.len() as u64 - 10);
+        f.seek(std::io::SeekFrom::Start(start)).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(super::READ_AHEAD);
+        let reader = std::thread::spawn(move || super::read_chunks(f, len, &tx));
+        let mut got = Vec::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            got.extend_from_slice(&chunk.unwrap());
+        }
+        reader.join().unwrap();
+        assert_eq!(got, &data[start as usize..(start + len) as usize]);
+    }
+
     #[test]
     fn ranges_are_checked() {
         assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
