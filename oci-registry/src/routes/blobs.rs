@@ -16,7 +16,7 @@ const SEND_CHUNK: usize = 256 << 10;
 
 /// Chunks read ahead of the connection (memory per download is about
 /// this many chunks plus the one being sent).
-const READ_AHEAD: usize = 2;
+const READ_AHEAD: usize = 4;
 
 pub(crate) async fn handle(
     call: Call,
