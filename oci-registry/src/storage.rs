@@ -128,6 +128,20 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// When the session is gone or the backend cannot be written.
     fn append_upload(&self, id: &str, bytes: &[u8]) -> Result<u64, Error>;
 
+    /// Appends `parts`, one after the other, to the session `id`; returns
+    /// its new size. The default appends each part with
+    /// [`Storage::append_upload`]; a backend may write them at once.
+    ///
+    /// # Errors
+    /// As [`Storage::append_upload`].
+    fn append_upload_parts(&self, id: &str, parts: &[&[u8]]) -> Result<u64, Error> {
+        let mut size = self.upload(id)?.map_or(0, |s| s.size);
+        for p in parts {
+            size = self.append_upload(id, p)?;
+        }
+        Ok(size)
+    }
+
     /// The bytes received by session `id`, from the start.
     ///
     /// # Errors

@@ -1,6 +1,8 @@
 //! Request bodies into upload sessions: the bytes are hashed as they
 //! arrive and appended to the session in batches on a blocking thread,
-//! never read back (except to resume a session after a restart).
+//! never read back (except to resume a session after a restart). A batch
+//! is the frames hyper received, written with one vectored write: the
+//! bytes are never copied into a buffer of ours.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -65,7 +67,7 @@ pub(crate) async fn receive(
     mut body: Body,
     limit: Option<u64>,
 ) -> Result<(Hasher, u64), ApiError> {
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch = Batch::default();
     let mut received = 0u64;
     loop {
         let frame = match body.frame().await {
@@ -91,9 +93,10 @@ pub(crate) async fn receive(
                     "the body is longer than its Content-Range",
                 ));
             }
-            batch.extend_from_slice(&data);
-            if batch.len() >= BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            batch.len += data.len();
+            batch.parts.push(data);
+            if batch.len >= BATCH {
+                let full = std::mem::take(&mut batch);
                 (hasher, size) = write(state, id, hasher, full).await?;
             }
         }
@@ -104,17 +107,35 @@ pub(crate) async fn receive(
     Ok((hasher, size))
 }
 
+/// Frames received and not yet written.
+#[derive(Default)]
+struct Batch {
+    parts: Vec<bytes::Bytes>,
+    len: usize,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Appends `batch` to session `id` and hashes it; returns the hasher and
+/// the session's new size.
 async fn write(
     state: &Arc<State>,
     id: &str,
     mut hasher: Hasher,
-    batch: Vec<u8>,
+    batch: Batch,
 ) -> Result<(Hasher, u64), ApiError> {
     let id = id.to_owned();
     let done = state
         .run(move |s| {
-            let size = s.append_upload(&id, &batch)?;
-            let _ = hasher.verifier.update(&batch);
+            let parts: Vec<&[u8]> = batch.parts.iter().map(|p| &p[..]).collect();
+            let size = s.append_upload_parts(&id, &parts)?;
+            for p in &parts {
+                let _ = hasher.verifier.update(p);
+            }
             Ok((hasher, size))
         })
         .await?;

@@ -213,6 +213,10 @@ impl Storage for FsStorage {
         self.append(id, bytes)
     }
 
+    fn append_upload_parts(&self, id: &str, parts: &[&[u8]]) -> Result<u64, Error> {
+        self.append_parts(id, parts)
+    }
+
     fn read_upload(&self, id: &str) -> Result<Box<dyn Read + Send>, Error> {
         let path = self.upload_data(id)?;
         let f = File::open(&path).map_err(|e| Error::io("open", &path, e))?;

@@ -106,3 +106,25 @@ fn referrers_are_listed_by_subject() {
     s.remove_referrer(&repo, &subject, &desc.digest).unwrap();
     assert!(s.referrers(&repo, &subject).unwrap().is_empty());
 }
+
+#[test]
+fn parts_are_appended_in_order_past_the_vectored_write_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = FsStorage::open(dir.path()).unwrap();
+    let session = s.create_upload(&name("r")).unwrap();
+    // More parts than one writev takes (1024), some of them empty.
+    let parts: Vec<Vec<u8>> = (0..2500u32)
+        .map(|i| vec![(i % 251) as u8; (i % 7) as usize])
+        .collect();
+    let refs: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+    let expected: Vec<u8> = parts.concat();
+    let size = s.append_upload_parts(&session.id, &refs).unwrap();
+    assert_eq!(size, expected.len() as u64);
+    assert_eq!(s.append_upload_parts(&session.id, &[]).unwrap(), size);
+    let mut stored = Vec::new();
+    s.read_upload(&session.id)
+        .unwrap()
+        .read_to_end(&mut stored)
+        .unwrap();
+    assert_eq!(stored, expected);
+}

@@ -97,14 +97,19 @@ impl FsStorage {
     }
 
     pub(super) fn append(&self, id: &str, bytes: &[u8]) -> Result<u64, Error> {
+        self.append_parts(id, &[bytes])
+    }
+
+    /// Appends `parts` with vectored writes (a batch of received frames
+    /// in one system call, without gathering them into one buffer).
+    pub(super) fn append_parts(&self, id: &str, parts: &[&[u8]]) -> Result<u64, Error> {
         let path = self.upload_data(id)?;
         let mut f = match OpenOptions::new().append(true).open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(gone(path)),
             Err(e) => return Err(Error::io("open", &path, e)),
         };
-        f.write_all(bytes)
-            .map_err(|e| Error::io("append to", &path, e))?;
+        write_all_vectored(&mut f, parts).map_err(|e| Error::io("append to", &path, e))?;
         let len = f
             .metadata()
             .map_err(|e| Error::io("read metadata of", &path, e))?
@@ -143,4 +148,25 @@ impl FsStorage {
             Err(e) => Err(Error::io("remove", &dir, e)),
         }
     }
+}
+
+/// `Write::write_all_vectored`, which is not stable yet.
+fn write_all_vectored(f: &mut fs::File, parts: &[&[u8]]) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice<'_>> = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| io::IoSlice::new(p))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        // At most IOV_MAX (1024) slices per call on Linux.
+        let n = rest.len().min(1024);
+        match f.write_vectored(&rest[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(k) => io::IoSlice::advance_slices(&mut rest, k),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
