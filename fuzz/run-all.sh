@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS each (default 60), seeding the corpora
-# from the spec test vectors beside the checkout. Needs a nightly toolchain
-# and `cargo install cargo-fuzz`. Prints how long each target ran and
-# whether it crashed; exits non-zero if any did.
+# Usage: run-all.sh [SECONDS [TARGET...]]
+# Runs every fuzz target (or the TARGETs named) for SECONDS each (default
+# 60), seeding the corpora from the spec test vectors beside the checkout.
+# Needs a nightly toolchain and `cargo install cargo-fuzz`. Prints how long
+# each target ran, how many inputs it executed and whether it crashed;
+# exits non-zero if any did.
 set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
+shift $(( $# > 0 ? 1 : 0 ))
 vectors=$(cd .. && for d in . .. ../..; do [ -d "$d/shared/vectors" ] && { cd "$d/shared/vectors"; pwd; break; }; done)
 seed() { # target, glob...
   local t=$1; shift
@@ -30,7 +33,9 @@ else
   echo "no shared/vectors found: corpora start empty"
 fi
 failed=0
-for t in $(cargo +nightly fuzz list); do
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list)
+for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   # Seeds the project made itself (netlink replies, device rules, configs,
   # seccomp profiles, Link and Retry-After headers, token responses,
@@ -38,7 +43,8 @@ for t in $(cargo +nightly fuzz list); do
   [ -d "seeds/$t" ] && cp seeds/"$t"/* "corpus/$t/" 2>/dev/null
   start=$(date +%s)
   if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 >"/tmp/fuzz-$t.log" 2>&1; then
-    echo "$t: $(( $(date +%s) - start )) s, no crash"
+    runs=$(grep -o 'Done [0-9]* runs' "/tmp/fuzz-$t.log" | tail -1 | tr -dc 0-9)
+    echo "$t: $(( $(date +%s) - start )) s, ${runs:-?} executions, no crash"
   else
     echo "$t: CRASH after $(( $(date +%s) - start )) s (see /tmp/fuzz-$t.log and fuzz/artifacts/$t)"
     failed=1
