@@ -34,7 +34,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let dir = tempfile::tempdir()?;
     let src = Layout::create(dir.path().join("src"))?;
-    let mut image = ImageBuilder::new(&src, Platform::new("amd64", "linux"));
+    let mut image = ImageBuilder::new(&src, Platform::new("linux", "amd64"));
     let layer = b"not really a tar, but a blob all the same".to_vec();
     let blob = src.write_blob(MediaType::ImageLayer, &layer)?;
     image.add_layer(blob, Digest::sha256(&layer), Some("a layer"));

@@ -31,7 +31,7 @@ pub(crate) fn noise(seed: u64, n: usize) -> Vec<u8> {
 /// gzip stream stores it: noise does not compress), tagged `v1`; returns
 /// its manifest's descriptor and the bytes of its blobs.
 pub(crate) fn build_image(layout: &Layout) -> (Descriptor, u64) {
-    let mut b = ImageBuilder::new(layout, Platform::new("amd64", "linux"));
+    let mut b = ImageBuilder::new(layout, Platform::new("linux", "amd64"));
     let mut total = 0;
     for i in 0..LAYERS {
         let data = noise(i as u64, LAYER_SIZE);

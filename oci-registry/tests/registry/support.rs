@@ -7,7 +7,7 @@ use ocikit_types::{Descriptor, Digest, MediaType, Platform, Reference};
 
 /// An image of `layers` layers of `size` pseudo-random bytes each.
 pub(crate) fn build_image(layout: &Layout, arch: &str, layers: usize, size: usize) -> Descriptor {
-    let mut b = ImageBuilder::new(layout, Platform::new(arch, "linux"));
+    let mut b = ImageBuilder::new(layout, Platform::new("linux", arch));
     for i in 0..layers {
         let data = noise(size, i as u64 + arch.len() as u64);
         let blob = layout.write_blob(MediaType::ImageLayer, &data).unwrap();
