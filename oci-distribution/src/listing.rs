@@ -7,7 +7,7 @@ use reqwest::header::ACCEPT;
 use reqwest::{Method, StatusCode};
 
 use crate::client::{scope, Access, Client};
-use crate::transport::{check, header_str, read_limited};
+use crate::transport::{check, header_str, read_limited, urlencode};
 use crate::Error;
 
 impl Client {
@@ -95,7 +95,7 @@ impl Client {
     ) -> Result<ImageIndex, Error> {
         let mut url = format!("{}/referrers/{subject}", self.base(r));
         if let Some(t) = artifact_type {
-            url.push_str(&format!("?artifactType={t}"));
+            url.push_str(&format!("?artifactType={}", urlencode(t)));
         }
         let scopes = [scope(r.repository(), Access::Pull)];
         let resp = self

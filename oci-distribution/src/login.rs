@@ -8,7 +8,7 @@ use reqwest::header::AUTHORIZATION;
 use crate::auth::{Credentials, Token};
 use crate::client::Client;
 use crate::error::BoxError;
-use crate::transport::{read_limited, MAX_SMALL_BODY};
+use crate::transport::{read_limited, urlencode, MAX_SMALL_BODY};
 use crate::Error;
 
 impl Client {
@@ -364,16 +364,4 @@ impl Client {
         }
         Token::from_body(&body).map_err(|why| auth_err(why.to_owned()))
     }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -300,3 +300,32 @@ pub(crate) async fn check(
 pub(crate) fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v: &HeaderValue| v.to_str().ok())
 }
+
+/// `s` percent-encoded for a query string or form value: every byte but
+/// RFC 3986's unreserved characters escaped, so that `+` (in media types
+/// such as `application/spdx+json`) is not read as a space.
+pub(crate) fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::urlencode;
+
+    #[test]
+    fn a_media_type_keeps_its_plus_in_a_query() {
+        assert_eq!(
+            urlencode("application/spdx+json"),
+            "application%2Fspdx%2Bjson"
+        );
+        assert_eq!(urlencode("a-b._~c d"), "a-b._~c%20d");
+    }
+}

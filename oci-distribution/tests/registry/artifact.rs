@@ -8,8 +8,8 @@ use ocikit_distribution::{ArtifactFile, ClientBuilder};
 use ocikit_image::Layout;
 use ocikit_types::{MediaType, Reference};
 
+use crate::peer;
 use crate::real::build_image;
-use testkit::registry::Registry;
 
 fn oras_available() -> bool {
     let ok = Command::new("python3")
@@ -34,7 +34,7 @@ fn python(script: &str) -> String {
 }
 
 async fn artifacts_push_pull_attach_and_list() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = ClientBuilder::new()
         .insecure_http_host(&reg.addr)
         .build()
@@ -88,7 +88,7 @@ async fn artifacts_push_pull_attach_and_list() {
 }
 
 async fn oras_reads_our_artifacts_and_we_read_its() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     if !oras_available() {
         return;
     }
@@ -140,7 +140,7 @@ async fn oras_reads_our_artifacts_and_we_read_its() {
 }
 
 async fn hostile_artifact_titles_cannot_escape() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = ClientBuilder::new()
         .insecure_http_host(&reg.addr)
         .build()

@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
+use crate::peer;
 use ocikit_distribution::{ClientBuilder, CredentialFiles, Error, Platforms};
 use ocikit_image::Layout;
 use ocikit_types::{Digest, Reference};
 use testkit::errors::assert_each_cause_once;
-use testkit::registry::Registry;
 
 use crate::real::{build_image, client, reference};
 
 async fn issue_21_each_error_shows_each_cause_once() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();

@@ -1,10 +1,10 @@
 //! Issue 21: an image's config for a reference and a platform in one
 //! call, against the real registry.
 
+use crate::peer;
 use ocikit_distribution::Error;
 use ocikit_image::Layout;
 use ocikit_types::{Document, ImageManifest, Platform, Raw};
-use testkit::registry::Registry;
 
 use crate::real::{build_image, client, reference};
 
@@ -12,7 +12,7 @@ use crate::real::{build_image, client, reference};
 /// platform of the host it runs on; from an index and from a lone
 /// manifest, without downloading a layer.
 async fn issue_21_pull_config_resolves_the_platform() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -70,7 +70,7 @@ async fn issue_21_pull_config_resolves_the_platform() {
 #[cfg(feature = "blocking")]
 fn issue_21_the_blocking_client_pulls_a_config_too() {
     use ocikit_distribution::blocking::BlockingClient;
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = BlockingClient::new(client(&reg)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();

@@ -9,16 +9,16 @@ use ocikit_types::{
     Descriptor, Digest, Document, ImageManifest, MediaType, Platform, Raw, Reference,
 };
 
-use testkit::registry::Registry;
+use crate::peer::{self, Peer};
 
-pub(crate) fn client(reg: &Registry) -> Client {
+pub(crate) fn client(reg: &Peer) -> Client {
     ClientBuilder::new()
         .insecure_http_host(&reg.addr)
         .build()
         .unwrap()
 }
 
-pub(crate) fn reference(reg: &Registry, rest: &str) -> Reference {
+pub(crate) fn reference(reg: &Peer, rest: &str) -> Reference {
     format!("{}/{rest}", reg.addr).parse().unwrap()
 }
 
@@ -53,7 +53,7 @@ fn run(cmd: &mut Command) {
 }
 
 async fn push_then_pull_preserves_digests() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
     let image = build_image(&src, "amd64", 3, 300_000);
@@ -106,7 +106,7 @@ async fn push_then_pull_preserves_digests() {
 }
 
 async fn multi_platform_index_pulls_all_or_one() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -146,7 +146,7 @@ async fn multi_platform_index_pulls_all_or_one() {
 }
 
 async fn copies_within_a_registry_mount_blobs() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -167,7 +167,7 @@ async fn copies_within_a_registry_mount_blobs() {
 }
 
 async fn chunked_uploads_work() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = ClientBuilder::new()
         .insecure_http_host(&reg.addr)
         .chunked_upload(64 * 1024)
@@ -192,7 +192,7 @@ async fn chunked_uploads_work() {
 /// refused with an integrity error, monolithic or chunked, after the bytes
 /// were read once, and the registry never gets it.
 async fn a_corrupt_local_blob_is_never_pushed() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path().join("src")).unwrap();
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -229,7 +229,7 @@ async fn a_corrupt_local_blob_is_never_pushed() {
 }
 
 async fn referrers_fall_back_to_the_tag_schema() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -273,7 +273,7 @@ async fn referrers_fall_back_to_the_tag_schema() {
 }
 
 async fn skopeo_reads_what_we_push_and_we_pull_what_it_pushes() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     if !testkit::need::tool("skopeo") {
         return;
     }
@@ -353,7 +353,7 @@ fn public_futures_are_send() {
 #[cfg(feature = "blocking")]
 fn the_blocking_client_pushes_and_pulls() {
     use ocikit_distribution::blocking::BlockingClient;
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = BlockingClient::new(client(&reg)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -369,7 +369,7 @@ fn the_blocking_client_pushes_and_pulls() {
 }
 
 async fn the_catalog_lists_repositories() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path()).unwrap();
@@ -399,7 +399,7 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> Vec<String> {
 /// with a hint naming the insecure-host option, and the TLS failure once
 /// in its source chain.
 async fn issue_21_https_to_a_plain_http_registry_fails_at_once_with_a_hint() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = ClientBuilder::new().build().unwrap();
     let r = reference(&reg, "a/b:1");
     let started = std::time::Instant::now();
@@ -441,7 +441,7 @@ async fn issue_14_a_failed_pull_leaves_no_empty_layout() {
         .unwrap_err();
     assert!(!dir.path().join("new").exists());
 
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let src = Layout::create(dir.path().join("src")).unwrap();
     let image = build_image(&src, "amd64", 2, 1000);
@@ -485,7 +485,7 @@ async fn issue_14_a_failed_pull_leaves_no_empty_layout() {
 /// another platform is refused, naming the platform found; nothing is
 /// stored.
 async fn issue_14_a_single_platform_image_of_another_platform_is_refused() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -524,7 +524,7 @@ async fn issue_14_a_single_platform_image_of_another_platform_is_refused() {
 /// Issue 14: a re-pull checks the blobs already in the layout and
 /// downloads again one that does not verify (same size, other bytes).
 async fn issue_14_a_re_pull_repairs_a_corrupt_blob() {
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -557,7 +557,7 @@ async fn issue_14_a_re_pull_repairs_a_corrupt_blob() {
 /// ends the stream with an integrity error.
 async fn issue_15_blob_stream_verifies_as_it_goes() {
     use futures_util::StreamExt as _;
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();
@@ -599,7 +599,7 @@ async fn issue_15_blob_stream_verifies_as_it_goes() {
 /// its digest computed on the way.
 async fn issue_15_push_blob_from_a_reader_of_unknown_length() {
     use futures_util::StreamExt as _;
-    let Some(reg) = Registry::start() else { return };
+    let Some(reg) = peer::start() else { return };
     let c = client(&reg);
     let r = reference(&reg, "reader/blob");
     let data: Vec<u8> = (0..(5u32 << 20) + 123)

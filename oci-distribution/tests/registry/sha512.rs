@@ -32,7 +32,7 @@ pub(crate) enum Sha512 {
 /// under a sha512 digest in a new layout at `path`; tagged `v1`.
 fn sha512_image(path: &std::path::Path) -> (Layout, Descriptor) {
     let layout = Layout::create(path).unwrap();
-    let mut b = ImageBuilder::new(&layout, Platform::new("amd64", "linux"));
+    let mut b = ImageBuilder::new(&layout, Platform::new("linux", "amd64"));
     b.digest_algorithm(Algorithm::Sha512);
     for i in 0..2u8 {
         let data: Vec<u8> = (0..200_000u32)
