@@ -61,6 +61,8 @@
 
 mod config;
 mod error;
+mod health;
+mod metrics;
 mod name;
 mod registry;
 mod routes;
@@ -71,6 +73,7 @@ pub use config::Config;
 pub use error::Error;
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
-    Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
+    Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_MANIFEST_LIMIT, DEFAULT_STORAGE_SIZE_INTERVAL,
 };
 pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};
