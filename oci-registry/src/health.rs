@@ -54,12 +54,7 @@ pub(crate) async fn check(state: &Arc<State>) -> Result<(), Error> {
 /// `{"storage": "<the error and its causes>"}` when it does not.
 pub(crate) async fn handle(state: Arc<State>) -> Response {
     match check(&state).await {
-        Ok(()) => (
-            StatusCode::OK,
-            [("content-type", "application/json")],
-            "{}",
-        )
-            .into_response(),
+        Ok(()) => (StatusCode::OK, [("content-type", "application/json")], "{}").into_response(),
         Err(e) => {
             let mut text = e.to_string();
             let mut cause = std::error::Error::source(&e);

@@ -261,11 +261,7 @@ pub(crate) struct Tracker {
 }
 
 /// Counts, logs and (at the drain deadline) cuts every request.
-pub(crate) async fn track(
-    AxumState(t): AxumState<Tracker>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn track(AxumState(t): AxumState<Tracker>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let (route, repository) = crate::routes::kind(req.uri().path());
     let repository = repository.map(str::to_owned);
@@ -313,10 +309,7 @@ mod tests {
     #[test]
     fn methods_outside_the_api_share_one_label() {
         assert_eq!(method_label(&Method::PATCH), "PATCH");
-        assert_eq!(
-            method_label(&Method::from_bytes(b"BREW").unwrap()),
-            "other"
-        );
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
     }
 
     #[test]
@@ -330,7 +323,10 @@ mod tests {
             kind("/v2/a/blobs/uploads/0b8e4f52-0000-4000-8000-000000000000"),
             (RouteKind::BlobUploadChunk, Some("a"))
         );
-        assert_eq!(kind("/v2/a/blobs/uploads/"), (RouteKind::BlobUpload, Some("a")));
+        assert_eq!(
+            kind("/v2/a/blobs/uploads/"),
+            (RouteKind::BlobUpload, Some("a"))
+        );
         assert_eq!(kind("/v2/A!/manifests/x"), (RouteKind::Manifest, None));
         assert_eq!(kind("/metrics"), (RouteKind::Unknown, None));
         assert_eq!(kind("/v2_catalog"), (RouteKind::Unknown, None));

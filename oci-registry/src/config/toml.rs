@@ -151,6 +151,9 @@ X-Content-Type-Options = ["nosniff"]
             Path::new("c.toml"),
         )
         .unwrap_err();
-        assert!(e.to_string().contains("http.debug.prometheus.enabled"), "{e}");
+        assert!(
+            e.to_string().contains("http.debug.prometheus.enabled"),
+            "{e}"
+        );
     }
 }

@@ -139,9 +139,7 @@ impl Registry {
 fn debug_router(state: Arc<State>) -> axum::Router {
     let mut r = axum::Router::new().route(
         "/debug/health",
-        get(|axum::extract::State(s): axum::extract::State<Arc<State>>| {
-            crate::health::handle(s)
-        }),
+        get(|axum::extract::State(s): axum::extract::State<Arc<State>>| crate::health::handle(s)),
     );
     if let Some(path) = &state.options.ops.metrics_path {
         r = r.route(
@@ -198,7 +196,10 @@ impl Servers {
             d = stop => d,
         };
         graceful.cancel();
-        tracing::info!(deadline_s = deadline.as_secs_f64(), "draining requests in flight");
+        tracing::info!(
+            deadline_s = deadline.as_secs_f64(),
+            "draining requests in flight"
+        );
         match tokio::time::timeout(deadline, &mut both).await {
             Ok(done) => done,
             Err(_) => {

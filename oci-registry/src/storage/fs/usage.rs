@@ -34,7 +34,9 @@ impl FsStorage {
                 };
                 if meta.is_dir() {
                     dirs.push(path);
-                } else if meta.is_file() && (meta.nlink() < 2 || seen.insert((meta.dev(), meta.ino()))) {
+                } else if meta.is_file()
+                    && (meta.nlink() < 2 || seen.insert((meta.dev(), meta.ino())))
+                {
                     total += meta.len();
                 }
             }
@@ -63,7 +65,10 @@ mod tests {
         let link = dir.path().join("repositories/r/_layout/blobs/sha256/aa");
         fs::create_dir_all(link.parent().unwrap()).unwrap();
         fs::hard_link(&blob, &link).unwrap();
-        write(&dir.path().join("repositories/r/_layout/index.json"), &[1; 20]);
+        write(
+            &dir.path().join("repositories/r/_layout/index.json"),
+            &[1; 20],
+        );
         std::os::unix::fs::symlink(&blob, dir.path().join("sym")).unwrap();
         assert_eq!(s.walk_usage().unwrap(), 120);
     }
