@@ -21,10 +21,23 @@
 //!   layout (readable by skopeo and umoci).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `log.level`, `http.debug`, `http.draintimeout`) or the same keys in
+//!   TOML, naming every key it ignores.
+//! - Operations: one `tracing` event per request (target
+//!   `ocikit_registry::access`: method, route kind, repository, status,
+//!   bytes in and out, duration; never the path, query or headers); on a
+//!   separate debug address ([`RegistryBuilder::debug_addr`], as
+//!   Distribution's `http.debug.addr`), `/debug/health` (the storage
+//!   takes a write and gives it back, else 503) and Prometheus metrics
+//!   (requests by route kind, method and status, bytes received and sent
+//!   by route kind, requests in flight, uploads in progress, storage
+//!   size measured at most once per interval); shutdown that stops
+//!   accepting, lets requests in flight finish until a deadline
+//!   ([`RegistryBuilder::drain_timeout`],
+//!   [`RunningRegistry::shutdown_with_deadline`]) and cuts the rest.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection,
-//! metrics and rate limits.
+//! Not yet: authentication, TLS, pull-through caching, garbage collection
+//! and rate limits.
 //!
 //! # Example
 //!
