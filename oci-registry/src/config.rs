@@ -161,7 +161,12 @@ impl Config {
                 "storage.filesystem.maxthreads" => {}
                 "http.debug.addr" => c.debug_addr = Some(text_of(&key, v)?),
                 "http.debug.prometheus.enabled" => prometheus = bool_of(&key, v)?,
-                "http.debug.prometheus.path" => prometheus_path = text_of(&key, v)?,
+                "http.debug.prometheus.path" => {
+                    prometheus_path = text_of(&key, v)?;
+                    if !prometheus_path.starts_with('/') {
+                        return Err(bad(&key, "a path starting with /", v));
+                    }
+                }
                 "http.draintimeout" => {
                     c.drain_timeout = text_of(&key, v)
                         .ok()

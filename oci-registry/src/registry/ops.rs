@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State as AxumState;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -137,24 +140,28 @@ impl Registry {
 }
 
 fn debug_router(state: Arc<State>) -> axum::Router {
-    let mut r = axum::Router::new().route(
-        "/debug/health",
-        get(|axum::extract::State(s): axum::extract::State<Arc<State>>| crate::health::handle(s)),
-    );
-    if let Some(path) = &state.options.ops.metrics_path {
-        r = r.route(
-            path,
-            get(
-                |axum::extract::State(s): axum::extract::State<Arc<State>>| async move {
-                    (
-                        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-                        s.metrics.render(&s).await,
-                    )
-                },
-            ),
-        );
-    }
-    r.with_state(state)
+    // The metrics path is compared, not routed: any text an operator
+    // writes is a valid path to compare, where axum's patterns would
+    // read `{...}` or `*` as captures and refuse some paths.
+    axum::Router::new()
+        .route(
+            "/debug/health",
+            get(|AxumState(s): AxumState<Arc<State>>| crate::health::handle(s)),
+        )
+        .fallback(
+            |AxumState(s): AxumState<Arc<State>>, method: Method, uri: Uri| async move {
+                let wanted = s.options.ops.metrics_path.as_deref();
+                if method != Method::GET || wanted != Some(uri.path()) {
+                    return StatusCode::NOT_FOUND.into_response();
+                }
+                (
+                    [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                    s.metrics.render(&s).await,
+                )
+                    .into_response()
+            },
+        )
+        .with_state(state)
 }
 
 /// The listeners of a registry, ready to serve.

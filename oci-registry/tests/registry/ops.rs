@@ -258,8 +258,35 @@ async fn health_fails_when_the_storage_is_gone() {
     assert!(why.contains(&root.display().to_string()), "{why}");
 }
 
+/// A metrics path is compared as written: characters axum's routes
+/// would read as captures neither panic nor match other paths.
+async fn odd_metrics_paths_are_served_as_written() {
+    let reg = Registry::builder()
+        .metrics_path(Some("/m/*rest"))
+        .debug_addr("127.0.0.1:0")
+        .spawn("127.0.0.1:0")
+        .await
+        .unwrap();
+    let debug = reg.debug_addr().unwrap();
+    let h = http();
+    let status = |p: &'static str| {
+        let h = h.clone();
+        async move {
+            h.get(format!("http://{debug}{p}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status("/m/*rest").await, 200);
+    assert_eq!(status("/m/other").await, 404);
+    assert_eq!(status("/debug/health").await, 200);
+}
+
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     async metrics_count_a_push_and_a_pull,
     the_storage_size_is_cached_for_its_interval,
     health_fails_when_the_storage_is_gone,
+    odd_metrics_paths_are_served_as_written,
 ];
