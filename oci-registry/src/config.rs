@@ -1,13 +1,20 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `storage.filesystem.rootdirectory`,
-//! `storage.delete.enabled` and `log.level`. Other keys are reported by
-//! name in [`Config::warnings`], so an operator sees what is ignored.
+//! `storage.delete.enabled`, `log.level`, `http.debug.addr`,
+//! `http.debug.prometheus.enabled`, `http.debug.prometheus.path` and
+//! `http.draintimeout`; or the same keys in TOML (a file named `*.toml`).
+//! Other keys are reported by name in [`Config::warnings`], so an
+//! operator sees what is ignored.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_norway::Value;
 
 use crate::{Deletes, Error, RegistryBuilder};
+
+mod duration;
+mod toml;
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
@@ -16,9 +23,7 @@ const NOT_YET: &[&str] = &[
     "http.prefix",
     "http.secret",
     "http.headers",
-    "http.debug",
     "http.relativeurls",
-    "http.draintimeout",
     "http.net",
     "http.http2",
     "auth",
@@ -57,12 +62,25 @@ pub struct Config {
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: String,
+    /// `http.debug.addr`: where to serve `/debug/health` and the
+    /// metrics; default none.
+    pub debug_addr: Option<String>,
+    /// Where the debug address serves Prometheus metrics:
+    /// `http.debug.prometheus.path` (default `/metrics`) when
+    /// `http.debug.prometheus.enabled` is true; `None` (the default)
+    /// serves none.
+    pub metrics_path: Option<String>,
+    /// `http.draintimeout` (a Go duration such as `30s`): how long a
+    /// SIGTERM lets requests in flight finish; default
+    /// [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT).
+    pub drain_timeout: Duration,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
 
 impl Config {
-    /// Reads the file at `path`.
+    /// Reads the file at `path`: TOML when its name ends in `.toml`,
+    /// YAML otherwise.
     ///
     /// # Errors
     /// [`Error::ConfigRead`], [`Error::ConfigSyntax`] and
@@ -73,7 +91,28 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Config::from_yaml(&text, path)
+        if path.extension().is_some_and(|e| e == "toml") {
+            Config::from_toml(&text, path)
+        } else {
+            Config::from_yaml(&text, path)
+        }
+    }
+
+    /// Reads TOML text with the YAML file's keys as tables; `path` only
+    /// names it in errors.
+    ///
+    /// ```
+    /// use ocikit_registry::Config;
+    /// let c = Config::from_toml("[http]\naddr = \"127.0.0.1:5001\"\ndraintimeout = \"5s\"\n", "c.toml".as_ref())?;
+    /// assert_eq!(c.addr, "127.0.0.1:5001");
+    /// assert_eq!(c.drain_timeout, std::time::Duration::from_secs(5));
+    /// # Ok::<(), ocikit_registry::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ConfigSyntax`] and [`Error::ConfigValue`].
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, Error> {
+        Config::from_value(&toml::parse(text, path)?)
     }
 
     /// Reads YAML text; `path` only names it in errors.
@@ -96,21 +135,44 @@ impl Config {
             }),
             source: Box::new(e),
         })?;
+        Config::from_value(&value)
+    }
+
+    /// Reads the settings from a parsed file.
+    fn from_value(value: &Value) -> Result<Config, Error> {
         let mut c = Config {
             addr: ":5000".into(),
             root: "/var/lib/registry".into(),
             deletes: Deletes::Disabled,
             log_level: "info".into(),
+            debug_addr: None,
+            metrics_path: None,
+            drain_timeout: crate::DEFAULT_DRAIN_TIMEOUT,
             warnings: Vec::new(),
         };
+        let (mut prometheus, mut prometheus_path) = (false, "/metrics".to_owned());
         let mut leaves = Vec::new();
-        flatten("", &value, &mut leaves);
+        flatten("", value, &mut leaves);
         for (key, v) in leaves {
             match key.as_str() {
                 "version" => {}
                 "http.addr" => c.addr = text_of(&key, v)?,
                 "storage.filesystem.rootdirectory" => c.root = text_of(&key, v)?.into(),
                 "storage.filesystem.maxthreads" => {}
+                "http.debug.addr" => c.debug_addr = Some(text_of(&key, v)?),
+                "http.debug.prometheus.enabled" => prometheus = bool_of(&key, v)?,
+                "http.debug.prometheus.path" => {
+                    prometheus_path = text_of(&key, v)?;
+                    if !prometheus_path.starts_with('/') {
+                        return Err(bad(&key, "a path starting with /", v));
+                    }
+                }
+                "http.draintimeout" => {
+                    c.drain_timeout = text_of(&key, v)
+                        .ok()
+                        .and_then(|t| duration::parse(&t))
+                        .ok_or_else(|| bad(&key, "a duration such as 30s", v))?;
+                }
                 "storage.delete.enabled" => {
                     c.deletes = match v {
                         Value::Bool(true) => Deletes::Enabled,
@@ -139,6 +201,7 @@ impl Config {
                 }
             }
         }
+        c.metrics_path = prometheus.then_some(prometheus_path);
         Ok(c)
     }
 
@@ -146,15 +209,32 @@ impl Config {
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
         b.filesystem(&self.root).deletes(self.deletes);
+        b.metrics_path(self.metrics_path.as_deref())
+            .drain_timeout(self.drain_timeout);
+        if let Some(addr) = &self.debug_addr {
+            b.debug_addr(listen_addr(addr));
+        }
         b
     }
 
     /// The address to bind: `:5000` means every address.
     pub fn bind_addr(&self) -> String {
-        match self.addr.strip_prefix(':') {
-            Some(port) => format!("0.0.0.0:{port}"),
-            None => self.addr.clone(),
-        }
+        listen_addr(&self.addr)
+    }
+}
+
+/// A Go listen address as tokio binds it: `:5000` means every address.
+fn listen_addr(addr: &str) -> String {
+    match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_owned(),
+    }
+}
+
+fn bool_of(key: &str, v: &Value) -> Result<bool, Error> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => Err(bad(key, "true or false", other)),
     }
 }
 

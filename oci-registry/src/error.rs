@@ -86,6 +86,12 @@ pub enum Error {
         /// What the file says.
         found: String,
     },
+    /// The storage did not answer the health check in time.
+    #[error("the storage did not answer the health check within {waited:?}")]
+    StorageTimeout {
+        /// How long the check waited.
+        waited: std::time::Duration,
+    },
     /// A blocking storage task panicked or was cancelled.
     #[error("a storage task ended without an answer")]
     TaskFailed,

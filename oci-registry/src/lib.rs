@@ -21,10 +21,23 @@
 //!   layout (readable by skopeo and umoci).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `log.level`, `http.debug`, `http.draintimeout`) or the same keys in
+//!   TOML, naming every key it ignores.
+//! - Operations: one `tracing` event per request (target
+//!   `ocikit_registry::access`: method, route kind, repository, status,
+//!   bytes in and out, duration; never the path, query or headers); on a
+//!   separate debug address ([`RegistryBuilder::debug_addr`], as
+//!   Distribution's `http.debug.addr`), `/debug/health` (the storage
+//!   takes a write and gives it back, else 503) and Prometheus metrics
+//!   (requests by route kind, method and status, bytes received and sent
+//!   by route kind, requests in flight, uploads in progress, storage
+//!   size measured at most once per interval); shutdown that stops
+//!   accepting, lets requests in flight finish until a deadline
+//!   ([`RegistryBuilder::drain_timeout`],
+//!   [`RunningRegistry::shutdown_with_deadline`]) and cuts the rest.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection,
-//! metrics and rate limits.
+//! Not yet: authentication, TLS, pull-through caching, garbage collection
+//! and rate limits.
 //!
 //! # Example
 //!
@@ -61,6 +74,8 @@
 
 mod config;
 mod error;
+mod health;
+mod metrics;
 mod name;
 mod registry;
 mod routes;
@@ -71,6 +86,7 @@ pub use config::Config;
 pub use error::Error;
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
-    Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
+    Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_MANIFEST_LIMIT, DEFAULT_STORAGE_SIZE_INTERVAL,
 };
 pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};

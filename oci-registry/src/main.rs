@@ -1,12 +1,14 @@
 //! `ocikit-registry serve CONFIG`: an OCI registry from CNCF
-//! Distribution's configuration file.
+//! Distribution's configuration file (or its TOML form, `*.toml`). On
+//! SIGTERM or SIGINT it drains requests in flight until
+//! `http.draintimeout`, then exits.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 use ocikit_registry::Config;
 
-const USAGE: &str = "usage: ocikit-registry serve CONFIG.yml";
+const USAGE: &str = "usage: ocikit-registry serve CONFIG.yml|CONFIG.toml";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,6 +58,9 @@ fn main() -> ExitCode {
         );
         registry.serve(&config.bind_addr(), shutdown()).await
     });
+    // Storage tasks of requests cut at the drain deadline get a moment
+    // to end; the process does not wait for them longer.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

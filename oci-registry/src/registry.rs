@@ -8,6 +8,11 @@ use std::sync::Arc;
 use crate::state::{Options, State};
 use crate::{Error, FsStorage, MemoryStorage, Storage};
 
+mod ops;
+
+pub(crate) use ops::OpsOptions;
+pub use ops::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_STORAGE_SIZE_INTERVAL};
+
 /// Whether the registry accepts `DELETE` of manifests, tags and blobs
 /// (Distribution's `storage.delete.enabled`). When disabled, deletes are
 /// answered 405 with the `UNSUPPORTED` code.
@@ -153,6 +158,7 @@ impl Registry {
                 manifest_limit: DEFAULT_MANIFEST_LIMIT,
                 chunk_min_length: None,
                 references: References::Required,
+                ops: OpsOptions::default(),
             },
         }
     }
@@ -160,10 +166,6 @@ impl Registry {
     /// The registry's storage.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.state.storage
-    }
-
-    fn router(&self) -> axum::Router {
-        crate::routes::router(self.state.clone()).layer(axum::middleware::from_fn(log_request))
     }
 
     /// Serves on `addr` in a background task until the handle is dropped
@@ -177,24 +179,25 @@ impl Registry {
             addr: addr.to_owned(),
             source,
         })?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = self.router();
+        let (tx, rx) = tokio::sync::oneshot::channel::<std::time::Duration>();
+        let servers = self.servers(listener).await?;
+        let (debug, drain) = (servers.debug_addr(), servers.drain);
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = servers.run(async move { rx.await.unwrap_or(drain) }).await;
         });
         Ok(RunningRegistry {
             addr: local,
+            debug,
+            drain,
             stop: Some(tx),
             task: Some(task),
         })
     }
 
-    /// Serves on `addr` until `shutdown` completes, then lets requests in
-    /// flight finish.
+    /// Serves on `addr` (and the debug address, when set) until
+    /// `shutdown` completes, then lets requests in flight finish until
+    /// the drain deadline ([`RegistryBuilder::drain_timeout`]) and cuts
+    /// those still running.
     ///
     /// # Errors
     /// [`Error::Bind`] and [`Error::Serve`].
@@ -205,24 +208,19 @@ impl Registry {
     ) -> Result<(), Error> {
         let listener = bind(addr).await?;
         tracing::debug!(addr = %addr, "serving");
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
+        let servers = self.servers(listener).await?;
+        let drain = servers.drain;
+        servers
+            .run(async move {
+                shutdown.await;
+                drain
+            })
             .await
             .map_err(|source| Error::Serve {
                 addr: addr.to_owned(),
                 source,
             })
     }
-}
-
-async fn log_request(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let resp = next.run(req).await;
-    tracing::debug!(%method, %path, status = resp.status().as_u16(), "request");
-    resp
 }
 
 async fn bind(addr: &str) -> Result<tokio::net::TcpListener, Error> {
@@ -238,7 +236,9 @@ async fn bind(addr: &str) -> Result<tokio::net::TcpListener, Error> {
 #[derive(Debug)]
 pub struct RunningRegistry {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    debug: Option<SocketAddr>,
+    drain: std::time::Duration,
+    stop: Option<tokio::sync::oneshot::Sender<std::time::Duration>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -259,21 +259,18 @@ impl RunningRegistry {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections and waits for requests in flight.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    /// Stops accepting connections and waits for requests in flight,
+    /// until the builder's [drain deadline](RegistryBuilder::drain_timeout).
+    pub async fn shutdown(self) {
+        let drain = self.drain;
+        self.shutdown_with_deadline(drain).await;
     }
 }
 
 impl Drop for RunningRegistry {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(self.drain);
         }
     }
 }

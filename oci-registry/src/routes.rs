@@ -88,6 +88,28 @@ fn parse(path: &str) -> Option<Route<'_>> {
     }
 }
 
+/// The route kind of a request path (a metrics label) and the
+/// repository it names, when the name is valid.
+pub(crate) fn kind(path: &str) -> (crate::metrics::RouteKind, Option<&str>) {
+    use crate::metrics::RouteKind as K;
+    let rest = match path.strip_prefix("/v2") {
+        Some("" | "/") => return (K::Base, None),
+        Some(rest) => rest.strip_prefix('/').unwrap_or(""),
+        None => "",
+    };
+    let (kind, name) = match parse(rest) {
+        Some(Route::Catalog) => return (K::Catalog, None),
+        Some(Route::Tags(n)) => (K::Tags, n),
+        Some(Route::Manifest(n, _)) => (K::Manifest, n),
+        Some(Route::Blob(n, _)) => (K::Blob, n),
+        Some(Route::Uploads(n)) => (K::BlobUpload, n),
+        Some(Route::Upload(n, _)) => (K::BlobUploadChunk, n),
+        Some(Route::Referrers(n, _)) => (K::Referrers, n),
+        None => return (K::Unknown, None),
+    };
+    (kind, RepositoryName::parse(name).is_some().then_some(name))
+}
+
 /// What a handler gets: the request's parts the API uses.
 pub(crate) struct Call {
     pub(crate) state: Arc<State>,

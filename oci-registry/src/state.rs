@@ -16,12 +16,14 @@ pub(crate) struct Options {
     pub(crate) manifest_limit: u64,
     pub(crate) chunk_min_length: Option<u64>,
     pub(crate) references: References,
+    pub(crate) ops: crate::registry::OpsOptions,
 }
 
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) options: Options,
+    pub(crate) metrics: crate::metrics::Metrics,
     /// The running hash of each upload session, kept between its requests
     /// so no byte is read twice. Lost on restart: a session resumed after
     /// one is hashed again from its stored bytes (sha2 0.10 cannot save
@@ -56,6 +58,7 @@ impl State {
     pub(crate) fn new(storage: Arc<dyn Storage>, options: Options) -> Self {
         State {
             storage,
+            metrics: crate::metrics::Metrics::new(options.ops.storage_size_interval),
             options,
             hashers: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),

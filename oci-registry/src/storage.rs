@@ -242,4 +242,15 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// # Errors
     /// When the backend cannot be read.
     fn referrers(&self, repo: &RepositoryName, subject: &Digest) -> Result<Vec<Descriptor>, Error>;
+
+    /// The bytes the storage holds (blobs, manifests, upload sessions),
+    /// for the metrics; `None` (the default) when the backend cannot tell.
+    /// It may walk the whole storage: the server calls it at most once
+    /// per [storage size interval](crate::RegistryBuilder::storage_size_interval).
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn usage(&self) -> Result<Option<u64>, Error> {
+        Ok(None)
+    }
 }

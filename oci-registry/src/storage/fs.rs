@@ -28,6 +28,7 @@ use crate::{Error, RepositoryName};
 
 mod manifests;
 mod uploads;
+mod usage;
 
 /// Storage in a directory, durable across restarts.
 ///
@@ -229,6 +230,10 @@ impl Storage for FsStorage {
 
     fn cancel_upload(&self, id: &str) -> Result<bool, Error> {
         self.remove_session(id)
+    }
+
+    fn usage(&self) -> Result<Option<u64>, Error> {
+        self.walk_usage().map(Some)
     }
 
     fn put_manifest(

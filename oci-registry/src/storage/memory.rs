@@ -169,6 +169,14 @@ impl Storage for MemoryStorage {
         Ok(self.lock().uploads.remove(id).is_some())
     }
 
+    /// Blobs (manifests are stored as blobs too) and upload sessions.
+    fn usage(&self) -> Result<Option<u64>, Error> {
+        let inner = self.lock();
+        let blobs: usize = inner.blobs.values().map(|b| b.len()).sum();
+        let uploads: usize = inner.uploads.values().map(|u| u.data.len()).sum();
+        Ok(Some((blobs + uploads) as u64))
+    }
+
     fn put_manifest(
         &self,
         repo: &RepositoryName,

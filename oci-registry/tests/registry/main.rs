@@ -12,7 +12,9 @@ mod concurrency;
 mod conformance;
 mod containerd;
 mod distribution;
+mod drain;
 mod errors;
+mod ops;
 mod oras;
 mod peer;
 mod podman;
@@ -32,5 +34,7 @@ fn main() {
         containerd::TESTS,
         oras::TESTS,
         distribution::TESTS,
+        ops::TESTS,
+        drain::TESTS,
     ]);
 }
