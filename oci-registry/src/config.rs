@@ -1,17 +1,24 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
-//! `http.addr`, `storage.filesystem.rootdirectory`,
-//! `storage.delete.enabled` and `log.level`. Other keys are reported by
-//! name in [`Config::warnings`], so an operator sees what is ignored.
+//! `http.addr`, `http.tls.certificate`, `http.tls.key`,
+//! `http.http2.disabled`, `storage.filesystem.rootdirectory`,
+//! `storage.delete.enabled` and `log.level`, and our own `http.limits`
+//! (see [`Limits`](crate::Limits): `headertimeout`, `bodytimeout`,
+//! `uploadsperclient`, `smallbodylimit`, `ratelimit.persecond`,
+//! `ratelimit.burst`). Other keys are reported by name in
+//! [`Config::warnings`], so an operator sees what is ignored.
 
 use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, RegistryBuilder};
+use crate::{Deletes, Error, Http2, Limits, RegistryBuilder};
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
-    "http.tls",
+    "http.tls.clientcas",
+    "http.tls.letsencrypt",
+    "http.tls.minimumtls",
+    "http.tls.ciphersuites",
     "http.host",
     "http.prefix",
     "http.secret",
@@ -20,7 +27,6 @@ const NOT_YET: &[&str] = &[
     "http.relativeurls",
     "http.draintimeout",
     "http.net",
-    "http.http2",
     "auth",
     "proxy",
     "notifications",
@@ -57,6 +63,13 @@ pub struct Config {
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: String,
+    /// `http.tls.certificate` and `http.tls.key`: the PEM certificate
+    /// chain and key files, when TLS is on.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `http.http2.disabled`; default HTTP/2 enabled.
+    pub http2: Http2,
+    /// Our `http.limits` keys; default [`Limits::default`].
+    pub limits: Limits,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -101,8 +114,12 @@ impl Config {
             root: "/var/lib/registry".into(),
             deletes: Deletes::Disabled,
             log_level: "info".into(),
+            tls: None,
+            http2: Http2::Enabled,
+            limits: Limits::default(),
             warnings: Vec::new(),
         };
+        let (mut tls_cert, mut tls_key) = (None, None);
         let mut leaves = Vec::new();
         flatten("", &value, &mut leaves);
         for (key, v) in leaves {
@@ -111,6 +128,16 @@ impl Config {
                 "http.addr" => c.addr = text_of(&key, v)?,
                 "storage.filesystem.rootdirectory" => c.root = text_of(&key, v)?.into(),
                 "storage.filesystem.maxthreads" => {}
+                "http.tls.certificate" => tls_cert = Some(PathBuf::from(text_of(&key, v)?)),
+                "http.tls.key" => tls_key = Some(PathBuf::from(text_of(&key, v)?)),
+                "http.http2.disabled" => {
+                    c.http2 = match v {
+                        Value::Bool(true) => Http2::Disabled,
+                        Value::Bool(false) => Http2::Enabled,
+                        other => return Err(bad(&key, "true or false", other)),
+                    }
+                }
+                k if crate::limits::configure(&mut c.limits, k, v)? => {}
                 "storage.delete.enabled" => {
                     c.deletes = match v {
                         Value::Bool(true) => Deletes::Enabled,
@@ -139,13 +166,31 @@ impl Config {
                 }
             }
         }
+        c.tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(_), None) => return Err(bad("http.tls.key", "a key file", &Value::Null)),
+            (None, Some(_)) => {
+                return Err(bad(
+                    "http.tls.certificate",
+                    "a certificate file",
+                    &Value::Null,
+                ))
+            }
+        };
         Ok(c)
     }
 
     /// A registry builder with these settings (filesystem storage).
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
-        b.filesystem(&self.root).deletes(self.deletes);
+        b.filesystem(&self.root)
+            .deletes(self.deletes)
+            .http2(self.http2)
+            .limits(self.limits.clone());
+        if let Some((cert, key)) = &self.tls {
+            b.tls(cert, key);
+        }
         b
     }
 
@@ -182,7 +227,7 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
     }
 }
 
-fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
+pub(crate) fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
     Error::ConfigValue {
         key: key.to_owned(),
         expected,

@@ -21,10 +21,21 @@
 //!   layout (readable by skopeo and umoci).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `log.level`, `http.tls.certificate`, `http.tls.key`,
+//!   `http.http2.disabled`, and our own `http.limits`), naming every key
+//!   it ignores.
+//! - TLS with rustls ([`RegistryBuilder::tls`]), the certificate read
+//!   again by [`Registry::reload_tls`] (the binary does it on `SIGHUP`)
+//!   without dropping connections; HTTP/2 by ALPN (and h2c with prior
+//!   knowledge), or HTTP/1.1 only ([`Http2`]).
+//! - [`Limits`] against abuse: a header read timeout (slowloris, idle
+//!   keep-alive connections, TLS handshakes), a body timeout on every
+//!   request body, uploads in progress per client address and a token
+//!   bucket per client address (429 `TOOMANYREQUESTS` with
+//!   `Retry-After`), and a body cap on routes that take no body.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection,
-//! metrics and rate limits.
+//! Not yet: authentication, TLS client certificates, pull-through
+//! caching, garbage collection and metrics.
 //!
 //! # Example
 //!
@@ -61,16 +72,20 @@
 
 mod config;
 mod error;
+mod limits;
 mod name;
 mod registry;
 mod routes;
+mod serve;
 mod state;
 mod storage;
 
 pub use config::Config;
 pub use error::Error;
+pub use limits::{Limits, Rate};
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
 };
+pub use serve::Http2;
 pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};
