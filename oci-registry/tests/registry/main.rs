@@ -13,11 +13,14 @@ mod conformance;
 mod containerd;
 mod distribution;
 mod errors;
+mod limits;
 mod oras;
 mod peer;
 mod podman;
+mod served;
 mod skopeo;
 mod support;
+mod tls;
 
 fn main() {
     testkit::run(&[
@@ -32,5 +35,7 @@ fn main() {
         containerd::TESTS,
         oras::TESTS,
         distribution::TESTS,
+        tls::TESTS,
+        limits::TESTS,
     ]);
 }
