@@ -32,8 +32,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// The longest pause allowed in a request body: a body that brings no
     /// byte for this long ends its request with an error. What arrived
-    /// before is kept, so an upload session can resume from it.
-    /// Default 60 s.
+    /// before is kept, so an upload session can resume from it. Also the
+    /// longest a client may leave its reply unread: a connection whose
+    /// writes make no progress for this long is closed. Default 60 s.
     pub body_timeout: Duration,
     /// Upload requests (`POST`, `PATCH` or `PUT` under
     /// `/v2/<name>/blobs/uploads/`) one client address may have in

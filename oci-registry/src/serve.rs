@@ -7,7 +7,9 @@
 //! header read timeout cuts off clients that send headers too slowly
 //! (slowloris) and closes idle keep-alive connections; the TLS handshake
 //! has the same time limit; every request body is wrapped in a timeout
-//! that fires when no byte arrives for [`Limits::body_timeout`]; HTTP/2
+//! that fires when no byte arrives for [`Limits::body_timeout`], and
+//! writes that make no progress for as long fail (a client that stops
+//! reading its reply); HTTP/2
 //! connections are pinged and closed when the peer stops answering.
 //! Requests carry the peer's address as axum's
 //! [`ConnectInfo`](axum::extract::ConnectInfo), which the per-client
@@ -33,8 +35,10 @@ use tower_http::timeout::TimeoutBody;
 use crate::Limits;
 
 mod tls;
+mod write_timeout;
 
 pub(crate) use tls::Tls;
+use write_timeout::WriteTimeout;
 
 /// Whether HTTP/2 is offered besides HTTP/1.1 (Distribution's
 /// `http.http2.disabled`). Over TLS it is negotiated with ALPN; over
@@ -166,6 +170,7 @@ struct Conn {
 impl Conn {
     async fn serve(self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
+        let stream = WriteTimeout::new(stream, self.net.limits.body_timeout);
         let Some(tls) = &self.net.tls else {
             return self.http(stream).await;
         };

@@ -275,6 +275,39 @@ async fn bodies_on_routes_that_take_none_are_capped() {
     assert_eq!(resp.status(), 201);
 }
 
+async fn a_reply_nobody_reads_is_cut_off() {
+    let reg = spawn(short(30, 1)).await;
+    let data = noise(32 << 20, 9);
+    let digest = Digest::sha256(&data);
+    let resp = http()
+        .post(format!(
+            "{}/v2/unread/app/blobs/uploads/?digest={digest}",
+            reg.url()
+        ))
+        .header("content-type", "application/octet-stream")
+        .body(data)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    no_connections(&reg).await;
+    // A small receive buffer: loopback's may hold all 32 MiB.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8192).unwrap();
+    let mut conn = socket.connect(reg.addr()).await.unwrap();
+    let get = format!("GET /v2/unread/app/blobs/{digest} HTTP/1.1\r\nhost: x\r\n\r\n");
+    conn.write_all(get.as_bytes()).await.unwrap();
+    let start = Instant::now();
+    while reg.connections() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "not accepted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The client reads nothing: more than the sockets' buffers stays
+    // unsent, and the server gives the connection up.
+    no_connections(&reg).await;
+    drop(conn);
+}
+
 /// Slow, stalled and killed clients against the binary: its file
 /// descriptors come back to what they were, while the test still holds
 /// the stalled connections open.
@@ -333,5 +366,6 @@ pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     requests_over_the_rate_get_429_with_retry_after,
     uploads_over_the_per_client_limit_get_429,
     bodies_on_routes_that_take_none_are_capped,
+    a_reply_nobody_reads_is_cut_off,
     abusive_clients_leave_no_file_descriptor_open,
 ];
