@@ -19,7 +19,13 @@ pub(crate) use enforce::{enforce, Guard};
 /// let mut limits = Limits::default();
 /// limits.body_timeout = Duration::from_secs(10);
 /// limits.rate = Some(Rate::new(50, 100));
-/// let registry = Registry::builder().limits(limits).build()?;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let reg = Registry::builder().limits(limits).spawn("127.0.0.1:0").await?;
+/// // A client sending more than 100 requests at once from one address
+/// // is answered 429 with Retry-After.
+/// reg.shutdown().await;
+/// # Ok::<(), ocikit_registry::Error>(())
+/// # })?;
 /// # Ok::<(), ocikit_registry::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

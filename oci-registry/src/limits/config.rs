@@ -115,6 +115,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn durations_never_panic_and_round_trip(s in "\\PC*", h in 0u64..1000, m in 0u64..60, sec in 0u64..60, ms in 0u64..1000) {
+            let _ = parse_go(&s);
+            let text = format!("{h}h{m}m{sec}s{ms}ms");
+            let expected = Duration::from_secs(h * 3600 + m * 60 + sec) + Duration::from_millis(ms);
+            proptest::prop_assert_eq!(parse_go(&text), Some(expected));
+        }
+    }
+
     #[test]
     fn tls_http2_and_limits_are_read_from_the_file() {
         let yaml = "http:\n  addr: :5000\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n    clientcas: [/ca.pem]\n  http2:\n    disabled: true\n  limits:\n    headertimeout: 5s\n    bodytimeout: 1m\n    uploadsperclient: 4\n    smallbodylimit: 100\n    ratelimit:\n      persecond: 10\n    other: 1\n";
