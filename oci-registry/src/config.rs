@@ -1,8 +1,12 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
-//! `http.addr`, `storage.filesystem.rootdirectory`,
+//! `http.addr`, `http.tls.certificate`, `http.tls.key`,
+//! `http.http2.disabled`, `storage.filesystem.rootdirectory`,
 //! `storage.delete.enabled`, `log.level`, `http.debug.addr`,
 //! `http.debug.prometheus.enabled`, `http.debug.prometheus.path` and
-//! `http.draintimeout`; or the same keys in TOML (a file named `*.toml`).
+//! `http.draintimeout`, and our own `http.limits` (see
+//! [`Limits`](crate::Limits): `headertimeout`, `bodytimeout`,
+//! `uploadsperclient`, `smallbodylimit`, `ratelimit.persecond`,
+//! `ratelimit.burst`); or the same keys in TOML (a file named `*.toml`).
 //! Other keys are reported by name in [`Config::warnings`], so an
 //! operator sees what is ignored.
 
@@ -11,21 +15,23 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, RegistryBuilder};
+use crate::{Deletes, Error, Http2, Limits, RegistryBuilder};
 
 mod duration;
 mod toml;
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
-    "http.tls",
+    "http.tls.clientcas",
+    "http.tls.letsencrypt",
+    "http.tls.minimumtls",
+    "http.tls.ciphersuites",
     "http.host",
     "http.prefix",
     "http.secret",
     "http.headers",
     "http.relativeurls",
     "http.net",
-    "http.http2",
     "auth",
     "proxy",
     "notifications",
@@ -74,6 +80,13 @@ pub struct Config {
     /// SIGTERM lets requests in flight finish; default
     /// [`DEFAULT_DRAIN_TIMEOUT`](crate::DEFAULT_DRAIN_TIMEOUT).
     pub drain_timeout: Duration,
+    /// `http.tls.certificate` and `http.tls.key`: the PEM certificate
+    /// chain and key files, when TLS is on.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `http.http2.disabled`; default HTTP/2 enabled.
+    pub http2: Http2,
+    /// Our `http.limits` keys; default [`Limits::default`].
+    pub limits: Limits,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -148,9 +161,13 @@ impl Config {
             debug_addr: None,
             metrics_path: None,
             drain_timeout: crate::DEFAULT_DRAIN_TIMEOUT,
+            tls: None,
+            http2: Http2::Enabled,
+            limits: Limits::default(),
             warnings: Vec::new(),
         };
         let (mut prometheus, mut prometheus_path) = (false, "/metrics".to_owned());
+        let (mut tls_cert, mut tls_key) = (None, None);
         let mut leaves = Vec::new();
         flatten("", value, &mut leaves);
         for (key, v) in leaves {
@@ -173,6 +190,16 @@ impl Config {
                         .and_then(|t| duration::parse(&t))
                         .ok_or_else(|| bad(&key, "a duration such as 30s", v))?;
                 }
+                "http.tls.certificate" => tls_cert = Some(PathBuf::from(text_of(&key, v)?)),
+                "http.tls.key" => tls_key = Some(PathBuf::from(text_of(&key, v)?)),
+                "http.http2.disabled" => {
+                    c.http2 = match v {
+                        Value::Bool(true) => Http2::Disabled,
+                        Value::Bool(false) => Http2::Enabled,
+                        other => return Err(bad(&key, "true or false", other)),
+                    }
+                }
+                k if crate::limits::configure(&mut c.limits, k, v)? => {}
                 "storage.delete.enabled" => {
                     c.deletes = match v {
                         Value::Bool(true) => Deletes::Enabled,
@@ -202,15 +229,33 @@ impl Config {
             }
         }
         c.metrics_path = prometheus.then_some(prometheus_path);
+        c.tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(_), None) => return Err(bad("http.tls.key", "a key file", &Value::Null)),
+            (None, Some(_)) => {
+                return Err(bad(
+                    "http.tls.certificate",
+                    "a certificate file",
+                    &Value::Null,
+                ))
+            }
+        };
         Ok(c)
     }
 
     /// A registry builder with these settings (filesystem storage).
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
-        b.filesystem(&self.root).deletes(self.deletes);
+        b.filesystem(&self.root)
+            .deletes(self.deletes)
+            .http2(self.http2)
+            .limits(self.limits.clone());
         b.metrics_path(self.metrics_path.as_deref())
             .drain_timeout(self.drain_timeout);
+        if let Some((cert, key)) = &self.tls {
+            b.tls(cert, key);
+        }
         if let Some(addr) = &self.debug_addr {
             b.debug_addr(listen_addr(addr));
         }
@@ -262,7 +307,7 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
     }
 }
 
-fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
+pub(crate) fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
     Error::ConfigValue {
         key: key.to_owned(),
         expected,

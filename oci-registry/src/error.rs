@@ -92,6 +92,33 @@ pub enum Error {
         /// How long the check waited.
         waited: std::time::Duration,
     },
+    /// A TLS certificate or key file does not hold what it should.
+    #[error("{} does not hold {expected}", path.display())]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold (`PEM certificates`, `a PEM private key`).
+        expected: &'static str,
+        /// The PEM parser's error, when it found a malformed block rather
+        /// than none.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+    /// A TLS key cannot be used with its certificate (a key of another
+    /// certificate, or of an unsupported kind).
+    #[error("the key {} cannot serve the certificate {}", key.display(), certificate.display())]
+    TlsKey {
+        /// The certificate chain file.
+        certificate: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// The TLS library's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A TLS reload was asked of a registry that serves plain HTTP.
+    #[error("this registry serves plain HTTP: there is no certificate to reload")]
+    TlsOff,
     /// A blocking storage task panicked or was cancelled.
     #[error("a storage task ended without an answer")]
     TaskFailed,

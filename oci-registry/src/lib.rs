@@ -21,8 +21,9 @@
 //!   layout (readable by skopeo and umoci).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`, `http.debug`, `http.draintimeout`) or the same keys in
-//!   TOML, naming every key it ignores.
+//!   `log.level`, `http.debug`, `http.draintimeout`, `http.tls.certificate`,
+//!   `http.tls.key`, `http.http2.disabled`, and our own `http.limits`) or
+//!   the same keys in TOML, naming every key it ignores.
 //! - Operations: one `tracing` event per request (target
 //!   `ocikit_registry::access`: method, route kind, repository, status,
 //!   bytes in and out, duration; never the path, query or headers); on a
@@ -35,9 +36,18 @@
 //!   accepting, lets requests in flight finish until a deadline
 //!   ([`RegistryBuilder::drain_timeout`],
 //!   [`RunningRegistry::shutdown_with_deadline`]) and cuts the rest.
+//! - TLS with rustls ([`RegistryBuilder::tls`]), the certificate read
+//!   again by [`Registry::reload_tls`] (the binary does it on `SIGHUP`)
+//!   without dropping connections; HTTP/2 by ALPN (and h2c with prior
+//!   knowledge), or HTTP/1.1 only ([`Http2`]).
+//! - [`Limits`] against abuse: a header read timeout (slowloris, idle
+//!   keep-alive connections, TLS handshakes), a body timeout on every
+//!   request body, uploads in progress per client address and a token
+//!   bucket per client address (429 `TOOMANYREQUESTS` with
+//!   `Retry-After`), and a body cap on routes that take no body.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection
-//! and rate limits.
+//! Not yet: authentication, TLS client certificates, pull-through
+//! caching and garbage collection.
 //!
 //! # Example
 //!
@@ -75,18 +85,22 @@
 mod config;
 mod error;
 mod health;
+mod limits;
 mod metrics;
 mod name;
 mod registry;
 mod routes;
+mod serve;
 mod state;
 mod storage;
 
 pub use config::Config;
 pub use error::Error;
+pub use limits::{Limits, Rate};
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_MANIFEST_LIMIT, DEFAULT_STORAGE_SIZE_INTERVAL,
 };
+pub use serve::Http2;
 pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};

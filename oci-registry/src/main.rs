@@ -51,6 +51,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let registry = config.builder().build()?;
+        tokio::spawn(reload_on_hangup(registry.clone()));
         tracing::info!(
             "serving {} on {}",
             config.root.display(),
@@ -82,6 +83,21 @@ async fn shutdown() {
         _ => std::future::pending().await,
     }
     tracing::info!("shutting down");
+}
+
+/// Reads the TLS certificate and key again on each SIGHUP; a failed
+/// reload keeps the previous certificate and says why.
+async fn reload_on_hangup(registry: ocikit_registry::Registry) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match registry.reload_tls() {
+            Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+            Err(e) => tracing::error!("SIGHUP: {}; the previous certificate stays", chain(&e)),
+        }
+    }
 }
 
 /// An error and its causes, each once.

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::serve::{Net, NetOptions};
 use crate::state::{Options, State};
-use crate::{Error, FsStorage, MemoryStorage, Storage};
+use crate::{Error, FsStorage, Http2, Limits, MemoryStorage, Storage};
 
 mod ops;
 
@@ -55,6 +56,7 @@ enum Backend {
 pub struct RegistryBuilder {
     backend: Backend,
     options: Options,
+    net: NetOptions,
 }
 
 impl RegistryBuilder {
@@ -106,10 +108,32 @@ impl RegistryBuilder {
         self
     }
 
-    /// Opens the storage.
+    /// Serves HTTPS with the PEM certificate chain at `certificate`
+    /// (leaf first) and the PEM private key at `key`, read by
+    /// [`build`](Self::build) and again by
+    /// [`Registry::reload_tls`]. Default: plain HTTP.
+    pub fn tls(&mut self, certificate: impl Into<PathBuf>, key: impl Into<PathBuf>) -> &mut Self {
+        self.net.tls = Some((certificate.into(), key.into()));
+        self
+    }
+
+    /// Whether HTTP/2 is offered; default [`Http2::Enabled`].
+    pub fn http2(&mut self, http2: Http2) -> &mut Self {
+        self.net.http2 = http2;
+        self
+    }
+
+    /// Timeouts and per-client limits; default [`Limits::default`].
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.net.limits = limits;
+        self
+    }
+
+    /// Opens the storage, and reads the TLS files.
     ///
     /// # Errors
-    /// [`Error::Io`] when the filesystem storage cannot be created.
+    /// [`Error::Io`] when the filesystem storage cannot be created or a
+    /// TLS file cannot be read, [`Error::TlsFile`] and [`Error::TlsKey`].
     pub fn build(&self) -> Result<Registry, Error> {
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
@@ -118,6 +142,7 @@ impl RegistryBuilder {
         };
         Ok(Registry {
             state: Arc::new(State::new(storage, self.options.clone())),
+            net: Arc::new(Net::open(&self.net)?),
         })
     }
 
@@ -145,6 +170,7 @@ impl RegistryBuilder {
 #[derive(Debug, Clone)]
 pub struct Registry {
     state: Arc<State>,
+    net: Arc<Net>,
 }
 
 impl Registry {
@@ -160,12 +186,24 @@ impl Registry {
                 references: References::Required,
                 ops: OpsOptions::default(),
             },
+            net: NetOptions::default(),
         }
     }
 
     /// The registry's storage.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.state.storage
+    }
+
+    /// Reads the TLS certificate and key files again: the next
+    /// handshakes present the new certificate, connections already open
+    /// keep theirs.
+    ///
+    /// # Errors
+    /// As [`RegistryBuilder::build`] for the files, and [`Error::TlsOff`]
+    /// without TLS; the previous certificate stays in use.
+    pub fn reload_tls(&self) -> Result<(), Error> {
+        self.net.tls.as_ref().ok_or(Error::TlsOff)?.reload()
     }
 
     /// Serves on `addr` in a background task until the handle is dropped
@@ -186,6 +224,7 @@ impl Registry {
             let _ = servers.run(async move { rx.await.unwrap_or(drain) }).await;
         });
         Ok(RunningRegistry {
+            registry: self.clone(),
             addr: local,
             debug,
             drain,
@@ -200,7 +239,7 @@ impl Registry {
     /// those still running.
     ///
     /// # Errors
-    /// [`Error::Bind`] and [`Error::Serve`].
+    /// [`Error::Bind`].
     pub async fn serve(
         &self,
         addr: &str,
@@ -235,6 +274,7 @@ async fn bind(addr: &str) -> Result<tokio::net::TcpListener, Error> {
 /// A registry serving in the background; stopped when dropped.
 #[derive(Debug)]
 pub struct RunningRegistry {
+    registry: Registry,
     addr: SocketAddr,
     debug: Option<SocketAddr>,
     drain: std::time::Duration,
@@ -254,9 +294,28 @@ impl RunningRegistry {
         self.addr.to_string()
     }
 
-    /// `http://host:port`, the registry's base URL.
+    /// The registry's base URL: `https://host:port` with TLS, else
+    /// `http://host:port`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.registry.net.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The registry served.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Connections open now, TLS handshakes in progress included.
+    pub fn connections(&self) -> usize {
+        self.registry
+            .net
+            .open
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting connections and waits for requests in flight,

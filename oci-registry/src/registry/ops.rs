@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{bind, Registry, RegistryBuilder, RunningRegistry};
 use crate::metrics::Tracker;
+use crate::serve::Net;
 use crate::state::State;
 use crate::Error;
 
@@ -110,10 +111,17 @@ impl Registry {
             state: self.state.clone(),
             cut: cut.clone(),
         };
-        crate::routes::router(self.state.clone()).layer(axum::middleware::from_fn_with_state(
-            tracker,
-            crate::metrics::track,
-        ))
+        // The limits answer before the routes; the tracker outside them
+        // counts and logs their refusals too.
+        crate::routes::router(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                self.net.guard.clone(),
+                crate::limits::enforce,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                tracker,
+                crate::metrics::track,
+            ))
     }
 
     /// The API on `listener`, and the debug address when configured.
@@ -131,7 +139,7 @@ impl Registry {
             None => None,
         };
         Ok(Servers {
-            api: (listener, self.tracked(&cut)),
+            api: (listener, self.tracked(&cut), self.net.clone()),
             debug: debug.map(|(l, local)| (l, local, debug_router(self.state.clone()))),
             cut,
             drain: self.state.options.ops.drain_timeout,
@@ -166,7 +174,7 @@ fn debug_router(state: Arc<State>) -> axum::Router {
 
 /// The listeners of a registry, ready to serve.
 pub(super) struct Servers {
-    api: (TcpListener, axum::Router),
+    api: (TcpListener, axum::Router, Arc<Net>),
     debug: Option<(TcpListener, SocketAddr, axum::Router)>,
     cut: CancellationToken,
     pub(super) drain: Duration,
@@ -185,9 +193,12 @@ impl Servers {
         stop: impl Future<Output = Duration> + Send,
     ) -> std::io::Result<()> {
         let graceful = CancellationToken::new();
-        let api = axum::serve(self.api.0, self.api.1)
-            .with_graceful_shutdown(graceful.clone().cancelled_owned())
-            .into_future();
+        let graceful_api = graceful.clone();
+        let (listener, router, net) = self.api;
+        let api = async move {
+            crate::serve::run(listener, router, net, graceful_api.cancelled_owned()).await;
+            Ok::<(), std::io::Error>(())
+        };
         let debug = self.debug.map(|(l, _, r)| {
             axum::serve(l, r).with_graceful_shutdown(graceful.clone().cancelled_owned())
         });

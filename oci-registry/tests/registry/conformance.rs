@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn suite() -> Option<PathBuf> {
+pub(crate) fn suite() -> Option<PathBuf> {
     let path = std::env::var_os("OCIKIT_CONFORMANCE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -35,7 +35,7 @@ impl Drop for Server {
 }
 
 /// The count on the result block's line `name....: N`.
-fn count(report: &str, name: &str) -> Option<u32> {
+pub(crate) fn count(report: &str, name: &str) -> Option<u32> {
     let block = &report[report.find("OCI Conformance Result")?..];
     block
         .lines()

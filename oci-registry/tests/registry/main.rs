@@ -14,12 +14,15 @@ mod containerd;
 mod distribution;
 mod drain;
 mod errors;
+mod limits;
 mod ops;
 mod oras;
 mod peer;
 mod podman;
+mod served;
 mod skopeo;
 mod support;
+mod tls;
 
 fn main() {
     testkit::run(&[
@@ -36,5 +39,7 @@ fn main() {
         distribution::TESTS,
         ops::TESTS,
         drain::TESTS,
+        tls::TESTS,
+        limits::TESTS,
     ]);
 }
