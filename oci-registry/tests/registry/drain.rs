@@ -59,7 +59,7 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "version = \"0.1\"\n[storage.filesystem]\nrootdirectory = \"{}\"\n[http]\naddr = \"127.0.0.1:{port}\"\ndraintimeout = \"{drain}\"\n[http.debug]\naddr = \"127.0.0.1:{debug_port}\"\n[http.debug.prometheus]\nenabled = true\n",
+                "version = \"0.1\"\nfoo = 1\n[storage.filesystem]\nrootdirectory = \"{}\"\n[http]\naddr = \"127.0.0.1:{port}\"\ndraintimeout = \"{drain}\"\n[http.debug]\naddr = \"127.0.0.1:{debug_port}\"\n[http.debug.prometheus]\nenabled = true\n",
                 dir.path().join("data").display()
             ),
         )
@@ -202,6 +202,7 @@ fn sigterm_lets_a_slow_upload_finish_within_the_deadline() {
     ] {
         assert!(line.contains(field), "{field} in {line}");
     }
+    assert!(log.contains("unknown key foo is ignored"), "{log}");
     let session = location.rsplit('/').next().unwrap();
     assert!(!log.contains(session), "the session id is logged: {log}");
     assert!(!log.contains("c2VjcmV0"), "credentials are logged: {log}");

@@ -39,7 +39,18 @@ pub(crate) fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
         let (series, value) = line.rsplit_once(' ').expect("sample and value");
         let name = series.split('{').next().unwrap();
         assert!(name_ok(name), "{line}");
-        assert!(typed.contains_key(name), "{name} sampled before its TYPE");
+        // Summaries and histograms sample NAME_sum, NAME_count, NAME_bucket.
+        let family = ["_sum", "_count", "_bucket"]
+            .iter()
+            .filter_map(|suffix| name.strip_suffix(suffix))
+            .find(|f| {
+                matches!(
+                    typed.get(*f).map(String::as_str),
+                    Some("summary" | "histogram")
+                )
+            })
+            .unwrap_or(name);
+        assert!(typed.contains_key(family), "{name} sampled before its TYPE");
         if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
             let inner = labels
                 .strip_prefix('{')
@@ -284,9 +295,64 @@ async fn odd_metrics_paths_are_served_as_written() {
     assert_eq!(status("/debug/health").await, 200);
 }
 
+/// The same `http.debug` section means the same to Distribution and to
+/// us: health at `/debug/health` answering `{}`, Prometheus text at the
+/// configured path, both on the debug address only.
+async fn debug_keys_mean_what_they_mean_to_distribution() {
+    let section = |port: u16| {
+        format!("  debug:\n    addr: 127.0.0.1:{port}\n    prometheus:\n      enabled: true\n      path: /prom\n")
+    };
+    let peer_port = testkit::registry::free_port();
+    let Some(peer) = testkit::registry::Registry::start_with(&section(peer_port)) else {
+        return;
+    };
+    let ours_port = testkit::registry::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\n{}",
+        dir.path().display(),
+        section(ours_port)
+    );
+    let config = ocikit_registry::Config::from_yaml(&yaml, "c.yml".as_ref()).unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let ours = config.builder().spawn("127.0.0.1:0").await.unwrap();
+    assert_eq!(ours.debug_addr().unwrap().port(), ours_port);
+    let h = http();
+    for (api, debug) in [
+        (peer.addr.clone(), format!("127.0.0.1:{peer_port}")),
+        (ours.host(), format!("127.0.0.1:{ours_port}")),
+    ] {
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(&debug).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{debug} never listened"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let health = h
+            .get(format!("http://{debug}/debug/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200, "{debug}");
+        assert_eq!(health.text().await.unwrap(), "{}", "{debug}");
+        let prom = h.get(format!("http://{debug}/prom")).send().await.unwrap();
+        assert_eq!(prom.status(), 200, "{debug}");
+        assert!(prom.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        parse_prometheus(&prom.text().await.unwrap());
+        let on_api = h.get(format!("http://{api}/prom")).send().await.unwrap();
+        assert_eq!(on_api.status(), 404, "{api}: metrics on the API listener");
+    }
+}
+
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     async metrics_count_a_push_and_a_pull,
     the_storage_size_is_cached_for_its_interval,
     health_fails_when_the_storage_is_gone,
     odd_metrics_paths_are_served_as_written,
+    debug_keys_mean_what_they_mean_to_distribution,
 ];
