@@ -1,13 +1,17 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `storage.filesystem.rootdirectory`,
-//! `storage.delete.enabled` and `log.level`. Other keys are reported by
-//! name in [`Config::warnings`], so an operator sees what is ignored.
+//! `storage.delete.enabled`, `storage.maintenance.uploadpurging.*`,
+//! `log.level`, and our own `storage.maintenance.garbagecollect.*`
+//! (`enabled`, `interval`, `graceperiod`, `deleteuntagged`, `dryrun`:
+//! periodic online garbage collection, off by default). Other keys are
+//! reported by name in [`Config::warnings`], so an operator sees what is
+//! ignored.
 
 use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, RegistryBuilder};
+use crate::{Deletes, Error, GcOptions, GcSchedule, RegistryBuilder, UploadPurging};
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
@@ -35,7 +39,7 @@ const NOT_YET: &[&str] = &[
     "log.accesslog",
     "log.hooks",
     "storage.cache",
-    "storage.maintenance",
+    "storage.maintenance.readonly",
     "storage.redirect",
     "storage.tag",
     "storage.inmemory",
@@ -57,6 +61,16 @@ pub struct Config {
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: String,
+    /// `storage.maintenance.uploadpurging`: on by default, with
+    /// [`UploadPurging::new`]'s settings; `None` when disabled.
+    pub upload_purging: Option<UploadPurging>,
+    /// `storage.maintenance.garbagecollect` when `enabled`: periodic
+    /// collection while serving; `None` (the default) otherwise.
+    pub garbage_collection: Option<GcSchedule>,
+    /// The collection options of `storage.maintenance.garbagecollect`
+    /// (`graceperiod`, `deleteuntagged`, `dryrun`), enabled or not: what
+    /// `ocikit-registry garbage-collect` starts from.
+    pub gc_options: GcOptions,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -101,8 +115,12 @@ impl Config {
             root: "/var/lib/registry".into(),
             deletes: Deletes::Disabled,
             log_level: "info".into(),
+            upload_purging: None,
+            garbage_collection: None,
+            gc_options: GcOptions::new(),
             warnings: Vec::new(),
         };
+        let mut maintenance = crate::gc::config::Keys::default();
         let mut leaves = Vec::new();
         flatten("", &value, &mut leaves);
         for (key, v) in leaves {
@@ -125,6 +143,7 @@ impl Config {
                     }
                     c.log_level = level;
                 }
+                k if maintenance.apply(k, v)? => {}
                 other => {
                     let known = NOT_YET
                         .iter()
@@ -139,6 +158,10 @@ impl Config {
                 }
             }
         }
+        c.upload_purging = maintenance.upload_purging();
+        let (gc, enabled) = maintenance.garbage_collection();
+        c.gc_options = gc.options.clone();
+        c.garbage_collection = enabled.then_some(gc);
         Ok(c)
     }
 
@@ -146,6 +169,8 @@ impl Config {
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
         b.filesystem(&self.root).deletes(self.deletes);
+        b.upload_purging(self.upload_purging.clone())
+            .garbage_collection(self.garbage_collection.clone());
         b
     }
 

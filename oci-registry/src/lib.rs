@@ -61,6 +61,7 @@
 
 mod config;
 mod error;
+mod gc;
 mod name;
 mod registry;
 mod routes;
@@ -69,8 +70,14 @@ mod storage;
 
 pub use config::Config;
 pub use error::Error;
+pub use gc::{
+    GcOptions, GcReport, GcSchedule, RemovedBlob, RemovedManifest, RemovedUpload, UploadPurging,
+    DEFAULT_GRACE,
+};
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
 };
-pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};
+pub use storage::{
+    BlobContent, FsStorage, MemoryStorage, Storage, StoredBlob, StoredManifest, UploadSession,
+};

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::gc::Scope;
 use crate::state::{Options, State};
-use crate::{Error, FsStorage, MemoryStorage, Storage};
+use crate::UploadPurging;
+use crate::{Error, FsStorage, GcOptions, GcReport, GcSchedule, MemoryStorage, Storage};
 
 /// Whether the registry accepts `DELETE` of manifests, tags and blobs
 /// (Distribution's `storage.delete.enabled`). When disabled, deletes are
@@ -101,6 +103,21 @@ impl RegistryBuilder {
         self
     }
 
+    /// Removes idle upload sessions periodically while serving (see
+    /// [`UploadPurging`]); default `None` (`ocikit-registry serve` follows
+    /// the config file, on by default as Distribution).
+    pub fn upload_purging(&mut self, purging: Option<UploadPurging>) -> &mut Self {
+        self.options.maintenance.uploads = purging;
+        self
+    }
+
+    /// Collects garbage periodically while serving (see
+    /// [`Registry::collect_garbage`]); default `None`.
+    pub fn garbage_collection(&mut self, schedule: Option<GcSchedule>) -> &mut Self {
+        self.options.maintenance.gc = schedule;
+        self
+    }
+
     /// Opens the storage.
     ///
     /// # Errors
@@ -153,6 +170,7 @@ impl Registry {
                 manifest_limit: DEFAULT_MANIFEST_LIMIT,
                 chunk_min_length: None,
                 references: References::Required,
+                maintenance: Default::default(),
             },
         }
     }
@@ -160,6 +178,17 @@ impl Registry {
     /// The registry's storage.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.state.storage
+    }
+
+    /// Removes (or, with [`GcOptions::dry_run`], lists) the blobs no
+    /// manifest references, untagged manifests and idle upload sessions
+    /// as `options` ask, while the registry serves. See [`GcOptions`] for
+    /// the guarantee given to clients pushing meanwhile.
+    ///
+    /// # Errors
+    /// When the storage fails; what was removed until then stays removed.
+    pub async fn collect_garbage(&self, options: GcOptions) -> Result<GcReport, Error> {
+        crate::gc::run(&self.state, options, Scope::Everything).await
     }
 
     fn router(&self) -> axum::Router {
@@ -179,7 +208,9 @@ impl Registry {
         })?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = self.router();
+        let maintenance = crate::gc::start(&self.state);
         let task = tokio::spawn(async move {
+            let _maintenance = maintenance;
             let _ = axum::serve(listener, router)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
@@ -205,6 +236,7 @@ impl Registry {
     ) -> Result<(), Error> {
         let listener = bind(addr).await?;
         tracing::debug!(addr = %addr, "serving");
+        let _maintenance = crate::gc::start(&self.state);
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
