@@ -11,11 +11,16 @@ mod client;
 mod concurrency;
 mod conformance;
 mod containerd;
+mod crash;
 mod distribution;
 mod errors;
+mod expiry;
+mod gc;
+mod leaks;
 mod oras;
 mod peer;
 mod podman;
+mod push;
 mod skopeo;
 mod support;
 
@@ -32,5 +37,9 @@ fn main() {
         containerd::TESTS,
         oras::TESTS,
         distribution::TESTS,
+        gc::TESTS,
+        expiry::TESTS,
+        crash::TESTS,
+        leaks::TESTS,
     ]);
 }
