@@ -18,13 +18,24 @@
 //!   [`FsStorage`], where blobs are stored once across repositories,
 //!   every file is written to a temp file, synced and renamed, upload
 //!   sessions survive a restart, and each repository is a plain OCI image
-//!   layout (readable by skopeo and umoci).
+//!   layout (readable by skopeo and umoci). A crash (`kill -9`) at any
+//!   point leaves a store that opens with every blob whole; the temp
+//!   files it left are removed when the store is next opened alone.
+//! - Online garbage collection ([`Registry::collect_garbage`], periodic
+//!   with [`RegistryBuilder::garbage_collection`], or
+//!   `ocikit-registry garbage-collect CONFIG [--dry-run]
+//!   [--delete-untagged]` beside a running server): blobs no manifest
+//!   references, optionally untagged manifests, with a dry run; a blob a
+//!   client was told exists is kept for a grace period (see
+//!   [`GcOptions`]). Idle upload sessions expire
+//!   ([`RegistryBuilder::upload_purging`]).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `storage.maintenance.uploadpurging`, `log.level`, and our
+//!   `storage.maintenance.garbagecollect`), naming every key it ignores.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection,
-//! metrics and rate limits.
+//! Not yet: authentication, TLS, pull-through caching, metrics and rate
+//! limits; read-only mode (`storage.maintenance.readonly`).
 //!
 //! # Example
 //!
@@ -50,7 +61,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! As a server, `ocikit-registry serve config.yml`.
+//! As a server, `ocikit-registry serve config.yml`; to collect garbage,
+//! `ocikit-registry garbage-collect config.yml --dry-run` (safe while
+//! the server runs).
 //!
 //! [distribution-spec]: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
 #![cfg_attr(docsrs, feature(doc_cfg))]

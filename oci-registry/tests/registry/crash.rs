@@ -216,6 +216,28 @@ fn verify_store(root: &Path) -> usize {
     manifests
 }
 
+fn count(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// The temp files under `root` (the next start removes them).
+fn leftovers(root: &Path) -> usize {
+    let mut n = count(&root.join("_tmp"));
+    let mut stack = vec![root.join("repositories"), root.join("_uploads")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.starts_with(".ocikit-") || dir.ends_with(".ocikit/tmp") {
+                n += 1;
+            } else if p.is_dir() && name != "blobs" {
+                stack.push(p);
+            }
+        }
+    }
+    n
+}
+
 /// Nothing of an interrupted write is left: no temp file anywhere, and
 /// every upload folder is a whole session.
 fn assert_no_leftovers(root: &Path) {
@@ -280,7 +302,11 @@ fn kill_9_during_concurrent_pushes_leaves_a_whole_store() {
             rt.block_on(w).unwrap();
         }
         let manifests = verify_store(&root);
-        eprintln!("round {round}: {manifests} manifests stored before the kill");
+        eprintln!(
+            "round {round}: {manifests} manifests stored before the kill, {} temp files and {} upload folders left",
+            leftovers(&root),
+            count(&root.join("_uploads"))
+        );
     }
     let server = Server::start(dir.path(), "");
     assert_no_leftovers(&root);

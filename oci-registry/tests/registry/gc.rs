@@ -45,7 +45,7 @@ struct Scene {
 async fn scene(p: &Pusher) -> Scene {
     let shared = p.blob("a", &noise(50_000, 1)).await;
     let a = p
-        .image("a", Some("v1"), 1, &[40_000], &[shared.clone()])
+        .image("a", Some("v1"), 1, &[40_000], std::slice::from_ref(&shared))
         .await;
     for d in [&shared.digest, &a.layers[0].digest] {
         let resp =
@@ -56,11 +56,17 @@ async fn scene(p: &Pusher) -> Scene {
         assert_eq!(resp.status(), 201);
     }
     let b = p
-        .image("b", Some("v1"), 2, &[30_000], &[shared.clone()])
+        .image("b", Some("v1"), 2, &[30_000], std::slice::from_ref(&shared))
         .await;
     let orphan = p.blob("a", &noise(10_000, 9)).await;
     let old = p
-        .image("b", Some("old"), 3, &[20_000], &[shared.clone()])
+        .image(
+            "b",
+            Some("old"),
+            3,
+            &[20_000],
+            std::slice::from_ref(&shared),
+        )
         .await;
     p.delete_manifest("b", &old.manifest.digest).await;
     let mut garbage: BTreeSet<Digest> = old.digests().into_iter().collect();

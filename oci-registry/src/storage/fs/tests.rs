@@ -148,20 +148,27 @@ fn an_old_blob_goes_from_every_repository_and_a_promised_one_stays() {
     assert!(s.link_blob(&b, &d).unwrap());
     let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     assert!(
-        s.remove_blobs(&[d.clone()], hour_ago).unwrap().is_empty(),
+        s.remove_blobs(std::slice::from_ref(&d), hour_ago)
+            .unwrap()
+            .is_empty(),
         "just stored"
     );
     backdate(&s, &d);
     assert_eq!(s.promise_blob(&b, &d).unwrap(), Some(5));
     assert!(
-        s.remove_blobs(&[d.clone()], hour_ago).unwrap().is_empty(),
+        s.remove_blobs(std::slice::from_ref(&d), hour_ago)
+            .unwrap()
+            .is_empty(),
         "promised"
     );
     backdate(&s, &d);
     let listed = s.stored_blobs().unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].promised < hour_ago);
-    assert_eq!(s.remove_blobs(&[d.clone()], hour_ago).unwrap(), [d.clone()]);
+    assert_eq!(
+        s.remove_blobs(std::slice::from_ref(&d), hour_ago).unwrap(),
+        vec![d.clone()]
+    );
     for r in [&a, &b] {
         assert_eq!(s.blob_size(r, &d).unwrap(), None);
     }

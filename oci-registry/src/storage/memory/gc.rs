@@ -106,10 +106,16 @@ mod tests {
         let d = push(&s, &a, b"layer");
         assert!(s.link_blob(&b, &d).unwrap());
         let before = std::time::SystemTime::now() - Duration::from_secs(60);
-        assert!(s.remove_blobs(&[d.clone()], before).unwrap().is_empty());
+        assert!(s
+            .remove_blobs(std::slice::from_ref(&d), before)
+            .unwrap()
+            .is_empty());
         assert_eq!(s.promise_blob(&a, &d).unwrap(), Some(5));
         let after = std::time::SystemTime::now() + Duration::from_secs(1);
-        assert_eq!(s.remove_blobs(&[d.clone()], after).unwrap(), [d.clone()]);
+        assert_eq!(
+            s.remove_blobs(std::slice::from_ref(&d), after).unwrap(),
+            vec![d.clone()]
+        );
         assert_eq!(s.blob_size(&a, &d).unwrap(), None);
         assert_eq!(
             s.blob_size(&b, &d).unwrap(),
