@@ -6,7 +6,10 @@
 //! `http.draintimeout`, and our own `http.limits` (see
 //! [`Limits`](crate::Limits): `headertimeout`, `bodytimeout`,
 //! `uploadsperclient`, `smallbodylimit`, `ratelimit.persecond`,
-//! `ratelimit.burst`); or the same keys in TOML (a file named `*.toml`).
+//! `ratelimit.burst`), `storage.maintenance.uploadpurging.*` and our own
+//! `storage.maintenance.garbagecollect.*` (`enabled`, `interval`,
+//! `graceperiod`, `deleteuntagged`, `dryrun`: periodic online garbage
+//! collection, off by default); or the same keys in TOML (a file named `*.toml`).
 //! Other keys are reported by name in [`Config::warnings`], so an
 //! operator sees what is ignored.
 
@@ -15,9 +18,9 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, Http2, Limits, RegistryBuilder};
+use crate::{Deletes, Error, GcOptions, GcSchedule, Http2, Limits, RegistryBuilder, UploadPurging};
 
-mod duration;
+pub(crate) mod duration;
 mod toml;
 
 /// Keys Distribution knows that this registry does not act on yet.
@@ -46,7 +49,7 @@ const NOT_YET: &[&str] = &[
     "log.accesslog",
     "log.hooks",
     "storage.cache",
-    "storage.maintenance",
+    "storage.maintenance.readonly",
     "storage.redirect",
     "storage.tag",
     "storage.inmemory",
@@ -87,6 +90,16 @@ pub struct Config {
     pub http2: Http2,
     /// Our `http.limits` keys; default [`Limits::default`].
     pub limits: Limits,
+    /// `storage.maintenance.uploadpurging`: on by default, with
+    /// [`UploadPurging::new`]'s settings; `None` when disabled.
+    pub upload_purging: Option<UploadPurging>,
+    /// `storage.maintenance.garbagecollect` when `enabled`: periodic
+    /// collection while serving; `None` (the default) otherwise.
+    pub garbage_collection: Option<GcSchedule>,
+    /// The collection options of `storage.maintenance.garbagecollect`
+    /// (`graceperiod`, `deleteuntagged`, `dryrun`), enabled or not: what
+    /// `ocikit-registry garbage-collect` starts from.
+    pub gc_options: GcOptions,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -164,8 +177,12 @@ impl Config {
             tls: None,
             http2: Http2::Enabled,
             limits: Limits::default(),
+            upload_purging: None,
+            garbage_collection: None,
+            gc_options: GcOptions::new(),
             warnings: Vec::new(),
         };
+        let mut maintenance = crate::gc::config::Keys::default();
         let (mut prometheus, mut prometheus_path) = (false, "/metrics".to_owned());
         let (mut tls_cert, mut tls_key) = (None, None);
         let mut leaves = Vec::new();
@@ -214,6 +231,7 @@ impl Config {
                     }
                     c.log_level = level;
                 }
+                k if maintenance.apply(k, v)? => {}
                 other => {
                     let known = NOT_YET
                         .iter()
@@ -241,6 +259,10 @@ impl Config {
                 ))
             }
         };
+        c.upload_purging = maintenance.upload_purging();
+        let (gc, enabled) = maintenance.garbage_collection();
+        c.gc_options = gc.options.clone();
+        c.garbage_collection = enabled.then_some(gc);
         Ok(c)
     }
 
@@ -259,6 +281,8 @@ impl Config {
         if let Some(addr) = &self.debug_addr {
             b.debug_addr(listen_addr(addr));
         }
+        b.upload_purging(self.upload_purging.clone())
+            .garbage_collection(self.garbage_collection.clone());
         b
     }
 

@@ -18,12 +18,24 @@
 //!   [`FsStorage`], where blobs are stored once across repositories,
 //!   every file is written to a temp file, synced and renamed, upload
 //!   sessions survive a restart, and each repository is a plain OCI image
-//!   layout (readable by skopeo and umoci).
+//!   layout (readable by skopeo and umoci). A crash (`kill -9`) at any
+//!   point leaves a store that opens with every blob whole; the temp
+//!   files it left are removed when the store is next opened alone.
+//! - Online garbage collection ([`Registry::collect_garbage`], periodic
+//!   with [`RegistryBuilder::garbage_collection`], or
+//!   `ocikit-registry garbage-collect CONFIG [--dry-run]
+//!   [--delete-untagged]` beside a running server): blobs no manifest
+//!   references, optionally untagged manifests, with a dry run; a blob a
+//!   client was told exists is kept for a grace period (see
+//!   [`GcOptions`]). Idle upload sessions expire
+//!   ([`RegistryBuilder::upload_purging`]).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
 //!   `log.level`, `http.debug`, `http.draintimeout`, `http.tls.certificate`,
-//!   `http.tls.key`, `http.http2.disabled`, and our own `http.limits`) or
-//!   the same keys in TOML, naming every key it ignores.
+//!   `http.tls.key`, `http.http2.disabled`,
+//!   `storage.maintenance.uploadpurging`, and our own `http.limits` and
+//!   `storage.maintenance.garbagecollect`) or the same keys in TOML,
+//!   naming every key it ignores.
 //! - Operations: one `tracing` event per request (target
 //!   `ocikit_registry::access`: method, route kind, repository, status,
 //!   bytes in and out, duration; never the path, query or headers); on a
@@ -47,7 +59,7 @@
 //!   `Retry-After`), and a body cap on routes that take no body.
 //!
 //! Not yet: authentication, TLS client certificates, pull-through
-//! caching and garbage collection.
+//! caching; read-only mode (`storage.maintenance.readonly`).
 //!
 //! # Example
 //!
@@ -73,7 +85,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! As a server, `ocikit-registry serve config.yml`.
+//! As a server, `ocikit-registry serve config.yml`; to collect garbage,
+//! `ocikit-registry garbage-collect config.yml --dry-run` (safe while
+//! the server runs).
 //!
 //! [distribution-spec]: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -84,6 +98,7 @@
 
 mod config;
 mod error;
+mod gc;
 mod health;
 mod limits;
 mod metrics;
@@ -96,6 +111,10 @@ mod storage;
 
 pub use config::Config;
 pub use error::Error;
+pub use gc::{
+    GcOptions, GcReport, GcSchedule, RemovedBlob, RemovedManifest, RemovedUpload, UploadPurging,
+    DEFAULT_GRACE,
+};
 pub use limits::{Limits, Rate};
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
@@ -103,4 +122,6 @@ pub use registry::{
     DEFAULT_MANIFEST_LIMIT, DEFAULT_STORAGE_SIZE_INTERVAL,
 };
 pub use serve::Http2;
-pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};
+pub use storage::{
+    BlobContent, FsStorage, MemoryStorage, Storage, StoredBlob, StoredManifest, UploadSession,
+};

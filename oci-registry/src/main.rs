@@ -1,19 +1,29 @@
 //! `ocikit-registry serve CONFIG`: an OCI registry from CNCF
 //! Distribution's configuration file (or its TOML form, `*.toml`). On
 //! SIGTERM or SIGINT it drains requests in flight until
-//! `http.draintimeout`, then exits.
+//! `http.draintimeout`, then exits. `ocikit-registry garbage-collect
+//! CONFIG [--dry-run] [--delete-untagged]`: one garbage collection of its
+//! store, safe while the server runs.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 use ocikit_registry::Config;
 
-const USAGE: &str = "usage: ocikit-registry serve CONFIG.yml|CONFIG.toml";
+#[path = "cli/garbage_collect.rs"]
+mod garbage_collect;
+
+const USAGE: &str = "usage: ocikit-registry serve CONFIG.yml|CONFIG.toml\n       ocikit-registry garbage-collect CONFIG.yml|CONFIG.toml [--dry-run] [--delete-untagged]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut gc_flags = None;
     let path = match args.as_slice() {
         [cmd, path] if cmd == "serve" => path.clone(),
+        [cmd, path, flags @ ..] if cmd == "garbage-collect" => {
+            gc_flags = Some(flags.to_vec());
+            path.clone()
+        }
         [flag] if flag == "--help" || flag == "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -38,6 +48,12 @@ fn main() -> ExitCode {
         .init();
     for w in &config.warnings {
         tracing::warn!("{path}: {w}");
+    }
+    if let Some(flags) = gc_flags {
+        return garbage_collect::run(&config, &flags).unwrap_or_else(|e| {
+            tracing::error!("{}", chain(&e));
+            ExitCode::FAILURE
+        });
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

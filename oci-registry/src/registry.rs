@@ -5,9 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::gc::Scope;
 use crate::serve::{Net, NetOptions};
 use crate::state::{Options, State};
-use crate::{Error, FsStorage, Http2, Limits, MemoryStorage, Storage};
+use crate::{
+    Error, FsStorage, GcOptions, GcReport, GcSchedule, Http2, Limits, MemoryStorage, Storage,
+    UploadPurging,
+};
 
 mod ops;
 
@@ -108,6 +112,21 @@ impl RegistryBuilder {
         self
     }
 
+    /// Removes idle upload sessions periodically while serving (see
+    /// [`UploadPurging`]); default `None` (`ocikit-registry serve` follows
+    /// the config file, on by default as Distribution).
+    pub fn upload_purging(&mut self, purging: Option<UploadPurging>) -> &mut Self {
+        self.options.maintenance.uploads = purging;
+        self
+    }
+
+    /// Collects garbage periodically while serving (see
+    /// [`Registry::collect_garbage`]); default `None`.
+    pub fn garbage_collection(&mut self, schedule: Option<GcSchedule>) -> &mut Self {
+        self.options.maintenance.gc = schedule;
+        self
+    }
+
     /// Serves HTTPS with the PEM certificate chain at `certificate`
     /// (leaf first) and the PEM private key at `key`, read by
     /// [`build`](Self::build) and again by
@@ -185,6 +204,7 @@ impl Registry {
                 chunk_min_length: None,
                 references: References::Required,
                 ops: OpsOptions::default(),
+                maintenance: Default::default(),
             },
             net: NetOptions::default(),
         }
@@ -206,6 +226,17 @@ impl Registry {
         self.net.tls.as_ref().ok_or(Error::TlsOff)?.reload()
     }
 
+    /// Removes (or, with [`GcOptions::dry_run`], lists) the blobs no
+    /// manifest references, untagged manifests and idle upload sessions
+    /// as `options` ask, while the registry serves. See [`GcOptions`] for
+    /// the guarantee given to clients pushing meanwhile.
+    ///
+    /// # Errors
+    /// When the storage fails; what was removed until then stays removed.
+    pub async fn collect_garbage(&self, options: GcOptions) -> Result<GcReport, Error> {
+        crate::gc::run(&self.state, options, Scope::Everything).await
+    }
+
     /// Serves on `addr` in a background task until the handle is dropped
     /// or [`RunningRegistry::shutdown`] is called.
     ///
@@ -220,7 +251,9 @@ impl Registry {
         let (tx, rx) = tokio::sync::oneshot::channel::<std::time::Duration>();
         let servers = self.servers(listener).await?;
         let (debug, drain) = (servers.debug_addr(), servers.drain);
+        let maintenance = crate::gc::start(&self.state);
         let task = tokio::spawn(async move {
+            let _maintenance = maintenance;
             let _ = servers.run(async move { rx.await.unwrap_or(drain) }).await;
         });
         Ok(RunningRegistry {
@@ -247,6 +280,7 @@ impl Registry {
     ) -> Result<(), Error> {
         let listener = bind(addr).await?;
         tracing::debug!(addr = %addr, "serving");
+        let _maintenance = crate::gc::start(&self.state);
         let servers = self.servers(listener).await?;
         let drain = servers.drain;
         servers

@@ -17,6 +17,7 @@ pub(crate) struct Options {
     pub(crate) chunk_min_length: Option<u64>,
     pub(crate) references: References,
     pub(crate) ops: crate::registry::OpsOptions,
+    pub(crate) maintenance: crate::gc::Maintenance,
 }
 
 #[derive(Debug)]
@@ -98,6 +99,34 @@ impl State {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+    }
+
+    /// True while a request holds session `id` (the upload purge leaves
+    /// it alone).
+    pub(crate) fn session_busy(&self, id: &str) -> bool {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.get(id).is_some_and(|l| l.try_lock().is_err())
+    }
+
+    /// The sessions whose hash state or lock is kept in memory.
+    pub(crate) fn known_sessions(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .hashers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        ids.extend(
+            self.sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .keys()
+                .cloned(),
+        );
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// Waits until no other request uses session `id`, and holds it until

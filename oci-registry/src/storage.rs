@@ -43,6 +43,23 @@ pub struct UploadSession {
     pub size: u64,
     /// When the session started.
     pub started: SystemTime,
+    /// When bytes were last added (the start, before any): an upload idle
+    /// since longer than its purge age is removed.
+    pub updated: SystemTime,
+}
+
+/// A stored blob as the garbage collector sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredBlob {
+    /// Its digest.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The last time it was promised to a client (stored, found by
+    /// `HEAD`, mounted, or named by a manifest that was put): the
+    /// collector keeps it for a grace period after that.
+    pub promised: SystemTime,
 }
 
 /// A manifest as it was pushed: its exact bytes and `Content-Type`.
@@ -252,5 +269,79 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// When the backend cannot be read.
     fn usage(&self) -> Result<Option<u64>, Error> {
         Ok(None)
+    }
+
+    /// The size of the blob `digest` when it is linked in `repo`, after
+    /// recording that it was promised to a client now (a `HEAD` answered
+    /// 200, or a reference of a manifest being put): the garbage collector
+    /// keeps it for its grace period from now. The check and the record
+    /// are one step against [`Storage::remove_blobs`]. The default only
+    /// checks (a backend without collection needs no promises).
+    ///
+    /// # Errors
+    /// When the backend cannot be read or written.
+    fn promise_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>, Error> {
+        self.blob_size(repo, digest)
+    }
+
+    /// Every stored blob (manifests included), for the garbage collector.
+    /// The default lists none: a backend that does not implement
+    /// collection is never swept.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn stored_blobs(&self) -> Result<Vec<StoredBlob>, Error> {
+        Ok(Vec::new())
+    }
+
+    /// The digests of every manifest of `repo`, tagged or not.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn manifest_digests(&self, repo: &RepositoryName) -> Result<Vec<Digest>, Error> {
+        let _ = repo;
+        Ok(Vec::new())
+    }
+
+    /// Removes each blob of `digests` (its data and its links in every
+    /// repository) that was not promised since `unpromised_since`,
+    /// checking that and removing it in one step against
+    /// [`Storage::promise_blob`] and the methods that store or link
+    /// blobs; returns the blobs removed. The default removes none.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn remove_blobs(
+        &self,
+        digests: &[Digest],
+        unpromised_since: SystemTime,
+    ) -> Result<Vec<Digest>, Error> {
+        let _ = (digests, unpromised_since);
+        Ok(Vec::new())
+    }
+
+    /// Removes the manifest `digest` of `repo` when no tag points at it
+    /// and it was not promised since `unpromised_since` (checked in one
+    /// step with the removal, as [`Storage::remove_blobs`]); false when
+    /// it stays. The default removes none.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn remove_untagged_manifest(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        unpromised_since: SystemTime,
+    ) -> Result<bool, Error> {
+        let _ = (repo, digest, unpromised_since);
+        Ok(false)
+    }
+
+    /// Every upload session. The default lists none.
+    ///
+    /// # Errors
+    /// When the backend cannot be read.
+    fn uploads(&self) -> Result<Vec<UploadSession>, Error> {
+        Ok(Vec::new())
     }
 }

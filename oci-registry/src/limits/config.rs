@@ -65,7 +65,7 @@ fn duration(key: &str, v: &Value) -> Result<Duration, Error> {
     let wrong = || bad(key, "a duration such as 30s, 1m30s or 500ms", v);
     let d = match v {
         Value::Number(n) => Duration::from_secs(n.as_u64().ok_or_else(wrong)?),
-        Value::String(s) => parse_go(s).ok_or_else(wrong)?,
+        Value::String(s) => crate::config::duration::parse(s).ok_or_else(wrong)?,
         _ => return Err(wrong()),
     };
     if d.is_zero() {
@@ -74,54 +74,17 @@ fn duration(key: &str, v: &Value) -> Result<Duration, Error> {
     Ok(d)
 }
 
-fn parse_go(s: &str) -> Option<Duration> {
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = Duration::ZERO;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        let n: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let part = match &rest[..unit] {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.checked_mul(60)?),
-            "h" => Duration::from_secs(n.checked_mul(3600)?),
-            _ => return None,
-        };
-        total = total.checked_add(part)?;
-        rest = &rest[unit..];
-    }
-    Some(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn go_durations_are_read() {
-        assert_eq!(parse_go("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_go("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_go("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_go("250ms"), Some(Duration::from_millis(250)));
-        for bad in ["", "s", "10", "10x", "1.5s", "-1s", "99999999999999999999h"] {
-            assert_eq!(parse_go(bad), None, "{bad}");
-        }
-    }
-
     proptest::proptest! {
         #[test]
         fn durations_never_panic_and_round_trip(s in "\\PC*", h in 0u64..1000, m in 0u64..60, sec in 0u64..60, ms in 0u64..1000) {
-            let _ = parse_go(&s);
+            let _ = crate::config::duration::parse(&s);
             let text = format!("{h}h{m}m{sec}s{ms}ms");
             let expected = Duration::from_secs(h * 3600 + m * 60 + sec) + Duration::from_millis(ms);
-            proptest::prop_assert_eq!(parse_go(&text), Some(expected));
+            proptest::prop_assert_eq!(crate::config::duration::parse(&text), Some(expected));
         }
     }
 

@@ -161,11 +161,11 @@ async fn put(call: Call, name: RepositoryName, reference: Reference) -> Result<R
     call.state
         .run(move |s| {
             for (is_manifest, child) in &children {
-                let present = if *is_manifest {
-                    s.manifest(&n, child)?.is_some()
-                } else {
-                    s.blob_size(&n, child)?.is_some()
-                };
+                // Promised first (kept by the collector from now), then
+                // checked: a reference found here is not collected
+                // before the manifest is stored.
+                let present = s.promise_blob(&n, child)?.is_some()
+                    && (!*is_manifest || s.manifest(&n, child)?.is_some());
                 if !present {
                     return Ok(Err(child.clone()));
                 }

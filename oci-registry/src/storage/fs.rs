@@ -9,6 +9,7 @@
 //!                                             descriptors of the manifests whose subject is <hex>
 //! ROOT/_uploads/<id>/{data,session.json}      upload sessions, kept across restarts
 //! ROOT/_tmp/                                  files being written
+//! ROOT/_open.lock, ROOT/_gc.lock              see below
 //! ```
 //!
 //! Repository name components never start with `_`, so the `_layout`,
@@ -16,6 +17,10 @@
 //! Every file is written to a temp file, synced and renamed into place;
 //! links are hard links, made in one step. Skopeo and umoci read
 //! `ROOT/repositories/<name>/_layout` as an `oci:` layout.
+//!
+//! A process that opens the store alone removes the temp files a crash
+//! left (see `recover`); the garbage collector's promises and removals
+//! exclude each other with `_gc.lock` (see `gc`).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -23,12 +28,16 @@ use std::path::{Path, PathBuf};
 
 use ocikit_types::{Descriptor, Digest};
 
-use super::{BlobContent, Storage, StoredManifest, UploadSession};
+use super::{BlobContent, Storage, StoredBlob, StoredManifest, UploadSession};
 use crate::{Error, RepositoryName};
 
+mod gc;
 mod manifests;
+mod recover;
 mod uploads;
 mod usage;
+
+use gc::Lock;
 
 /// Storage in a directory, durable across restarts.
 ///
@@ -42,10 +51,14 @@ mod usage;
 #[derive(Debug)]
 pub struct FsStorage {
     root: PathBuf,
+    /// Held (shared) while the store is open; see `recover`.
+    _open: File,
 }
 
 impl FsStorage {
     /// Opens the storage in `root`, creating the directory when missing.
+    /// When no other process has it open, the temp files and unfinished
+    /// upload folders a crash left are removed first.
     ///
     /// # Errors
     /// [`Error::Io`] when the directory cannot be created.
@@ -55,7 +68,8 @@ impl FsStorage {
             let p = root.join(dir);
             fs::create_dir_all(&p).map_err(|e| Error::io("create directory", &p, e))?;
         }
-        Ok(FsStorage { root })
+        let open = recover::hold_open_lock(&root)?;
+        Ok(FsStorage { root, _open: open })
     }
 
     /// The storage's directory.
@@ -86,7 +100,8 @@ impl FsStorage {
     }
 
     /// Hard-links the shared blob into `repo`'s layout (creating the
-    /// layout); false when the shared blob is missing.
+    /// layout) and promises it; false when the shared blob is missing.
+    /// The caller holds the collector's lock shared.
     fn link(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool, Error> {
         let shared = self.shared_blob(digest);
         if !shared.is_file() {
@@ -103,6 +118,8 @@ impl FsStorage {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::io("link blob", &link, e)),
         }
+        gc::touch(&shared)?;
+        gc::touch(&link)?;
         Ok(true)
     }
 
@@ -190,6 +207,7 @@ impl Storage for FsStorage {
     }
 
     fn link_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool, Error> {
+        let _lock = self.gc_lock(Lock::Shared)?;
         self.link(repo, digest)
     }
 
@@ -293,6 +311,39 @@ impl Storage for FsStorage {
 
     fn referrers(&self, repo: &RepositoryName, subject: &Digest) -> Result<Vec<Descriptor>, Error> {
         self.list_referrers(repo, subject)
+    }
+
+    fn promise_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>, Error> {
+        self.promise(repo, digest)
+    }
+
+    fn stored_blobs(&self) -> Result<Vec<StoredBlob>, Error> {
+        self.list_blobs()
+    }
+
+    fn manifest_digests(&self, repo: &RepositoryName) -> Result<Vec<Digest>, Error> {
+        self.list_manifests(repo)
+    }
+
+    fn remove_blobs(
+        &self,
+        digests: &[Digest],
+        unpromised_since: std::time::SystemTime,
+    ) -> Result<Vec<Digest>, Error> {
+        self.sweep(digests, unpromised_since)
+    }
+
+    fn remove_untagged_manifest(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        unpromised_since: std::time::SystemTime,
+    ) -> Result<bool, Error> {
+        self.sweep_manifest(repo, digest, unpromised_since)
+    }
+
+    fn uploads(&self) -> Result<Vec<UploadSession>, Error> {
+        self.list_uploads()
     }
 }
 

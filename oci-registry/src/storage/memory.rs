@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use ocikit_types::{Descriptor, Digest};
 
-use super::{BlobContent, Storage, StoredManifest, UploadSession};
+use super::{BlobContent, Storage, StoredBlob, StoredManifest, UploadSession};
 use crate::{Error, RepositoryName};
 
 /// Everything in memory, lost when dropped.
@@ -27,6 +27,9 @@ struct Inner {
     blobs: HashMap<Digest, Arc<Vec<u8>>>,
     repos: BTreeMap<String, Repo>,
     uploads: HashMap<String, Upload>,
+    /// When each blob was last promised to a client (see
+    /// [`Storage::promise_blob`]).
+    promised: HashMap<Digest, SystemTime>,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +53,8 @@ fn gone(id: &str) -> Error {
         std::io::ErrorKind::NotFound.into(),
     )
 }
+
+mod gc;
 
 impl MemoryStorage {
     /// An empty store.
@@ -108,6 +113,7 @@ impl Storage for MemoryStorage {
             return Ok(false);
         }
         inner.repo_mut(repo).blobs.insert(digest.clone());
+        inner.promise(digest);
         Ok(true)
     }
 
@@ -125,6 +131,7 @@ impl Storage for MemoryStorage {
             repository: repo.clone(),
             size: 0,
             started: SystemTime::now(),
+            updated: SystemTime::now(),
         };
         self.lock().uploads.insert(
             session.id.clone(),
@@ -145,6 +152,7 @@ impl Storage for MemoryStorage {
         let u = inner.uploads.get_mut(id).ok_or_else(|| gone(id))?;
         u.data.extend_from_slice(bytes);
         u.session.size = u.data.len() as u64;
+        u.session.updated = SystemTime::now();
         Ok(u.session.size)
     }
 
@@ -162,6 +170,7 @@ impl Storage for MemoryStorage {
             .entry(digest.clone())
             .or_insert_with(|| Arc::new(u.data));
         inner.repo_mut(repo).blobs.insert(digest.clone());
+        inner.promise(digest);
         Ok(())
     }
 
@@ -188,6 +197,7 @@ impl Storage for MemoryStorage {
             .blobs
             .entry(manifest.digest.clone())
             .or_insert_with(|| manifest.bytes.clone());
+        inner.promise(&manifest.digest);
         let r = inner.repo_mut(repo);
         r.blobs.insert(manifest.digest.clone());
         r.manifests
@@ -284,5 +294,49 @@ impl Storage for MemoryStorage {
             .and_then(|r| r.referrers.get(subject))
             .map(|set| set.values().cloned().collect())
             .unwrap_or_default())
+    }
+
+    fn promise_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>, Error> {
+        Ok(self.lock().promise_in(repo, digest))
+    }
+
+    fn stored_blobs(&self) -> Result<Vec<StoredBlob>, Error> {
+        Ok(self.lock().stored_blobs())
+    }
+
+    fn manifest_digests(&self, repo: &RepositoryName) -> Result<Vec<Digest>, Error> {
+        Ok(self
+            .lock()
+            .repo(repo)
+            .map(|r| r.manifests.keys().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn remove_blobs(
+        &self,
+        digests: &[Digest],
+        unpromised_since: SystemTime,
+    ) -> Result<Vec<Digest>, Error> {
+        Ok(self.lock().remove_blobs(digests, unpromised_since))
+    }
+
+    fn remove_untagged_manifest(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        unpromised_since: SystemTime,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .lock()
+            .remove_untagged_manifest(repo, digest, unpromised_since))
+    }
+
+    fn uploads(&self) -> Result<Vec<UploadSession>, Error> {
+        Ok(self
+            .lock()
+            .uploads
+            .values()
+            .map(|u| u.session.clone())
+            .collect())
     }
 }

@@ -11,14 +11,19 @@ mod client;
 mod concurrency;
 mod conformance;
 mod containerd;
+mod crash;
 mod distribution;
 mod drain;
 mod errors;
+mod expiry;
+mod gc;
+mod leaks;
 mod limits;
 mod ops;
 mod oras;
 mod peer;
 mod podman;
+mod push;
 mod served;
 mod skopeo;
 mod support;
@@ -41,5 +46,9 @@ fn main() {
         drain::TESTS,
         tls::TESTS,
         limits::TESTS,
+        gc::TESTS,
+        expiry::TESTS,
+        crash::TESTS,
+        leaks::TESTS,
     ]);
 }

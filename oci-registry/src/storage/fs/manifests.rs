@@ -51,7 +51,7 @@ impl FsStorage {
 
     /// The entries of the repository's `index.json` (read once, without
     /// opening the layout, which would read it twice).
-    fn entries(&self, repo: &RepositoryName) -> Result<Option<Vec<Descriptor>>, Error> {
+    pub(super) fn entries(&self, repo: &RepositoryName) -> Result<Option<Vec<Descriptor>>, Error> {
         let path = self.layout_dir(repo).join("index.json");
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -72,6 +72,9 @@ impl FsStorage {
         manifest: &StoredManifest,
         tag: Option<&str>,
     ) -> Result<(), Error> {
+        // Shared: the manifest's blob is promised (linked) and entered in
+        // the index before a collector may look at it again.
+        let _lock = self.gc_lock(super::Lock::Shared)?;
         let layout = self.layout(repo)?;
         if !self.has_shared(&manifest.digest) {
             let tmp = self.write_temp(&manifest.bytes)?;

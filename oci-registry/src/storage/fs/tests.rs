@@ -128,3 +128,85 @@ fn parts_are_appended_in_order_past_the_vectored_write_limit() {
         .unwrap();
     assert_eq!(stored, expected);
 }
+
+/// Sets the promise time of `digest` (every copy of its inode) to two
+/// hours ago.
+fn backdate(s: &FsStorage, digest: &Digest) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    File::open(s.shared_blob(digest))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+}
+
+#[test]
+fn an_old_blob_goes_from_every_repository_and_a_promised_one_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = FsStorage::open(dir.path()).unwrap();
+    let (a, b) = (name("a"), name("b"));
+    let d = push_blob(&s, &a, b"layer");
+    assert!(s.link_blob(&b, &d).unwrap());
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    assert!(
+        s.remove_blobs(std::slice::from_ref(&d), hour_ago)
+            .unwrap()
+            .is_empty(),
+        "just stored"
+    );
+    backdate(&s, &d);
+    assert_eq!(s.promise_blob(&b, &d).unwrap(), Some(5));
+    assert!(
+        s.remove_blobs(std::slice::from_ref(&d), hour_ago)
+            .unwrap()
+            .is_empty(),
+        "promised"
+    );
+    backdate(&s, &d);
+    let listed = s.stored_blobs().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].promised < hour_ago);
+    assert_eq!(
+        s.remove_blobs(std::slice::from_ref(&d), hour_ago).unwrap(),
+        vec![d.clone()]
+    );
+    for r in [&a, &b] {
+        assert_eq!(s.blob_size(r, &d).unwrap(), None);
+    }
+    assert!(!s.has_any_blob(&d).unwrap());
+    assert!(s.stored_blobs().unwrap().is_empty());
+}
+
+#[test]
+fn a_store_opened_alone_loses_what_a_crash_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let s = FsStorage::open(root).unwrap();
+    let repo = name("r");
+    push_blob(&s, &repo, b"x");
+    let kept = s.create_upload(&repo).unwrap();
+    let leftovers = [
+        root.join("_tmp/1234"),
+        root.join("repositories/r/_layout/.ocikit/tmp/.ocikit-abc"),
+        root.join("repositories/r/_layout/.ocikit-def"),
+        root.join("repositories/r/_referrers/sha256/ab/.ocikit-ghi"),
+        root.join(format!("_uploads/{}/data", uuid::Uuid::new_v4())),
+    ];
+    for p in &leftovers {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, b"partial").unwrap();
+    }
+    // Another opener while `s` is open cleans nothing.
+    drop(FsStorage::open(root).unwrap());
+    assert!(leftovers.iter().all(|p| p.exists()));
+    drop(s);
+    let s = FsStorage::open(root).unwrap();
+    for p in &leftovers {
+        assert!(!p.exists(), "{} is left", p.display());
+    }
+    assert!(!leftovers[4].parent().unwrap().exists());
+    assert!(
+        s.upload(&kept.id).unwrap().is_some(),
+        "a whole session stays"
+    );
+    assert_eq!(s.repositories().unwrap(), ["r"]);
+}

@@ -65,6 +65,7 @@ impl FsStorage {
             repository: repo.clone(),
             size: 0,
             started,
+            updated: started,
         })
     }
 
@@ -87,12 +88,19 @@ impl FsStorage {
             serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         let repository = RepositoryName::parse(&info.repository)
             .ok_or_else(|| corrupt(info.repository.clone()))?;
-        let size = super::file_size(&dir.join("data"))?.unwrap_or(0);
+        let started = UNIX_EPOCH + Duration::from_secs(info.started);
+        let data = dir.join("data");
+        let (size, updated) = match fs::metadata(&data) {
+            Ok(m) => (m.len(), m.modified().unwrap_or(started)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (0, started),
+            Err(e) => return Err(Error::io("read metadata of", &data, e)),
+        };
         Ok(Some(UploadSession {
             id: id.to_owned(),
             repository,
             size,
-            started: UNIX_EPOCH + Duration::from_secs(info.started),
+            started,
+            updated,
         }))
     }
 
@@ -127,6 +135,9 @@ impl FsStorage {
         fs::File::open(&path)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::io("sync", &path, e))?;
+        // Shared: the blob is installed, linked and promised in one step
+        // against a collector's removal.
+        let _lock = self.gc_lock(super::Lock::Shared)?;
         self.install_shared(&path, digest)?;
         if !self.link(repo, digest)? {
             return Err(gone(self.shared_blob(digest)));
