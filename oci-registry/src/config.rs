@@ -1,13 +1,16 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `storage.filesystem.rootdirectory`,
-//! `storage.delete.enabled` and `log.level`. Other keys are reported by
+//! `storage.delete.enabled`, `log.level`, and access control:
+//! `auth.htpasswd.{realm,path}`, `auth.token.{realm,service,issuer,
+//! rootcertbundle}` and this registry's `auth.ocikit` keys (see
+//! [`AuthConfig`]; an `auth` key it cannot honour is an error). Other keys are reported by
 //! name in [`Config::warnings`], so an operator sees what is ignored.
 
 use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, RegistryBuilder};
+use crate::{AuthConfig, Deletes, Error, RegistryBuilder};
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
@@ -21,7 +24,6 @@ const NOT_YET: &[&str] = &[
     "http.draintimeout",
     "http.net",
     "http.http2",
-    "auth",
     "proxy",
     "notifications",
     "redis",
@@ -57,6 +59,8 @@ pub struct Config {
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: String,
+    /// `auth`: access control (see [`AuthConfig`]).
+    pub auth: AuthConfig,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -80,9 +84,9 @@ impl Config {
     ///
     /// ```
     /// use ocikit_registry::Config;
-    /// let c = Config::from_yaml("version: 0.1\nhttp:\n  addr: 127.0.0.1:5001\nauth: {}\n", "config.yml".as_ref())?;
+    /// let c = Config::from_yaml("version: 0.1\nhttp:\n  addr: 127.0.0.1:5001\nredis: {}\n", "config.yml".as_ref())?;
     /// assert_eq!(c.addr, "127.0.0.1:5001");
-    /// assert_eq!(c.warnings, ["auth is not supported yet and is ignored"]);
+    /// assert_eq!(c.warnings, ["redis is not supported yet and is ignored"]);
     /// # Ok::<(), ocikit_registry::Error>(())
     /// ```
     ///
@@ -101,6 +105,7 @@ impl Config {
             root: "/var/lib/registry".into(),
             deletes: Deletes::Disabled,
             log_level: "info".into(),
+            auth: AuthConfig::default(),
             warnings: Vec::new(),
         };
         let mut leaves = Vec::new();
@@ -125,6 +130,7 @@ impl Config {
                     }
                     c.log_level = level;
                 }
+                k if crate::auth::read_key(&mut c.auth, k, v)? => {}
                 other => {
                     let known = NOT_YET
                         .iter()
@@ -146,6 +152,9 @@ impl Config {
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
         b.filesystem(&self.root).deletes(self.deletes);
+        if self.auth.is_enabled() || self.auth.access.is_some() {
+            b.auth_config(self.auth.clone());
+        }
         b
     }
 

@@ -59,6 +59,7 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod auth;
 mod config;
 mod error;
 mod name;
@@ -67,6 +68,9 @@ mod routes;
 mod state;
 mod storage;
 
+pub use auth::{
+    Access, Action, AuthConfig, Htpasswd, TokenAuth, TokenService, UnknownAction, TOKEN_PATH,
+};
 pub use config::Config;
 pub use error::Error;
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::state::{Options, State};
+use crate::{Access, AuthConfig, Htpasswd, TokenAuth};
 use crate::{Error, FsStorage, MemoryStorage, Storage};
 
 /// Whether the registry accepts `DELETE` of manifests, tags and blobs
@@ -45,11 +46,13 @@ enum Backend {
     Custom(Arc<dyn Storage>),
 }
 
-/// Configures a [`Registry`]: storage, deletes and limits.
+/// Configures a [`Registry`]: storage, deletes, limits and access
+/// control.
 #[derive(Debug, Clone)]
 pub struct RegistryBuilder {
     backend: Backend,
     options: Options,
+    auth: crate::auth::Setup,
 }
 
 impl RegistryBuilder {
@@ -101,18 +104,51 @@ impl RegistryBuilder {
         self
     }
 
+    /// Asks for Basic auth against `users` (challenged with `realm`);
+    /// replaces token auth. Default: no authentication.
+    pub fn basic_auth(&mut self, realm: &str, users: Htpasswd) -> &mut Self {
+        self.auth.mode = crate::auth::Mode::Basic {
+            realm: realm.to_owned(),
+            users,
+        };
+        self
+    }
+
+    /// Asks for bearer tokens checked by `auth`; replaces Basic auth.
+    pub fn token_auth(&mut self, auth: TokenAuth) -> &mut Self {
+        self.auth.mode = crate::auth::Mode::Token(auth);
+        self
+    }
+
+    /// Who may do what, with Basic or token auth; default
+    /// [`Access::any_user`].
+    pub fn access(&mut self, access: Access) -> &mut Self {
+        self.auth.access = Some(access);
+        self
+    }
+
+    /// The configuration file's `auth` section, read when built.
+    pub(crate) fn auth_config(&mut self, config: AuthConfig) -> &mut Self {
+        self.auth.config = Some(config);
+        self
+    }
+
     /// Opens the storage.
     ///
     /// # Errors
-    /// [`Error::Io`] when the filesystem storage cannot be created.
+    /// [`Error::Io`] when the filesystem storage cannot be created;
+    /// [`Error::AuthFile`] and [`Error::ConfigValue`] when the access
+    /// control files or settings of a configuration cannot be used.
     pub fn build(&self) -> Result<Registry, Error> {
+        let mut options = self.options.clone();
+        options.auth = self.auth.load()?;
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
             Backend::Custom(s) => s.clone(),
         };
         Ok(Registry {
-            state: Arc::new(State::new(storage, self.options.clone())),
+            state: Arc::new(State::new(storage, options)),
         })
     }
 
@@ -153,7 +189,9 @@ impl Registry {
                 manifest_limit: DEFAULT_MANIFEST_LIMIT,
                 chunk_min_length: None,
                 references: References::Required,
+                auth: Arc::default(),
             },
+            auth: crate::auth::Setup::default(),
         }
     }
 

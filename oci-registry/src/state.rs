@@ -16,6 +16,7 @@ pub(crate) struct Options {
     pub(crate) manifest_limit: u64,
     pub(crate) chunk_min_length: Option<u64>,
     pub(crate) references: References,
+    pub(crate) auth: Arc<crate::auth::Authorizer>,
 }
 
 #[derive(Debug)]

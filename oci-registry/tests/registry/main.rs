@@ -5,6 +5,8 @@
 //! containerd's ctr, the ORAS Python client, skopeo with docker-registry)
 //! moving images through it with their digests kept.
 
+mod auth;
+mod auth_token;
 mod buildah;
 mod cli;
 mod client;
@@ -32,5 +34,7 @@ fn main() {
         containerd::TESTS,
         oras::TESTS,
         distribution::TESTS,
+        auth::TESTS,
+        auth_token::TESTS,
     ]);
 }
