@@ -6,6 +6,7 @@
 //! moving images through it with their digests kept.
 
 mod auth;
+mod auth_binary;
 mod auth_token;
 mod buildah;
 mod cli;
@@ -36,5 +37,6 @@ fn main() {
         distribution::TESTS,
         auth::TESTS,
         auth_token::TESTS,
+        auth_binary::TESTS,
     ]);
 }
