@@ -27,6 +27,11 @@ mod token_auth;
 mod token_service;
 
 pub(crate) use check::{may_mount, Grant, Need};
+#[cfg(feature = "__fuzz")]
+pub(crate) mod fuzz_parts {
+    pub(crate) use super::header::{credentials, Credentials, Scope};
+    pub(crate) use super::jwt::decode;
+}
 pub(crate) use config::read_key;
 pub use config::AuthConfig;
 pub use htpasswd::Htpasswd;

@@ -21,10 +21,22 @@
 //!   layout (readable by skopeo and umoci).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `log.level`, `auth`), naming every key it ignores.
+//! - Access control, checked in one place before any handler: htpasswd
+//!   Basic auth ([`RegistryBuilder::basic_auth`], bcrypt [`Htpasswd`]);
+//!   Distribution's token auth ([`RegistryBuilder::token_auth`],
+//!   [`TokenAuth`]): ES256/ES384/RS256/RS384/RS512 JWTs from an external
+//!   token service, trusted by an `x5c` chain to `rootcertbundle` or a
+//!   libtrust `kid`, or from the built-in one ([`TokenService`], at
+//!   [`TOKEN_PATH`]); glob rules per user and repository for pull, push
+//!   and delete, and anonymous pull ([`Access`]); `WWW-Authenticate`
+//!   challenges with realm, service and scope; `UNAUTHORIZED` (401) and
+//!   `DENIED` (403); mounts that need pull on their source, answered
+//!   with an upload session otherwise. Credentials are never logged.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection,
-//! metrics and rate limits.
+//! Not yet: TLS, pull-through caching, garbage collection, metrics and
+//! rate limits; the token service's OAuth2 `POST` form and refresh
+//! tokens; `auth.token.jwks`.
 //!
 //! # Example
 //!
@@ -62,6 +74,9 @@
 mod auth;
 mod config;
 mod error;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod name;
 mod registry;
 mod routes;

@@ -34,27 +34,27 @@ impl Glob {
             match p[i] {
                 '*' if p.get(i + 1) == Some(&'*') => {
                     let mut on = false;
-                    for j in 0..=n.len() {
-                        on |= reach[j];
-                        next[j] = on;
+                    for (slot, r) in next.iter_mut().zip(&reach) {
+                        on |= r;
+                        *slot = on;
                     }
                     i += 1;
                 }
                 '*' => {
                     let mut on = false;
-                    for j in 0..=n.len() {
-                        on = reach[j] || (on && n[j - 1] != '/');
-                        next[j] = on;
-                    }
-                }
-                '?' => {
-                    for j in 1..=n.len() {
-                        next[j] = reach[j - 1] && n[j - 1] != '/';
+                    for (j, slot) in next.iter_mut().enumerate() {
+                        on = reach[j] || (on && j > 0 && n[j - 1] != '/');
+                        *slot = on;
                     }
                 }
                 c => {
-                    for j in 1..=n.len() {
-                        next[j] = reach[j - 1] && n[j - 1] == c;
+                    for (j, slot) in next.iter_mut().enumerate().skip(1) {
+                        let fits = if c == '?' {
+                            n[j - 1] != '/'
+                        } else {
+                            n[j - 1] == c
+                        };
+                        *slot = reach[j - 1] && fits;
                     }
                 }
             }

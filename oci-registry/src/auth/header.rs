@@ -5,7 +5,7 @@ use base64::Engine as _;
 use super::Action;
 
 /// Credentials a request carries.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(crate) enum Credentials {
     None,
     Basic {
@@ -15,6 +15,18 @@ pub(crate) enum Credentials {
     Bearer(String),
     /// A header this registry cannot read: treated as wrong credentials.
     Malformed,
+}
+
+/// Shows the user name only, never a password or token.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::None => f.write_str("None"),
+            Credentials::Basic { user, .. } => write!(f, "Basic({user:?}, <password>)"),
+            Credentials::Bearer(_) => f.write_str("Bearer(<token>)"),
+            Credentials::Malformed => f.write_str("Malformed"),
+        }
+    }
 }
 
 /// The longest `Authorization` value read; longer ones are malformed.

@@ -146,7 +146,7 @@ pub(crate) fn check_claims(
         });
     }
     let t = now as f64;
-    if !(claims.exp + LEEWAY > t) {
+    if claims.exp.is_nan() || claims.exp + LEEWAY <= t {
         return Err(JwtError::Expired {
             exp: claims.exp.max(0.0) as u64,
             now,

@@ -76,6 +76,18 @@ struct Rule {
 /// `**` any run including `/`, `?` one character except `/`. A request
 /// is allowed when any rule allows it; with no rule, nothing is allowed.
 ///
+/// What each request needs: `pull` for `GET` and `HEAD` of manifests,
+/// blobs, tags and referrers; `push` for uploads (including their status
+/// and cancel) and manifest `PUT`; `delete` for `DELETE` of manifests,
+/// tags and blobs; a mount also needs `pull` on its source, or on some
+/// repository holding the blob when no `from` is given (without it the
+/// client gets an upload session, as if the blob were absent). `/v2/`
+/// needs valid credentials (also with anonymous pull, so clients learn
+/// the challenge). The catalog: with Basic auth, any authenticated user,
+/// listing only the repositories they may pull; with tokens, a token
+/// granting `registry:catalog:*` (the built-in service grants it to any
+/// authenticated user), listing all, as Distribution does.
+///
 /// ```
 /// use ocikit_registry::{Access, Action};
 /// let mut access = Access::new();
