@@ -9,8 +9,11 @@
 //! `ratelimit.burst`), `storage.maintenance.uploadpurging.*` and our own
 //! `storage.maintenance.garbagecollect.*` (`enabled`, `interval`,
 //! `graceperiod`, `deleteuntagged`, `dryrun`: periodic online garbage
-//! collection, off by default); or the same keys in TOML (a file named `*.toml`).
-//! Other keys are reported by name in [`Config::warnings`], so an
+//! collection, off by default), and access control:
+//! `auth.htpasswd.{realm,path}`, `auth.token.{realm,service,issuer,
+//! rootcertbundle}` and this registry's `auth.ocikit` keys (see
+//! [`AuthConfig`]; an `auth` key it cannot honour is an error); or the
+//! same keys in TOML (a file named `*.toml`). Other keys are reported by name in [`Config::warnings`], so an
 //! operator sees what is ignored.
 
 use std::path::{Path, PathBuf};
@@ -18,7 +21,10 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, GcOptions, GcSchedule, Http2, Limits, RegistryBuilder, UploadPurging};
+use crate::{
+    AuthConfig, Deletes, Error, GcOptions, GcSchedule, Http2, Limits, RegistryBuilder,
+    UploadPurging,
+};
 
 pub(crate) mod duration;
 mod toml;
@@ -35,7 +41,7 @@ const NOT_YET: &[&str] = &[
     "http.headers",
     "http.relativeurls",
     "http.net",
-    "auth",
+    "http.http2",
     "proxy",
     "notifications",
     "redis",
@@ -100,6 +106,8 @@ pub struct Config {
     /// (`graceperiod`, `deleteuntagged`, `dryrun`), enabled or not: what
     /// `ocikit-registry garbage-collect` starts from.
     pub gc_options: GcOptions,
+    /// `auth`: access control (see [`AuthConfig`]).
+    pub auth: AuthConfig,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -145,9 +153,9 @@ impl Config {
     ///
     /// ```
     /// use ocikit_registry::Config;
-    /// let c = Config::from_yaml("version: 0.1\nhttp:\n  addr: 127.0.0.1:5001\nauth: {}\n", "config.yml".as_ref())?;
+    /// let c = Config::from_yaml("version: 0.1\nhttp:\n  addr: 127.0.0.1:5001\nredis: {}\n", "config.yml".as_ref())?;
     /// assert_eq!(c.addr, "127.0.0.1:5001");
-    /// assert_eq!(c.warnings, ["auth is not supported yet and is ignored"]);
+    /// assert_eq!(c.warnings, ["redis is not supported yet and is ignored"]);
     /// # Ok::<(), ocikit_registry::Error>(())
     /// ```
     ///
@@ -180,6 +188,7 @@ impl Config {
             upload_purging: None,
             garbage_collection: None,
             gc_options: GcOptions::new(),
+            auth: AuthConfig::default(),
             warnings: Vec::new(),
         };
         let mut maintenance = crate::gc::config::Keys::default();
@@ -232,6 +241,7 @@ impl Config {
                     c.log_level = level;
                 }
                 k if maintenance.apply(k, v)? => {}
+                k if crate::auth::read_key(&mut c.auth, k, v)? => {}
                 other => {
                     let known = NOT_YET
                         .iter()
@@ -283,6 +293,9 @@ impl Config {
         }
         b.upload_purging(self.upload_purging.clone())
             .garbage_collection(self.garbage_collection.clone());
+        if self.auth.is_enabled() || self.auth.access.is_some() {
+            b.auth_config(self.auth.clone());
+        }
         b
     }
 

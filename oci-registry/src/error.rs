@@ -119,12 +119,40 @@ pub enum Error {
     /// A TLS reload was asked of a registry that serves plain HTTP.
     #[error("this registry serves plain HTTP: there is no certificate to reload")]
     TlsOff,
+    /// A file or value of the access control (htpasswd, keys,
+    /// certificates) could not be used.
+    #[error("cannot use {what} {origin}: expected {expected}")]
+    AuthFile {
+        /// What it is (`htpasswd file`, `token signing key`...).
+        what: &'static str,
+        /// Its path, or where it came from.
+        origin: String,
+        /// What was expected of it.
+        expected: &'static str,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
     /// A blocking storage task panicked or was cancelled.
     #[error("a storage task ended without an answer")]
     TaskFailed,
 }
 
 impl Error {
+    pub(crate) fn auth_file(
+        what: &'static str,
+        origin: String,
+        expected: &'static str,
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Error::AuthFile {
+            what,
+            origin,
+            expected,
+            source,
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

@@ -34,7 +34,7 @@
 //!   `log.level`, `http.debug`, `http.draintimeout`, `http.tls.certificate`,
 //!   `http.tls.key`, `http.http2.disabled`,
 //!   `storage.maintenance.uploadpurging`, and our own `http.limits` and
-//!   `storage.maintenance.garbagecollect`) or the same keys in TOML,
+//!   `storage.maintenance.garbagecollect`, `auth`) or the same keys in TOML,
 //!   naming every key it ignores.
 //! - Operations: one `tracing` event per request (target
 //!   `ocikit_registry::access`: method, route kind, repository, status,
@@ -57,9 +57,21 @@
 //!   request body, uploads in progress per client address and a token
 //!   bucket per client address (429 `TOOMANYREQUESTS` with
 //!   `Retry-After`), and a body cap on routes that take no body.
+//! - Access control, checked in one place before any handler: htpasswd
+//!   Basic auth ([`RegistryBuilder::basic_auth`], bcrypt [`Htpasswd`]);
+//!   Distribution's token auth ([`RegistryBuilder::token_auth`],
+//!   [`TokenAuth`]): ES256/ES384/RS256/RS384/RS512 JWTs from an external
+//!   token service, trusted by an `x5c` chain to `rootcertbundle` or a
+//!   libtrust `kid`, or from the built-in one ([`TokenService`], at
+//!   [`TOKEN_PATH`]); glob rules per user and repository for pull, push
+//!   and delete, and anonymous pull ([`Access`]); `WWW-Authenticate`
+//!   challenges with realm, service and scope; `UNAUTHORIZED` (401) and
+//!   `DENIED` (403); mounts that need pull on their source, answered
+//!   with an upload session otherwise. Credentials are never logged.
 //!
-//! Not yet: authentication, TLS client certificates, pull-through
-//! caching; read-only mode (`storage.maintenance.readonly`).
+//! Not yet: TLS client certificates, pull-through caching; read-only
+//! mode (`storage.maintenance.readonly`); the token service's OAuth2
+//! `POST` form and refresh tokens; `auth.token.jwks`.
 //!
 //! # Example
 //!
@@ -96,8 +108,12 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod auth;
 mod config;
 mod error;
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod gc;
 mod health;
 mod limits;
@@ -109,6 +125,9 @@ mod serve;
 mod state;
 mod storage;
 
+pub use auth::{
+    Access, Action, AuthConfig, Htpasswd, TokenAuth, TokenService, UnknownAction, TOKEN_PATH,
+};
 pub use config::Config;
 pub use error::Error;
 pub use gc::{

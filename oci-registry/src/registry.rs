@@ -9,8 +9,8 @@ use crate::gc::Scope;
 use crate::serve::{Net, NetOptions};
 use crate::state::{Options, State};
 use crate::{
-    Error, FsStorage, GcOptions, GcReport, GcSchedule, Http2, Limits, MemoryStorage, Storage,
-    UploadPurging,
+    Access, AuthConfig, Error, FsStorage, GcOptions, GcReport, GcSchedule, Htpasswd, Http2, Limits,
+    MemoryStorage, Storage, TokenAuth, UploadPurging,
 };
 
 mod ops;
@@ -55,12 +55,14 @@ enum Backend {
     Custom(Arc<dyn Storage>),
 }
 
-/// Configures a [`Registry`]: storage, deletes and limits.
+/// Configures a [`Registry`]: storage, deletes, limits and access
+/// control.
 #[derive(Debug, Clone)]
 pub struct RegistryBuilder {
     backend: Backend,
     options: Options,
     net: NetOptions,
+    auth: crate::auth::Setup,
 }
 
 impl RegistryBuilder {
@@ -148,19 +150,52 @@ impl RegistryBuilder {
         self
     }
 
+    /// Asks for Basic auth against `users` (challenged with `realm`);
+    /// replaces token auth. Default: no authentication.
+    pub fn basic_auth(&mut self, realm: &str, users: Htpasswd) -> &mut Self {
+        self.auth.mode = crate::auth::Mode::Basic {
+            realm: realm.to_owned(),
+            users,
+        };
+        self
+    }
+
+    /// Asks for bearer tokens checked by `auth`; replaces Basic auth.
+    pub fn token_auth(&mut self, auth: TokenAuth) -> &mut Self {
+        self.auth.mode = crate::auth::Mode::Token(auth);
+        self
+    }
+
+    /// Who may do what, with Basic or token auth; default
+    /// [`Access::any_user`].
+    pub fn access(&mut self, access: Access) -> &mut Self {
+        self.auth.access = Some(access);
+        self
+    }
+
+    /// The configuration file's `auth` section, read when built.
+    pub(crate) fn auth_config(&mut self, config: AuthConfig) -> &mut Self {
+        self.auth.config = Some(config);
+        self
+    }
+
     /// Opens the storage, and reads the TLS files.
     ///
     /// # Errors
     /// [`Error::Io`] when the filesystem storage cannot be created or a
-    /// TLS file cannot be read, [`Error::TlsFile`] and [`Error::TlsKey`].
+    /// TLS file cannot be read, [`Error::TlsFile`] and [`Error::TlsKey`];
+    /// [`Error::AuthFile`] and [`Error::ConfigValue`] when the access
+    /// control files or settings of a configuration cannot be used.
     pub fn build(&self) -> Result<Registry, Error> {
+        let mut options = self.options.clone();
+        options.auth = self.auth.load()?;
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
             Backend::Custom(s) => s.clone(),
         };
         Ok(Registry {
-            state: Arc::new(State::new(storage, self.options.clone())),
+            state: Arc::new(State::new(storage, options)),
             net: Arc::new(Net::open(&self.net)?),
         })
     }
@@ -205,8 +240,10 @@ impl Registry {
                 references: References::Required,
                 ops: OpsOptions::default(),
                 maintenance: Default::default(),
+                auth: Arc::default(),
             },
             net: NetOptions::default(),
+            auth: crate::auth::Setup::default(),
         }
     }
 

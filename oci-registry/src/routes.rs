@@ -33,10 +33,14 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/v2", any(ping))
         .route("/v2/", any(ping))
         .route("/v2/{*path}", any(dispatch))
+        .route(crate::auth::TOKEN_PATH, any(crate::auth::token_endpoint))
         .with_state(state)
 }
 
-async fn ping(method: Method) -> Response {
+async fn ping(AxumState(state): AxumState<Arc<State>>, method: Method, h: HeaderMap) -> Response {
+    if let Err(e) = state.options.auth.check(&h, crate::auth::Need::Ping).await {
+        return e.into_response();
+    }
     if method != Method::GET && method != Method::HEAD {
         return ApiError::unsupported(format!("{method} /v2/")).into_response();
     }
@@ -117,6 +121,8 @@ pub(crate) struct Call {
     pub(crate) headers: HeaderMap,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Body,
+    /// Who sent the request, as access control checked it.
+    pub(crate) grant: crate::auth::Grant,
 }
 
 impl Call {
@@ -149,11 +155,18 @@ async fn dispatch(AxumState(state): AxumState<Arc<State>>, req: Request) -> Resp
         )
         .into_response();
     };
+    let query = query(&parts.uri);
+    let need = need(&route, &parts.method, &query);
+    let grant = match state.options.auth.check(&parts.headers, need).await {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
+    };
     let call = Call {
+        grant,
         state,
         method: parts.method,
         headers: parts.headers,
-        query: query(&parts.uri),
+        query,
         body,
     };
     let result = match route {
@@ -166,6 +179,35 @@ async fn dispatch(AxumState(state): AxumState<Arc<State>>, req: Request) -> Resp
         Route::Referrers(name, d) => with_name(name, |n| referrers::handle(call, n, d)).await,
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What access control requires of a request: pull to read, push to
+/// upload or put, delete to delete (cancelling an upload is part of
+/// pushing).
+fn need<'a>(
+    route: &Route<'a>,
+    method: &Method,
+    query: &'a [(String, String)],
+) -> crate::auth::Need<'a> {
+    use crate::auth::{Action, Need};
+    let by_method = match *method {
+        Method::DELETE => Action::Delete,
+        Method::GET | Method::HEAD => Action::Pull,
+        _ => Action::Push,
+    };
+    match *route {
+        Route::Catalog => Need::Catalog,
+        Route::Uploads(n) if query.iter().any(|(k, _)| k == "mount") => {
+            match query.iter().find(|(k, _)| k == "from") {
+                Some((_, from)) => Need::Mount(n, from),
+                None => Need::Repository(n, Action::Push),
+            }
+        }
+        Route::Uploads(n) | Route::Upload(n, _) => Need::Repository(n, Action::Push),
+        Route::Tags(n) | Route::Manifest(n, _) | Route::Blob(n, _) | Route::Referrers(n, _) => {
+            Need::Repository(n, by_method)
+        }
+    }
 }
 
 async fn with_name<F, Fut>(name: &str, f: F) -> Result<Response, ApiError>

@@ -18,6 +18,7 @@ pub(crate) struct Options {
     pub(crate) references: References,
     pub(crate) ops: crate::registry::OpsOptions,
     pub(crate) maintenance: crate::gc::Maintenance,
+    pub(crate) auth: Arc<crate::auth::Authorizer>,
 }
 
 #[derive(Debug)]

@@ -15,7 +15,8 @@ pub(crate) async fn handle(call: Call) -> Result<Response, ApiError> {
             call.method
         )));
     }
-    let repos = call.state.run(|s| s.repositories()).await?;
+    let mut repos = call.state.run(|s| s.repositories()).await?;
+    repos.retain(|r| call.grant.lists(r));
     let (repos, link) = page(&call, repos, "/v2/_catalog")?;
     let json = serde_json::to_vec(&Catalog::new(repos)).unwrap_or_default();
     let mut resp = Response::builder().header(CONTENT_TYPE, "application/json");

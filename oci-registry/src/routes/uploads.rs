@@ -60,7 +60,8 @@ pub(crate) async fn start(call: Call, name: RepositoryName) -> Result<Response, 
     }
     if let Some(mount) = call.param("mount").map(str::to_owned) {
         let from = call.param("from").map(str::to_owned);
-        if let Some(resp) = mount_blob(&call.state, &name, &mount, from.as_deref()).await? {
+        let (state, grant) = (&call.state, &call.grant);
+        if let Some(resp) = mount_blob(state, grant, &name, &mount, from.as_deref()).await? {
             return Ok(resp);
         }
     }
@@ -86,9 +87,10 @@ pub(crate) async fn start(call: Call, name: RepositoryName) -> Result<Response, 
 
 /// Links `mount` from `from` (or, without `from`, from wherever this
 /// registry stores it) into `name`; `None` when it cannot, and a session
-/// is opened instead.
+/// is opened instead, as when the client may not pull the source.
 async fn mount_blob(
     state: &Arc<State>,
+    grant: &crate::auth::Grant,
     name: &RepositoryName,
     mount: &str,
     from: Option<&str>,
@@ -103,6 +105,9 @@ async fn mount_blob(
         },
         None => None,
     };
+    if !crate::auth::may_mount(state, grant, from.as_ref(), &digest).await? {
+        return Ok(None);
+    }
     let (n, d) = (name.clone(), digest.clone());
     let linked = state
         .run(move |s| match from {

@@ -13,7 +13,7 @@ fn serve_names_the_keys_it_ignores_and_stops_on_sigterm() {
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: r\n    path: /nowhere\nfoo: bar\n",
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nredis:\n  addr: 127.0.0.1:6379\nfoo: bar\n",
             dir.path().join("data").display()
         ),
     )
@@ -42,7 +42,7 @@ fn serve_names_the_keys_it_ignores_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}");
     let log = std::fs::read_to_string(&stderr).unwrap();
     assert!(
-        log.contains("auth is not supported yet and is ignored"),
+        log.contains("redis is not supported yet and is ignored"),
         "{log}"
     );
     assert!(log.contains("unknown key foo is ignored"), "{log}");

@@ -3,7 +3,7 @@
 //! `$OCIKIT_CONFORMANCE`) against `ocikit-registry serve` on loopback,
 //! with every API and data set on. No check may fail.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,12 @@ pub(crate) fn count(report: &str, name: &str) -> Option<u32> {
 }
 
 fn the_conformance_suite_passes_against_the_binary() {
+    run_suite(|_, _| String::new(), &[]);
+}
+
+/// Runs the suite against the binary, its configuration completed by
+/// `extra_yaml(dir, port)` and the suite given `env` (credentials).
+pub(crate) fn run_suite(extra_yaml: impl Fn(&Path, u16) -> String, env: &[(&str, &str)]) {
     let Some(suite) = suite() else { return };
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::registry::free_port();
@@ -55,8 +61,9 @@ fn the_conformance_suite_passes_against_the_binary() {
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{}",
+            dir.path().join("data").display(),
+            extra_yaml(dir.path(), port)
         ),
     )
     .unwrap();
@@ -109,6 +116,7 @@ fn the_conformance_suite_passes_against_the_binary() {
     ] {
         cmd.env(format!("OCI_API_{api}"), "true");
     }
+    cmd.envs(env.iter().copied());
     let out = cmd.output().unwrap();
     let report =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);

@@ -5,6 +5,9 @@
 //! containerd's ctr, the ORAS Python client, skopeo with docker-registry)
 //! moving images through it with their digests kept.
 
+mod auth;
+mod auth_binary;
+mod auth_token;
 mod buildah;
 mod cli;
 mod client;
@@ -50,5 +53,8 @@ fn main() {
         expiry::TESTS,
         crash::TESTS,
         leaks::TESTS,
+        auth::TESTS,
+        auth_token::TESTS,
+        auth_binary::TESTS,
     ]);
 }
