@@ -1,13 +1,20 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `storage.filesystem.rootdirectory`,
-//! `storage.delete.enabled` and `log.level`. Other keys are reported by
-//! name in [`Config::warnings`], so an operator sees what is ignored.
+//! `storage.delete.enabled`, `log.level`, and the pull-through cache's
+//! `proxy.remoteurl`, `proxy.username`, `proxy.password` and `proxy.ttl`.
+//! Other keys are reported by name in [`Config::warnings`], so an
+//! operator sees what is ignored.
+//!
+//! `proxy.ttl` (a Go duration such as `5m`) is read as how long a cached
+//! tag is served before the upstream is asked whether it moved (see
+//! [`Upstream::tag_ttl`]); Distribution reads it as when cached content
+//! is deleted, which this registry does not do: cached content stays.
 
 use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, RegistryBuilder};
+use crate::{Deletes, Error, RegistryBuilder, Upstream};
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
@@ -22,7 +29,6 @@ const NOT_YET: &[&str] = &[
     "http.net",
     "http.http2",
     "auth",
-    "proxy",
     "notifications",
     "redis",
     "health",
@@ -57,6 +63,8 @@ pub struct Config {
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: String,
+    /// `proxy.*`: the upstream when the registry is a pull-through cache.
+    pub proxy: Option<Upstream>,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -101,8 +109,10 @@ impl Config {
             root: "/var/lib/registry".into(),
             deletes: Deletes::Disabled,
             log_level: "info".into(),
+            proxy: None,
             warnings: Vec::new(),
         };
+        let (mut remote, mut user, mut password, mut ttl) = (None, None, None, None);
         let mut leaves = Vec::new();
         flatten("", &value, &mut leaves);
         for (key, v) in leaves {
@@ -117,6 +127,15 @@ impl Config {
                         Value::Bool(false) => Deletes::Disabled,
                         other => return Err(bad(&key, "true or false", other)),
                     }
+                }
+                "proxy.remoteurl" => remote = Some(text_of(&key, v)?),
+                "proxy.username" => user = Some(text_of(&key, v)?),
+                "proxy.password" => password = Some(text_of(&key, v)?),
+                "proxy.ttl" => {
+                    let text = text_of(&key, v)?;
+                    let d = crate::proxy::parse_duration(&text)
+                        .ok_or_else(|| bad(&key, "a duration such as 10m or 168h", v))?;
+                    ttl = Some(d);
                 }
                 "log.level" => {
                     let level = text_of(&key, v)?;
@@ -139,13 +158,27 @@ impl Config {
                 }
             }
         }
+        if let Some(url) = remote {
+            let mut up = Upstream::new(&url)?;
+            if let Some(user) = user {
+                up = up.credentials(user, password.unwrap_or_default());
+            }
+            c.proxy = Some(up.tag_ttl(ttl.unwrap_or_default()));
+        } else if user.is_some() || password.is_some() || ttl.is_some() {
+            c.warnings
+                .push("proxy keys without proxy.remoteurl are ignored".to_owned());
+        }
         Ok(c)
     }
 
-    /// A registry builder with these settings (filesystem storage).
+    /// A registry builder with these settings (filesystem storage; a
+    /// pull-through cache when `proxy.remoteurl` is set).
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
         b.filesystem(&self.root).deletes(self.deletes);
+        if let Some(up) = &self.proxy {
+            b.pull_through(up.clone());
+        }
         b
     }
 
@@ -234,6 +267,29 @@ mod tests {
             "configuration key storage.delete.enabled: expected true or false, found \"yes please\""
         );
         assert!(Config::from_yaml("a: [", Path::new("c")).is_err());
+    }
+
+    #[test]
+    fn proxy_keys_make_a_pull_through_cache() {
+        let yaml = "proxy:\n  remoteurl: https://registry-1.docker.io\n  username: me\n  password: secret\n  ttl: 1h30m\n";
+        let c = Config::from_yaml(yaml, Path::new("c")).unwrap();
+        let up = c.proxy.unwrap();
+        assert_eq!(up.host(), "registry-1.docker.io");
+        assert_eq!(up.ttl(), std::time::Duration::from_secs(5400));
+        assert!(c.warnings.is_empty());
+        let e = Config::from_yaml("proxy:\n  remoteurl: x\n  ttl: 10\n", Path::new("c"));
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "configuration key proxy.ttl: expected a string, found \"10\""
+        );
+        let e = Config::from_yaml("proxy:\n  remoteurl: ftp://x\n", Path::new("c"));
+        assert!(e.unwrap_err().to_string().contains("ftp://x"));
+        let c = Config::from_yaml("proxy:\n  ttl: 5m\n", Path::new("c")).unwrap();
+        assert_eq!(c.proxy, None);
+        assert_eq!(
+            c.warnings,
+            ["proxy keys without proxy.remoteurl are ignored"]
+        );
     }
 
     #[test]

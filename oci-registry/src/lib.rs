@@ -21,10 +21,19 @@
 //!   layout (readable by skopeo and umoci).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `log.level`, `proxy.*`), naming every key it ignores.
+//! - A pull-through cache ([`RegistryBuilder::pull_through`] an
+//!   [`Upstream`], or `proxy.remoteurl`): manifests and blobs fetched from
+//!   the upstream on a miss through ocikit-distribution's client (its
+//!   timeouts, Basic and token auth), verified before they are stored;
+//!   manifests by digest cached for good, tags checked upstream after a
+//!   TTL and served from the cache while the upstream is unreachable;
+//!   blobs streamed to the client while they are stored, one upstream
+//!   fetch for every client missing the same blob at once; pushes and
+//!   deletes refused with `UNSUPPORTED`.
 //!
-//! Not yet: authentication, TLS, pull-through caching, garbage collection,
-//! metrics and rate limits.
+//! Not yet: authentication, TLS, garbage collection, metrics and rate
+//! limits; cached content never expires.
 //!
 //! # Example
 //!
@@ -62,6 +71,7 @@
 mod config;
 mod error;
 mod name;
+mod proxy;
 mod registry;
 mod routes;
 mod state;
@@ -70,6 +80,7 @@ mod storage;
 pub use config::Config;
 pub use error::Error;
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
+pub use proxy::Upstream;
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
 };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::state::{Options, State};
-use crate::{Error, FsStorage, MemoryStorage, Storage};
+use crate::{Error, FsStorage, MemoryStorage, Storage, Upstream};
 
 /// Whether the registry accepts `DELETE` of manifests, tags and blobs
 /// (Distribution's `storage.delete.enabled`). When disabled, deletes are
@@ -101,18 +101,31 @@ impl RegistryBuilder {
         self
     }
 
+    /// Makes the registry a pull-through cache of `upstream`: what it
+    /// lacks is fetched from there on a miss, verified, stored and served;
+    /// pushes and deletes are refused (see [`Upstream`]).
+    pub fn pull_through(&mut self, upstream: Upstream) -> &mut Self {
+        self.options.upstream = Some(upstream);
+        self
+    }
+
     /// Opens the storage.
     ///
     /// # Errors
-    /// [`Error::Io`] when the filesystem storage cannot be created.
+    /// [`Error::Io`] when the filesystem storage cannot be created,
+    /// [`Error::Upstream`] when the upstream's client cannot start.
     pub fn build(&self) -> Result<Registry, Error> {
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
             Backend::Custom(s) => s.clone(),
         };
+        let mut state = State::new(storage, self.options.clone());
+        if let Some(up) = &self.options.upstream {
+            state.proxy = Some(Arc::new(crate::proxy::Proxy::new(up.clone())?));
+        }
         Ok(Registry {
-            state: Arc::new(State::new(storage, self.options.clone())),
+            state: Arc::new(state),
         })
     }
 
@@ -153,6 +166,7 @@ impl Registry {
                 manifest_limit: DEFAULT_MANIFEST_LIMIT,
                 chunk_min_length: None,
                 references: References::Required,
+                upstream: None,
             },
         }
     }

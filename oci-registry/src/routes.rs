@@ -51,7 +51,7 @@ async fn ping(method: Method) -> Response {
 
 /// One API endpoint with its path parameters.
 #[derive(Debug, PartialEq)]
-enum Route<'a> {
+pub(crate) enum Route<'a> {
     Catalog,
     Tags(&'a str),
     Manifest(&'a str, &'a str),
@@ -134,6 +134,17 @@ async fn dispatch(AxumState(state): AxumState<Arc<State>>, req: Request) -> Resp
         query: query(&parts.uri),
         body,
     };
+    if let Some(proxy) = call.state.proxy.clone() {
+        let (state, method, query) = (&call.state, &call.method, &call.query[..]);
+        let req = crate::proxy::Req {
+            state,
+            method,
+            query,
+        };
+        if let Some(result) = proxy.intercept(req, &route).await {
+            return result.unwrap_or_else(IntoResponse::into_response);
+        }
+    }
     let result = match route {
         Route::Catalog => catalog::handle(call).await,
         Route::Tags(name) => with_name(name, |n| tags::handle(call, n)).await,

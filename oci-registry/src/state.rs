@@ -16,12 +16,15 @@ pub(crate) struct Options {
     pub(crate) manifest_limit: u64,
     pub(crate) chunk_min_length: Option<u64>,
     pub(crate) references: References,
+    pub(crate) upstream: Option<crate::Upstream>,
 }
 
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) options: Options,
+    /// The pull-through cache, when the registry is one.
+    pub(crate) proxy: Option<Arc<crate::proxy::Proxy>>,
     /// The running hash of each upload session, kept between its requests
     /// so no byte is read twice. Lost on restart: a session resumed after
     /// one is hashed again from its stored bytes (sha2 0.10 cannot save
@@ -57,6 +60,7 @@ impl State {
         State {
             storage,
             options,
+            proxy: None,
             hashers: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
         }
