@@ -312,3 +312,57 @@ async fn fetch_into(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    fn fetch(size: u64) -> Arc<Fetch> {
+        let (progress, _) = tokio::sync::watch::channel(Progress {
+            size: Some(size),
+            ..Progress::default()
+        });
+        let file = tempfile::tempfile().unwrap();
+        Arc::new(Fetch { file, progress })
+    }
+
+    fn write(f: &Fetch, at: u64, bytes: &[u8]) {
+        f.file.write_all_at(bytes, at).unwrap();
+        let end = at + bytes.len() as u64;
+        f.progress.send_modify(|p| p.written = end);
+    }
+
+    /// Readers joining at any point get every byte; the last one only
+    /// once the blob is stored.
+    #[tokio::test]
+    async fn readers_get_the_bytes_as_written_and_the_last_when_stored() {
+        let f = fetch(6);
+        let mut early = body(f.clone(), 6);
+        write(&f, 0, b"abc");
+        let first = early.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&first[..], b"abc");
+        write(&f, 3, b"def");
+        let next = early.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&next[..], b"de", "the last byte waits for the digest");
+        let late = body(f.clone(), 6);
+        let pending = tokio::spawn(async move { early.collect().await.map(|b| b.to_bytes()) });
+        f.progress.send_modify(|p| p.end = Some(End::Stored));
+        assert_eq!(&pending.await.unwrap().unwrap()[..], b"f");
+        assert_eq!(&late.collect().await.unwrap().to_bytes()[..], b"abcdef");
+    }
+
+    /// A failed fetch ends every reader with an error, the last byte
+    /// unsent.
+    #[tokio::test]
+    async fn a_failed_fetch_ends_its_readers_with_an_error() {
+        let f = fetch(3);
+        write(&f, 0, b"xyz");
+        let mut b = body(f.clone(), 3);
+        let got = b.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&got[..], b"xy");
+        f.progress
+            .send_modify(|p| p.end = Some(End::Failed("digest mismatch".into())));
+        assert!(b.frame().await.unwrap().is_err());
+    }
+}

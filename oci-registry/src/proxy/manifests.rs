@@ -111,7 +111,15 @@ async fn by_tag(
                 let r = proxy.reference(&name, &format!("@{now}"))?;
                 match proxy.client.pull_manifest(&r).await {
                     Ok(m) => store(state, name.clone(), m, Some(tag)).await?,
-                    Err(e) => return Err(proxy.failed("the manifest", &e)),
+                    Err(e) => {
+                        // The cached manifest is still better than none.
+                        tracing::warn!(
+                            upstream = proxy.upstream.url(),
+                            error = &e as &dyn std::error::Error,
+                            "cannot fetch {now}, tag {tag} of {name} upstream; serving the cached {cached}"
+                        );
+                        return Ok(());
+                    }
                 }
             }
         }

@@ -17,12 +17,21 @@
 //!   byte goes out only once the whole blob has matched its digest: a
 //!   blob that does not match is never stored, and its clients see the
 //!   connection cut short. `HEAD` of a missing blob is answered from the
-//!   upstream's `HEAD`, without fetching.
+//!   upstream's `HEAD`, without fetching. A `Range` asked of a blob being
+//!   fetched is answered with the whole blob (200), as HTTP allows; once
+//!   stored, ranges are served as usual. A blob stored for another
+//!   repository is linked into this one once the upstream's `HEAD` says
+//!   this repository has it too. Fetches are shared per repository: the
+//!   same blob missed in two repositories at once is fetched twice.
 //! - Pushes, uploads, mounts and deletes are refused with 405
 //!   `UNSUPPORTED`, as Distribution does in proxy mode.
 //! - The tag list comes from the upstream (from the cache when the
 //!   upstream cannot be reached); the catalog and the referrers API list
-//!   what the cache holds.
+//!   what the cache holds (a referrer is not recorded when its manifest is
+//!   cached).
+//! - Cached content never expires; a blob being fetched is kept in a
+//!   temp file (in the system's temp dir) besides the storage's upload
+//!   session until it is committed.
 
 mod blobs;
 mod manifests;

@@ -364,6 +364,62 @@ async fn podman_pulls_through_the_cache() {
     assert_eq!(digest.trim(), image.digest.as_str());
 }
 
+/// `ocikit-registry serve` with `proxy.remoteurl` and `proxy.ttl` in its
+/// config is a cache of docker-registry.
+async fn the_binary_serves_a_cache_from_its_config() {
+    let Some(upstream) = testkit::registry::Registry::start() else {
+        return;
+    };
+    let dir = testkit::temp::dir("proxy-cli");
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 5000);
+    push_upstream(&upstream.addr, &src, &image, "app:v1").await;
+    let port = testkit::registry::free_port();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nproxy:\n  remoteurl: http://{}\n  ttl: 10m\n",
+            dir.path().join("data").display(),
+            upstream.addr
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ocikit-registry"))
+        .arg("serve")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(child);
+    let host = format!("127.0.0.1:{port}");
+    let start = Instant::now();
+    while tokio::net::TcpStream::connect(&host).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the server did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c = ClientBuilder::new()
+        .insecure_http_host(&host)
+        .build()
+        .unwrap();
+    let r: Reference = format!("{host}/app:v1").parse().unwrap();
+    let got = dir.path().join("got");
+    let (layout, desc) = c.pull_image_to(&r, &got, &Platforms::All).await.unwrap();
+    assert_eq!(desc.digest, image.digest);
+    assert!(layout.verify().unwrap().is_ok());
+}
+
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     async skopeo_pulls_through_the_cache_and_then_from_it_alone,
     a_tag_moved_upstream_is_seen_after_the_ttl,
@@ -372,4 +428,5 @@ pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     pushes_and_deletes_are_refused,
     an_upstream_with_basic_auth,
     podman_pulls_through_the_cache,
+    the_binary_serves_a_cache_from_its_config,
 ];
