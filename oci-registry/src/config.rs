@@ -1,20 +1,23 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `storage.filesystem.rootdirectory`,
 //! `storage.delete.enabled`, `log.level`, and the pull-through cache's
-//! `proxy.remoteurl`, `proxy.username`, `proxy.password` and `proxy.ttl`.
+//! `proxy.remoteurl`, `proxy.username`, `proxy.password` and `proxy.ttl`
+//! (with the `proxy` feature).
 //! Other keys are reported by name in [`Config::warnings`], so an
 //! operator sees what is ignored.
 //!
 //! `proxy.ttl` (a Go duration such as `5m`) is read as how long a cached
 //! tag is served before the upstream is asked whether it moved (see
-//! [`Upstream::tag_ttl`]); Distribution reads it as when cached content
+//! `Upstream::tag_ttl`); Distribution reads it as when cached content
 //! is deleted, which this registry does not do: cached content stays.
 
 use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
-use crate::{Deletes, Error, RegistryBuilder, Upstream};
+#[cfg(feature = "proxy")]
+use crate::Upstream;
+use crate::{Deletes, Error, RegistryBuilder};
 
 /// Keys Distribution knows that this registry does not act on yet.
 const NOT_YET: &[&str] = &[
@@ -29,6 +32,8 @@ const NOT_YET: &[&str] = &[
     "http.net",
     "http.http2",
     "auth",
+    #[cfg(not(feature = "proxy"))]
+    "proxy",
     "notifications",
     "redis",
     "health",
@@ -64,6 +69,8 @@ pub struct Config {
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
     pub log_level: String,
     /// `proxy.*`: the upstream when the registry is a pull-through cache.
+    #[cfg(feature = "proxy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
     pub proxy: Option<Upstream>,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
@@ -109,9 +116,11 @@ impl Config {
             root: "/var/lib/registry".into(),
             deletes: Deletes::Disabled,
             log_level: "info".into(),
+            #[cfg(feature = "proxy")]
             proxy: None,
             warnings: Vec::new(),
         };
+        #[cfg(feature = "proxy")]
         let (mut remote, mut user, mut password, mut ttl) = (None, None, None, None);
         let mut leaves = Vec::new();
         flatten("", &value, &mut leaves);
@@ -128,9 +137,13 @@ impl Config {
                         other => return Err(bad(&key, "true or false", other)),
                     }
                 }
+                #[cfg(feature = "proxy")]
                 "proxy.remoteurl" => remote = Some(text_of(&key, v)?),
+                #[cfg(feature = "proxy")]
                 "proxy.username" => user = Some(text_of(&key, v)?),
+                #[cfg(feature = "proxy")]
                 "proxy.password" => password = Some(text_of(&key, v)?),
+                #[cfg(feature = "proxy")]
                 "proxy.ttl" => {
                     let text = text_of(&key, v)?;
                     let d = crate::proxy::parse_duration(&text)
@@ -158,6 +171,7 @@ impl Config {
                 }
             }
         }
+        #[cfg(feature = "proxy")]
         if let Some(url) = remote {
             let mut up = Upstream::new(&url)?;
             if let Some(user) = user {
@@ -176,6 +190,7 @@ impl Config {
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
         b.filesystem(&self.root).deletes(self.deletes);
+        #[cfg(feature = "proxy")]
         if let Some(up) = &self.proxy {
             b.pull_through(up.clone());
         }
@@ -270,6 +285,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "proxy")]
     fn proxy_keys_make_a_pull_through_cache() {
         let yaml = "proxy:\n  remoteurl: https://registry-1.docker.io\n  username: me\n  password: secret\n  ttl: 1h30m\n";
         let c = Config::from_yaml(yaml, Path::new("c")).unwrap();

@@ -87,6 +87,7 @@ pub enum Error {
         found: String,
     },
     /// A pull-through cache's upstream URL is not one it can use.
+    #[cfg(feature = "proxy")]
     #[error("upstream URL {url:?}: expected {expected}")]
     UpstreamUrl {
         /// The URL as given.
@@ -95,6 +96,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// The client of a pull-through cache's upstream could not start.
+    #[cfg(feature = "proxy")]
     #[error("cannot set up the client of upstream {url}")]
     Upstream {
         /// The upstream's URL.

@@ -22,8 +22,9 @@
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
 //!   `log.level`, `proxy.*`), naming every key it ignores.
-//! - A pull-through cache ([`RegistryBuilder::pull_through`] an
-//!   [`Upstream`], or `proxy.remoteurl`): manifests and blobs fetched from
+//! - With the `proxy` feature (default), a pull-through cache
+//!   (`RegistryBuilder::pull_through` an `Upstream`, or
+//!   `proxy.remoteurl`): manifests and blobs fetched from
 //!   the upstream on a miss through ocikit-distribution's client (its
 //!   timeouts, Basic and token auth), verified before they are stored;
 //!   manifests by digest cached for good, tags checked upstream after a
@@ -71,6 +72,7 @@
 mod config;
 mod error;
 mod name;
+#[cfg(feature = "proxy")]
 mod proxy;
 mod registry;
 mod routes;
@@ -80,6 +82,8 @@ mod storage;
 pub use config::Config;
 pub use error::Error;
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
+#[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 pub use proxy::Upstream;
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,

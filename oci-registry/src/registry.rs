@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::state::{Options, State};
-use crate::{Error, FsStorage, MemoryStorage, Storage, Upstream};
+use crate::{Error, FsStorage, MemoryStorage, Storage};
 
 /// Whether the registry accepts `DELETE` of manifests, tags and blobs
 /// (Distribution's `storage.delete.enabled`). When disabled, deletes are
@@ -103,8 +103,10 @@ impl RegistryBuilder {
 
     /// Makes the registry a pull-through cache of `upstream`: what it
     /// lacks is fetched from there on a miss, verified, stored and served;
-    /// pushes and deletes are refused (see [`Upstream`]).
-    pub fn pull_through(&mut self, upstream: Upstream) -> &mut Self {
+    /// pushes and deletes are refused (see [`Upstream`](crate::Upstream)).
+    #[cfg(feature = "proxy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
+    pub fn pull_through(&mut self, upstream: crate::Upstream) -> &mut Self {
         self.options.upstream = Some(upstream);
         self
     }
@@ -113,14 +115,16 @@ impl RegistryBuilder {
     ///
     /// # Errors
     /// [`Error::Io`] when the filesystem storage cannot be created,
-    /// [`Error::Upstream`] when the upstream's client cannot start.
+    /// `Error::Upstream` when the upstream's client cannot start.
     pub fn build(&self) -> Result<Registry, Error> {
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
             Backend::Custom(s) => s.clone(),
         };
+        #[cfg_attr(not(feature = "proxy"), allow(unused_mut))]
         let mut state = State::new(storage, self.options.clone());
+        #[cfg(feature = "proxy")]
         if let Some(up) = &self.options.upstream {
             state.proxy = Some(Arc::new(crate::proxy::Proxy::new(up.clone())?));
         }
@@ -166,6 +170,7 @@ impl Registry {
                 manifest_limit: DEFAULT_MANIFEST_LIMIT,
                 chunk_min_length: None,
                 references: References::Required,
+                #[cfg(feature = "proxy")]
                 upstream: None,
             },
         }

@@ -134,6 +134,7 @@ async fn dispatch(AxumState(state): AxumState<Arc<State>>, req: Request) -> Resp
         query: query(&parts.uri),
         body,
     };
+    #[cfg(feature = "proxy")]
     if let Some(proxy) = call.state.proxy.clone() {
         let (state, method, query) = (&call.state, &call.method, &call.query[..]);
         let req = crate::proxy::Req {

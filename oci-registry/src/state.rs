@@ -16,6 +16,7 @@ pub(crate) struct Options {
     pub(crate) manifest_limit: u64,
     pub(crate) chunk_min_length: Option<u64>,
     pub(crate) references: References,
+    #[cfg(feature = "proxy")]
     pub(crate) upstream: Option<crate::Upstream>,
 }
 
@@ -24,6 +25,7 @@ pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) options: Options,
     /// The pull-through cache, when the registry is one.
+    #[cfg(feature = "proxy")]
     pub(crate) proxy: Option<Arc<crate::proxy::Proxy>>,
     /// The running hash of each upload session, kept between its requests
     /// so no byte is read twice. Lost on restart: a session resumed after
@@ -60,6 +62,7 @@ impl State {
         State {
             storage,
             options,
+            #[cfg(feature = "proxy")]
             proxy: None,
             hashers: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),

@@ -16,6 +16,7 @@ mod errors;
 mod oras;
 mod peer;
 mod podman;
+#[cfg(feature = "proxy")]
 mod proxy;
 mod skopeo;
 mod support;
@@ -33,6 +34,7 @@ fn main() {
         containerd::TESTS,
         oras::TESTS,
         distribution::TESTS,
+        #[cfg(feature = "proxy")]
         proxy::TESTS,
     ]);
 }
