@@ -315,6 +315,47 @@ async fn an_upstream_with_basic_auth() {
     assert_eq!(answer(&url).await, (502, "UNAVAILABLE".to_owned()));
 }
 
+/// An upstream with token auth: the cache logs in for a `pull` token of
+/// the repository asked for.
+async fn an_upstream_with_token_auth() {
+    use testkit::auth::{Grant, TokenSetup, PASSWORD, USER};
+    let dir = testkit::temp::dir("proxy-token");
+    let Some(t) = TokenSetup::start(dir.path(), 300, Grant::All).await else {
+        return;
+    };
+    let addr = t.reg.addr.clone();
+    let pusher = ClientBuilder::new()
+        .insecure_http_host(&addr)
+        .credentials(&addr, Credentials::basic(USER, PASSWORD))
+        .build()
+        .unwrap();
+    let src = Layout::create(dir.path().join("src")).unwrap();
+    let image = build_image(&src, "amd64", 1, 10_000);
+    let r: Reference = format!("{addr}/tok/app:v1").parse().unwrap();
+    pusher.push_image(&src, &image, &r).await.unwrap();
+    let pushed = t.requests().len();
+
+    let up = Upstream::new(&format!("http://{addr}"))
+        .unwrap()
+        .credentials(USER, PASSWORD);
+    let cache = Registry::builder()
+        .pull_through(up)
+        .spawn("127.0.0.1:0")
+        .await
+        .unwrap();
+    let got = dir.path().join("got");
+    let (_, desc) = client(&cache)
+        .pull_image_to(&reference(&cache, "tok/app:v1"), &got, &Platforms::All)
+        .await
+        .unwrap();
+    assert_eq!(desc.digest, image.digest);
+    let asked = t.requests();
+    assert!(asked.len() > pushed, "the cache asked for no token");
+    for tr in &asked[pushed..] {
+        assert_eq!(tr.scopes, ["repository:tok/app:pull"], "{asked:?}");
+    }
+}
+
 /// podman pulls busybox through the cache from docker-registry, with
 /// the digest pushed upstream.
 async fn podman_pulls_through_the_cache() {
@@ -427,6 +468,7 @@ pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     clients_missing_the_same_blob_share_one_upstream_fetch,
     pushes_and_deletes_are_refused,
     an_upstream_with_basic_auth,
+    an_upstream_with_token_auth,
     podman_pulls_through_the_cache,
     the_binary_serves_a_cache_from_its_config,
 ];
