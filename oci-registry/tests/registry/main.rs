@@ -18,6 +18,8 @@ mod peer;
 mod podman;
 #[cfg(feature = "proxy")]
 mod proxy;
+#[cfg(feature = "proxy")]
+mod proxy_auth;
 mod skopeo;
 mod support;
 
@@ -36,5 +38,7 @@ fn main() {
         distribution::TESTS,
         #[cfg(feature = "proxy")]
         proxy::TESTS,
+        #[cfg(feature = "proxy")]
+        proxy_auth::TESTS,
     ]);
 }
