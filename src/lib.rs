@@ -25,6 +25,7 @@
 //! | `native-tls` | TLS through the platform's library (OpenSSL on Linux) instead |
 //! | `blocking` | `ocikit::distribution::blocking`, a client without an async runtime |
 //! | `registry` | `ocikit::registry`, the registry server (not in `full`) |
+//! | `registry-proxy` | the registry server's pull-through cache (and `registry`, `rustls`) |
 //! | `runtime` | `ocikit::runtime`, the Linux container engine |
 //! | `runtime-tokio` | `ocikit::runtime::AsyncRuntime`, the engine's lifecycle as futures on tokio (and `runtime`) |
 //!

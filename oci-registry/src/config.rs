@@ -13,14 +13,23 @@
 //! `auth.htpasswd.{realm,path}`, `auth.token.{realm,service,issuer,
 //! rootcertbundle}` and this registry's `auth.ocikit` keys (see
 //! [`AuthConfig`]; an `auth` key it cannot honour is an error); or the
-//! same keys in TOML (a file named `*.toml`). Other keys are reported by name in [`Config::warnings`], so an
-//! operator sees what is ignored.
+//! pull-through cache's `proxy.remoteurl`, `proxy.username`,
+//! `proxy.password` and `proxy.ttl` (with the `proxy` feature); or the
+//! same keys in TOML (a file named `*.toml`). Other keys are reported by
+//! name in [`Config::warnings`], so an operator sees what is ignored.
+//!
+//! `proxy.ttl` (a Go duration such as `5m`) is read as how long a cached
+//! tag is served before the upstream is asked whether it moved (see
+//! `Upstream::tag_ttl`); Distribution reads it as when cached content
+//! is deleted, which this registry does not do: cached content stays.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_norway::Value;
 
+#[cfg(feature = "proxy")]
+use crate::Upstream;
 use crate::{
     AuthConfig, Deletes, Error, GcOptions, GcSchedule, Http2, Limits, RegistryBuilder,
     UploadPurging,
@@ -42,6 +51,7 @@ const NOT_YET: &[&str] = &[
     "http.relativeurls",
     "http.net",
     "http.http2",
+    #[cfg(not(feature = "proxy"))]
     "proxy",
     "notifications",
     "redis",
@@ -108,6 +118,10 @@ pub struct Config {
     pub gc_options: GcOptions,
     /// `auth`: access control (see [`AuthConfig`]).
     pub auth: AuthConfig,
+    /// `proxy.*`: the upstream when the registry is a pull-through cache.
+    #[cfg(feature = "proxy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
+    pub proxy: Option<Upstream>,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
 }
@@ -189,8 +203,12 @@ impl Config {
             garbage_collection: None,
             gc_options: GcOptions::new(),
             auth: AuthConfig::default(),
+            #[cfg(feature = "proxy")]
+            proxy: None,
             warnings: Vec::new(),
         };
+        #[cfg(feature = "proxy")]
+        let (mut remote, mut user, mut password, mut ttl) = (None, None, None, None);
         let mut maintenance = crate::gc::config::Keys::default();
         let (mut prometheus, mut prometheus_path) = (false, "/metrics".to_owned());
         let (mut tls_cert, mut tls_key) = (None, None);
@@ -233,6 +251,19 @@ impl Config {
                         other => return Err(bad(&key, "true or false", other)),
                     }
                 }
+                #[cfg(feature = "proxy")]
+                "proxy.remoteurl" => remote = Some(text_of(&key, v)?),
+                #[cfg(feature = "proxy")]
+                "proxy.username" => user = Some(text_of(&key, v)?),
+                #[cfg(feature = "proxy")]
+                "proxy.password" => password = Some(text_of(&key, v)?),
+                #[cfg(feature = "proxy")]
+                "proxy.ttl" => {
+                    let text = text_of(&key, v)?;
+                    let d = duration::parse(&text)
+                        .ok_or_else(|| bad(&key, "a duration such as 10m or 168h", v))?;
+                    ttl = Some(d);
+                }
                 "log.level" => {
                     let level = text_of(&key, v)?;
                     if !["error", "warn", "info", "debug"].contains(&level.as_str()) {
@@ -273,10 +304,22 @@ impl Config {
         let (gc, enabled) = maintenance.garbage_collection();
         c.gc_options = gc.options.clone();
         c.garbage_collection = enabled.then_some(gc);
+        #[cfg(feature = "proxy")]
+        if let Some(url) = remote {
+            let mut up = Upstream::new(&url)?;
+            if let Some(user) = user {
+                up = up.credentials(user, password.unwrap_or_default());
+            }
+            c.proxy = Some(up.tag_ttl(ttl.unwrap_or_default()));
+        } else if user.is_some() || password.is_some() || ttl.is_some() {
+            c.warnings
+                .push("proxy keys without proxy.remoteurl are ignored".to_owned());
+        }
         Ok(c)
     }
 
-    /// A registry builder with these settings (filesystem storage).
+    /// A registry builder with these settings (filesystem storage; a
+    /// pull-through cache when `proxy.remoteurl` is set).
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
         b.filesystem(&self.root)
@@ -295,6 +338,10 @@ impl Config {
             .garbage_collection(self.garbage_collection.clone());
         if self.auth.is_enabled() || self.auth.access.is_some() {
             b.auth_config(self.auth.clone());
+        }
+        #[cfg(feature = "proxy")]
+        if let Some(up) = &self.proxy {
+            b.pull_through(up.clone());
         }
         b
     }
@@ -396,6 +443,30 @@ mod tests {
             "configuration key storage.delete.enabled: expected true or false, found \"yes please\""
         );
         assert!(Config::from_yaml("a: [", Path::new("c")).is_err());
+    }
+
+    #[test]
+    #[cfg(feature = "proxy")]
+    fn proxy_keys_make_a_pull_through_cache() {
+        let yaml = "proxy:\n  remoteurl: https://registry-1.docker.io\n  username: me\n  password: secret\n  ttl: 1h30m\n";
+        let c = Config::from_yaml(yaml, Path::new("c")).unwrap();
+        let up = c.proxy.unwrap();
+        assert_eq!(up.host(), "registry-1.docker.io");
+        assert_eq!(up.ttl(), std::time::Duration::from_secs(5400));
+        assert!(c.warnings.is_empty());
+        let e = Config::from_yaml("proxy:\n  remoteurl: x\n  ttl: 10\n", Path::new("c"));
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "configuration key proxy.ttl: expected a string, found \"10\""
+        );
+        let e = Config::from_yaml("proxy:\n  remoteurl: ftp://x\n", Path::new("c"));
+        assert!(e.unwrap_err().to_string().contains("ftp://x"));
+        let c = Config::from_yaml("proxy:\n  ttl: 5m\n", Path::new("c")).unwrap();
+        assert_eq!(c.proxy, None);
+        assert_eq!(
+            c.warnings,
+            ["proxy keys without proxy.remoteurl are ignored"]
+        );
     }
 
     #[test]

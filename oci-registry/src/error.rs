@@ -133,6 +133,25 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
+    /// A pull-through cache's upstream URL is not one it can use.
+    #[cfg(feature = "proxy")]
+    #[error("upstream URL {url:?}: expected {expected}")]
+    UpstreamUrl {
+        /// The URL as given.
+        url: String,
+        /// What the URL must look like.
+        expected: &'static str,
+    },
+    /// The client of a pull-through cache's upstream could not start.
+    #[cfg(feature = "proxy")]
+    #[error("cannot set up the client of upstream {url}")]
+    Upstream {
+        /// The upstream's URL.
+        url: String,
+        /// The client's error (boxed: it is large, and rare).
+        #[source]
+        source: Box<ocikit_distribution::Error>,
+    },
     /// A blocking storage task panicked or was cancelled.
     #[error("a storage task ended without an answer")]
     TaskFailed,

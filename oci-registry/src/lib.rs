@@ -34,8 +34,8 @@
 //!   `log.level`, `http.debug`, `http.draintimeout`, `http.tls.certificate`,
 //!   `http.tls.key`, `http.http2.disabled`,
 //!   `storage.maintenance.uploadpurging`, and our own `http.limits` and
-//!   `storage.maintenance.garbagecollect`, `auth`) or the same keys in TOML,
-//!   naming every key it ignores.
+//!   `storage.maintenance.garbagecollect`, `auth`, `proxy.*`) or the same
+//!   keys in TOML, naming every key it ignores.
 //! - Operations: one `tracing` event per request (target
 //!   `ocikit_registry::access`: method, route kind, repository, status,
 //!   bytes in and out, duration; never the path, query or headers); on a
@@ -68,10 +68,21 @@
 //!   challenges with realm, service and scope; `UNAUTHORIZED` (401) and
 //!   `DENIED` (403); mounts that need pull on their source, answered
 //!   with an upload session otherwise. Credentials are never logged.
+//! - With the `proxy` feature (default), a pull-through cache
+//!   (`RegistryBuilder::pull_through` an `Upstream`, or
+//!   `proxy.remoteurl`): manifests and blobs fetched from
+//!   the upstream on a miss through ocikit-distribution's client (its
+//!   timeouts, Basic and token auth), verified before they are stored;
+//!   manifests by digest cached for good, tags checked upstream after a
+//!   TTL and served from the cache while the upstream is unreachable;
+//!   blobs streamed to the client while they are stored, one upstream
+//!   fetch for every client missing the same blob at once; pushes and
+//!   deletes refused with `UNSUPPORTED`.
 //!
-//! Not yet: TLS client certificates, pull-through caching; read-only
-//! mode (`storage.maintenance.readonly`); the token service's OAuth2
-//! `POST` form and refresh tokens; `auth.token.jwks`.
+//! Not yet: TLS client certificates; read-only mode
+//! (`storage.maintenance.readonly`); the token service's OAuth2 `POST`
+//! form and refresh tokens; `auth.token.jwks`; expiry of a pull-through
+//! cache's content.
 //!
 //! # Example
 //!
@@ -119,6 +130,8 @@ mod health;
 mod limits;
 mod metrics;
 mod name;
+#[cfg(feature = "proxy")]
+mod proxy;
 mod registry;
 mod routes;
 mod serve;
@@ -136,6 +149,9 @@ pub use gc::{
 };
 pub use limits::{Limits, Rate};
 pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
+#[cfg(feature = "proxy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
+pub use proxy::Upstream;
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_MANIFEST_LIMIT, DEFAULT_STORAGE_SIZE_INTERVAL,

@@ -179,13 +179,24 @@ impl RegistryBuilder {
         self
     }
 
+    /// Makes the registry a pull-through cache of `upstream`: what it
+    /// lacks is fetched from there on a miss, verified, stored and served;
+    /// pushes and deletes are refused (see [`Upstream`](crate::Upstream)).
+    #[cfg(feature = "proxy")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
+    pub fn pull_through(&mut self, upstream: crate::Upstream) -> &mut Self {
+        self.options.upstream = Some(upstream);
+        self
+    }
+
     /// Opens the storage, and reads the TLS files.
     ///
     /// # Errors
     /// [`Error::Io`] when the filesystem storage cannot be created or a
     /// TLS file cannot be read, [`Error::TlsFile`] and [`Error::TlsKey`];
     /// [`Error::AuthFile`] and [`Error::ConfigValue`] when the access
-    /// control files or settings of a configuration cannot be used.
+    /// control files or settings of a configuration cannot be used;
+    /// `Error::Upstream` when a pull-through cache's client cannot start.
     pub fn build(&self) -> Result<Registry, Error> {
         let mut options = self.options.clone();
         options.auth = self.auth.load()?;
@@ -194,8 +205,14 @@ impl RegistryBuilder {
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
             Backend::Custom(s) => s.clone(),
         };
+        #[cfg_attr(not(feature = "proxy"), allow(unused_mut))]
+        let mut state = State::new(storage, options);
+        #[cfg(feature = "proxy")]
+        if let Some(up) = &self.options.upstream {
+            state.proxy = Some(Arc::new(crate::proxy::Proxy::new(up.clone())?));
+        }
         Ok(Registry {
-            state: Arc::new(State::new(storage, options)),
+            state: Arc::new(state),
             net: Arc::new(Net::open(&self.net)?),
         })
     }
@@ -241,6 +258,8 @@ impl Registry {
                 ops: OpsOptions::default(),
                 maintenance: Default::default(),
                 auth: Arc::default(),
+                #[cfg(feature = "proxy")]
+                upstream: None,
             },
             net: NetOptions::default(),
             auth: crate::auth::Setup::default(),

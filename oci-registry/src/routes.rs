@@ -55,7 +55,7 @@ async fn ping(AxumState(state): AxumState<Arc<State>>, method: Method, h: Header
 
 /// One API endpoint with its path parameters.
 #[derive(Debug, PartialEq)]
-enum Route<'a> {
+pub(crate) enum Route<'a> {
     Catalog,
     Tags(&'a str),
     Manifest(&'a str, &'a str),
@@ -169,6 +169,18 @@ async fn dispatch(AxumState(state): AxumState<Arc<State>>, req: Request) -> Resp
         query,
         body,
     };
+    #[cfg(feature = "proxy")]
+    if let Some(proxy) = call.state.proxy.clone() {
+        let (state, method, query) = (&call.state, &call.method, &call.query[..]);
+        let req = crate::proxy::Req {
+            state,
+            method,
+            query,
+        };
+        if let Some(result) = proxy.intercept(req, &route).await {
+            return result.unwrap_or_else(IntoResponse::into_response);
+        }
+    }
     let result = match route {
         Route::Catalog => catalog::handle(call).await,
         Route::Tags(name) => with_name(name, |n| tags::handle(call, n)).await,

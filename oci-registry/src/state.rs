@@ -19,6 +19,8 @@ pub(crate) struct Options {
     pub(crate) ops: crate::registry::OpsOptions,
     pub(crate) maintenance: crate::gc::Maintenance,
     pub(crate) auth: Arc<crate::auth::Authorizer>,
+    #[cfg(feature = "proxy")]
+    pub(crate) upstream: Option<crate::Upstream>,
 }
 
 #[derive(Debug)]
@@ -26,6 +28,9 @@ pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) options: Options,
     pub(crate) metrics: crate::metrics::Metrics,
+    /// The pull-through cache, when the registry is one.
+    #[cfg(feature = "proxy")]
+    pub(crate) proxy: Option<Arc<crate::proxy::Proxy>>,
     /// The running hash of each upload session, kept between its requests
     /// so no byte is read twice. Lost on restart: a session resumed after
     /// one is hashed again from its stored bytes (sha2 0.10 cannot save
@@ -62,6 +67,8 @@ impl State {
             storage,
             metrics: crate::metrics::Metrics::new(options.ops.storage_size_interval),
             options,
+            #[cfg(feature = "proxy")]
+            proxy: None,
             hashers: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
         }

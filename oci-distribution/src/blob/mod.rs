@@ -45,6 +45,31 @@ impl Client {
         check(resp, "HEAD", &url).await.map(|_| true)
     }
 
+    /// The size of the blob as the repository states it (`HEAD`, its
+    /// `Content-Length`); `None` when the repository does not have it.
+    ///
+    /// # Errors
+    /// [`Error::Status`] other than 404, [`Error::Protocol`] when the
+    /// answer has no size.
+    pub async fn blob_size(&self, r: &Reference, digest: &Digest) -> Result<Option<u64>, Error> {
+        let url = format!("{}/blobs/{digest}", self.base(r));
+        let scopes = [scope(r.repository(), Access::Pull)];
+        let resp = self.send(r, &scopes, Method::HEAD, &url, &|b| b).await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = check(resp, "HEAD", &url).await?;
+        let found = header_str(resp.headers(), "content-length").unwrap_or("none");
+        match found.parse() {
+            Ok(size) => Ok(Some(size)),
+            Err(_) => Err(Error::Protocol {
+                url,
+                expected: "the blob's size in Content-Length",
+                found: found.to_owned(),
+            }),
+        }
+    }
+
     /// Mounts a blob from another repository of the same registry. Returns
     /// false when the registry declined (the caller then uploads).
     ///

@@ -26,6 +26,10 @@ mod ops;
 mod oras;
 mod peer;
 mod podman;
+#[cfg(feature = "proxy")]
+mod proxy;
+#[cfg(feature = "proxy")]
+mod proxy_auth;
 mod push;
 mod served;
 mod skopeo;
@@ -56,5 +60,9 @@ fn main() {
         auth::TESTS,
         auth_token::TESTS,
         auth_binary::TESTS,
+        #[cfg(feature = "proxy")]
+        proxy::TESTS,
+        #[cfg(feature = "proxy")]
+        proxy_auth::TESTS,
     ]);
 }
