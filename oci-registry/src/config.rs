@@ -1,5 +1,8 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `storage.filesystem.rootdirectory`,
+//! `storage.s3` (`bucket`, `region`, `regionendpoint`, `accesskey`,
+//! `secretkey`, `rootdirectory`, `chunksize`, `secure`, `v4auth`,
+//! `forcepathstyle`), `storage.redirect.disable`,
 //! `storage.delete.enabled` and `log.level`. Other keys are reported by
 //! name in [`Config::warnings`], so an operator sees what is ignored.
 
@@ -36,10 +39,8 @@ const NOT_YET: &[&str] = &[
     "log.hooks",
     "storage.cache",
     "storage.maintenance",
-    "storage.redirect",
     "storage.tag",
     "storage.inmemory",
-    "storage.s3",
     "storage.gcs",
     "storage.azure",
 ];
@@ -53,6 +54,10 @@ pub struct Config {
     /// `storage.filesystem.rootdirectory`; default
     /// `/var/lib/registry`, as Distribution's.
     pub root: PathBuf,
+    /// `storage.s3`: the bucket to store in instead of the filesystem;
+    /// blob `GET`s redirect to it unless `storage.redirect.disable` is
+    /// true, as Distribution's.
+    pub s3: Option<crate::S3Options>,
     /// `storage.delete.enabled`; default disabled.
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
@@ -99,17 +104,25 @@ impl Config {
         let mut c = Config {
             addr: ":5000".into(),
             root: "/var/lib/registry".into(),
+            s3: None,
             deletes: Deletes::Disabled,
             log_level: "info".into(),
             warnings: Vec::new(),
         };
         let mut leaves = Vec::new();
         flatten("", &value, &mut leaves);
+        let mut s3 = crate::storage::s3::config::S3Keys::default();
         for (key, v) in leaves {
+            if s3.take(&key, v)? {
+                continue;
+            }
             match key.as_str() {
                 "version" => {}
                 "http.addr" => c.addr = text_of(&key, v)?,
-                "storage.filesystem.rootdirectory" => c.root = text_of(&key, v)?.into(),
+                "storage.filesystem.rootdirectory" => {
+                    s3.filesystem = true;
+                    c.root = text_of(&key, v)?.into();
+                }
                 "storage.filesystem.maxthreads" => {}
                 "storage.delete.enabled" => {
                     c.deletes = match v {
@@ -139,13 +152,19 @@ impl Config {
                 }
             }
         }
+        c.s3 = s3.finish()?;
         Ok(c)
     }
 
-    /// A registry builder with these settings (filesystem storage).
+    /// A registry builder with these settings (S3 or filesystem
+    /// storage).
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
-        b.filesystem(&self.root).deletes(self.deletes);
+        match &self.s3 {
+            Some(s3) => b.s3(s3.clone()),
+            None => b.filesystem(&self.root),
+        };
+        b.deletes(self.deletes);
         b
     }
 
@@ -182,7 +201,7 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
     }
 }
 
-fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
+pub(crate) fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
     Error::ConfigValue {
         key: key.to_owned(),
         expected,
@@ -193,7 +212,7 @@ fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
     }
 }
 
-fn text_of(key: &str, v: &Value) -> Result<String, Error> {
+pub(crate) fn text_of(key: &str, v: &Value) -> Result<String, Error> {
     match v {
         Value::String(s) => Ok(s.clone()),
         other => Err(bad(key, "a string", other)),

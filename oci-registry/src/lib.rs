@@ -73,4 +73,7 @@ pub use name::{is_tag, RepositoryName, MAX_NAME_LEN};
 pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
 };
-pub use storage::{BlobContent, FsStorage, MemoryStorage, Storage, StoredManifest, UploadSession};
+pub use storage::{
+    BlobContent, FsStorage, MemoryStorage, RemoteBlob, S3Options, S3Storage, Storage, StoredManifest,
+    UploadSession,
+};

@@ -42,6 +42,7 @@ pub const DEFAULT_MANIFEST_LIMIT: u64 = 4 << 20;
 enum Backend {
     Memory,
     Filesystem(PathBuf),
+    S3(crate::S3Options),
     Custom(Arc<dyn Storage>),
 }
 
@@ -63,6 +64,13 @@ impl RegistryBuilder {
     /// missing.
     pub fn filesystem(&mut self, root: impl Into<PathBuf>) -> &mut Self {
         self.backend = Backend::Filesystem(root.into());
+        self
+    }
+
+    /// Stores everything in an S3 bucket (see [`S3Storage`](crate::S3Storage)),
+    /// which other registry processes may share.
+    pub fn s3(&mut self, options: crate::S3Options) -> &mut Self {
+        self.backend = Backend::S3(options);
         self
     }
 
@@ -104,11 +112,13 @@ impl RegistryBuilder {
     /// Opens the storage.
     ///
     /// # Errors
-    /// [`Error::Io`] when the filesystem storage cannot be created.
+    /// [`Error::Io`] when the filesystem storage cannot be created,
+    /// [`Error::S3Config`] when the S3 settings are refused.
     pub fn build(&self) -> Result<Registry, Error> {
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
+            Backend::S3(options) => Arc::new(crate::S3Storage::open(options)?),
             Backend::Custom(s) => s.clone(),
         };
         Ok(Registry {

@@ -16,6 +16,7 @@ mod errors;
 mod oras;
 mod peer;
 mod podman;
+mod s3;
 mod skopeo;
 mod support;
 
@@ -32,5 +33,6 @@ fn main() {
         containerd::TESTS,
         oras::TESTS,
         distribution::TESTS,
+        s3::TESTS,
     ]);
 }
