@@ -44,11 +44,9 @@ pub trait RemoteBlob: Send + fmt::Debug {
     fn read_range(&self, start: u64, len: u64) -> Result<Box<dyn Read + Send>, Error>;
 
     /// A URL clients may fetch the blob from instead of the registry (a
-    /// presigned URL), when the backend redirects.
-    ///
-    /// # Errors
-    /// When the URL cannot be made.
-    fn redirect_url(&self) -> Result<Option<String>, Error>;
+    /// presigned URL), when the backend redirects. It is called on a
+    /// runtime's thread, so it must not block.
+    fn redirect_url(&self) -> Option<String>;
 }
 
 /// An upload session: the bytes received so far belong to `repository`.

@@ -47,7 +47,7 @@ pub(crate) async fn handle(
         return Err(ApiError::blob_unknown(digest.as_str()));
     };
     if let (BlobContent::Remote(blob), false) = (&content, call.is_head()) {
-        if let Some(url) = blob.redirect_url()? {
+        if let Some(url) = blob.redirect_url() {
             return Ok(Response::builder()
                 .status(StatusCode::TEMPORARY_REDIRECT)
                 .header(axum::http::header::LOCATION, hv(url))

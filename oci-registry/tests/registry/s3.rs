@@ -37,4 +37,32 @@ async fn ocikit_client_round_trip_on_s3() {
     reg.shutdown().await;
 }
 
-pub(crate) const TESTS: &[testkit::Test] = testkit::tests![; async ocikit_client_round_trip_on_s3];
+fn the_conformance_suite_passes_on_s3() {
+    let Some(suite) = crate::conformance::suite() else {
+        return;
+    };
+    let Some(weed) = Seaweed::start() else { return };
+    crate::conformance::run(&suite, &[], |_| {
+        storage_yaml(&weed, "conformance", false)
+    });
+}
+
+/// The same with blob `GET`s redirected to presigned URLs of the store,
+/// which the suite's client follows; the store's answer has no
+/// `Docker-Content-Digest` (as with Distribution's redirects), so that
+/// check is off.
+fn the_conformance_suite_passes_on_s3_with_redirects() {
+    let Some(suite) = crate::conformance::suite() else {
+        return;
+    };
+    let Some(weed) = Seaweed::start() else { return };
+    crate::conformance::run(&suite, &["BLOBS_DIGEST_HEADER"], |_| {
+        storage_yaml(&weed, "redirected", true)
+    });
+}
+
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
+    the_conformance_suite_passes_on_s3,
+    the_conformance_suite_passes_on_s3_with_redirects;
+    async ocikit_client_round_trip_on_s3
+];

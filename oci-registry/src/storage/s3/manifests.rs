@@ -79,11 +79,16 @@ impl Storage for S3Storage {
         let Some(size) = self.blob_size(repo, digest)? else {
             return Ok(None);
         };
+        let key = self.keys.blob(digest);
+        let redirect = match self.options.redirect {
+            true => Some(S3Blob::sign(&self.store, &self.handle(), &key)?),
+            false => None,
+        };
         let blob = S3Blob {
             store: self.store.clone(),
             handle: self.handle(),
-            key: self.keys.blob(digest),
-            redirect: self.options.redirect,
+            key,
+            redirect,
         };
         Ok(Some((BlobContent::Remote(Box::new(blob)), size)))
     }

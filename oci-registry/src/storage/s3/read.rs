@@ -25,7 +25,22 @@ pub(super) struct S3Blob {
     pub(super) store: Arc<AmazonS3>,
     pub(super) handle: Handle,
     pub(super) key: Path,
-    pub(super) redirect: bool,
+    /// The presigned URL to redirect to, when redirecting (signed when
+    /// the blob is opened, on a blocking thread: signing needs the
+    /// client's runtime).
+    pub(super) redirect: Option<String>,
+}
+
+impl S3Blob {
+    /// A presigned `GET` URL of `key`.
+    pub(super) fn sign(store: &AmazonS3, handle: &Handle, key: &Path) -> Result<String, Error> {
+        let url = wait(handle, "sign a URL for", key, async {
+            store
+                .signed_url(axum::http::Method::GET, key, REDIRECT_VALIDITY)
+                .await
+        })?;
+        Ok(url.to_string())
+    }
 }
 
 impl RemoteBlob for S3Blob {
@@ -37,16 +52,8 @@ impl RemoteBlob for S3Blob {
         Ok(Box::new(StreamReader::new(stream, self.handle.clone(), self.key.clone())))
     }
 
-    fn redirect_url(&self) -> Result<Option<String>, Error> {
-        if !self.redirect {
-            return Ok(None);
-        }
-        let url = wait(&self.handle, "sign a URL for", &self.key, async {
-            self.store
-                .signed_url(axum::http::Method::GET, &self.key, REDIRECT_VALIDITY)
-                .await
-        })?;
-        Ok(Some(url.to_string()))
+    fn redirect_url(&self) -> Option<String> {
+        self.redirect.clone()
     }
 }
 
