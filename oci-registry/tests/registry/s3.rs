@@ -30,6 +30,64 @@ pub(crate) fn storage_yaml(weed: &Seaweed, root: &str, redirect: bool) -> String
     )
 }
 
+/// `ocikit-registry serve` on a free loopback port with `weed`'s bucket,
+/// killed on drop.
+pub(crate) struct Served {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    pub(crate) host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    pub(crate) fn start(weed: &Seaweed, root: &str, redirect: bool) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let port = testkit::registry::free_port();
+        let config = dir.path().join("config.yml");
+        let yaml = format!(
+            "version: 0.1\nlog:\n  level: warn\n{}http:\n  addr: 127.0.0.1:{port}\n",
+            storage_yaml(weed, root, redirect)
+        );
+        std::fs::write(&config, yaml).unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_ocikit-registry"))
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let host = format!("127.0.0.1:{port}");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(&host).is_err() {
+            assert!(start.elapsed().as_secs() < 20, "the server did not listen");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Served {
+            child,
+            host,
+            _dir: dir,
+        }
+    }
+
+    /// The largest resident set the server had, in KiB (`VmHWM`).
+    pub(crate) fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn ocikit_client_round_trip_on_s3() {
     let Some(weed) = Seaweed::start() else { return };
     let reg = spawn(&weed, "rt", false).await;
@@ -45,6 +103,70 @@ fn the_conformance_suite_passes_on_s3() {
     crate::conformance::run(&suite, &[], |_| {
         storage_yaml(&weed, "conformance", false)
     });
+}
+
+/// Size of the large blob: 200 MiB and a bit, in 1 MiB blocks.
+const LARGE_BLOCKS: u64 = 201;
+const BLOCK: usize = 1 << 20;
+
+/// Block `i` of the large blob: noise, numbered.
+fn block(base: &[u8], i: u64) -> bytes::Bytes {
+    let mut b = base.to_vec();
+    b[..8].copy_from_slice(&i.to_le_bytes());
+    b.into()
+}
+
+/// A 201 MiB blob streamed up in one `PATCH` and down again through
+/// `ocikit-registry serve`: the digest matches both ways, and the server's
+/// peak resident memory stays far below the blob's size (no whole blob in
+/// memory: segments of 1 MiB, parts of 5 MiB).
+async fn a_large_blob_keeps_the_servers_memory_bounded() {
+    use futures_util::StreamExt;
+    let Some(weed) = Seaweed::start() else { return };
+    let server = Served::start(&weed, "large", false);
+    let base = crate::support::noise(BLOCK, 7);
+    let mut hasher = ocikit_types::Digester::new(ocikit_types::Algorithm::Sha256);
+    for i in 0..LARGE_BLOCKS {
+        hasher.update(&block(&base, i));
+    }
+    let digest = hasher.finalize();
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/v2/big/blob/blobs/uploads/", server.host);
+    let resp = http.post(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let session = format!("http://{}{location}", server.host);
+    let b = base.clone();
+    let body = futures_util::stream::iter(0..LARGE_BLOCKS)
+        .map(move |i| Ok::<_, std::io::Error>(block(&b, i)));
+    let resp = http
+        .patch(&session)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let resp = http
+        .put(format!("{session}?digest={digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+
+    let blob = format!("http://{}/v2/big/blob/blobs/{digest}", server.host);
+    let resp = http.get(&blob).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut got = ocikit_types::Digester::new(ocikit_types::Algorithm::Sha256);
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        got.update(&chunk.unwrap());
+    }
+    assert_eq!(got.bytes(), LARGE_BLOCKS * BLOCK as u64);
+    assert_eq!(got.finalize(), digest);
+    let peak = server.peak_rss_kib();
+    println!("large blob: server peak RSS {} MiB", peak / 1024);
+    assert!(peak < 100 * 1024, "the server's peak RSS was {peak} KiB");
 }
 
 /// The same with blob `GET`s redirected to presigned URLs of the store,
@@ -64,5 +186,6 @@ fn the_conformance_suite_passes_on_s3_with_redirects() {
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
     the_conformance_suite_passes_on_s3,
     the_conformance_suite_passes_on_s3_with_redirects;
-    async ocikit_client_round_trip_on_s3
+    async ocikit_client_round_trip_on_s3,
+    a_large_blob_keeps_the_servers_memory_bounded
 ];
