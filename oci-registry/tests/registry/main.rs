@@ -5,6 +5,7 @@
 //! containerd's ctr, the ORAS Python client, skopeo with docker-registry)
 //! moving images through it with their digests kept.
 
+mod balanced;
 mod buildah;
 mod cli;
 mod client;
@@ -16,6 +17,7 @@ mod errors;
 mod oras;
 mod peer;
 mod podman;
+mod replicas;
 mod s3;
 mod skopeo;
 mod support;
@@ -34,5 +36,7 @@ fn main() {
         oras::TESTS,
         distribution::TESTS,
         s3::TESTS,
+        replicas::TESTS,
+        balanced::TESTS,
     ]);
 }
