@@ -18,10 +18,18 @@
 //!   [`FsStorage`], where blobs are stored once across repositories,
 //!   every file is written to a temp file, synced and renamed, upload
 //!   sessions survive a restart, and each repository is a plain OCI image
-//!   layout (readable by skopeo and umoci).
+//!   layout (readable by skopeo and umoci); and [`S3Storage`], in an
+//!   S3-compatible bucket with Distribution's layout, shared by any number
+//!   of registry processes with no other coordination (an upload session
+//!   continues on any replica, tags move with one put, the last racing
+//!   push wins whole), blobs assembled with multipart uploads and checked
+//!   against their digest before they are stored, and optional `307`
+//!   redirects of blob `GET`s to presigned URLs.
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
-//!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
-//!   `log.level`), naming every key it ignores.
+//!   `storage.filesystem.rootdirectory`, `storage.s3` with `bucket`,
+//!   `region`, `regionendpoint`, `accesskey`, `secretkey`,
+//!   `rootdirectory`, `chunksize`, `storage.redirect.disable`,
+//!   `storage.delete.enabled`, `log.level`), naming every key it ignores.
 //!
 //! Not yet: authentication, TLS, pull-through caching, garbage collection,
 //! metrics and rate limits.
@@ -74,6 +82,6 @@ pub use registry::{
     Deletes, References, Registry, RegistryBuilder, RunningRegistry, DEFAULT_MANIFEST_LIMIT,
 };
 pub use storage::{
-    BlobContent, FsStorage, MemoryStorage, RemoteBlob, S3Options, S3Storage, Storage, StoredManifest,
-    UploadSession,
+    BlobContent, FsStorage, MemoryStorage, RemoteBlob, S3Options, S3Storage, Storage,
+    StoredManifest, UploadSession,
 };

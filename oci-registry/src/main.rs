@@ -49,11 +49,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let registry = config.builder().build()?;
-        tracing::info!(
-            "serving {} on {}",
-            config.root.display(),
-            config.bind_addr()
-        );
+        let store = match &config.s3 {
+            Some(s3) => format!("s3://{}/{}", s3.bucket, s3.root.trim_matches('/')),
+            None => config.root.display().to_string(),
+        };
+        tracing::info!("serving {store} on {}", config.bind_addr());
         registry.serve(&config.bind_addr(), shutdown()).await
     });
     match result {

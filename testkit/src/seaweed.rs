@@ -73,7 +73,10 @@ impl Seaweed {
         while ports.len() < 4 {
             let p = port_pair(&mut seed);
             // Neither the port nor its gRPC port may be another's.
-            if ports.iter().all(|q| p.abs_diff(*q) != 0 && p.abs_diff(*q) != 10000) {
+            if ports
+                .iter()
+                .all(|q| p.abs_diff(*q) != 0 && p.abs_diff(*q) != 10000)
+            {
                 ports.push(p);
             }
         }
@@ -103,7 +106,10 @@ impl Seaweed {
         };
         let deadline = Instant::now() + START_TIMEOUT;
         while TcpStream::connect(("127.0.0.1", s3)).is_err() {
-            assert!(Instant::now() < deadline, "SeaweedFS did not serve S3 on {s3}");
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS did not serve S3 on {s3}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         // The shell needs the master and a filer: retried until it works.

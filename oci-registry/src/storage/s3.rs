@@ -189,9 +189,7 @@ impl S3Storage {
                 ..RetryConfig::default()
             });
         if let Some(e) = &options.endpoint {
-            b = b
-                .with_endpoint(e)
-                .with_virtual_hosted_style_request(false);
+            b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
         }
         if let (Some(a), Some(s)) = (&options.access_key, &options.secret_key) {
             b = b.with_access_key_id(a).with_secret_access_key(s);
@@ -268,7 +266,11 @@ impl S3Storage {
     fn get_small(&self, key: &Path) -> Result<Option<bytes::Bytes>, Error> {
         let store = self.store.clone();
         let k = key.clone();
-        self.wait_found("read", key, async move { store.get(&k).await?.bytes().await })
+        self.wait_found(
+            "read",
+            key,
+            async move { store.get(&k).await?.bytes().await },
+        )
     }
 
     fn put_small(&self, key: &Path, bytes: impl Into<bytes::Bytes>) -> Result<(), Error> {

@@ -137,9 +137,18 @@ async fn skopeo_and_ocikit_push_through_nginx_over_three_replicas() {
     let dst = Layout::create(dir.path().join("dst")).unwrap();
     for (r, want) in [
         (r2, &other.digest),
-        (format!("{}/lb/app:v1", nginx.host).parse().unwrap(), &image.digest),
+        (
+            format!("{}/lb/app:v1", nginx.host).parse().unwrap(),
+            &image.digest,
+        ),
     ] {
-        assert_eq!(&c.pull_image(&r, &dst, &Platforms::All).await.unwrap().digest, want);
+        assert_eq!(
+            &c.pull_image(&r, &dst, &Platforms::All)
+                .await
+                .unwrap()
+                .digest,
+            want
+        );
     }
 
     // Every replica answered requests.

@@ -100,9 +100,72 @@ fn the_conformance_suite_passes_on_s3() {
         return;
     };
     let Some(weed) = Seaweed::start() else { return };
-    crate::conformance::run(&suite, &[], |_| {
-        storage_yaml(&weed, "conformance", false)
-    });
+    crate::conformance::run(&suite, &[], |_| storage_yaml(&weed, "conformance", false));
+}
+
+/// With redirects on, a blob `GET` is answered `307` with a presigned URL
+/// of the store (a `HEAD` is answered by the registry); ocikit's client
+/// and skopeo follow it and pull the image with its digests.
+async fn clients_follow_redirects_to_the_store() {
+    let Some(weed) = Seaweed::start() else { return };
+    let reg = spawn(&weed, "redirect", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = ocikit_image::Layout::create(dir.path().join("src")).unwrap();
+    let image = crate::support::build_image(&src, "amd64", 2, 200_000);
+    let r = crate::support::reference(&reg, "redir/app:v1");
+    let c = crate::support::client(&reg);
+    c.push_image(&src, &image, &r).await.unwrap();
+
+    let layer = &src
+        .read_document::<ocikit_types::ImageManifest>(&image)
+        .unwrap();
+    let layer = &layer.value().layers[0];
+    let url = format!("http://{}/v2/redir/app/blobs/{}", reg.host(), layer.digest);
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_follow.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 307);
+    let location = resp.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&weed.endpoint), "{location}");
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+    let head = no_follow.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-length"],
+        layer.size.to_string().as_str()
+    );
+
+    let dst = ocikit_image::Layout::create(dir.path().join("dst")).unwrap();
+    let got = c
+        .pull_image(&r, &dst, &ocikit_distribution::Platforms::All)
+        .await
+        .unwrap();
+    assert_eq!(got.digest, image.digest);
+    assert!(dst.verify().unwrap().is_ok());
+
+    if !testkit::need::tool("skopeo") {
+        return;
+    }
+    let from = format!("docker://{}/redir/app:v1", reg.host());
+    let to = format!("oci:{}:v1", dir.path().join("skopeo").display());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("skopeo")
+            .args(["copy", "--quiet", "--src-tls-verify=false", &from, &to])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pulled = ocikit_image::Layout::open(dir.path().join("skopeo")).unwrap();
+    assert_eq!(pulled.resolve("v1").unwrap().digest, image.digest);
+    assert!(pulled.verify().unwrap().is_ok());
 }
 
 /// Size of the large blob: 200 MiB and a bit, in 1 MiB blocks.
@@ -187,5 +250,6 @@ pub(crate) const TESTS: &[testkit::Test] = testkit::tests![
     the_conformance_suite_passes_on_s3,
     the_conformance_suite_passes_on_s3_with_redirects;
     async ocikit_client_round_trip_on_s3,
-    a_large_blob_keeps_the_servers_memory_bounded
+    a_large_blob_keeps_the_servers_memory_bounded,
+    clients_follow_redirects_to_the_store
 ];

@@ -131,22 +131,40 @@ mod tests {
         assert_eq!(s3.root, "/reg");
         assert_eq!(s3.chunk_size, 6 << 20);
         assert!(!s3.redirect);
-        assert!(!format!("{s3:?}").contains("\"s\""), "the secret is not printed");
-        assert_eq!(c.warnings, ["unknown key storage.s3.storageclass is ignored"]);
+        assert!(
+            !format!("{s3:?}").contains("\"s\""),
+            "the secret is not printed"
+        );
+        assert_eq!(
+            c.warnings,
+            ["unknown key storage.s3.storageclass is ignored"]
+        );
     }
 
     #[test]
     fn bad_s3_keys_are_named() {
-        let e = |yaml: &str| Config::from_yaml(yaml, Path::new("c")).unwrap_err().to_string();
+        let e = |yaml: &str| {
+            Config::from_yaml(yaml, Path::new("c"))
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             e("storage:\n  s3:\n    region: r\n"),
             "configuration key storage.s3.bucket: expected a string, found \"nothing\""
         );
-        assert!(e("storage:\n  s3:\n    bucket: b\n    region: r\n    chunksize: 10\n")
-            .contains("storage.s3.chunksize"));
-        assert!(e("storage:\n  s3:\n    bucket: b\n    region: r\n  filesystem:\n    rootdirectory: /x\n")
-            .contains("one storage driver"));
-        let c = Config::from_yaml("storage:\n  s3:\n    bucket: b\n    region: r\n", Path::new("c")).unwrap();
+        assert!(
+            e("storage:\n  s3:\n    bucket: b\n    region: r\n    chunksize: 10\n")
+                .contains("storage.s3.chunksize")
+        );
+        assert!(e(
+            "storage:\n  s3:\n    bucket: b\n    region: r\n  filesystem:\n    rootdirectory: /x\n"
+        )
+        .contains("one storage driver"));
+        let c = Config::from_yaml(
+            "storage:\n  s3:\n    bucket: b\n    region: r\n",
+            Path::new("c"),
+        )
+        .unwrap();
         assert!(c.s3.unwrap().redirect, "Distribution redirects by default");
     }
 }

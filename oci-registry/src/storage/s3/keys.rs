@@ -115,7 +115,11 @@ mod tests {
         let repo = RepositoryName::parse("a/b").unwrap();
         assert_eq!(
             k.blob(&d).as_ref(),
-            format!("reg/blobs/sha256/{}/{}/data", &d.encoded()[..2], d.encoded())
+            format!(
+                "reg/blobs/sha256/{}/{}/data",
+                &d.encoded()[..2],
+                d.encoded()
+            )
         );
         assert_eq!(
             k.tag(&repo, "v1").as_ref(),

@@ -48,8 +48,17 @@ impl RemoteBlob for S3Blob {
         if len == 0 {
             return Ok(Box::new(std::io::empty()));
         }
-        let stream = open(&self.store, &self.handle, &self.key, Some(start..start + len))?;
-        Ok(Box::new(StreamReader::new(stream, self.handle.clone(), self.key.clone())))
+        let stream = open(
+            &self.store,
+            &self.handle,
+            &self.key,
+            Some(start..start + len),
+        )?;
+        Ok(Box::new(StreamReader::new(
+            stream,
+            self.handle.clone(),
+            self.key.clone(),
+        )))
     }
 
     fn redirect_url(&self) -> Option<String> {
@@ -115,9 +124,9 @@ impl StreamReader {
 impl Read for StreamReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.chunk.is_empty() {
-            let next = self.handle.block_on(async {
-                tokio::time::timeout(IO_TIMEOUT, self.stream.next()).await
-            });
+            let next = self
+                .handle
+                .block_on(async { tokio::time::timeout(IO_TIMEOUT, self.stream.next()).await });
             match next {
                 Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
                 Ok(None) => return Ok(0),

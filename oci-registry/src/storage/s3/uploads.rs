@@ -141,10 +141,19 @@ impl S3Storage {
             return Err(gone(id));
         }
         let (keys, _) = self.segments(id)?;
-        Ok(Box::new(Chain::new(self.store.clone(), self.handle(), keys)))
+        Ok(Box::new(Chain::new(
+            self.store.clone(),
+            self.handle(),
+            keys,
+        )))
     }
 
-    pub(super) fn commit(&self, id: &str, repo: &RepositoryName, digest: &Digest) -> Result<(), Error> {
+    pub(super) fn commit(
+        &self,
+        id: &str,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<(), Error> {
         if self.get_small(&self.keys.upload_info(id))?.is_none() {
             return Err(gone(id));
         }
@@ -185,8 +194,13 @@ impl S3Storage {
             }
             return self.put_small(&blob, all);
         }
-        let upload = self.wait("start a multipart upload of", &blob, self.store.put_multipart(&blob))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.options.chunk_size as usize);
+        let upload = self.wait(
+            "start a multipart upload of",
+            &blob,
+            self.store.put_multipart(&blob),
+        )?;
+        let mut writer =
+            WriteMultipart::new_with_chunk_size(upload, self.options.chunk_size as usize);
         let mut buf = vec![0; 1 << 20];
         let failed = loop {
             let n = match reader.read(&mut buf) {
