@@ -18,6 +18,17 @@
 //! upload cannot serve as the session itself: its parts cannot be read
 //! back (a replica resuming the hash needs them) and must be at least
 //! 5 MiB, while a chunk may be one byte.
+//!
+//! The running hash of a session is kept in the memory of the replica
+//! that received its last bytes (sha2 0.10 cannot save its state): a
+//! request arriving at another replica first reads back and hashes the
+//! bytes stored so far, so each switch of replica costs one read of the
+//! session. Clients send a session's requests one after the other, and
+//! behind a round-robin balancer a chunked upload of N chunks reads its
+//! bytes up to N times; a monolithic or streamed upload (one request)
+//! never does. Committing reads the segments once more and checks the
+//! digest again as they are copied, so a blob never holds bytes another
+//! replica appended after the check.
 
 use std::fmt;
 use std::future::Future;

@@ -29,14 +29,11 @@ impl Nginx {
             .iter()
             .map(|u| format!("    server {u};\n"))
             .collect();
-        // As root, workers would run as nobody, who cannot use the temp dir.
-        let user = if testkit::need::is_root() {
-            "user root;"
-        } else {
-            ""
-        };
+        // One process, no workers: killing it leaves nothing behind (a
+        // worker outliving a killed master would keep serving, and keep
+        // whatever files the test's parent handed down open).
         let conf = format!(
-            "{user}\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n  log_format up '$request_method $uri $status $upstream_addr';\n  access_log {d}/access.log up;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  upstream registries {{\n{servers}  }}\n  server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 0;\n    location / {{\n      proxy_pass http://registries;\n      proxy_http_version 1.1;\n      proxy_set_header Host $http_host;\n      proxy_request_buffering off;\n      proxy_buffering off;\n      proxy_read_timeout 120s;\n    }}\n  }}\n}}\n"
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 256; }}\nhttp {{\n  log_format up '$request_method $uri $status $upstream_addr';\n  access_log {d}/access.log up;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  upstream registries {{\n{servers}  }}\n  server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 0;\n    location / {{\n      proxy_pass http://registries;\n      proxy_http_version 1.1;\n      proxy_set_header Host $http_host;\n      proxy_request_buffering off;\n      proxy_buffering off;\n      proxy_read_timeout 120s;\n    }}\n  }}\n}}\n"
         );
         let path = dir.join("nginx.conf");
         std::fs::write(&path, conf).unwrap();

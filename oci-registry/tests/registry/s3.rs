@@ -152,7 +152,14 @@ async fn clients_follow_redirects_to_the_store() {
     let to = format!("oci:{}:v1", dir.path().join("skopeo").display());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("skopeo")
-            .args(["copy", "--quiet", "--src-tls-verify=false", &from, &to])
+            .args([
+                "copy",
+                "--quiet",
+                "--preserve-digests",
+                "--src-tls-verify=false",
+                &from,
+                &to,
+            ])
             .output()
             .unwrap()
     })
