@@ -1,34 +1,5 @@
-//! Storage in an S3-compatible object store (AWS S3, SeaweedFS, MinIO...),
-//! shared by any number of registry processes.
-//!
-//! The layout follows CNCF Distribution's: blobs once under
-//! `blobs/<algorithm>/<hex>/data`, and per repository small *link*
-//! objects naming what it holds (`_layers/`, `_manifests/revisions/`,
-//! `_manifests/tags/<tag>/current/link`, `_referrers/`). Every change is a
-//! single object put or delete, so a reader never sees a torn state and
-//! two writers of one tag end with the last one's: no coordination service
-//! is needed between replicas.
-//!
-//! An upload session is `_uploads/<id>/info` and one *segment* object per
-//! batch of bytes received, named by its offset, so any replica can read,
-//! continue or complete it. Committing a verified session copies its
-//! segments into the blob with a multipart upload of `chunk_size` parts
-//! (one server-side copy when there is one segment): the bytes pass the
-//! registry again, one part at a time, never whole. An open S3 multipart
-//! upload cannot serve as the session itself: its parts cannot be read
-//! back (a replica resuming the hash needs them) and must be at least
-//! 5 MiB, while a chunk may be one byte.
-//!
-//! The running hash of a session is kept in the memory of the replica
-//! that received its last bytes (sha2 0.10 cannot save its state): a
-//! request arriving at another replica first reads back and hashes the
-//! bytes stored so far, so each switch of replica costs one read of the
-//! session. Clients send a session's requests one after the other, and
-//! behind a round-robin balancer a chunked upload of N chunks reads its
-//! bytes up to N times; a monolithic or streamed upload (one request)
-//! never does. Committing reads the segments once more and checks the
-//! digest again as they are copied, so a blob never holds bytes another
-//! replica appended after the check.
+//! Storage in an S3-compatible object store: [`S3Storage`] and its
+//! [`S3Options`].
 
 use std::fmt;
 use std::future::Future;
@@ -144,8 +115,37 @@ impl fmt::Debug for S3Options {
     }
 }
 
-/// Storage in an S3 bucket (see the [module](self) for the layout),
-/// which several registry processes may share.
+/// Storage in an S3-compatible object store (AWS S3, SeaweedFS, MinIO...),
+/// shared by any number of registry processes.
+///
+/// The layout follows CNCF Distribution's: blobs once under
+/// `blobs/<algorithm>/<hex>/data`, and per repository small *link*
+/// objects naming what it holds (`_layers/`, `_manifests/revisions/`,
+/// `_manifests/tags/<tag>/current/link`, `_referrers/`). Every change is a
+/// single object put or delete, so a reader never sees a torn state and
+/// two writers of one tag end with the last one's: no coordination service
+/// is needed between replicas.
+///
+/// An upload session is `_uploads/<id>/info` and one *segment* object per
+/// batch of bytes received, named by its offset, so any replica can read,
+/// continue or complete it. Committing a verified session copies its
+/// segments into the blob with a multipart upload of `chunk_size` parts
+/// (one server-side copy when there is one segment): the bytes pass the
+/// registry again, one part at a time, never whole. An open S3 multipart
+/// upload cannot serve as the session itself: its parts cannot be read
+/// back (a replica resuming the hash needs them) and must be at least
+/// 5 MiB, while a chunk may be one byte.
+///
+/// The running hash of a session is kept in the memory of the replica
+/// that received its last bytes (sha2 0.10 cannot save its state): a
+/// request arriving at another replica first reads back and hashes the
+/// bytes stored so far, so each switch of replica costs one read of the
+/// session. Clients send a session's requests one after the other, and
+/// behind a round-robin balancer a chunked upload of N chunks reads its
+/// bytes up to N times; a monolithic or streamed upload (one request)
+/// never does. Committing reads the segments once more and checks the
+/// digest again as they are copied, so a blob never holds bytes another
+/// replica appended after the check.
 ///
 /// The store's client is asynchronous: it runs on a small runtime of its
 /// own, which the blocking [`Storage`](crate::Storage) methods wait on,
