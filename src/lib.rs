@@ -26,6 +26,7 @@
 //! | `blocking` | `ocikit::distribution::blocking`, a client without an async runtime |
 //! | `registry` | `ocikit::registry`, the registry server (not in `full`) |
 //! | `registry-proxy` | the registry server's pull-through cache (and `registry`, `rustls`) |
+//! | `registry-s3` | the registry server's S3-compatible storage (and `registry`) |
 //! | `runtime` | `ocikit::runtime`, the Linux container engine |
 //! | `runtime-tokio` | `ocikit::runtime::AsyncRuntime`, the engine's lifecycle as futures on tokio (and `runtime`) |
 //!

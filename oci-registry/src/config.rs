@@ -1,6 +1,9 @@
 //! CNCF Distribution's `config.yml`, for the keys this registry serves:
 //! `http.addr`, `http.tls.certificate`, `http.tls.key`,
-//! `http.http2.disabled`, `storage.filesystem.rootdirectory`,
+//! `http.http2.disabled`, `storage.filesystem.rootdirectory`, with the
+//! `s3` feature `storage.s3` (`bucket`, `region`, `regionendpoint`,
+//! `accesskey`, `secretkey`, `rootdirectory`, `chunksize`, `secure`,
+//! `v4auth`, `forcepathstyle`) and `storage.redirect.disable`,
 //! `storage.delete.enabled`, `log.level`, `http.debug.addr`,
 //! `http.debug.prometheus.enabled`, `http.debug.prometheus.path` and
 //! `http.draintimeout`, and our own `http.limits` (see
@@ -66,10 +69,12 @@ const NOT_YET: &[&str] = &[
     "log.hooks",
     "storage.cache",
     "storage.maintenance.readonly",
+    #[cfg(not(feature = "s3"))]
     "storage.redirect",
+    #[cfg(not(feature = "s3"))]
+    "storage.s3",
     "storage.tag",
     "storage.inmemory",
-    "storage.s3",
     "storage.gcs",
     "storage.azure",
 ];
@@ -83,6 +88,12 @@ pub struct Config {
     /// `storage.filesystem.rootdirectory`; default
     /// `/var/lib/registry`, as Distribution's.
     pub root: PathBuf,
+    /// `storage.s3`: the bucket to store in instead of the filesystem;
+    /// blob `GET`s redirect to it unless `storage.redirect.disable` is
+    /// true, as Distribution's.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub s3: Option<crate::S3Options>,
     /// `storage.delete.enabled`; default disabled.
     pub deletes: Deletes,
     /// `log.level`: `error`, `warn`, `info` (default) or `debug`.
@@ -191,6 +202,8 @@ impl Config {
         let mut c = Config {
             addr: ":5000".into(),
             root: "/var/lib/registry".into(),
+            #[cfg(feature = "s3")]
+            s3: None,
             deletes: Deletes::Disabled,
             log_level: "info".into(),
             debug_addr: None,
@@ -214,11 +227,23 @@ impl Config {
         let (mut tls_cert, mut tls_key) = (None, None);
         let mut leaves = Vec::new();
         flatten("", value, &mut leaves);
+        #[cfg(feature = "s3")]
+        let mut s3 = crate::storage::s3::config::S3Keys::default();
         for (key, v) in leaves {
+            #[cfg(feature = "s3")]
+            if s3.take(&key, v)? {
+                continue;
+            }
             match key.as_str() {
                 "version" => {}
                 "http.addr" => c.addr = text_of(&key, v)?,
-                "storage.filesystem.rootdirectory" => c.root = text_of(&key, v)?.into(),
+                "storage.filesystem.rootdirectory" => {
+                    #[cfg(feature = "s3")]
+                    {
+                        s3.filesystem = true;
+                    }
+                    c.root = text_of(&key, v)?.into();
+                }
                 "storage.filesystem.maxthreads" => {}
                 "http.debug.addr" => c.debug_addr = Some(text_of(&key, v)?),
                 "http.debug.prometheus.enabled" => prometheus = bool_of(&key, v)?,
@@ -315,15 +340,24 @@ impl Config {
             c.warnings
                 .push("proxy keys without proxy.remoteurl are ignored".to_owned());
         }
+        #[cfg(feature = "s3")]
+        {
+            c.s3 = s3.finish()?;
+        }
         Ok(c)
     }
 
-    /// A registry builder with these settings (filesystem storage; a
-    /// pull-through cache when `proxy.remoteurl` is set).
+    /// A registry builder with these settings (S3 storage when
+    /// `storage.s3` is set, else the filesystem; a pull-through cache
+    /// when `proxy.remoteurl` is set).
     pub fn builder(&self) -> RegistryBuilder {
         let mut b = crate::Registry::builder();
-        b.filesystem(&self.root)
-            .deletes(self.deletes)
+        b.filesystem(&self.root);
+        #[cfg(feature = "s3")]
+        if let Some(s3) = &self.s3 {
+            b.s3(s3.clone());
+        }
+        b.deletes(self.deletes)
             .http2(self.http2)
             .limits(self.limits.clone());
         b.metrics_path(self.metrics_path.as_deref())
@@ -402,7 +436,7 @@ pub(crate) fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
     }
 }
 
-fn text_of(key: &str, v: &Value) -> Result<String, Error> {
+pub(crate) fn text_of(key: &str, v: &Value) -> Result<String, Error> {
     match v {
         Value::String(s) => Ok(s.clone()),
         other => Err(bad(key, "a string", other)),

@@ -152,6 +152,28 @@ pub enum Error {
         #[source]
         source: Box<ocikit_distribution::Error>,
     },
+    /// A request to the S3 object store failed.
+    #[cfg(feature = "s3")]
+    #[error("cannot {action} {key} in the S3 bucket")]
+    S3 {
+        /// What was being done (`read`, `write`, `list`...).
+        action: &'static str,
+        /// The object's key.
+        key: String,
+        /// The store client's error (boxed: it is large).
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    /// The S3 storage's settings were refused.
+    #[cfg(feature = "s3")]
+    #[error("invalid S3 storage settings: {problem}")]
+    S3Config {
+        /// What is wrong.
+        problem: String,
+        /// The store client's error, when it refused them.
+        #[source]
+        source: Option<Box<object_store::Error>>,
+    },
     /// A blocking storage task panicked or was cancelled.
     #[error("a storage task ended without an answer")]
     TaskFailed,

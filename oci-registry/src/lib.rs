@@ -20,7 +20,14 @@
 //!   sessions survive a restart, and each repository is a plain OCI image
 //!   layout (readable by skopeo and umoci). A crash (`kill -9`) at any
 //!   point leaves a store that opens with every blob whole; the temp
-//!   files it left are removed when the store is next opened alone.
+//!   files it left are removed when the store is next opened alone. With
+//!   the `s3` feature (default), `S3Storage`, in an S3-compatible bucket
+//!   with Distribution's layout, shared by any number of registry
+//!   processes with no other coordination (an upload session continues
+//!   on any replica, tags move with one put, the last racing push wins
+//!   whole), blobs assembled with multipart uploads and checked against
+//!   their digest before they are stored, and optional `307` redirects of
+//!   blob `GET`s to presigned URLs.
 //! - Online garbage collection ([`Registry::collect_garbage`], periodic
 //!   with [`RegistryBuilder::garbage_collection`], or
 //!   `ocikit-registry garbage-collect CONFIG [--dry-run]
@@ -30,7 +37,8 @@
 //!   [`GcOptions`]). Idle upload sessions expire
 //!   ([`RegistryBuilder::upload_purging`]).
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
-//!   `storage.filesystem.rootdirectory`, `storage.delete.enabled`,
+//!   `storage.filesystem.rootdirectory`, `storage.s3.*`,
+//!   `storage.redirect.disable`, `storage.delete.enabled`,
 //!   `log.level`, `http.debug`, `http.draintimeout`, `http.tls.certificate`,
 //!   `http.tls.key`, `http.http2.disabled`,
 //!   `storage.maintenance.uploadpurging`, and our own `http.limits` and
@@ -82,7 +90,8 @@
 //! Not yet: TLS client certificates; read-only mode
 //! (`storage.maintenance.readonly`); the token service's OAuth2 `POST`
 //! form and refresh tokens; `auth.token.jwks`; expiry of a pull-through
-//! cache's content.
+//! cache's content; garbage collection on S3 storage; `ocikit-registry
+//! fsck`.
 //!
 //! # Example
 //!
@@ -158,5 +167,8 @@ pub use registry::{
 };
 pub use serve::Http2;
 pub use storage::{
-    BlobContent, FsStorage, MemoryStorage, Storage, StoredBlob, StoredManifest, UploadSession,
+    BlobContent, FsStorage, MemoryStorage, RemoteBlob, Storage, StoredBlob, StoredManifest,
+    UploadSession,
 };
+#[cfg(feature = "s3")]
+pub use storage::{S3Options, S3Storage};

@@ -68,11 +68,14 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         let registry = config.builder().build()?;
         tokio::spawn(reload_on_hangup(registry.clone()));
-        tracing::info!(
-            "serving {} on {}",
-            config.root.display(),
-            config.bind_addr()
-        );
+        #[cfg(feature = "s3")]
+        let store = match &config.s3 {
+            Some(s3) => format!("s3://{}/{}", s3.bucket, s3.root.trim_matches('/')),
+            None => config.root.display().to_string(),
+        };
+        #[cfg(not(feature = "s3"))]
+        let store = config.root.display().to_string();
+        tracing::info!("serving {store} on {}", config.bind_addr());
         registry.serve(&config.bind_addr(), shutdown()).await
     });
     // Storage tasks of requests cut at the drain deadline get a moment

@@ -52,6 +52,8 @@ pub const DEFAULT_MANIFEST_LIMIT: u64 = 4 << 20;
 enum Backend {
     Memory,
     Filesystem(PathBuf),
+    #[cfg(feature = "s3")]
+    S3(crate::S3Options),
     Custom(Arc<dyn Storage>),
 }
 
@@ -76,6 +78,15 @@ impl RegistryBuilder {
     /// missing.
     pub fn filesystem(&mut self, root: impl Into<PathBuf>) -> &mut Self {
         self.backend = Backend::Filesystem(root.into());
+        self
+    }
+
+    /// Stores everything in an S3 bucket (see [`S3Storage`](crate::S3Storage)),
+    /// which other registry processes may share.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub fn s3(&mut self, options: crate::S3Options) -> &mut Self {
+        self.backend = Backend::S3(options);
         self
     }
 
@@ -196,13 +207,16 @@ impl RegistryBuilder {
     /// TLS file cannot be read, [`Error::TlsFile`] and [`Error::TlsKey`];
     /// [`Error::AuthFile`] and [`Error::ConfigValue`] when the access
     /// control files or settings of a configuration cannot be used;
-    /// `Error::Upstream` when a pull-through cache's client cannot start.
+    /// `Error::Upstream` when a pull-through cache's client cannot start;
+    /// `Error::S3Config` when the S3 settings are refused.
     pub fn build(&self) -> Result<Registry, Error> {
         let mut options = self.options.clone();
         options.auth = self.auth.load()?;
         let storage: Arc<dyn Storage> = match &self.backend {
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::Filesystem(root) => Arc::new(FsStorage::open(root)?),
+            #[cfg(feature = "s3")]
+            Backend::S3(options) => Arc::new(crate::S3Storage::open(options)?),
             Backend::Custom(s) => s.clone(),
         };
         #[cfg_attr(not(feature = "proxy"), allow(unused_mut))]

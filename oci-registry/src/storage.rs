@@ -1,5 +1,5 @@
 //! Where a registry keeps its content: the [`Storage`] trait and its
-//! backends, [`MemoryStorage`] and [`FsStorage`].
+//! backends, [`MemoryStorage`], [`FsStorage`] and [`S3Storage`].
 //!
 //! A backend only stores and lists; the server checks every byte (digests
 //! are computed as uploads arrive, manifests are validated) before it asks
@@ -17,9 +17,13 @@ use crate::{Error, RepositoryName};
 
 mod fs;
 mod memory;
+#[cfg(feature = "s3")]
+pub(crate) mod s3;
 
 pub use fs::FsStorage;
 pub use memory::MemoryStorage;
+#[cfg(feature = "s3")]
+pub use s3::{S3Options, S3Storage};
 
 /// The content of a stored blob, ready to be sent.
 #[derive(Debug)]
@@ -29,6 +33,22 @@ pub enum BlobContent {
     Memory(Arc<Vec<u8>>),
     /// An open file, read from its start.
     File(std::fs::File),
+    /// A blob kept elsewhere (an object store), read in ranges.
+    Remote(Box<dyn RemoteBlob>),
+}
+
+/// A blob a backend keeps elsewhere, such as in an object store.
+pub trait RemoteBlob: Send + fmt::Debug {
+    /// A blocking reader of `len` bytes from `start`.
+    ///
+    /// # Errors
+    /// When the blob cannot be read.
+    fn read_range(&self, start: u64, len: u64) -> Result<Box<dyn Read + Send>, Error>;
+
+    /// A URL clients may fetch the blob from instead of the registry (a
+    /// presigned URL), when the backend redirects. It is called on a
+    /// runtime's thread, so it must not block.
+    fn redirect_url(&self) -> Option<String>;
 }
 
 /// An upload session: the bytes received so far belong to `repository`.

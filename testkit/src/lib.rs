@@ -11,6 +11,8 @@
 //!   on loopback with any extra config (basic or token auth, TLS).
 //! - [`busybox`]: busybox root filesystems, and a busybox image built with
 //!   ocikit-image into an OCI layout.
+//! - [`seaweed`]: SeaweedFS, an S3-compatible object store, on loopback
+//!   with one identity and one bucket.
 //! - [`temp`]: short, private temporary directories.
 //! - [`errors`]: the error convention checked on a chain (each cause once).
 //! - [`auth`]: docker-registry with Basic auth over TLS, or with token
@@ -44,6 +46,7 @@ pub mod fault;
 pub mod harness;
 pub mod need;
 pub mod registry;
+pub mod seaweed;
 pub mod temp;
 
 pub use harness::{block_on, run, run_serial, Test};

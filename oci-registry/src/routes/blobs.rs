@@ -57,6 +57,17 @@ pub(crate) async fn handle(
     let Some((content, size)) = found else {
         return Err(ApiError::blob_unknown(digest.as_str()));
     };
+    if let (Some(BlobContent::Remote(blob)), false) = (&content, call.is_head()) {
+        if let Some(url) = blob.redirect_url() {
+            return Ok(Response::builder()
+                .status(StatusCode::TEMPORARY_REDIRECT)
+                .header(axum::http::header::LOCATION, hv(url))
+                .header(CONTENT_LENGTH, "0")
+                .header("docker-content-digest", hv(digest.as_str()))
+                .body(Body::empty())
+                .unwrap_or_default());
+        }
+    }
     let range = match call.header("range") {
         Some(r) => Some(parse_range(r, size).ok_or_else(|| {
             ApiError::new(
@@ -106,6 +117,16 @@ async fn send(content: BlobContent, start: u64, len: u64) -> Result<Body, ApiErr
                 rx.recv().await.map(|chunk| (chunk, rx))
             }))
         }
+        BlobContent::Remote(blob) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+            tokio::task::spawn_blocking(move || match blob.read_range(start, len) {
+                Ok(r) => read_chunks(r, len, &tx),
+                Err(e) => drop(tx.blocking_send(Err(std::io::Error::other(e)))),
+            });
+            Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|chunk| (chunk, rx))
+            }))
+        }
     })
 }
 
@@ -117,7 +138,7 @@ async fn send(content: BlobContent, start: u64, len: u64) -> Result<Body, ApiErr
 /// taken again, so its pages stay mapped (a fresh buffer per chunk spent
 /// a tenth of the sending CPU on page faults).
 fn read_chunks(
-    mut f: std::fs::File,
+    mut f: impl Read,
     len: u64,
     tx: &tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>,
 ) {

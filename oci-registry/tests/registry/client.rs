@@ -19,7 +19,7 @@ fn public_futures_are_send() {
 
 /// Pushes an image, pulls it back and checks every blob and digest, the
 /// tag list, the catalog and the delete.
-async fn round_trip(reg: &RunningRegistry) {
+pub(crate) async fn round_trip(reg: &RunningRegistry) {
     let c = client(reg);
     let dir = tempfile::tempdir().unwrap();
     let src = Layout::create(dir.path().join("src")).unwrap();

@@ -51,18 +51,45 @@ fn the_conformance_suite_passes_against_the_binary() {
     run_suite(|_, _| String::new(), &[]);
 }
 
-/// Runs the suite against the binary, its configuration completed by
-/// `extra_yaml(dir, port)` and the suite given `env` (credentials).
+/// The `storage:` section of a filesystem store in `dir`, deletes on.
+fn filesystem(dir: &Path) -> String {
+    format!(
+        "storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n",
+        dir.join("data").display()
+    )
+}
+
+/// Runs the suite against the binary on a filesystem store, its
+/// configuration completed by `extra_yaml(dir, port)` and the suite given
+/// `env` (credentials).
 pub(crate) fn run_suite(extra_yaml: impl Fn(&Path, u16) -> String, env: &[(&str, &str)]) {
     let Some(suite) = suite() else { return };
+    run_with(&suite, &filesystem, &extra_yaml, env, &[]);
+}
+
+/// Runs the suite at `suite` against the binary with the `storage:`
+/// section `storage` makes for a temp dir, every API on but those in `off`
+/// (`BLOBS_DIGEST_HEADER`...).
+#[cfg(feature = "s3")]
+pub(crate) fn run(suite: &Path, off: &[&str], storage: impl Fn(&Path) -> String) {
+    run_with(suite, &storage, &|_, _| String::new(), &[], off);
+}
+
+fn run_with(
+    suite: &Path,
+    storage: &dyn Fn(&Path) -> String,
+    extra_yaml: &dyn Fn(&Path, u16) -> String,
+    env: &[(&str, &str)],
+    off: &[&str],
+) {
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::registry::free_port();
     let config = dir.path().join("config.yml");
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{}",
-            dir.path().join("data").display(),
+            "version: 0.1\nlog:\n  level: warn\n{}http:\n  addr: 127.0.0.1:{port}\n{}",
+            storage(dir.path()),
             extra_yaml(dir.path(), port)
         ),
     )
@@ -87,7 +114,7 @@ pub(crate) fn run_suite(extra_yaml: impl Fn(&Path, u16) -> String, env: &[(&str,
     }
     let results = dir.path().join("results");
     std::fs::create_dir(&results).unwrap();
-    let mut cmd = Command::new(&suite);
+    let mut cmd = Command::new(suite);
     for (k, _) in std::env::vars() {
         if k.starts_with("OCI_") {
             cmd.env_remove(k);
@@ -114,6 +141,9 @@ pub(crate) fn run_suite(extra_yaml: impl Fn(&Path, u16) -> String, env: &[(&str,
         "MANIFESTS_DIGEST_HEADER",
         "MANIFESTS_TAG_PARAM",
     ] {
+        if off.contains(&api) {
+            continue;
+        }
         cmd.env(format!("OCI_API_{api}"), "true");
     }
     cmd.envs(env.iter().copied());

@@ -8,6 +8,8 @@
 mod auth;
 mod auth_binary;
 mod auth_token;
+#[cfg(feature = "s3")]
+mod balanced;
 mod buildah;
 mod cli;
 mod client;
@@ -31,6 +33,10 @@ mod proxy;
 #[cfg(feature = "proxy")]
 mod proxy_auth;
 mod push;
+#[cfg(feature = "s3")]
+mod replicas;
+#[cfg(feature = "s3")]
+mod s3;
 mod served;
 mod skopeo;
 mod support;
@@ -64,5 +70,11 @@ fn main() {
         proxy::TESTS,
         #[cfg(feature = "proxy")]
         proxy_auth::TESTS,
+        #[cfg(feature = "s3")]
+        s3::TESTS,
+        #[cfg(feature = "s3")]
+        replicas::TESTS,
+        #[cfg(feature = "s3")]
+        balanced::TESTS,
     ]);
 }
