@@ -19,22 +19,35 @@ fn fds(pid: u32) -> usize {
         .count()
 }
 
+/// What each descriptor of `pid` points at, for a failure message.
+fn fd_targets(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|t| t.display().to_string())
+        .collect()
+}
+
 fn count(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
 }
 
 /// Waits until the server is back to `baseline` descriptors (closing a
 /// cut connection and ending its blocking tasks takes a moment), and
-/// checks the store holds no upload folder and no temp file.
-fn assert_nothing_leaked(case: &str, pid: u32, baseline: usize, root: &Path) {
+/// checks the store holds no upload folder and no temp file. It sleeps
+/// on the test's runtime, never blocking it: the client's connections
+/// close in tasks of that runtime, and the server holds their other end
+/// until they do.
+async fn assert_nothing_leaked(case: &str, pid: u32, baseline: usize, root: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while fds(pid) > baseline {
         assert!(
             Instant::now() < deadline,
-            "{case}: {} descriptors open, {baseline} before",
-            fds(pid)
+            "{case}: {} descriptors open, {baseline} before: {:?}",
+            fds(pid),
+            fd_targets(pid)
         );
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(count(&root.join("_uploads")), 0, "{case}: upload folders");
     assert_eq!(count(&root.join("_tmp")), 0, "{case}: temp files");
@@ -88,7 +101,7 @@ async fn bad_clients_leak_no_descriptor_and_no_upload() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(p.h.delete(&url).send().await.unwrap().status(), 204);
-    assert_nothing_leaked("killed mid-upload", pid, baseline, &root);
+    assert_nothing_leaked("killed mid-upload", pid, baseline, &root).await;
 
     // Two clients pushing the same blob at once: both 201, stored once.
     let data = noise(2 << 20, 2);
@@ -97,7 +110,7 @@ async fn bad_clients_leak_no_descriptor_and_no_upload() {
     let (a, b) = { tokio::join!(p.blob("one", &data), p.blob("two", &data)) };
     assert_eq!(a, b);
     assert_eq!(count(&root.join("blobs/sha256")), blobs + 1);
-    assert_nothing_leaked("same blob twice", pid, baseline, &root);
+    assert_nothing_leaked("same blob twice", pid, baseline, &root).await;
 
     // A delete during a pull: the pull has its answer started, the
     // client goes away half way; then the blob is unknown.
@@ -125,7 +138,7 @@ async fn bad_clients_leak_no_descriptor_and_no_upload() {
             .unwrap();
     assert_eq!(resp.status(), 404);
     assert_eq!(error_code(resp).await, "BLOB_UNKNOWN");
-    assert_nothing_leaked("delete during pull", pid, baseline, &root);
+    assert_nothing_leaked("delete during pull", pid, baseline, &root).await;
 
     // A manifest naming a blob the repository lacks.
     let config = p.blob("m", b"{}").await;
@@ -144,7 +157,7 @@ async fn bad_clients_leak_no_descriptor_and_no_upload() {
             .unwrap();
     assert_eq!(resp.status(), 400);
     assert_eq!(error_code(resp).await, "MANIFEST_BLOB_UNKNOWN");
-    assert_nothing_leaked("manifest with a missing blob", pid, baseline, &root);
+    assert_nothing_leaked("manifest with a missing blob", pid, baseline, &root).await;
     // Nothing stored was damaged by any of it.
     assert_eq!(p.pull("one", &digest).await.unwrap(), data);
     drop(server);
