@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
+use crate::settings::{bad, text_of};
 #[cfg(feature = "proxy")]
 use crate::Upstream;
 use crate::{
@@ -38,7 +39,6 @@ use crate::{
     UploadPurging,
 };
 
-pub(crate) mod duration;
 mod toml;
 
 /// Keys Distribution knows that this registry does not act on yet.
@@ -256,7 +256,7 @@ impl Config {
                 "http.draintimeout" => {
                     c.drain_timeout = text_of(&key, v)
                         .ok()
-                        .and_then(|t| duration::parse(&t))
+                        .and_then(|t| crate::duration::parse(&t))
                         .ok_or_else(|| bad(&key, "a duration such as 30s", v))?;
                 }
                 "http.tls.certificate" => tls_cert = Some(PathBuf::from(text_of(&key, v)?)),
@@ -285,7 +285,7 @@ impl Config {
                 #[cfg(feature = "proxy")]
                 "proxy.ttl" => {
                     let text = text_of(&key, v)?;
-                    let d = duration::parse(&text)
+                    let d = crate::duration::parse(&text)
                         .ok_or_else(|| bad(&key, "a duration such as 10m or 168h", v))?;
                     ttl = Some(d);
                 }
@@ -422,24 +422,6 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
             }
         }
         _ => out.push((prefix.to_owned(), v)),
-    }
-}
-
-pub(crate) fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
-    Error::ConfigValue {
-        key: key.to_owned(),
-        expected,
-        found: serde_norway::to_string(found)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-    }
-}
-
-pub(crate) fn text_of(key: &str, v: &Value) -> Result<String, Error> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        other => Err(bad(key, "a string", other)),
     }
 }
 

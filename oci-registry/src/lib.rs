@@ -128,8 +128,10 @@
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![doc(test(attr(deny(warnings))))]
 
+mod api_error;
 mod auth;
 mod config;
+mod duration;
 mod error;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
@@ -144,6 +146,7 @@ mod proxy;
 mod registry;
 mod routes;
 mod serve;
+mod settings;
 mod state;
 mod storage;
 

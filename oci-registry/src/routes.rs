@@ -18,14 +18,13 @@ use crate::RepositoryName;
 mod blobs;
 mod body;
 mod catalog;
-mod error;
 mod manifests;
 mod paging;
 mod referrers;
 mod tags;
 mod uploads;
 
-pub(crate) use error::ApiError;
+pub(crate) use crate::api_error::ApiError;
 
 /// The registry's routes over `state`.
 pub(crate) fn router(state: Arc<State>) -> Router {
@@ -33,8 +32,18 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/v2", any(ping))
         .route("/v2/", any(ping))
         .route("/v2/{*path}", any(dispatch))
-        .route(crate::auth::TOKEN_PATH, any(crate::auth::token_endpoint))
+        .route(crate::auth::TOKEN_PATH, any(token))
         .with_state(state)
+}
+
+/// The built-in token service, with the registry's access control.
+async fn token(
+    AxumState(state): AxumState<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    crate::auth::token_endpoint(state.options.auth.clone(), method, uri, headers).await
 }
 
 async fn ping(AxumState(state): AxumState<Arc<State>>, method: Method, h: HeaderMap) -> Response {

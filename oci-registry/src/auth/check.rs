@@ -11,8 +11,7 @@ use super::header::{credentials, Credentials, Scope};
 use super::jwt::ResourceAccess;
 use super::token_auth::now;
 use super::{Action, Authorizer, Mode};
-use crate::routes::ApiError;
-use crate::state::State;
+use crate::api_error::ApiError;
 use crate::RepositoryName;
 
 /// What a request needs.
@@ -229,7 +228,7 @@ impl Authorizer {
 /// mount, some repository holding the blob. Otherwise the registry
 /// opens an upload session instead, as if the blob were not there.
 pub(crate) async fn may_mount(
-    state: &Arc<State>,
+    storage: &Arc<dyn crate::Storage>,
     grant: &Grant,
     from: Option<&RepositoryName>,
     digest: &Digest,
@@ -240,22 +239,23 @@ pub(crate) async fn may_mount(
     if matches!(grant.who, Who::Anyone) {
         return Ok(true);
     }
-    let (g, d) = (grant.clone(), digest.clone());
-    Ok(state
-        .run(move |s| {
-            for repo in s.repositories()? {
-                if !g.may(&repo, Action::Pull) {
-                    continue;
-                }
-                if let Some(name) = RepositoryName::parse(&repo) {
-                    if s.blob_size(&name, &d)?.is_some() {
-                        return Ok(true);
-                    }
+    let (g, d, s) = (grant.clone(), digest.clone(), storage.clone());
+    let found = tokio::task::spawn_blocking(move || -> Result<bool, crate::Error> {
+        for repo in s.repositories()? {
+            if !g.may(&repo, Action::Pull) {
+                continue;
+            }
+            if let Some(name) = RepositoryName::parse(&repo) {
+                if s.blob_size(&name, &d)?.is_some() {
+                    return Ok(true);
                 }
             }
-            Ok(false)
-        })
-        .await?)
+        }
+        Ok(false)
+    })
+    .await
+    .map_err(|_| crate::Error::TaskFailed)?;
+    Ok(found?)
 }
 
 /// Text safe inside a quoted challenge parameter.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State as AxumState};
+use axum::extract::Query;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -20,8 +20,7 @@ use super::header::{credentials, Credentials, Scope};
 use super::jwt::{assemble, signing_input, Audience, Claims, ResourceAccess};
 use super::token_auth::now;
 use super::{Action, Htpasswd, Mode};
-use crate::routes::ApiError;
-use crate::state::State;
+use crate::api_error::ApiError;
 use crate::Error;
 
 /// Where the built-in token service answers, on the registry's own
@@ -150,12 +149,11 @@ impl TokenService {
 
 /// `GET /auth/token`.
 pub(crate) async fn handle(
-    AxumState(state): AxumState<Arc<State>>,
+    auth: Arc<super::Authorizer>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let auth = state.options.auth.clone();
     let Mode::Token(token) = &auth.mode else {
         return not_here();
     };

@@ -101,7 +101,7 @@ fn flag(key: &str, v: &Value) -> Result<bool, Error> {
 
 fn duration(key: &str, v: &Value) -> Result<Duration, Error> {
     match v {
-        Value::String(s) => crate::config::duration::parse(s),
+        Value::String(s) => crate::duration::parse(s),
         _ => None,
     }
     .ok_or_else(|| Error::ConfigValue {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_norway::Value;
 
 use super::{Limits, Rate};
-use crate::config::bad;
+use crate::settings::bad;
 use crate::Error;
 
 /// Applies `key` (a leaf under `http.limits.`) to `limits`; false for a
@@ -65,7 +65,7 @@ fn duration(key: &str, v: &Value) -> Result<Duration, Error> {
     let wrong = || bad(key, "a duration such as 30s, 1m30s or 500ms", v);
     let d = match v {
         Value::Number(n) => Duration::from_secs(n.as_u64().ok_or_else(wrong)?),
-        Value::String(s) => crate::config::duration::parse(s).ok_or_else(wrong)?,
+        Value::String(s) => crate::duration::parse(s).ok_or_else(wrong)?,
         _ => return Err(wrong()),
     };
     if d.is_zero() {
@@ -81,10 +81,10 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn durations_never_panic_and_round_trip(s in "\\PC*", h in 0u64..1000, m in 0u64..60, sec in 0u64..60, ms in 0u64..1000) {
-            let _ = crate::config::duration::parse(&s);
+            let _ = crate::duration::parse(&s);
             let text = format!("{h}h{m}m{sec}s{ms}ms");
             let expected = Duration::from_secs(h * 3600 + m * 60 + sec) + Duration::from_millis(ms);
-            proptest::prop_assert_eq!(crate::config::duration::parse(&text), Some(expected));
+            proptest::prop_assert_eq!(crate::duration::parse(&text), Some(expected));
         }
     }
 

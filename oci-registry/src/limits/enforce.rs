@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use ocikit_types::ErrorCode;
 
 use super::{Limits, Rate};
-use crate::routes::ApiError;
+use crate::api_error::ApiError;
 
 /// Client addresses tracked before idle ones are forgotten.
 const MAX_TRACKED: usize = 1 << 16;

@@ -105,7 +105,7 @@ async fn mount_blob(
         },
         None => None,
     };
-    if !crate::auth::may_mount(state, grant, from.as_ref(), &digest).await? {
+    if !crate::auth::may_mount(&state.storage, grant, from.as_ref(), &digest).await? {
         return Ok(None);
     }
     let (n, d) = (name.clone(), digest.clone());

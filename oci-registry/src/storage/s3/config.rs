@@ -4,7 +4,7 @@
 use serde_norway::Value;
 
 use super::{S3Options, DEFAULT_CHUNK_SIZE};
-use crate::config::{bad, text_of};
+use crate::settings::{bad, text_of};
 use crate::Error;
 
 /// The `storage.s3` keys read so far.
