@@ -106,9 +106,10 @@ impl Token {
 
     pub(crate) fn from_response(r: TokenResponse) -> Option<Token> {
         let value = r.token.or(r.access_token).filter(|t| !t.is_empty())?;
-        // A header value cannot carry control characters: such a token
-        // would fail every request it is sent with.
-        if value.bytes().any(|b| b.is_ascii_control()) {
+        // A bearer token (RFC 6750's b64token, or an opaque string) is
+        // visible ASCII without spaces; anything else cannot be sent as a
+        // header value and would fail every request it went with.
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
             return None;
         }
         let lifetime = r
@@ -180,6 +181,9 @@ mod tests {
             &br#"{"token":""}"#[..],
             br#"{}"#,
             br#"{"token":"a\nb"}"#,
+            br#"{"token":"a b"}"#,
+            // Found by the fuzzer: a token with a non-ASCII character.
+            "{\"token\":\"eyJhbGci\u{65c}2ln\"}".as_bytes(),
             br#"{"token":"secret","expires_in":-1}"#,
             b"[",
         ] {
