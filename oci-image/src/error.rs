@@ -179,6 +179,22 @@ pub enum Error {
         /// The cap in bytes.
         limit: u64,
     },
+    /// A layer of an image has no diff ID in the image configuration.
+    #[error("layer {layer} of manifest {manifest} has no diff id: expected one in the configuration's rootfs.diff_ids for each layer")]
+    MissingDiffId {
+        /// The image manifest.
+        manifest: Digest,
+        /// The layer's blob digest.
+        layer: Digest,
+    },
+    /// A container id a snapshot store cannot take.
+    #[error("container id {id:?}: expected {expected}")]
+    BadContainerId {
+        /// The id given.
+        id: String,
+        /// What an id must be.
+        expected: &'static str,
+    },
     /// An expected digest uses an algorithm this crate cannot compute.
     #[error("cannot compute digest {digest}: expected sha256, sha512 or blake3")]
     UnsupportedAlgorithm {

@@ -79,6 +79,8 @@ mod error;
 mod gc;
 mod layer;
 mod layout;
+#[cfg(target_os = "linux")]
+mod snapshot;
 mod verify;
 
 pub use archive::{export_docker, export_layout, import_docker, import_layout};
@@ -96,6 +98,12 @@ pub use layer::{
 };
 #[cfg(target_os = "linux")]
 #[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
-pub use layer::{unpack, IdMap, IdMapping, Privileges, UnpackOptions, UnpackReport};
+pub use layer::{unpack, IdMap, IdMapping, Privileges, UnpackOptions, UnpackReport, WhiteoutMode};
 pub use layout::Layout;
+#[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
+pub use snapshot::{
+    CopyReason, ImageSnapshot, PreparedRoot, RootMethod, RootStrategy, SnapshotGcReport,
+    SnapshotOptions, SnapshotStore,
+};
 pub use verify::{Problem, Referrer, VerifyReport};

@@ -20,14 +20,16 @@ mod pack;
 mod unpack;
 
 #[cfg(target_os = "linux")]
-pub(crate) use unpack::Root;
+pub(crate) use unpack::{is_overlay_xattr, opaque_xattr, remove_any, Root};
+#[cfg(target_os = "linux")]
+pub(crate) use {dir::list_dir, metadata::xattrs};
 
 pub use compression::{detect_compression, Decompressor};
 pub use pack::{
     pack, pack_diff, source_date_epoch, Ownership, PackOptions, PackReport, WhiteoutStyle,
 };
 #[cfg(target_os = "linux")]
-pub use unpack::{unpack, IdMap, IdMapping, Privileges, UnpackOptions, UnpackReport};
+pub use unpack::{unpack, IdMap, IdMapping, Privileges, UnpackOptions, UnpackReport, WhiteoutMode};
 
 /// Size of the buffers used for reading layers and copying file contents.
 pub(crate) const BUF_SIZE: usize = 1 << 20;

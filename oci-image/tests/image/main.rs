@@ -6,10 +6,12 @@ mod errors;
 mod layer;
 mod layout;
 mod peers;
+mod snapshot;
 mod verify;
 
 fn main() {
     layer::dirs::child_if_requested();
+    snapshot::concurrent::child_if_requested();
     testkit::run(&[
         archive::TESTS,
         bundle::TESTS,
@@ -24,5 +26,8 @@ fn main() {
         layer::props::TESTS,
         layer::roundtrip::TESTS,
         layer::whiteout::TESTS,
+        snapshot::concurrent::TESTS,
+        snapshot::roots::TESTS,
+        snapshot::store::TESTS,
     ]);
 }

@@ -2,12 +2,15 @@
 //! resolved inside the root with `openat2(RESOLVE_IN_ROOT)` and entries are
 //! made with `mknodat`, `fchownat` and `fsetxattr` as Linux has them.
 
+mod overlay;
 mod path;
 mod root;
 mod tripwire;
 mod whiteout;
 
-pub(crate) use root::Root;
+pub use overlay::WhiteoutMode;
+pub(crate) use overlay::{is_overlay_xattr, opaque_xattr};
+pub(crate) use root::{remove_any, Root};
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -22,7 +25,6 @@ use rustix::io::Errno;
 use tar::EntryType;
 
 use self::path::{clean_path, split_parent};
-use self::root::remove_any;
 use self::tripwire::Tripwire;
 use self::whiteout::Kind;
 use super::{os, Decompressor, BUF_SIZE};
@@ -97,6 +99,7 @@ pub struct UnpackOptions {
     id_map: Option<IdMap>,
     max_size: u64,
     max_entries: u64,
+    whiteout_mode: WhiteoutMode,
 }
 
 impl Default for UnpackOptions {
@@ -108,7 +111,8 @@ impl Default for UnpackOptions {
 impl UnpackOptions {
     /// Default settings: no expected digests, compression detected from the
     /// first bytes, privileges [`Privileges::Auto`], no id map, at most
-    /// 64 GiB of uncompressed data and 10 million entries.
+    /// 64 GiB of uncompressed data and 10 million entries, whiteouts
+    /// applied ([`WhiteoutMode::Apply`]).
     pub fn new() -> Self {
         UnpackOptions {
             blob_digest: None,
@@ -118,6 +122,7 @@ impl UnpackOptions {
             id_map: None,
             max_size: 64 << 30,
             max_entries: 10_000_000,
+            whiteout_mode: WhiteoutMode::Apply,
         }
     }
 
@@ -170,6 +175,23 @@ impl UnpackOptions {
     pub fn max_entries(&mut self, entries: u64) -> &mut Self {
         self.max_entries = entries;
         self
+    }
+
+    /// Whether whiteouts delete what they name or are written in the
+    /// overlay format for a layer directory of an overlayfs mount.
+    /// Default: [`WhiteoutMode::Apply`].
+    pub fn whiteout_mode(&mut self, mode: WhiteoutMode) -> &mut Self {
+        self.whiteout_mode = mode;
+        self
+    }
+
+    /// Whether unpacking with these options is rootless.
+    pub(crate) fn is_rootless(&self) -> bool {
+        match self.privileges {
+            Privileges::Auto => !rustix::process::geteuid().is_root(),
+            Privileges::Root => false,
+            Privileges::Rootless => true,
+        }
     }
 }
 
@@ -307,11 +329,7 @@ fn unpack_inner(
         tracing::debug_span!("unpack", root = %root_path.display(), layer = ?options.blob_digest);
     let _enter = span.enter();
 
-    let rootless = match options.privileges {
-        Privileges::Auto => !rustix::process::geteuid().is_root(),
-        Privileges::Root => false,
-        Privileges::Rootless => true,
-    };
+    let rootless = options.is_rootless();
     tracing::debug!(rootless, "unpacking layer");
     let mut root = Root::open(root_path)?;
 
@@ -940,6 +958,12 @@ impl State<'_> {
                     if name.is_empty() || name.contains(&0) {
                         return Err(bad(raw, "extended attribute names without NUL bytes"));
                     }
+                    if self.options.whiteout_mode == WhiteoutMode::Overlay
+                        && overlay::is_overlay_xattr(name)
+                    {
+                        tracing::warn!(entry = %name_of(raw), "dropping an overlayfs extended attribute the layer carries");
+                        continue;
+                    }
                     xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
                 }
             }
@@ -1400,6 +1424,9 @@ impl State<'_> {
             self.report.skipped += 1;
             return Ok(());
         }
+        if self.options.whiteout_mode == WhiteoutMode::Overlay {
+            return self.overlay_whiteout(victim);
+        }
         let dir = match self.root.resolve_dir(parent, OFlags::PATH) {
             Ok(dir) => dir,
             // Nothing below to delete.
@@ -1417,6 +1444,9 @@ impl State<'_> {
     }
 
     fn opaque(&mut self, _raw: &[u8], parent: &[u8]) -> Result<(), Error> {
+        if self.options.whiteout_mode == WhiteoutMode::Overlay {
+            return self.overlay_opaque(parent);
+        }
         let dir = match self.root.resolve_dir(parent, OFlags::RDONLY) {
             Ok(dir) => dir,
             Err(Errno::NOENT) => {
