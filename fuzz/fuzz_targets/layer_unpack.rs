@@ -1,6 +1,7 @@
 #![no_main]
 //! A fuzzed layer (any compression) applied to a temp root must never
-//! touch anything outside it.
+//! touch anything outside it, with whiteouts applied and in the overlay
+//! format (as the snapshot store unpacks).
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let sandbox = tempfile::tempdir().expect("temp dir");
     let root = sandbox.path().join("root");
@@ -8,9 +9,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&root).unwrap();
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("sentinel"), b"untouched").unwrap();
-    let mut options = ocikit_image::UnpackOptions::new();
-    options.max_size(16 << 20).max_entries(10_000);
-    let _ = ocikit_image::unpack(data, &root, &options);
+    for mode in [
+        ocikit_image::WhiteoutMode::Apply,
+        ocikit_image::WhiteoutMode::Overlay,
+    ] {
+        let mut options = ocikit_image::UnpackOptions::new();
+        options
+            .max_size(16 << 20)
+            .max_entries(10_000)
+            .whiteout_mode(mode);
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        let _ = ocikit_image::unpack(data, &root, &options);
+    }
     // Nothing new beside root/ and outside/, and the sentinel unchanged.
     let mut names: Vec<_> = std::fs::read_dir(sandbox.path())
         .unwrap()

@@ -16,15 +16,27 @@
 //! - [`create_bundle`], [`create_bundle_with`]: an image (or the platform's
 //!   image of an index) as an OCI runtime bundle (`rootfs` and a
 //!   `config.json` converted as [conversion.md] says), made all or nothing.
+//! - [`SnapshotStore`]: layer snapshots, each layer unpacked once into a
+//!   directory named by its diff ID (whiteouts in the overlay format,
+//!   [`WhiteoutMode::Overlay`]) under a per-layer file lock, into a
+//!   temporary directory that is synced and renamed only once both digests
+//!   verified; container roots as overlayfs mounts of those directories
+//!   with a fresh upper and work directory, or a copy where overlayfs
+//!   cannot be used ([`RootMethod`] says which and why); reference files
+//!   per image and container, and [`SnapshotStore::gc`].
 //! - [`export_layout`] / [`import_layout`], [`export_docker`] /
 //!   [`import_docker`]: layouts in a tar and the `docker save` format.
 //!
 //! Not here: registries (`ocikit-distribution`) and running containers
 //! (`ocikit-runtime`).
 //!
-//! Platforms: unpacking ([`unpack`] and its options) and bundles
-//! ([`create_bundle`]) are Linux-only, as they resolve every path with
-//! `openat2(RESOLVE_IN_ROOT)`; everything else builds on any Unix, and
+//! Not yet: unpacking a layer into its snapshot while it downloads, and
+//! collecting snapshots from [`Layout::gc`] (the store has its own gc).
+//!
+//! Platforms: unpacking ([`unpack`] and its options), bundles
+//! ([`create_bundle`]) and snapshots ([`SnapshotStore`]) are Linux-only,
+//! as they resolve every path with `openat2(RESOLVE_IN_ROOT)` (snapshots
+//! mount overlayfs too); everything else builds on any Unix, and
 //! [`pack`] records extended attributes on Linux only.
 //!
 //! | feature | default | what it adds |

@@ -18,6 +18,7 @@
 //!   by [`SnapshotStore::gc`].
 
 mod copy;
+mod gc;
 mod layer;
 mod mount;
 mod store;

@@ -23,6 +23,7 @@ fn main() {
         layer::dirs::TESTS,
         layer::hostile::TESTS,
         layer::long::TESTS,
+        layer::overlay::TESTS,
         layer::props::TESTS,
         layer::roundtrip::TESTS,
         layer::whiteout::TESTS,

@@ -6,6 +6,7 @@ pub(crate) mod digest;
 pub(crate) mod dirs;
 pub(crate) mod hostile;
 pub(crate) mod long;
+pub(crate) mod overlay;
 pub(crate) mod props;
 pub(crate) mod roundtrip;
 pub(crate) mod whiteout;
