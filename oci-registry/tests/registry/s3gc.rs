@@ -37,7 +37,7 @@ async fn a_push_in_flight_on_one_replica_survives_a_collection_on_another() {
     let (rb, _b, b) = replica(&weed, "inflight").await;
     let kept = a.image("app", Some("v1"), 1, &[3000, 5000], &[]).await;
     let orphan = a.blob("app", &noise(4000, 99)).await;
-    std::thread::sleep(Duration::from_secs(4));
+    tokio::time::sleep(Duration::from_secs(6)).await;
     // The push in flight: blobs stored, manifest not put yet.
     let config = a.blob("app", b"{\"seed\":2}").await;
     let layer = a.blob("app", &noise(6000, 2)).await;
@@ -52,7 +52,7 @@ async fn a_push_in_flight_on_one_replica_survives_a_collection_on_another() {
     let doc = Pusher::manifest_doc(&config, std::slice::from_ref(&layer), None);
     let (status, manifest) = a.put("app", Some("v2"), MANIFEST, &doc).await;
     assert_eq!(status, 201);
-    std::thread::sleep(Duration::from_secs(4));
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let again = rb
         .collect_garbage(grace(Duration::from_secs(2)))
         .await
@@ -84,7 +84,7 @@ async fn manifests_racing_a_collection_without_grace_never_lose_blobs() {
     }
     // Promises older than the run's start, with a grace of zero, promise
     // nothing: each layer stands on the race below alone.
-    std::thread::sleep(Duration::from_secs(4));
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let config_doc = config.clone();
     let pushes = tokio::spawn(async move {
         let mut stored = Vec::new();
@@ -129,7 +129,7 @@ async fn one_collector_at_a_time_holds_the_lease() {
     for i in 0..10 {
         a.blob("lease", &noise(1000, 700 + i)).await;
     }
-    std::thread::sleep(Duration::from_secs(3));
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let (x, y) = tokio::join!(
         ra.collect_garbage(grace(Duration::ZERO)),
         rb.collect_garbage(grace(Duration::ZERO))
@@ -137,13 +137,13 @@ async fn one_collector_at_a_time_holds_the_lease() {
     let (x, y) = (x.unwrap(), y.unwrap());
     assert_eq!(x.blobs.len() + y.blobs.len(), 10, "{x:?} {y:?}");
     a.blob("lease", &noise(1000, 800)).await;
-    std::thread::sleep(Duration::from_secs(3));
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let z = rb.collect_garbage(grace(Duration::ZERO)).await.unwrap();
     assert_eq!(z.blobs.len(), 1, "the lease was not given back: {z:?}");
 }
 
-testkit::tests![
+pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
     async a_push_in_flight_on_one_replica_survives_a_collection_on_another,
-    async manifests_racing_a_collection_without_grace_never_lose_blobs,
-    async one_collector_at_a_time_holds_the_lease,
+    manifests_racing_a_collection_without_grace_never_lose_blobs,
+    one_collector_at_a_time_holds_the_lease,
 ];

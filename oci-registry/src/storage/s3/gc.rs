@@ -30,9 +30,10 @@
 //! replica seeing a marker waits for it to go (up to
 //! [`MARKER_WAIT`]) and looks at `X` again: when `X` is gone, a `HEAD`
 //! answers 404 and an upload or manifest put stores the bytes anew. A
-//! marker that outlives its collector (it crashed) is removed by the next
-//! collector holding the lease; until then the blob reads as absent to
-//! promises, which only costs a client a re-upload.
+//! marker still there after that wait fails the request (the client
+//! retries), unless it is older than [`STALE_MARKER`]: its collector
+//! died, and `X` reads as absent. The next collector holding the lease
+//! removes such markers.
 //!
 //! The mark phase lists blobs first and manifests after, so a manifest
 //! put after the listing names only blobs that were promised for it, and
@@ -59,6 +60,10 @@ use crate::{Error, RepositoryName};
 
 /// How long a promise waits for a collector's doom marker to go.
 pub(super) const MARKER_WAIT: Duration = Duration::from_secs(10);
+
+/// The age from which a doom marker is taken for one a dead collector
+/// left (removing one blob takes a collector well under a second).
+const STALE_MARKER: Duration = Duration::from_secs(300);
 
 /// How long a collector's lease lasts; a collection taking longer may
 /// overlap with the next collector's (which is safe, only wasteful).
@@ -101,9 +106,23 @@ impl S3Storage {
         self.put_small(&self.promise_key(digest), Vec::new())?;
         let marker = self.marker_key(digest);
         let until = SystemTime::now() + MARKER_WAIT;
-        while self.exists(&marker)?.is_some() {
+        while let Some(m) = self.meta(&marker)? {
             if SystemTime::now() > until {
-                return Ok(None);
+                let age = SystemTime::now()
+                    .duration_since(m.last_modified.into())
+                    .unwrap_or_default();
+                if age > STALE_MARKER {
+                    // Its collector died: nothing removes the blob now,
+                    // but it may be half removed, so it reads as absent.
+                    return Ok(None);
+                }
+                // A live collector may still remove it: the caller must
+                // not rely on it, nor store it anew under its feet.
+                return Err(Error::io(
+                    "wait for the garbage collector to finish with",
+                    marker.as_ref(),
+                    std::io::ErrorKind::TimedOut.into(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
