@@ -46,7 +46,7 @@ async fn a_push_in_flight_on_one_replica_survives_a_collection_on_another() {
         .await
         .unwrap();
     let removed: Vec<_> = report.blobs.iter().map(|b| b.digest.clone()).collect();
-    assert_eq!(removed, [orphan.digest.clone()]);
+    assert_eq!(removed, std::slice::from_ref(&orphan.digest));
     assert_eq!(report.kept_in_grace, 2, "{report:?}");
     assert_eq!(b.pull("app", &orphan.digest).await, None);
     let doc = Pusher::manifest_doc(&config, std::slice::from_ref(&layer), None);
