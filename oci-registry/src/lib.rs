@@ -35,7 +35,10 @@
 //!   references, optionally untagged manifests, with a dry run; a blob a
 //!   client was told exists is kept for a grace period (see
 //!   [`GcOptions`]). Idle upload sessions expire
-//!   ([`RegistryBuilder::upload_purging`]).
+//!   ([`RegistryBuilder::upload_purging`]). On S3 storage the collector
+//!   and the replicas pushing meanwhile agree through objects in the
+//!   bucket (promises, doom markers, a lease); untagged manifests and
+//!   upload sessions are not collected there.
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.s3.*`,
 //!   `storage.redirect.disable`, `storage.delete.enabled`,
@@ -90,7 +93,7 @@
 //! Not yet: TLS client certificates; read-only mode
 //! (`storage.maintenance.readonly`); the token service's OAuth2 `POST`
 //! form and refresh tokens; `auth.token.jwks`; expiry of a pull-through
-//! cache's content; garbage collection on S3 storage; `ocikit-registry
+//! cache's content; `delete_untagged` and upload expiry on S3 storage; `ocikit-registry
 //! fsck`.
 //!
 //! # Example

@@ -357,6 +357,25 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Ok(false)
     }
 
+    /// Called when a garbage collection starts: false when another
+    /// collector sharing the storage is running (this one then does
+    /// nothing). The default always lets it run.
+    ///
+    /// # Errors
+    /// When the backend cannot be read or written.
+    fn begin_collection(&self) -> Result<bool, Error> {
+        Ok(true)
+    }
+
+    /// Called when a collection that [`Storage::begin_collection`] let
+    /// run ends, also when it failed. The default does nothing.
+    ///
+    /// # Errors
+    /// When the backend cannot be written.
+    fn end_collection(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Every upload session. The default lists none.
     ///
     /// # Errors

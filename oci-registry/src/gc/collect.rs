@@ -105,6 +105,22 @@ fn links(bytes: &[u8], media_type: &str) -> Option<Links> {
 /// # Errors
 /// When the storage fails; what was removed until then stays removed.
 pub(crate) fn collect(storage: &dyn Storage, options: &GcOptions) -> Result<GcReport, Error> {
+    if !storage.begin_collection()? {
+        tracing::info!("another collector is running on this storage; this one does nothing");
+        return Ok(GcReport {
+            dry_run: options.dry_run,
+            ..GcReport::default()
+        });
+    }
+    let report = collect_held(storage, options);
+    let ended = storage.end_collection();
+    let report = report?;
+    ended?;
+    Ok(report)
+}
+
+/// [`collect`] once the storage let it run.
+fn collect_held(storage: &dyn Storage, options: &GcOptions) -> Result<GcReport, Error> {
     let since = SystemTime::now()
         .checked_sub(options.grace)
         .unwrap_or(UNIX_EPOCH);

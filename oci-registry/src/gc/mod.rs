@@ -54,6 +54,18 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
 /// `ocikit-registry garbage-collect` process running beside the server
 /// is bound by the same guarantee.
 ///
+/// On `S3Storage`, shared by replicas with no lock,
+/// the one step is a protocol through the bucket: a replica promising a
+/// blob puts a promise object, then looks for the collector's *doom
+/// marker* of the blob, then for the blob; the collector puts the
+/// marker, then reads the promise, and removes the blob only when it is
+/// older than the grace period. One of the two always sees the other's
+/// write, so a blob is never removed under a push that relied on it (the
+/// push sees the marker, waits for it to go, and stores the bytes anew
+/// or answers that the blob is unknown). A lease object created with
+/// `If-None-Match: *` lets one collector run at a time. Untagged
+/// manifests and upload sessions are not collected there.
+///
 /// ```
 /// use ocikit_registry::GcOptions;
 /// let mut options = GcOptions::new();

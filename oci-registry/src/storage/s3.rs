@@ -13,6 +13,7 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use crate::Error;
 
 pub(crate) mod config;
+mod gc;
 mod keys;
 mod manifests;
 mod read;
@@ -158,6 +159,8 @@ pub struct S3Storage {
     /// The size of each session this process appended to last, so an
     /// append needs no listing; refreshed by every session lookup.
     sizes: Mutex<std::collections::HashMap<String, u64>>,
+    /// This process's name in the collector's lease.
+    id: String,
 }
 
 impl fmt::Debug for S3Storage {
@@ -193,6 +196,8 @@ impl S3Storage {
         let mut b = AmazonS3Builder::new()
             .with_bucket_name(&options.bucket)
             .with_region(&options.region)
+            // `If-None-Match: *` for the collector's lease (see gc.rs).
+            .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch)
             .with_client_options(client)
             .with_retry(RetryConfig {
                 max_retries: 4,
@@ -221,6 +226,7 @@ impl S3Storage {
             options: options.clone(),
             runtime: Some(runtime),
             sizes: Mutex::default(),
+            id: uuid::Uuid::new_v4().to_string(),
         })
     }
 

@@ -37,6 +37,8 @@ mod push;
 mod replicas;
 #[cfg(feature = "s3")]
 mod s3;
+#[cfg(feature = "s3")]
+mod s3gc;
 mod served;
 mod skopeo;
 mod support;
@@ -76,5 +78,7 @@ fn main() {
         replicas::TESTS,
         #[cfg(feature = "s3")]
         balanced::TESTS,
+        #[cfg(feature = "s3")]
+        s3gc::TESTS,
     ]);
 }

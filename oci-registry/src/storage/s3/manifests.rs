@@ -9,12 +9,13 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use ocikit_types::{Descriptor, Digest};
 
 use super::read::S3Blob;
 use super::S3Storage;
-use crate::storage::{BlobContent, Storage, StoredManifest, UploadSession};
+use crate::storage::{BlobContent, Storage, StoredBlob, StoredManifest, UploadSession};
 use crate::{Error, RepositoryName};
 
 impl S3Storage {
@@ -94,7 +95,7 @@ impl Storage for S3Storage {
     }
 
     fn link_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool, Error> {
-        if !self.has_any_blob(digest)? {
+        if self.promise(digest)?.is_none() {
             return Ok(false);
         }
         self.put_small(&self.keys.layer(repo, digest), digest.as_str().to_owned())?;
@@ -146,7 +147,9 @@ impl Storage for S3Storage {
     ) -> Result<(), Error> {
         let d = &manifest.digest;
         let blob = self.keys.blob(d);
-        if self.exists(&blob)?.is_none() {
+        // Stored already: promised, so a collector does not remove the
+        // bytes this manifest's revision will name.
+        if self.exists(&blob)?.is_none() || self.promise(d)?.is_none() {
             self.put_small(&blob, manifest.bytes.to_vec())?;
         }
         self.put_small(&self.keys.layer(repo, d), d.as_str().to_owned())?;
@@ -257,5 +260,36 @@ impl Storage for S3Storage {
         }
         out.sort_by(|a, b| a.digest.as_str().cmp(b.digest.as_str()));
         Ok(out)
+    }
+
+    fn promise_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>, Error> {
+        if self.exists(&self.keys.layer(repo, digest))?.is_none() {
+            return Ok(None);
+        }
+        self.promise(digest)
+    }
+
+    fn stored_blobs(&self) -> Result<Vec<StoredBlob>, Error> {
+        self.list_stored_blobs()
+    }
+
+    fn manifest_digests(&self, repo: &RepositoryName) -> Result<Vec<Digest>, Error> {
+        self.list_manifest_digests(repo)
+    }
+
+    fn remove_blobs(
+        &self,
+        digests: &[Digest],
+        unpromised_since: SystemTime,
+    ) -> Result<Vec<Digest>, Error> {
+        self.remove_unpromised(digests, unpromised_since)
+    }
+
+    fn begin_collection(&self) -> Result<bool, Error> {
+        self.take_lease()
+    }
+
+    fn end_collection(&self) -> Result<(), Error> {
+        self.drop_lease()
     }
 }

@@ -162,7 +162,9 @@ impl S3Storage {
         if self.get_small(&self.keys.upload_info(id))?.is_none() {
             return Err(gone(id));
         }
-        if self.exists(&self.keys.blob(digest))?.is_none() {
+        // Stored already (pushed before): promised, or stored anew when a
+        // collector is removing it.
+        if self.exists(&self.keys.blob(digest))?.is_none() || self.promise(digest)?.is_none() {
             let (keys, size) = self.segments(id)?;
             self.assemble(keys, size, digest)?;
         }
