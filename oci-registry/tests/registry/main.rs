@@ -10,6 +10,7 @@ mod auth_binary;
 mod auth_token;
 #[cfg(feature = "s3")]
 mod balanced;
+mod blob_limit;
 mod buildah;
 mod cli;
 mod client;
@@ -59,6 +60,7 @@ fn main() {
         drain::TESTS,
         tls::TESTS,
         limits::TESTS,
+        blob_limit::TESTS,
         gc::TESTS,
         expiry::TESTS,
         crash::TESTS,
