@@ -3,6 +3,7 @@
 //! number of uploads in progress, a request rate, and a body cap on the
 //! routes that take no body (applied to each request, `enforce`), and
 //! the cap on a blob upload's size (applied by the upload routes, `blob`).
+//! The caps on open connections are applied by the listener.
 
 use std::time::Duration;
 
@@ -70,6 +71,16 @@ pub struct Limits {
     /// that brings too many cancels its session, so none of it stays
     /// stored. `None` for no limit. Default `None`, as Distribution.
     pub blob_size_limit: Option<u64>,
+    /// Connections open at once, in all; at the cap the listener accepts
+    /// no more until one closes (new clients wait in the kernel's
+    /// backlog). `None` for no limit. Default `None` (the right figure
+    /// depends on the file descriptors the process may open).
+    pub max_connections: Option<u32>,
+    /// Connections one client address may have open at once; more are
+    /// closed as soon as they are accepted, before any TLS handshake or
+    /// request. `None` for no limit. Default `None`: the clients of a
+    /// registry often share one address (a CI runner, a NAT).
+    pub connections_per_client: Option<u32>,
 }
 
 impl Default for Limits {
@@ -81,6 +92,8 @@ impl Default for Limits {
             rate: None,
             small_body_limit: 4 << 10,
             blob_size_limit: None,
+            max_connections: None,
+            connections_per_client: None,
         }
     }
 }

@@ -16,6 +16,7 @@ mod cli;
 mod client;
 mod concurrency;
 mod conformance;
+mod conn_limit;
 mod containerd;
 mod crash;
 mod distribution;
@@ -61,6 +62,7 @@ fn main() {
         tls::TESTS,
         limits::TESTS,
         blob_limit::TESTS,
+        conn_limit::TESTS,
         gc::TESTS,
         expiry::TESTS,
         crash::TESTS,
