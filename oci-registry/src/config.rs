@@ -8,7 +8,8 @@
 //! `http.debug.prometheus.enabled`, `http.debug.prometheus.path` and
 //! `http.draintimeout`, and our own `http.limits` (see
 //! [`Limits`](crate::Limits): `headertimeout`, `bodytimeout`,
-//! `uploadsperclient`, `smallbodylimit`, `ratelimit.persecond`,
+//! `uploadsperclient`, `smallbodylimit`, `blobsizelimit`, `maxconnections`,
+//! `connectionsperclient`, `ratelimit.persecond`,
 //! `ratelimit.burst`), `storage.maintenance.uploadpurging.*` and our own
 //! `storage.maintenance.garbagecollect.*` (`enabled`, `interval`,
 //! `graceperiod`, `deleteuntagged`, `dryrun`: periodic online garbage

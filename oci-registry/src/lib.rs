@@ -67,7 +67,9 @@
 //!   keep-alive connections, TLS handshakes), a body timeout on every
 //!   request body, uploads in progress per client address and a token
 //!   bucket per client address (429 `TOOMANYREQUESTS` with
-//!   `Retry-After`), and a body cap on routes that take no body.
+//!   `Retry-After`), a body cap on routes that take no body, and a cap
+//!   on a blob upload's size (413 `SIZE_INVALID`, nothing of it kept);
+//!   caps on open connections, in all and per client address.
 //! - Access control, checked in one place before any handler: htpasswd
 //!   Basic auth ([`RegistryBuilder::basic_auth`], bcrypt [`Htpasswd`]);
 //!   Distribution's token auth ([`RegistryBuilder::token_auth`],

@@ -1,10 +1,13 @@
 //! Limits against slow and greedy clients: timeouts for headers and
 //! bodies (applied by the listener, `serve`), and per client address the
 //! number of uploads in progress, a request rate, and a body cap on the
-//! routes that take no body (applied to each request, `enforce`).
+//! routes that take no body (applied to each request, `enforce`), and
+//! the cap on a blob upload's size (applied by the upload routes, `blob`).
+//! The caps on open connections are applied by the listener.
 
 use std::time::Duration;
 
+pub(crate) mod blob;
 mod config;
 mod enforce;
 
@@ -60,6 +63,24 @@ pub struct Limits {
     /// read: one without a length is dropped and its connection closed.
     /// Default 4 KiB.
     pub small_body_limit: u64,
+    /// The largest blob an upload may make, in bytes, counted over all
+    /// of a session's requests; an upload that would pass it is answered
+    /// 413 `SIZE_INVALID`. A request announcing too many bytes (by
+    /// `Content-Length` or `Content-Range`) is refused before its body is
+    /// read and leaves its session as it was; a body without a length
+    /// that brings too many cancels its session, so none of it stays
+    /// stored. `None` for no limit. Default `None`, as Distribution.
+    pub blob_size_limit: Option<u64>,
+    /// Connections open at once, in all; at the cap the listener accepts
+    /// no more until one closes (new clients wait in the kernel's
+    /// backlog). `None` for no limit. Default `None` (the right figure
+    /// depends on the file descriptors the process may open).
+    pub max_connections: Option<u32>,
+    /// Connections one client address may have open at once; more are
+    /// closed as soon as they are accepted, before any TLS handshake or
+    /// request. `None` for no limit. Default `None`: the clients of a
+    /// registry often share one address (a CI runner, a NAT).
+    pub connections_per_client: Option<u32>,
 }
 
 impl Default for Limits {
@@ -70,6 +91,9 @@ impl Default for Limits {
             uploads_per_client: Some(16),
             rate: None,
             small_body_limit: 4 << 10,
+            blob_size_limit: None,
+            max_connections: None,
+            connections_per_client: None,
         }
     }
 }

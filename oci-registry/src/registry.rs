@@ -157,6 +157,7 @@ impl RegistryBuilder {
 
     /// Timeouts and per-client limits; default [`Limits::default`].
     pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.options.blob_size_limit = limits.blob_size_limit;
         self.net.limits = limits;
         self
     }
@@ -268,6 +269,7 @@ impl Registry {
                 deletes: Deletes::Enabled,
                 manifest_limit: DEFAULT_MANIFEST_LIMIT,
                 chunk_min_length: None,
+                blob_size_limit: None,
                 references: References::Required,
                 ops: OpsOptions::default(),
                 maintenance: Default::default(),

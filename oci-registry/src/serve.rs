@@ -13,7 +13,8 @@
 //! connections are pinged and closed when the peer stops answering.
 //! Requests carry the peer's address as axum's
 //! [`ConnectInfo`](axum::extract::ConnectInfo), which the per-client
-//! limits use.
+//! limits use. Open connections are capped in total and per client
+//! address (`conn_limit`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,9 +35,11 @@ use tower_http::timeout::TimeoutBody;
 
 use crate::Limits;
 
+mod conn_limit;
 mod tls;
 mod write_timeout;
 
+use conn_limit::{ClientSlot, ConnLimit};
 pub(crate) use tls::Tls;
 use write_timeout::WriteTimeout;
 
@@ -87,6 +90,8 @@ pub(crate) struct Net {
     pub(crate) guard: Arc<crate::limits::Guard>,
     /// Connections open now (TLS handshakes included).
     pub(crate) open: Arc<AtomicUsize>,
+    /// The caps on open connections.
+    conns: Arc<ConnLimit>,
 }
 
 impl Net {
@@ -102,6 +107,7 @@ impl Net {
             tls,
             guard: Arc::new(crate::limits::Guard::new(o.limits.clone())),
             open: Arc::new(AtomicUsize::new(0)),
+            conns: Arc::new(ConnLimit::new(&o.limits)),
         })
     }
 }
@@ -130,6 +136,10 @@ pub(crate) async fn run(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            p = net.conns.permit() => p,
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -143,6 +153,13 @@ pub(crate) async fn run(
             },
             () = &mut shutdown => break,
         };
+        let slot = match net.conns.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(max) => {
+                tracing::debug!(%peer, max, "connection limit per client reached");
+                continue;
+            }
+        };
         let conn = Conn {
             builder: builder.clone(),
             app: app.clone(),
@@ -150,6 +167,7 @@ pub(crate) async fn run(
             peer,
             watcher: graceful.watcher(),
             _open: Open::new(&net.open),
+            _slots: (permit, slot),
         };
         tokio::spawn(conn.serve(stream));
     }
@@ -165,6 +183,8 @@ struct Conn {
     peer: SocketAddr,
     watcher: Watcher,
     _open: Open,
+    /// Held against the connection caps while the connection is open.
+    _slots: (Option<tokio::sync::OwnedSemaphorePermit>, ClientSlot),
 }
 
 impl Conn {
@@ -195,6 +215,7 @@ impl Conn {
             peer,
             watcher,
             _open,
+            _slots,
         } = self;
         let body_timeout = net.limits.body_timeout;
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {

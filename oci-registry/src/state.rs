@@ -15,6 +15,8 @@ pub(crate) struct Options {
     pub(crate) deletes: Deletes,
     pub(crate) manifest_limit: u64,
     pub(crate) chunk_min_length: Option<u64>,
+    /// [`Limits::blob_size_limit`](crate::Limits::blob_size_limit).
+    pub(crate) blob_size_limit: Option<u64>,
     pub(crate) references: References,
     pub(crate) ops: crate::registry::OpsOptions,
     pub(crate) maintenance: crate::gc::Maintenance,

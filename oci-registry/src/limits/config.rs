@@ -8,6 +8,9 @@
 //!     bodytimeout: 60s        # Limits::body_timeout
 //!     uploadsperclient: 16    # Limits::uploads_per_client, 0 for no limit
 //!     smallbodylimit: 4096    # Limits::small_body_limit, in bytes
+//!     blobsizelimit: 10737418240  # Limits::blob_size_limit, in bytes; 0 or absent for none
+//!     maxconnections: 1000    # Limits::max_connections, 0 or absent for none
+//!     connectionsperclient: 64  # Limits::connections_per_client, 0 or absent for none
 //!     ratelimit:              # Limits::rate, off unless given
 //!       persecond: 20         # default 1 when only burst is given
 //!       burst: 40             # default persecond
@@ -39,6 +42,18 @@ pub(crate) fn configure(limits: &mut Limits, key: &str, v: &Value) -> Result<boo
         }
         "smallbodylimit" => {
             limits.small_body_limit = v.as_u64().ok_or_else(|| bad(key, "a number of bytes", v))?;
+        }
+        "blobsizelimit" => {
+            let n = v.as_u64().ok_or_else(|| bad(key, "a number of bytes", v))?;
+            limits.blob_size_limit = (n > 0).then_some(n);
+        }
+        "maxconnections" => {
+            let n = count(key, v)?;
+            limits.max_connections = (n > 0).then_some(n);
+        }
+        "connectionsperclient" => {
+            let n = count(key, v)?;
+            limits.connections_per_client = (n > 0).then_some(n);
         }
         "ratelimit.persecond" => {
             let n = count(key, v)?;
@@ -90,7 +105,7 @@ mod tests {
 
     #[test]
     fn tls_http2_and_limits_are_read_from_the_file() {
-        let yaml = "http:\n  addr: :5000\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n    clientcas: [/ca.pem]\n  http2:\n    disabled: true\n  limits:\n    headertimeout: 5s\n    bodytimeout: 1m\n    uploadsperclient: 4\n    smallbodylimit: 100\n    ratelimit:\n      persecond: 10\n    other: 1\n";
+        let yaml = "http:\n  addr: :5000\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n    clientcas: [/ca.pem]\n  http2:\n    disabled: true\n  limits:\n    headertimeout: 5s\n    bodytimeout: 1m\n    uploadsperclient: 4\n    smallbodylimit: 100\n    blobsizelimit: 1000\n    maxconnections: 50\n    connectionsperclient: 5\n    ratelimit:\n      persecond: 10\n    other: 1\n";
         let c = crate::Config::from_yaml(yaml, "c.yml".as_ref()).unwrap();
         assert_eq!(c.tls, Some(("/c.pem".into(), "/k.pem".into())));
         assert_eq!(c.http2, crate::Http2::Disabled);
@@ -98,6 +113,9 @@ mod tests {
         assert_eq!(c.limits.body_timeout, Duration::from_secs(60));
         assert_eq!(c.limits.uploads_per_client, Some(4));
         assert_eq!(c.limits.small_body_limit, 100);
+        assert_eq!(c.limits.blob_size_limit, Some(1000));
+        assert_eq!(c.limits.max_connections, Some(50));
+        assert_eq!(c.limits.connections_per_client, Some(5));
         assert_eq!(c.limits.rate, Some(Rate::new(10, 10)));
         assert_eq!(
             c.warnings,

@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use ocikit_types::Algorithm;
 
 use super::ApiError;
+use crate::limits::blob;
 use crate::state::{Hasher, State};
 use crate::Error;
 
@@ -58,7 +59,8 @@ pub(crate) async fn session_hasher(
 /// and the session's new size. At most `limit` bytes are taken (the
 /// length a `Content-Range` announced): a longer body is refused before
 /// its excess is stored. On failure the hash state is dropped (the next
-/// request recomputes it from what was stored).
+/// request recomputes it from what was stored). A body that takes the
+/// session past the blob size limit cancels the session.
 pub(crate) async fn receive(
     state: &Arc<State>,
     id: &str,
@@ -69,6 +71,7 @@ pub(crate) async fn receive(
 ) -> Result<(Hasher, u64), ApiError> {
     let mut batch = Batch::default();
     let mut received = 0u64;
+    let start = size;
     loop {
         let frame = match body.frame().await {
             Some(Ok(frame)) => frame,
@@ -83,6 +86,13 @@ pub(crate) async fn receive(
         };
         if let Ok(data) = frame.into_data() {
             received += data.len() as u64;
+            if let Err(e) = blob::admit(state.options.blob_size_limit, start, received) {
+                // Nothing of an upload over the cap stays stored.
+                state.forget_session(id);
+                let id = id.to_owned();
+                state.run(move |s| s.cancel_upload(&id)).await?;
+                return Err(e);
+            }
             if limit.is_some_and(|l| received > l) {
                 if !batch.is_empty() {
                     write(state, id, hasher, batch).await?;

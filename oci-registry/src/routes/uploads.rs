@@ -66,6 +66,9 @@ pub(crate) async fn start(call: Call, name: RepositoryName) -> Result<Response, 
         }
     }
     let digest = call.param("digest").map(parse_digest).transpose()?;
+    if digest.is_some() {
+        admit_declared(&call, 0, None)?;
+    }
     let n = name.clone();
     let session = call.state.run(move |s| s.create_upload(&n)).await?;
     let Some(digest) = digest else {
@@ -220,8 +223,18 @@ fn check_chunk(call: &Call, session: &UploadSession) -> Result<Option<u64>, ApiE
     Ok(Some(end - start + 1))
 }
 
+/// Refuses, before its body is read, a request announcing (by its chunk's
+/// `Content-Range` or its `Content-Length`) more bytes than the blob size
+/// limit leaves to an upload holding `stored`.
+fn admit_declared(call: &Call, stored: u64, chunk: Option<u64>) -> Result<(), ApiError> {
+    let declared = chunk.or_else(|| call.header("content-length").and_then(|l| l.parse().ok()));
+    let max = call.state.options.blob_size_limit;
+    crate::limits::blob::admit(max, stored, declared.unwrap_or(0))
+}
+
 async fn patch(call: Call, session: UploadSession) -> Result<Response, ApiError> {
     let limit = check_chunk(&call, &session)?;
+    admit_declared(&call, session.size, limit)?;
     let state = call.state.clone();
     let hasher = session_hasher(&state, &session.id, session.size, SESSION_ALGORITHM).await?;
     let (hasher, size) =
@@ -237,6 +250,7 @@ async fn put(call: Call, session: UploadSession) -> Result<Response, ApiError> {
         .ok_or_else(|| ApiError::digest_invalid("the digest parameter is missing"))
         .and_then(parse_digest)?;
     let limit = check_chunk(&call, &session)?;
+    admit_declared(&call, session.size, limit)?;
     let state = call.state.clone();
     let algorithm = algorithm_of(&digest)?;
     let hasher = session_hasher(&state, &session.id, session.size, algorithm).await?;

@@ -10,11 +10,13 @@ mod auth_binary;
 mod auth_token;
 #[cfg(feature = "s3")]
 mod balanced;
+mod blob_limit;
 mod buildah;
 mod cli;
 mod client;
 mod concurrency;
 mod conformance;
+mod conn_limit;
 mod containerd;
 mod crash;
 mod distribution;
@@ -61,6 +63,8 @@ fn main() {
         drain::TESTS,
         tls::TESTS,
         limits::TESTS,
+        blob_limit::TESTS,
+        conn_limit::TESTS,
         gc::TESTS,
         expiry::TESTS,
         crash::TESTS,
