@@ -28,6 +28,7 @@ impl Runtime {
         f.mount_options = Some(
             crate::setup::rootfs::KNOWN_OPTIONS
                 .iter()
+                .chain(crate::setup::rootfs::RECURSIVE_OPTIONS)
                 .map(|s| s.to_string())
                 .collect(),
         );

@@ -26,7 +26,11 @@ mod cgroupfs;
 mod devices;
 mod idmap;
 mod masked;
+mod recursive;
+mod special;
 pub(crate) use crate::setup::rootfs::idmap::{idmap_requests, idmapped_tree};
+pub(crate) use crate::setup::rootfs::recursive::RECURSIVE_OPTIONS;
+use crate::setup::rootfs::recursive::{Parsed, RecursiveAttrs};
 
 /// How the init enters the rootfs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,9 +70,16 @@ pub(crate) struct MountOptions {
     /// directory it covers (podman asks it for `--tmpfs` and
     /// `--read-only`).
     pub(crate) copy_up: bool,
+    /// The recursive options (`rro`, `rnosuid`, ...), applied with
+    /// mount_setattr(2) after the mount.
+    pub(crate) recursive: RecursiveAttrs,
+    /// Options written as recursive ones that no call applies
+    /// recursively (`rsync`, `rremount`); the mount is refused.
+    pub(crate) unsupported: Vec<String>,
 }
 
-/// The mount options [`parse_options`] turns into flags.
+/// The mount options [`parse_options`] turns into flags (the recursive
+/// ones are in [`RECURSIVE_OPTIONS`]).
 pub(crate) const KNOWN_OPTIONS: &[&str] = &[
     "async",
     "atime",
@@ -107,11 +118,20 @@ pub(crate) const KNOWN_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
-/// Parses fstab-style options as runc does: known words become flags, the
-/// rest is passed to the filesystem as data.
+/// Parses fstab-style options as runc does: known words become flags,
+/// recursive ones mount attributes, the rest is passed to the filesystem
+/// as data.
 pub(crate) fn parse_options(options: &[String]) -> MountOptions {
     let mut o = MountOptions::default();
     for opt in options {
+        match o.recursive.add(opt) {
+            Parsed::Recursive => continue,
+            Parsed::Unsupported => {
+                o.unsupported.push(opt.clone());
+                continue;
+            }
+            Parsed::Other => {}
+        }
         let (set, clear) = match opt.as_str() {
             "ro" => (MS_RDONLY, 0),
             "rw" => (0, MS_RDONLY),
@@ -229,6 +249,8 @@ pub(crate) fn prepare_joining_net(
         if m.kind == "sysfs" {
             net_ready()?;
         }
+        check_options(m)?;
+        special::check_destination(sys, root, m)?;
         mount_one(sys, m, opts, tree)
             .step(|| format!("mount {} ({}) on {}", m.source, m.kind, m.destination))?;
     }
@@ -310,6 +332,28 @@ pub(crate) fn enter(
     Ok(())
 }
 
+/// Refuses options the mount would silently drop: words written as
+/// recursive options that nothing applies recursively, and filesystem
+/// data on a bind mount (which takes none).
+fn check_options(m: &Mount) -> Result<(), SetupError> {
+    let o = parse_options(&m.options);
+    let dropped = if is_bind(m) {
+        o.unsupported.iter().chain(&o.data).next()
+    } else {
+        o.unsupported.first()
+    };
+    match dropped {
+        Some(opt) => Err(SetupError::Invalid {
+            field: "mounts[].options",
+            expected: "mount options the runtime applies (flags, the recursive \
+                       options of runtime-spec 1.1 and, except on a bind mount, \
+                       filesystem data)",
+            found: format!("{opt:?} on {}", m.destination),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn is_bind(m: &Mount) -> bool {
     m.kind == "bind" || m.options.iter().any(|o| o == "bind" || o == "rbind")
 }
@@ -385,6 +429,10 @@ fn mount_one(
             let fresh = sys.resolve(root, &m.destination, Create::No)?;
             copy_tree(&target.path, &fresh.path)?;
         }
+    }
+    if !o.recursive.is_empty() {
+        let target = sys.resolve(root, &m.destination, Create::No)?;
+        o.recursive.apply(sys, &target.path)?;
     }
     if o.propagation != 0 {
         let target = sys.resolve(root, &m.destination, Create::No)?;

@@ -161,4 +161,16 @@ impl Syscalls for Recording {
     fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
         self.record(format!("attach_tree {tree} {}", target.display()))
     }
+    fn mount_setattr(
+        &self,
+        target: &Path,
+        recursive: bool,
+        set: u64,
+        clear: u64,
+    ) -> io::Result<()> {
+        self.record(format!(
+            "mount_setattr {} recursive={recursive} set={set:#x} clear={clear:#x}",
+            target.display()
+        ))
+    }
 }

@@ -25,7 +25,8 @@ pub(crate) use crate::sys::bpf::{
 use crate::sys::fd::take_fd;
 pub(crate) use crate::sys::fd::{cloexec_from, recv_fd, send_fd, take_init_socket};
 pub(crate) use crate::sys::mount::{
-    mknod, mount, mount_setattr_idmap, mount_setattr_readonly, move_mount_tree, umount2,
+    mknod, mount, mount_setattr_idmap, mount_setattr_path, mount_setattr_readonly, move_mount_tree,
+    umount2,
 };
 pub(crate) use crate::sys::process::{
     affinity_before_exec, clone_into_cgroup, clone_process, ioprio_set, pass_fd, personality,

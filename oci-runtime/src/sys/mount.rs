@@ -82,6 +82,32 @@ pub(crate) fn mount_setattr_idmap(
 }
 
 fn mount_setattr(fd: RawFd, flags: libc::c_int, attr_set: u64, userns_fd: u64) -> io::Result<()> {
+    setattr(fd, c"", flags, attr_set, 0, userns_fd)
+}
+
+/// Sets and clears the `MOUNT_ATTR_*` bits `set` and `clear` on the mount
+/// at `target` (followed if it is a magic link such as
+/// `/proc/self/fd/N`), on every mount below it too when `recursive`
+/// (mount_setattr(2) `AT_RECURSIVE`).
+pub(crate) fn mount_setattr_path(
+    target: &Path,
+    recursive: bool,
+    set: u64,
+    clear: u64,
+) -> io::Result<()> {
+    let path = cstr(target.as_os_str().as_bytes())?;
+    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
+    setattr(libc::AT_FDCWD, &path, flags, set, clear, 0)
+}
+
+fn setattr(
+    fd: RawFd,
+    path: &std::ffi::CStr,
+    flags: libc::c_int,
+    attr_set: u64,
+    attr_clr: u64,
+    userns_fd: u64,
+) -> io::Result<()> {
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -91,19 +117,18 @@ fn mount_setattr(fd: RawFd, flags: libc::c_int, attr_set: u64, userns_fd: u64) -
     }
     let attr = MountAttr {
         attr_set,
-        attr_clr: 0,
+        attr_clr,
         propagation: 0,
         userns_fd,
     };
-    let empty = c"";
-    // SAFETY: `empty` is a NUL-terminated string and `attr` a live
+    // SAFETY: `path` is a NUL-terminated string and `attr` a live
     // `struct mount_attr` whose exact size is passed; the kernel only reads
     // them during the call.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd,
-            empty.as_ptr(),
+            path.as_ptr(),
             flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),

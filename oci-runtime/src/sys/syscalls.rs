@@ -87,6 +87,10 @@ pub(crate) trait Syscalls: fmt::Debug {
     /// Attaches the detached mount `tree` (from open_tree(2)) at `target`
     /// with move_mount(2).
     fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()>;
+    /// mount_setattr(2): sets and clears `MOUNT_ATTR_*` bits on the mount at
+    /// `target`, and on every mount below it when `recursive`.
+    fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64)
+        -> io::Result<()>;
 }
 
 /// The real kernel.
@@ -325,6 +329,16 @@ impl Syscalls for Linux {
 
     fn attach_tree(&self, tree: std::os::fd::RawFd, target: &Path) -> io::Result<()> {
         sys::move_mount_tree(tree, target)
+    }
+
+    fn mount_setattr(
+        &self,
+        target: &Path,
+        recursive: bool,
+        set: u64,
+        clear: u64,
+    ) -> io::Result<()> {
+        sys::mount_setattr_path(target, recursive, set, clear)
     }
 }
 

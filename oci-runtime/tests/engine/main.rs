@@ -13,11 +13,13 @@ mod common;
 mod console;
 mod errors;
 mod escapes;
+mod escapes_proc;
 mod exec;
 mod fields;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod mount_attrs;
 mod oom;
 mod ops;
 mod rootless;
@@ -41,9 +43,11 @@ fn main() {
         seccomp::TESTS,
         stress::TESTS,
         escapes::TESTS,
+        escapes_proc::TESTS,
         exec::TESTS,
         rootless::TESTS,
         oom::TESTS,
         fields::TESTS,
+        mount_attrs::TESTS,
     ]);
 }

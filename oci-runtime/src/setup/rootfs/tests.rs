@@ -373,3 +373,34 @@ fn network_namespace_joined_once_before_sysfs() {
     .unwrap_err();
     assert!(e.to_string().contains("network namespace"), "{e}");
 }
+
+#[test]
+fn recursive_options_become_one_recursive_mount_setattr() {
+    let mut spec = Spec::default_linux();
+    spec.mounts = vec![Mount::new(
+        "/data",
+        "bind",
+        "/src",
+        &["rbind", "ro", "rro", "rnoatime", "rnosuid"],
+    )];
+    let sys = Recording::default();
+    prepare(&sys, &spec, &opts(false)).unwrap();
+    let l = sys.lines();
+    let bind = has(
+        &l,
+        &format!("mount /src /b/rootfs/data none {:#x} ", MS_BIND | MS_REC),
+    );
+    // RDONLY | NOSUID | NOATIME set, the whole atime field cleared.
+    let attr = has(
+        &l,
+        "mount_setattr /b/rootfs/data recursive=true set=0x13 clear=0x70",
+    );
+    assert!(bind < attr);
+
+    spec.mounts = vec![Mount::new("/data", "bind", "/src", &["rbind", "rsync"])];
+    let e = prepare(&Recording::default(), &spec, &opts(false)).unwrap_err();
+    assert!(e.to_string().contains("\"rsync\" on /data"), "{e}");
+    spec.mounts = vec![Mount::new("/data", "bind", "/src", &["bind", "mode=755"])];
+    let e = prepare(&Recording::default(), &spec, &opts(false)).unwrap_err();
+    assert!(e.to_string().contains("\"mode=755\" on /data"), "{e}");
+}
