@@ -212,15 +212,17 @@ fn check_chunk(call: &Call, session: &UploadSession) -> Result<Option<u64>, ApiE
     if start != session.size {
         return Err(out_of_order());
     }
+    // `0-18446744073709551615` names one byte more than a u64 counts.
+    let count = (end - start).checked_add(1).ok_or_else(out_of_order)?;
     if let Some(len) = call
         .header("content-length")
         .and_then(|l| l.parse::<u64>().ok())
     {
-        if len != end - start + 1 {
+        if len != count {
             return Err(out_of_order());
         }
     }
-    Ok(Some(end - start + 1))
+    Ok(Some(count))
 }
 
 /// Refuses, before its body is read, a request announcing (by its chunk's

@@ -161,8 +161,44 @@ async fn a_streamed_body_over_the_cap_cancels_its_session() {
     );
 }
 
+/// A `Content-Range` naming 2^64 bytes is refused as out of order (it
+/// overflowed the byte count once), with or without a cap, and the session
+/// goes on.
+async fn a_chunk_range_past_what_a_u64_counts_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let uncapped = Registry::builder()
+        .filesystem(dir.path())
+        .spawn("127.0.0.1:0")
+        .await
+        .unwrap();
+    let capped_dir = tempfile::tempdir().unwrap();
+    let capped = spawn(capped_dir.path()).await;
+    for reg in [&uncapped, &capped] {
+        let base = reg.url();
+        let location = session(&base).await;
+        let resp = http()
+            .patch(format!("{base}{location}"))
+            .header("content-range", "0-18446744073709551615")
+            .body(b"abc".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 416);
+        let resp = http()
+            .patch(format!("{base}{location}"))
+            .header("content-range", "0-2")
+            .body(b"abc".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+        assert_eq!(progress(&base, &location).await, Ok("0-2".to_owned()));
+    }
+}
+
 pub(crate) const TESTS: &[testkit::Test] = testkit::tests![;
-    async uploads_up_to_the_cap_pass_and_larger_ones_get_413,
+    async a_chunk_range_past_what_a_u64_counts_is_refused,
+    uploads_up_to_the_cap_pass_and_larger_ones_get_413,
     a_chunk_announcing_too_much_is_refused_and_the_session_kept,
     a_streamed_body_over_the_cap_cancels_its_session,
 ];
