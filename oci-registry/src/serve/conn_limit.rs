@@ -87,8 +87,10 @@ mod tests {
 
     #[test]
     fn client_slots_are_counted_per_address_and_given_back() {
-        let mut limits = Limits::default();
-        limits.connections_per_client = Some(2);
+        let limits = Limits {
+            connections_per_client: Some(2),
+            ..Limits::default()
+        };
         let limit = Arc::new(ConnLimit::new(&limits));
         let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "::1".parse().unwrap());
         let s1 = limit.admit(a).unwrap();
@@ -104,8 +106,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_total_cap_holds_back_until_a_permit_returns() {
-        let mut limits = Limits::default();
-        limits.max_connections = Some(1);
+        let limits = Limits {
+            max_connections: Some(1),
+            ..Limits::default()
+        };
         let limit = ConnLimit::new(&limits);
         let p = limit.permit().await;
         assert!(p.is_some());
