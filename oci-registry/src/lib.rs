@@ -133,6 +133,7 @@ mod auth;
 mod config;
 mod duration;
 mod error;
+mod fsck;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzz;
@@ -155,6 +156,7 @@ pub use auth::{
 };
 pub use config::Config;
 pub use error::Error;
+pub use fsck::{fsck, Finding, FsckMode, FsckReport};
 pub use gc::{
     GcOptions, GcReport, GcSchedule, RemovedBlob, RemovedManifest, RemovedUpload, UploadPurging,
     DEFAULT_GRACE,
