@@ -36,6 +36,14 @@
 //!   client was told exists is kept for a grace period (see
 //!   [`GcOptions`]). Idle upload sessions expire
 //!   ([`RegistryBuilder::upload_purging`]).
+//! - A consistency check ([`fsck`], [`Registry::fsck`], or
+//!   `ocikit-registry fsck CONFIG [--repair] [--json]`, exit status 1
+//!   when damage is left): every manifest's references (config, layers,
+//!   an index's manifests) stored and linked, every referenced blob and
+//!   every manifest hashed again, tags pointing at stored manifests, the
+//!   referrers index agreeing with the manifests' subjects, and orphan
+//!   blobs, as typed [`Finding`]s; with [`FsckMode::Repair`], links and
+//!   referrers entries rebuilt, nothing deleted.
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.s3.*`,
 //!   `storage.redirect.disable`, `storage.delete.enabled`,
@@ -90,8 +98,9 @@
 //! Not yet: TLS client certificates; read-only mode
 //! (`storage.maintenance.readonly`); the token service's OAuth2 `POST`
 //! form and refresh tokens; `auth.token.jwks`; expiry of a pull-through
-//! cache's content; garbage collection on S3 storage; `ocikit-registry
-//! fsck`.
+//! cache's content; garbage collection on S3 storage; orphans on S3
+//! storage in `fsck` (it lists no blobs yet), and `fsck` on S3 sees only
+//! the manifests tags and indexes reach (it lists no manifests yet).
 //!
 //! # Example
 //!

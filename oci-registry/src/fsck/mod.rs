@@ -174,6 +174,53 @@ impl Finding {
     }
 }
 
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::MissingBlob { repository: r, manifest: m, blob: b } => {
+                write!(f, "blob {b} named by manifest {r}@{m} is not stored")
+            }
+            Finding::UnlinkedBlob { repository: r, manifest: m, blob: b } => write!(
+                f,
+                "blob {b} named by manifest {r}@{m} is stored but not linked in {r}"
+            ),
+            Finding::MissingManifest { repository: r, index: i, manifest: m } => {
+                write!(f, "manifest {m} named by index {r}@{i} is not stored in {r}")
+            }
+            Finding::CorruptBlob { digest, found, size } => write!(
+                f,
+                "blob {digest} holds {size} bytes whose digest is {found}"
+            ),
+            Finding::UnreadableBlob { digest, reason } => {
+                write!(f, "blob {digest} cannot be read: {reason}")
+            }
+            Finding::UnreadableManifest { repository: r, digest, reason } => {
+                write!(f, "manifest {r}@{digest} cannot be read: {reason}")
+            }
+            Finding::UnparsableManifest { repository: r, digest, media_type } => {
+                write!(f, "manifest {r}@{digest} does not parse as {media_type}")
+            }
+            Finding::DanglingTag { repository: r, tag, digest } => {
+                write!(f, "tag {r}:{tag} points at {digest}, which is not stored")
+            }
+            Finding::MissingReferrer { repository: r, subject, referrer } => write!(
+                f,
+                "manifest {r}@{referrer} has subject {subject} but the referrers index does not list it"
+            ),
+            Finding::StaleReferrer { repository: r, subject, referrer } => write!(
+                f,
+                "the referrers index of {r}@{subject} lists {referrer}, which is not stored with that subject"
+            ),
+            Finding::AbsentSubject { repository: r, manifest, subject } => {
+                write!(f, "manifest {r}@{manifest} has subject {subject}, which is not stored (allowed)")
+            }
+            Finding::OrphanBlob { digest, size } => {
+                write!(f, "blob {digest} ({size} bytes) is referenced by no manifest")
+            }
+        }
+    }
+}
+
 /// What [`fsck`] found and repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

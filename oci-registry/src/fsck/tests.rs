@@ -43,8 +43,12 @@ fn manifest(
     }
     let bytes = serde_json::to_vec(&doc).unwrap();
     let d = Digest::sha256(&bytes);
-    s.put_manifest(&repo(r), &StoredManifest::new(d.clone(), MANIFEST, bytes), tag)
-        .unwrap();
+    s.put_manifest(
+        &repo(r),
+        &StoredManifest::new(d.clone(), MANIFEST, bytes),
+        tag,
+    )
+    .unwrap();
     d
 }
 
@@ -127,7 +131,14 @@ fn the_referrers_index_is_rebuilt_from_the_subjects() {
     s.add_referrer(&repo("a"), &subject, &entry).unwrap();
     // A referrer whose subject was never pushed: allowed, not damage.
     let absent = Digest::sha256(b"absent");
-    let early = manifest(&s, "a", None, &blob(&s, "a", b"c", None), &[], Some(&absent));
+    let early = manifest(
+        &s,
+        "a",
+        None,
+        &blob(&s, "a", b"c", None),
+        &[],
+        Some(&absent),
+    );
     s.add_referrer(
         &repo("a"),
         &absent,
@@ -158,5 +169,8 @@ fn the_referrers_index_is_rebuilt_from_the_subjects() {
     let listed = s.referrers(&repo("a"), &subject).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].digest, referrer);
-    assert_eq!(listed[0].artifact_type.as_ref().map(|t| t.as_str()), Some("application/vnd.oci.image.config.v1+json"));
+    assert_eq!(
+        listed[0].artifact_type.as_ref().map(|t| t.as_str()),
+        Some("application/vnd.oci.image.config.v1+json")
+    );
 }

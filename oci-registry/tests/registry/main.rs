@@ -21,6 +21,7 @@ mod distribution;
 mod drain;
 mod errors;
 mod expiry;
+mod fsck;
 mod gc;
 mod leaks;
 mod limits;
@@ -60,6 +61,7 @@ fn main() {
         tls::TESTS,
         limits::TESTS,
         gc::TESTS,
+        fsck::TESTS,
         expiry::TESTS,
         crash::TESTS,
         leaks::TESTS,
