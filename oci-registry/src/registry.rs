@@ -308,7 +308,7 @@ impl Registry {
     }
 
     /// Checks the registry's storage on a blocking thread, repairing what
-    /// can be rebuilt with [`FsckMode::Repair`]; see [`fsck`](crate::fsck).
+    /// can be rebuilt with [`FsckMode::Repair`](crate::FsckMode::Repair); see [`fsck`](crate::fsck).
     ///
     /// # Errors
     /// As [`fsck`](crate::fsck), and [`Error::TaskFailed`].
