@@ -39,6 +39,14 @@
 //!   and the replicas pushing meanwhile agree through objects in the
 //!   bucket (promises, doom markers, a lease); untagged manifests and
 //!   upload sessions are not collected there.
+//! - A consistency check ([`fsck`], [`Registry::fsck`], or
+//!   `ocikit-registry fsck CONFIG [--repair] [--json]`, exit status 1
+//!   when damage is left): every manifest's references (config, layers,
+//!   an index's manifests) stored and linked, every referenced blob and
+//!   every manifest hashed again, tags pointing at stored manifests, the
+//!   referrers index agreeing with the manifests' subjects, and orphan
+//!   blobs, as typed [`Finding`]s; with [`FsckMode::Repair`], links and
+//!   referrers entries rebuilt, nothing deleted.
 //! - [`Config`]: Distribution's `config.yml` (`http.addr`,
 //!   `storage.filesystem.rootdirectory`, `storage.s3.*`,
 //!   `storage.redirect.disable`, `storage.delete.enabled`,
@@ -95,8 +103,7 @@
 //! Not yet: TLS client certificates; read-only mode
 //! (`storage.maintenance.readonly`); the token service's OAuth2 `POST`
 //! form and refresh tokens; `auth.token.jwks`; expiry of a pull-through
-//! cache's content; `delete_untagged` and upload expiry on S3 storage; `ocikit-registry
-//! fsck`.
+//! cache's content; `delete_untagged` and upload expiry on S3 storage.
 //!
 //! # Example
 //!
@@ -138,6 +145,7 @@ mod auth;
 mod config;
 mod duration;
 mod error;
+mod fsck;
 #[cfg(feature = "__fuzz")]
 #[doc(hidden)]
 pub mod fuzz;
@@ -160,6 +168,7 @@ pub use auth::{
 };
 pub use config::Config;
 pub use error::Error;
+pub use fsck::{fsck, Finding, FsckMode, FsckReport};
 pub use gc::{
     GcOptions, GcReport, GcSchedule, RemovedBlob, RemovedManifest, RemovedUpload, UploadPurging,
     DEFAULT_GRACE,

@@ -3,25 +3,33 @@
 //! SIGTERM or SIGINT it drains requests in flight until
 //! `http.draintimeout`, then exits. `ocikit-registry garbage-collect
 //! CONFIG [--dry-run] [--delete-untagged]`: one garbage collection of its
-//! store, safe while the server runs.
+//! store, safe while the server runs. `ocikit-registry fsck CONFIG
+//! [--repair] [--json]`: a consistency check of its store.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 use ocikit_registry::Config;
 
+#[path = "cli/fsck.rs"]
+mod fsck;
 #[path = "cli/garbage_collect.rs"]
 mod garbage_collect;
 
-const USAGE: &str = "usage: ocikit-registry serve CONFIG.yml|CONFIG.toml\n       ocikit-registry garbage-collect CONFIG.yml|CONFIG.toml [--dry-run] [--delete-untagged]";
+const USAGE: &str = "usage: ocikit-registry serve CONFIG.yml|CONFIG.toml\n       ocikit-registry garbage-collect CONFIG.yml|CONFIG.toml [--dry-run] [--delete-untagged]\n       ocikit-registry fsck CONFIG.yml|CONFIG.toml [--repair] [--json]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut gc_flags = None;
+    let mut fsck_flags = None;
     let path = match args.as_slice() {
         [cmd, path] if cmd == "serve" => path.clone(),
         [cmd, path, flags @ ..] if cmd == "garbage-collect" => {
             gc_flags = Some(flags.to_vec());
+            path.clone()
+        }
+        [cmd, path, flags @ ..] if cmd == "fsck" => {
+            fsck_flags = Some(flags.to_vec());
             path.clone()
         }
         [flag] if flag == "--help" || flag == "-h" => {
@@ -37,7 +45,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ocikit-registry: {}", chain(&e));
-            return ExitCode::FAILURE;
+            // fsck keeps 1 for damage found.
+            return match fsck_flags {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
+            };
         }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -48,6 +60,9 @@ fn main() -> ExitCode {
         .init();
     for w in &config.warnings {
         tracing::warn!("{path}: {w}");
+    }
+    if let Some(flags) = fsck_flags {
+        return fsck::run(&config, &flags);
     }
     if let Some(flags) = gc_flags {
         return garbage_collect::run(&config, &flags).unwrap_or_else(|e| {

@@ -309,6 +309,18 @@ impl Registry {
         crate::gc::run(&self.state, options, Scope::Everything).await
     }
 
+    /// Checks the registry's storage on a blocking thread, repairing what
+    /// can be rebuilt with [`FsckMode::Repair`](crate::FsckMode::Repair); see [`fsck`](crate::fsck).
+    ///
+    /// # Errors
+    /// As [`fsck`](crate::fsck), and [`Error::TaskFailed`].
+    pub async fn fsck(&self, mode: crate::FsckMode) -> Result<crate::FsckReport, Error> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || crate::fsck(&*state.storage, mode))
+            .await
+            .map_err(|_| Error::TaskFailed)?
+    }
+
     /// Serves on `addr` in a background task until the handle is dropped
     /// or [`RunningRegistry::shutdown`] is called.
     ///

@@ -25,6 +25,7 @@ mod tags;
 mod uploads;
 
 pub(crate) use crate::api_error::ApiError;
+pub(crate) use manifests::{is_foreign, referrer_descriptor, subject_of};
 
 /// The registry's routes over `state`.
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -79,7 +79,7 @@ async fn get(
 }
 
 /// Layers a registry never receives: their bytes live at their `urls`.
-fn is_foreign(d: &Descriptor) -> bool {
+pub(crate) fn is_foreign(d: &Descriptor) -> bool {
     let t = d.media_type.as_str();
     !d.urls.is_empty() || t.contains("nondistributable") || t.contains(".foreign.")
 }
@@ -203,7 +203,7 @@ async fn put(call: Call, name: RepositoryName, reference: Reference) -> Result<R
     Ok(resp.body(Body::empty()).unwrap_or_default())
 }
 
-fn subject_of(m: &AnyManifest) -> Option<&Descriptor> {
+pub(crate) fn subject_of(m: &AnyManifest) -> Option<&Descriptor> {
     match m {
         AnyManifest::Manifest(m) => m.subject.as_ref(),
         AnyManifest::Index(i) => i.subject.as_ref(),
@@ -213,7 +213,7 @@ fn subject_of(m: &AnyManifest) -> Option<&Descriptor> {
 
 /// How the referrers API lists this manifest (`artifactType`, else the
 /// config's media type; its annotations).
-fn referrer_descriptor(
+pub(crate) fn referrer_descriptor(
     m: &AnyManifest,
     media_type: &str,
     digest: &Digest,

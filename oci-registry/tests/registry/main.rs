@@ -23,6 +23,7 @@ mod distribution;
 mod drain;
 mod errors;
 mod expiry;
+mod fsck;
 mod gc;
 mod leaks;
 mod limits;
@@ -66,6 +67,7 @@ fn main() {
         blob_limit::TESTS,
         conn_limit::TESTS,
         gc::TESTS,
+        fsck::TESTS,
         expiry::TESTS,
         crash::TESTS,
         leaks::TESTS,
