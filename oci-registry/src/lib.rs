@@ -129,6 +129,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod api_error;
+mod api_path;
 mod auth;
 mod config;
 mod duration;
@@ -144,6 +145,7 @@ mod name;
 #[cfg(feature = "proxy")]
 mod proxy;
 mod registry;
+mod reply;
 mod routes;
 mod serve;
 mod settings;

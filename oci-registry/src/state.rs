@@ -9,25 +9,21 @@ use ocikit_types::Algorithm;
 
 use crate::{Deletes, Error, References, Storage};
 
-/// The registry's settings, as the builder or the config file set them.
+/// The settings request handlers read, as the builder or the config file
+/// set them.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) deletes: Deletes,
     pub(crate) manifest_limit: u64,
     pub(crate) chunk_min_length: Option<u64>,
     pub(crate) references: References,
-    pub(crate) ops: crate::registry::OpsOptions,
-    pub(crate) maintenance: crate::gc::Maintenance,
     pub(crate) auth: Arc<crate::auth::Authorizer>,
-    #[cfg(feature = "proxy")]
-    pub(crate) upstream: Option<crate::Upstream>,
 }
 
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) options: Options,
-    pub(crate) metrics: crate::metrics::Metrics,
     /// The pull-through cache, when the registry is one.
     #[cfg(feature = "proxy")]
     pub(crate) proxy: Option<Arc<crate::proxy::Proxy>>,
@@ -65,7 +61,6 @@ impl State {
     pub(crate) fn new(storage: Arc<dyn Storage>, options: Options) -> Self {
         State {
             storage,
-            metrics: crate::metrics::Metrics::new(options.ops.storage_size_interval),
             options,
             #[cfg(feature = "proxy")]
             proxy: None,
@@ -79,10 +74,7 @@ impl State {
         &self,
         f: impl FnOnce(&dyn Storage) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let storage = self.storage.clone();
-        tokio::task::spawn_blocking(move || f(&*storage))
-            .await
-            .map_err(|_| Error::TaskFailed)?
+        crate::storage::run(&self.storage, f).await
     }
 
     /// Takes the session's hash state out (one request at a time uses it).
