@@ -201,22 +201,6 @@ fn expand(rest: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     }
 }
 
-/// Imports that close circles and are known debt, left out of the check
-/// until they are untangled: (crate, parent module, from, to). They came
-/// with the registry server's access control, limits, operations, garbage
-/// collection and cache (merged 2026-12-07): `State` holds the options of
-/// the modules that act on it, and the routes and the metrics and cache
-/// name each other's types. The list can only shrink: an entry whose
-/// import is gone fails the test.
-const KNOWN_CIRCLE_EDGES: &[(&str, &str, &str, &str)] = &[
-    ("oci-registry/src", "", "state", "gc"),
-    ("oci-registry/src", "", "state", "metrics"),
-    ("oci-registry/src", "", "state", "proxy"),
-    ("oci-registry/src", "", "state", "registry"),
-    ("oci-registry/src", "", "routes", "metrics"),
-    ("oci-registry/src", "", "routes", "proxy"),
-];
-
 #[test]
 fn no_module_imports_round_a_circle() {
     let mut circles = Vec::new();
@@ -250,15 +234,7 @@ fn no_module_imports_round_a_circle() {
                     .insert((from[common].clone(), to[common].clone()));
             }
         }
-        for (parent, pairs) in edges.iter_mut() {
-            for (k, at, from, to) in KNOWN_CIRCLE_EDGES {
-                if *k == *krate && parent.join("/") == *at {
-                    assert!(
-                        pairs.remove(&((*from).to_owned(), (*to).to_owned())),
-                        "{krate}: {from} no longer imports {to}: take it off KNOWN_CIRCLE_EDGES"
-                    );
-                }
-            }
+        for (parent, pairs) in &edges {
             if let Some(circle) = find_circle(pairs) {
                 circles.push(format!(
                     "{krate}{}{}: {}",

@@ -141,6 +141,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod api_error;
+mod api_path;
 mod auth;
 mod config;
 mod duration;
@@ -157,6 +158,7 @@ mod name;
 #[cfg(feature = "proxy")]
 mod proxy;
 mod registry;
+mod reply;
 mod routes;
 mod serve;
 mod settings;

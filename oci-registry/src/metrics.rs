@@ -24,9 +24,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio_util::sync::CancellationToken;
 
-use crate::state::State;
+use crate::Storage;
 
 mod body;
+mod kind;
+
+use kind::kind;
 
 /// The API endpoint a request went to: a bounded set, used as the
 /// `route` label (Distribution's route names, plus `referrers`).
@@ -146,14 +149,14 @@ impl Metrics {
 
     /// The storage's size, measured again when the last measure is older
     /// than the interval; `None` when the backend cannot tell.
-    async fn storage_size(&self, state: &State) -> Option<u64> {
+    async fn storage_size(&self, storage: &Arc<dyn Storage>) -> Option<u64> {
         let mut cached = self.storage_size.lock().await;
         if let Some((at, size)) = *cached {
             if at.elapsed() < self.storage_size_interval {
                 return size;
             }
         }
-        let size = match state.run(|s| s.usage()).await {
+        let size = match crate::storage::run(storage, |s| s.usage()).await {
             Ok(size) => size,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot measure the storage's size");
@@ -165,7 +168,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (format 0.0.4) of every counter.
-    pub(crate) async fn render(&self, state: &State) -> String {
+    pub(crate) async fn render(&self, storage: &Arc<dyn Storage>) -> String {
         let mut out = String::new();
         family(
             &mut out,
@@ -218,7 +221,7 @@ impl Metrics {
             family(&mut out, name, "gauge", help);
             let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
         }
-        if let Some(size) = self.storage_size(state).await {
+        if let Some(size) = self.storage_size(storage).await {
             let name = "ocikit_registry_storage_bytes";
             family(
                 &mut out,
@@ -252,23 +255,23 @@ impl Drop for Gauge<'_> {
     }
 }
 
-/// What the request middleware shares: the state and the token that
+/// What the request middleware shares: the counters and the token that
 /// cuts requests still running at the drain deadline.
 #[derive(Debug, Clone)]
 pub(crate) struct Tracker {
-    pub(crate) state: Arc<State>,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) cut: CancellationToken,
 }
 
 /// Counts, logs and (at the drain deadline) cuts every request.
 pub(crate) async fn track(AxumState(t): AxumState<Tracker>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let (route, repository) = crate::routes::kind(req.uri().path());
+    let (route, repository) = kind(req.uri().path());
     let repository = repository.map(str::to_owned);
     let method = req.method().clone();
-    let metrics = &t.state.metrics;
+    let metrics = &t.metrics;
     let received = Arc::new(AtomicU64::new(0));
-    let req = req.map(|b| body::Counted::request(b, t.state.clone(), route, received.clone()));
+    let req = req.map(|b| body::Counted::request(b, t.metrics.clone(), route, received.clone()));
     let resp = {
         let _in_flight = Gauge::up(&metrics.in_flight);
         let _upload = route
@@ -289,7 +292,7 @@ pub(crate) async fn track(AxumState(t): AxumState<Tracker>, req: Request, next: 
         received,
         start,
     };
-    resp.map(|b| body::Counted::response(b, t.state.clone(), route, access, t.cut.clone()))
+    resp.map(|b| body::Counted::response(b, t.metrics.clone(), route, access, t.cut.clone()))
 }
 
 /// The answer to a request cut at the drain deadline.
@@ -314,7 +317,6 @@ mod tests {
 
     #[test]
     fn labels_name_the_route_never_the_path() {
-        use crate::routes::kind;
         assert_eq!(kind("/v2/"), (RouteKind::Base, None));
         assert_eq!(kind("/v2"), (RouteKind::Base, None));
         assert_eq!(kind("/v2/_catalog"), (RouteKind::Catalog, None));

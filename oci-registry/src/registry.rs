@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::gc::Scope;
+use crate::gc::{Maintenance, Scope};
+use crate::metrics::Metrics;
 use crate::serve::{Net, NetOptions};
 use crate::state::{Options, State};
 use crate::{
@@ -63,6 +64,10 @@ enum Backend {
 pub struct RegistryBuilder {
     backend: Backend,
     options: Options,
+    ops: OpsOptions,
+    maintenance: Maintenance,
+    #[cfg(feature = "proxy")]
+    upstream: Option<crate::Upstream>,
     net: NetOptions,
     auth: crate::auth::Setup,
 }
@@ -129,14 +134,14 @@ impl RegistryBuilder {
     /// [`UploadPurging`]); default `None` (`ocikit-registry serve` follows
     /// the config file, on by default as Distribution).
     pub fn upload_purging(&mut self, purging: Option<UploadPurging>) -> &mut Self {
-        self.options.maintenance.uploads = purging;
+        self.maintenance.uploads = purging;
         self
     }
 
     /// Collects garbage periodically while serving (see
     /// [`Registry::collect_garbage`]); default `None`.
     pub fn garbage_collection(&mut self, schedule: Option<GcSchedule>) -> &mut Self {
-        self.options.maintenance.gc = schedule;
+        self.maintenance.gc = schedule;
         self
     }
 
@@ -197,7 +202,7 @@ impl RegistryBuilder {
     #[cfg(feature = "proxy")]
     #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
     pub fn pull_through(&mut self, upstream: crate::Upstream) -> &mut Self {
-        self.options.upstream = Some(upstream);
+        self.upstream = Some(upstream);
         self
     }
 
@@ -223,12 +228,15 @@ impl RegistryBuilder {
         #[cfg_attr(not(feature = "proxy"), allow(unused_mut))]
         let mut state = State::new(storage, options);
         #[cfg(feature = "proxy")]
-        if let Some(up) = &self.options.upstream {
+        if let Some(up) = &self.upstream {
             state.proxy = Some(Arc::new(crate::proxy::Proxy::new(up.clone())?));
         }
         Ok(Registry {
             state: Arc::new(state),
             net: Arc::new(Net::open(&self.net)?),
+            metrics: Arc::new(Metrics::new(self.ops.storage_size_interval)),
+            ops: self.ops.clone(),
+            maintenance: self.maintenance.clone(),
         })
     }
 
@@ -257,6 +265,10 @@ impl RegistryBuilder {
 pub struct Registry {
     state: Arc<State>,
     net: Arc<Net>,
+    /// The request counters, served at the metrics path.
+    metrics: Arc<Metrics>,
+    ops: OpsOptions,
+    maintenance: Maintenance,
 }
 
 impl Registry {
@@ -271,12 +283,12 @@ impl Registry {
                 chunk_min_length: None,
                 blob_size_limit: None,
                 references: References::Required,
-                ops: OpsOptions::default(),
-                maintenance: Default::default(),
                 auth: Arc::default(),
-                #[cfg(feature = "proxy")]
-                upstream: None,
             },
+            ops: OpsOptions::default(),
+            maintenance: Maintenance::default(),
+            #[cfg(feature = "proxy")]
+            upstream: None,
             net: NetOptions::default(),
             auth: crate::auth::Setup::default(),
         }
@@ -335,7 +347,7 @@ impl Registry {
         let (tx, rx) = tokio::sync::oneshot::channel::<std::time::Duration>();
         let servers = self.servers(listener).await?;
         let (debug, drain) = (servers.debug_addr(), servers.drain);
-        let maintenance = crate::gc::start(&self.state);
+        let maintenance = crate::gc::start(&self.state, &self.maintenance);
         let task = tokio::spawn(async move {
             let _maintenance = maintenance;
             let _ = servers.run(async move { rx.await.unwrap_or(drain) }).await;
@@ -364,7 +376,7 @@ impl Registry {
     ) -> Result<(), Error> {
         let listener = bind(addr).await?;
         tracing::debug!(addr = %addr, "serving");
-        let _maintenance = crate::gc::start(&self.state);
+        let _maintenance = crate::gc::start(&self.state, &self.maintenance);
         let servers = self.servers(listener).await?;
         let drain = servers.drain;
         servers

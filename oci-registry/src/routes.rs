@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use ocikit_types::Digest;
 
 use crate::state::State;
 use crate::RepositoryName;
@@ -25,6 +24,9 @@ mod tags;
 mod uploads;
 
 pub(crate) use crate::api_error::ApiError;
+use crate::api_path::parse;
+pub(crate) use crate::api_path::{parse_digest, Route};
+pub(crate) use crate::reply::hv;
 pub(crate) use manifests::{is_foreign, referrer_descriptor, subject_of};
 
 /// The registry's routes over `state`.
@@ -61,67 +63,6 @@ async fn ping(AxumState(state): AxumState<Arc<State>>, method: Method, h: Header
         "{}",
     )
         .into_response()
-}
-
-/// One API endpoint with its path parameters.
-#[derive(Debug, PartialEq)]
-pub(crate) enum Route<'a> {
-    Catalog,
-    Tags(&'a str),
-    Manifest(&'a str, &'a str),
-    Blob(&'a str, &'a str),
-    Uploads(&'a str),
-    Upload(&'a str, &'a str),
-    Referrers(&'a str, &'a str),
-}
-
-/// Splits a path after `/v2/` from its end, where the endpoint's fixed
-/// words are.
-fn parse(path: &str) -> Option<Route<'_>> {
-    if path == "_catalog" {
-        return Some(Route::Catalog);
-    }
-    let path = path.strip_suffix('/').unwrap_or(path);
-    if let Some(name) = path.strip_suffix("/tags/list") {
-        return Some(Route::Tags(name));
-    }
-    if let Some(name) = path.strip_suffix("/blobs/uploads") {
-        return Some(Route::Uploads(name));
-    }
-    let (rest, last) = path.rsplit_once('/')?;
-    let (name, word) = rest.rsplit_once('/')?;
-    match word {
-        "manifests" => Some(Route::Manifest(name, last)),
-        "blobs" => Some(Route::Blob(name, last)),
-        "referrers" => Some(Route::Referrers(name, last)),
-        "uploads" => {
-            let name = name.strip_suffix("/blobs")?;
-            Some(Route::Upload(name, last))
-        }
-        _ => None,
-    }
-}
-
-/// The route kind of a request path (a metrics label) and the
-/// repository it names, when the name is valid.
-pub(crate) fn kind(path: &str) -> (crate::metrics::RouteKind, Option<&str>) {
-    use crate::metrics::RouteKind as K;
-    let rest = match path.strip_prefix("/v2") {
-        Some("" | "/") => return (K::Base, None),
-        Some(rest) => rest.strip_prefix('/').unwrap_or(""),
-        None => "",
-    };
-    let (kind, name) = match parse(rest) {
-        Some(Route::Catalog) => return (K::Catalog, None),
-        Some(Route::Tags(n)) => (K::Tags, n),
-        Some(Route::Manifest(n, _)) => (K::Manifest, n),
-        Some(Route::Blob(n, _)) => (K::Blob, n),
-        Some(Route::Uploads(n)) => (K::BlobUpload, n),
-        Some(Route::Upload(n, _)) => (K::BlobUploadChunk, n),
-        Some(Route::Referrers(n, _)) => (K::Referrers, n),
-        None => return (K::Unknown, None),
-    };
-    (kind, RepositoryName::parse(name).is_some().then_some(name))
 }
 
 /// What a handler gets: the request's parts the API uses.
@@ -181,9 +122,9 @@ async fn dispatch(AxumState(state): AxumState<Arc<State>>, req: Request) -> Resp
     };
     #[cfg(feature = "proxy")]
     if let Some(proxy) = call.state.proxy.clone() {
-        let (state, method, query) = (&call.state, &call.method, &call.query[..]);
+        let (storage, method, query) = (&call.state.storage, &call.method, &call.query[..]);
         let req = crate::proxy::Req {
-            state,
+            storage,
             method,
             query,
         };
@@ -249,61 +190,11 @@ fn query(uri: &Uri) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// A digest from a URL or parameter, of an algorithm this registry can
-/// compute.
-pub(crate) fn parse_digest(s: &str) -> Result<Digest, ApiError> {
-    let d: Digest = s
-        .parse()
-        .map_err(|_| ApiError::digest_invalid(format!("{s:?} is not a digest")))?;
-    if d.registered_algorithm().is_none() {
-        return Err(ApiError::digest_invalid(format!(
-            "digest algorithm {} is not supported",
-            d.algorithm()
-        )));
-    }
-    Ok(d)
-}
-
 /// Stored bytes handed to a reply body without a copy.
 pub(crate) struct Shared(pub(crate) Arc<Vec<u8>>);
 
 impl AsRef<[u8]> for Shared {
     fn as_ref(&self) -> &[u8] {
         &self.0
-    }
-}
-
-/// A header value from text the server formed (digests, paths of valid
-/// names, numbers), which is always visible ASCII.
-pub(crate) fn hv(s: impl AsRef<str>) -> HeaderValue {
-    HeaderValue::from_str(s.as_ref()).unwrap_or(HeaderValue::from_static(""))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_split_from_their_end() {
-        assert_eq!(parse("_catalog"), Some(Route::Catalog));
-        assert_eq!(parse("a/b/tags/list"), Some(Route::Tags("a/b")));
-        assert_eq!(parse("a/manifests/v1"), Some(Route::Manifest("a", "v1")));
-        assert_eq!(parse("a/blobs/uploads/"), Some(Route::Uploads("a")));
-        assert_eq!(parse("a/blobs/uploads"), Some(Route::Uploads("a")));
-        assert_eq!(parse("a/blobs/uploads/x"), Some(Route::Upload("a", "x")));
-        assert_eq!(
-            parse("a/blobs/sha256:0"),
-            Some(Route::Blob("a", "sha256:0"))
-        );
-        assert_eq!(
-            parse("blobs/blobs/sha256:0"),
-            Some(Route::Blob("blobs", "sha256:0"))
-        );
-        assert_eq!(
-            parse("a/referrers/sha256:0"),
-            Some(Route::Referrers("a", "sha256:0"))
-        );
-        assert_eq!(parse("a"), None);
-        assert_eq!(parse("a/other/x"), None);
     }
 }

@@ -9,7 +9,8 @@ use ocikit_types::Algorithm;
 
 use crate::{Deletes, Error, References, Storage};
 
-/// The registry's settings, as the builder or the config file set them.
+/// The settings request handlers read, as the builder or the config file
+/// set them.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) deletes: Deletes,
@@ -18,18 +19,13 @@ pub(crate) struct Options {
     /// [`Limits::blob_size_limit`](crate::Limits::blob_size_limit).
     pub(crate) blob_size_limit: Option<u64>,
     pub(crate) references: References,
-    pub(crate) ops: crate::registry::OpsOptions,
-    pub(crate) maintenance: crate::gc::Maintenance,
     pub(crate) auth: Arc<crate::auth::Authorizer>,
-    #[cfg(feature = "proxy")]
-    pub(crate) upstream: Option<crate::Upstream>,
 }
 
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) options: Options,
-    pub(crate) metrics: crate::metrics::Metrics,
     /// The pull-through cache, when the registry is one.
     #[cfg(feature = "proxy")]
     pub(crate) proxy: Option<Arc<crate::proxy::Proxy>>,
@@ -67,7 +63,6 @@ impl State {
     pub(crate) fn new(storage: Arc<dyn Storage>, options: Options) -> Self {
         State {
             storage,
-            metrics: crate::metrics::Metrics::new(options.ops.storage_size_interval),
             options,
             #[cfg(feature = "proxy")]
             proxy: None,
@@ -81,10 +76,7 @@ impl State {
         &self,
         f: impl FnOnce(&dyn Storage) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let storage = self.storage.clone();
-        tokio::task::spawn_blocking(move || f(&*storage))
-            .await
-            .map_err(|_| Error::TaskFailed)?
+        crate::storage::run(&self.storage, f).await
     }
 
     /// Takes the session's hash state out (one request at a time uses it).

@@ -15,11 +15,13 @@ use ocikit_types::{Descriptor, Digest};
 
 use crate::{Error, RepositoryName};
 
+mod blocking;
 mod fs;
 mod memory;
 #[cfg(feature = "s3")]
 pub(crate) mod s3;
 
+pub(crate) use blocking::run;
 pub use fs::FsStorage;
 pub use memory::MemoryStorage;
 #[cfg(feature = "s3")]

@@ -85,9 +85,9 @@ impl Drop for Tasks {
     }
 }
 
-/// Starts the periodic work of `state`'s options on the current runtime.
-pub(crate) fn start(state: &Arc<State>) -> Tasks {
-    let m = &state.options.maintenance;
+/// Starts the periodic work `m` on `state`'s storage on the current
+/// runtime.
+pub(crate) fn start(state: &Arc<State>, m: &Maintenance) -> Tasks {
     let mut jobs: Vec<(Duration, GcOptions, Scope)> = Vec::new();
     if let Some(u) = &m.uploads {
         let mut options = GcOptions::new();

@@ -13,8 +13,7 @@ use axum::http::Method;
 use http_body::{Frame, SizeHint};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::RouteKind;
-use crate::state::State;
+use super::{Metrics, RouteKind};
 
 /// A request's facts, logged once when its response body is done (sent,
 /// or dropped when the client went away). Neither the path (upload
@@ -34,7 +33,7 @@ pub(super) struct Access {
 /// client that read them sees them counted).
 pub(super) struct Counted {
     inner: Body,
-    state: Arc<State>,
+    metrics: Arc<Metrics>,
     route: RouteKind,
     side: Side,
 }
@@ -51,13 +50,13 @@ enum Side {
 impl Counted {
     pub(super) fn request(
         inner: Body,
-        state: Arc<State>,
+        metrics: Arc<Metrics>,
         route: RouteKind,
         received: Arc<AtomicU64>,
     ) -> Body {
         Body::new(Counted {
             inner,
-            state,
+            metrics,
             route,
             side: Side::Request(received),
         })
@@ -65,14 +64,14 @@ impl Counted {
 
     pub(super) fn response(
         inner: Body,
-        state: Arc<State>,
+        metrics: Arc<Metrics>,
         route: RouteKind,
         access: Access,
         cut: CancellationToken,
     ) -> Body {
         Body::new(Counted {
             inner,
-            state,
+            metrics,
             route,
             side: Side::Response {
                 access,
@@ -106,7 +105,7 @@ impl http_body::Body for Counted {
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
                 let n = data.len() as u64;
-                let metrics = &this.state.metrics;
+                let metrics = &this.metrics;
                 match &mut this.side {
                     Side::Request(received) => {
                         received.fetch_add(n, Ordering::Relaxed);

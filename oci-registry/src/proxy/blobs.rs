@@ -14,9 +14,10 @@ use futures_util::StreamExt as _;
 use ocikit_types::{Descriptor, Digest, ErrorCode, MediaType};
 
 use super::{lock, Proxy, Req};
-use crate::routes::{hv, parse_digest, ApiError};
-use crate::state::State;
-use crate::RepositoryName;
+use crate::api_error::ApiError;
+use crate::api_path::parse_digest;
+use crate::reply::hv;
+use crate::{RepositoryName, Storage};
 
 /// Bytes read from the temp file per chunk sent.
 const SEND_CHUNK: u64 = 256 << 10;
@@ -61,16 +62,15 @@ pub(super) async fn serve(
         Ok(d) => d,
         Err(e) => return Some(Err(e)),
     };
-    let state = req.state;
+    let storage = req.storage;
     let (n, d) = (name.clone(), digest.clone());
-    let local = state
-        .run(move |s| {
-            if s.blob_size(&n, &d)?.is_some() {
-                return Ok((true, true));
-            }
-            Ok((false, s.has_any_blob(&d)?))
-        })
-        .await;
+    let local = crate::storage::run(storage, move |s| {
+        if s.blob_size(&n, &d)?.is_some() {
+            return Ok((true, true));
+        }
+        Ok((false, s.has_any_blob(&d)?))
+    })
+    .await;
     let (linked, stored) = match local {
         Ok(v) => v,
         Err(e) => return Some(Err(e.into())),
@@ -87,14 +87,14 @@ pub(super) async fn serve(
         };
         if stored {
             let (n, d) = (name.clone(), digest.clone());
-            return match state.run(move |s| s.link_blob(&n, &d)).await {
+            return match crate::storage::run(storage, move |s| s.link_blob(&n, &d)).await {
                 Ok(_) => None,
                 Err(e) => Some(Err(e.into())),
             };
         }
         return Some(Ok(head(&digest, size)));
     }
-    Some(get(proxy, state, name, digest).await)
+    Some(get(proxy, storage, name, digest).await)
 }
 
 /// The upstream's size of the blob; `BLOB_UNKNOWN` when it lacks it.
@@ -124,7 +124,7 @@ fn head(digest: &Digest, size: u64) -> Response {
 /// with its bytes as they come.
 async fn get(
     proxy: &Arc<Proxy>,
-    state: &Arc<State>,
+    storage: &Arc<dyn Storage>,
     name: RepositoryName,
     digest: Digest,
 ) -> Result<Response, ApiError> {
@@ -140,7 +140,7 @@ async fn get(
                 let (progress, _) = tokio::sync::watch::channel(Progress::default());
                 let f = Arc::new(Fetch { file, progress });
                 fetches.insert(key, f.clone());
-                let (p, s, f2) = (proxy.clone(), state.clone(), f.clone());
+                let (p, s, f2) = (proxy.clone(), storage.clone(), f.clone());
                 tokio::spawn(run(p, s, name, digest.clone(), f2));
                 f
             }
@@ -219,12 +219,12 @@ fn body(fetch: Arc<Fetch>, size: u64) -> Body {
 /// forgotten, so later clients find the blob in storage (or try again).
 async fn run(
     proxy: Arc<Proxy>,
-    state: Arc<State>,
+    storage: Arc<dyn Storage>,
     name: RepositoryName,
     digest: Digest,
     fetch: Arc<Fetch>,
 ) {
-    let end = match fetch_into(&proxy, &state, &name, &digest, &fetch).await {
+    let end = match fetch_into(&proxy, &storage, &name, &digest, &fetch).await {
         Ok(()) => End::Stored,
         Err(e) => e,
     };
@@ -237,7 +237,7 @@ async fn run(
 
 async fn fetch_into(
     proxy: &Proxy,
-    state: &Arc<State>,
+    storage: &Arc<dyn Storage>,
     name: &RepositoryName,
     digest: &Digest,
     fetch: &Arc<Fetch>,
@@ -248,7 +248,7 @@ async fn fetch_into(
             proxy.upstream.url()
         ))
     };
-    let storage = |e: crate::Error| {
+    let storage_failed = |e: crate::Error| {
         tracing::warn!(error = &e as &dyn std::error::Error, "storage failure");
         End::Failed("the registry's storage failed".to_owned())
     };
@@ -272,26 +272,25 @@ async fn fetch_into(
         .await
         .map_err(|e| failed("the blob", e))?;
     let n = name.clone();
-    let session = state
-        .run(move |s| s.create_upload(&n))
+    let session = crate::storage::run(storage, move |s| s.create_upload(&n))
         .await
-        .map_err(storage)?;
+        .map_err(storage_failed)?;
     let mut written = 0u64;
     let result = loop {
         match stream.next().await {
             Some(Ok(chunk)) => {
-                let (f, s, id, at) = (fetch.clone(), state.clone(), session.id.clone(), written);
+                let (f, s, id, at) = (fetch.clone(), storage.clone(), session.id.clone(), written);
                 let len = chunk.len() as u64;
                 let wrote = tokio::task::spawn_blocking(move || {
                     f.file
                         .write_all_at(&chunk, at)
                         .map_err(|e| crate::Error::io("write", std::env::temp_dir(), e))?;
-                    s.storage.append_upload(&id, &chunk)
+                    s.append_upload(&id, &chunk)
                 })
                 .await
                 .unwrap_or(Err(crate::Error::TaskFailed));
                 if let Err(e) = wrote {
-                    break Err(storage(e));
+                    break Err(storage_failed(e));
                 }
                 written += len;
                 fetch.progress.send_modify(|p| p.written = written);
@@ -302,12 +301,11 @@ async fn fetch_into(
     };
     let (id, n, d) = (session.id.clone(), name.clone(), digest.clone());
     match result {
-        Ok(()) => state
-            .run(move |s| s.commit_upload(&id, &n, &d))
+        Ok(()) => crate::storage::run(storage, move |s| s.commit_upload(&id, &n, &d))
             .await
-            .map_err(storage),
+            .map_err(storage_failed),
         Err(e) => {
-            let _ = state.run(move |s| s.cancel_upload(&id)).await;
+            let _ = crate::storage::run(storage, move |s| s.cancel_upload(&id)).await;
             Err(e)
         }
     }

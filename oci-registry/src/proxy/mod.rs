@@ -47,9 +47,9 @@ use axum::response::Response;
 use ocikit_distribution::Client;
 use ocikit_types::{Digest, ErrorCode, Reference};
 
-use crate::routes::{ApiError, Route};
-use crate::state::State;
-use crate::{Error, RepositoryName};
+use crate::api_error::ApiError;
+use crate::api_path::Route;
+use crate::{Error, RepositoryName, Storage};
 
 pub use upstream::Upstream;
 
@@ -65,7 +65,7 @@ pub(crate) struct Proxy {
 
 /// What a request needs besides its route.
 pub(crate) struct Req<'a> {
-    pub(crate) state: &'a Arc<State>,
+    pub(crate) storage: &'a Arc<dyn Storage>,
     pub(crate) method: &'a Method,
     pub(crate) query: &'a [(String, String)],
 }
@@ -96,7 +96,7 @@ impl Proxy {
             Route::Tags(n) if read => tags::list(self, req, name(n)?).await,
             Route::Manifest(n, r) if read => {
                 let n = name(n)?;
-                manifests::ensure(self, req.state, n, r)
+                manifests::ensure(self, req.storage, n, r)
                     .await
                     .err()
                     .map(Err)

@@ -8,7 +8,8 @@ use axum::response::Response;
 use ocikit_types::{ErrorCode, TagList};
 
 use super::{Proxy, Req};
-use crate::routes::{hv, ApiError};
+use crate::api_error::ApiError;
+use crate::reply::hv;
 use crate::RepositoryName;
 
 /// The answer, or `None` to let the usual handler list the cached tags.

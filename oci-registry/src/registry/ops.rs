@@ -59,7 +59,7 @@ impl RegistryBuilder {
     /// `http.debug.addr`; default none. `127.0.0.1:0` picks a free port
     /// ([`RunningRegistry::debug_addr`] tells which).
     pub fn debug_addr(&mut self, addr: impl Into<String>) -> &mut Self {
-        self.options.ops.debug_addr = Some(addr.into());
+        self.ops.debug_addr = Some(addr.into());
         self
     }
 
@@ -67,14 +67,14 @@ impl RegistryBuilder {
     /// serves no metrics. Default `/metrics` (Distribution's
     /// `http.debug.prometheus.path`).
     pub fn metrics_path(&mut self, path: Option<&str>) -> &mut Self {
-        self.options.ops.metrics_path = path.map(str::to_owned);
+        self.ops.metrics_path = path.map(str::to_owned);
         self
     }
 
     /// How long a shutdown lets requests in flight finish before it cuts
     /// them; default [`DEFAULT_DRAIN_TIMEOUT`].
     pub fn drain_timeout(&mut self, deadline: Duration) -> &mut Self {
-        self.options.ops.drain_timeout = deadline;
+        self.ops.drain_timeout = deadline;
         self
     }
 
@@ -85,7 +85,7 @@ impl RegistryBuilder {
     ///
     /// [`Storage::usage`]: crate::Storage::usage
     pub fn storage_size_interval(&mut self, interval: Duration) -> &mut Self {
-        self.options.ops.storage_size_interval = interval;
+        self.ops.storage_size_interval = interval;
         self
     }
 }
@@ -103,12 +103,12 @@ impl Registry {
     /// The metrics in the Prometheus text format, as the debug address
     /// serves them.
     pub async fn metrics(&self) -> String {
-        self.state.metrics.render(&self.state).await
+        self.metrics.render(&self.state.storage).await
     }
 
     fn tracked(&self, cut: &CancellationToken) -> axum::Router {
         let tracker = Tracker {
-            state: self.state.clone(),
+            metrics: self.metrics.clone(),
             cut: cut.clone(),
         };
         // The limits answer before the routes; the tracker outside them
@@ -127,7 +127,7 @@ impl Registry {
     /// The API on `listener`, and the debug address when configured.
     pub(super) async fn servers(&self, listener: TcpListener) -> Result<Servers, Error> {
         let cut = CancellationToken::new();
-        let debug = match &self.state.options.ops.debug_addr {
+        let debug = match &self.ops.debug_addr {
             Some(addr) => {
                 let l = bind(addr).await?;
                 let local = l.local_addr().map_err(|source| Error::Bind {
@@ -140,36 +140,39 @@ impl Registry {
         };
         Ok(Servers {
             api: (listener, self.tracked(&cut), self.net.clone()),
-            debug: debug.map(|(l, local)| (l, local, debug_router(self.state.clone()))),
+            debug: debug.map(|(l, local)| (l, local, self.debug_router())),
             cut,
-            drain: self.state.options.ops.drain_timeout,
+            drain: self.ops.drain_timeout,
         })
     }
 }
 
-fn debug_router(state: Arc<State>) -> axum::Router {
-    // The metrics path is compared, not routed: any text an operator
-    // writes is a valid path to compare, where axum's patterns would
-    // read `{...}` or `*` as captures and refuse some paths.
-    axum::Router::new()
-        .route(
-            "/debug/health",
-            get(|AxumState(s): AxumState<Arc<State>>| crate::health::handle(s)),
-        )
-        .fallback(
-            |AxumState(s): AxumState<Arc<State>>, method: Method, uri: Uri| async move {
-                let wanted = s.options.ops.metrics_path.as_deref();
-                if method != Method::GET || wanted != Some(uri.path()) {
-                    return StatusCode::NOT_FOUND.into_response();
-                }
-                (
-                    [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-                    s.metrics.render(&s).await,
-                )
-                    .into_response()
-            },
-        )
-        .with_state(state)
+impl Registry {
+    fn debug_router(&self) -> axum::Router {
+        // The metrics path is compared, not routed: any text an operator
+        // writes is a valid path to compare, where axum's patterns would
+        // read `{...}` or `*` as captures and refuse some paths.
+        let metrics = self.metrics.clone();
+        let path: Arc<Option<String>> = Arc::new(self.ops.metrics_path.clone());
+        axum::Router::new()
+            .route(
+                "/debug/health",
+                get(|AxumState(s): AxumState<Arc<State>>| crate::health::handle(s)),
+            )
+            .fallback(
+                move |AxumState(s): AxumState<Arc<State>>, method: Method, uri: Uri| async move {
+                    if method != Method::GET || path.as_deref() != Some(uri.path()) {
+                        return StatusCode::NOT_FOUND.into_response();
+                    }
+                    (
+                        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                        metrics.render(&s.storage).await,
+                    )
+                        .into_response()
+                },
+            )
+            .with_state(self.state.clone())
+    }
 }
 
 /// The listeners of a registry, ready to serve.
