@@ -15,6 +15,7 @@ mod errors;
 mod escapes;
 mod exec;
 mod fields;
+mod gaps;
 mod isolation;
 mod lifecycle;
 mod limits;
@@ -45,5 +46,6 @@ fn main() {
         rootless::TESTS,
         oom::TESTS,
         fields::TESTS,
+        gaps::TESTS,
     ]);
 }
