@@ -36,6 +36,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod tty;
 mod update;
 
 use args::{Args, Global};
