@@ -30,6 +30,8 @@ pub(crate) use crate::setup::rootfs::idmap::{idmap_requests, idmapped_tree};
 
 /// How the init enters the rootfs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+// `PivotRoot` names the system call, not the enum.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Pivot {
     /// pivot_root(2), detaching the old root (the default).
     PivotRoot,

@@ -44,12 +44,16 @@ fn issue20_run_with_a_terminal_proxies_it_to_stdio() {
     child.stdin.take().unwrap().write_all(b"abc\n").unwrap();
     let pid = child.id();
     // A hung proxy must fail the test, not hang it.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(60));
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        let waited = finished.recv_timeout(Duration::from_secs(60));
+        if waited == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
     });
     let out = child.wait_with_output().unwrap();
-    drop(watchdog);
+    drop(done);
+    watchdog.join().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(stdout.contains("/dev/pts/"), "{stdout:?}");
@@ -79,16 +83,21 @@ fn issue20_relative_root_works() {
     let b = Bundle::new(test, &["sh", "-c", "echo relative > /out/r"]);
     let (id, _guard) = b.write_for(test);
     let runc = |args: &[&str]| {
-        let out = Command::new(binary())
+        // Not piped: the container's init would hold a pipe open.
+        let status = Command::new(binary())
             .current_dir(b.path())
             .args(["--root", "state"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
+            .stderr(std::fs::File::create(b.logs().join("stderr")).unwrap())
+            .status()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            status.success(),
+            "{args:?}: {}",
+            std::fs::read_to_string(b.logs().join("stderr")).unwrap_or_default()
+        );
     };
     runc(&["create", "--bundle", ".", &id]);
     assert!(b.path().join("state").join(&id).is_dir());
