@@ -111,6 +111,9 @@ fn issue20_empty_namespace_list_runs() {
     );
 }
 
+/// An invalid value's name and how to put it in a bundle.
+type Case = (&'static str, fn(&mut Bundle));
+
 /// Each invalid value fails `create` with a config error naming it, and
 /// leaves no state, cgroup or mount.
 fn issue20_invalid_values_refused_before_setup() {
@@ -118,7 +121,7 @@ fn issue20_invalid_values_refused_before_setup() {
         return;
     }
     let id = "t-gap-invalid";
-    let cases: [(&str, fn(&mut Bundle)); 3] = [
+    let cases: [Case; 3] = [
         ("RLIMIT_BOGUS", |b| {
             let p = b.spec.process.as_mut().unwrap();
             p.rlimits
