@@ -6,19 +6,26 @@
 //! package is a runc-compatible command line over it.
 //!
 //! Implemented: namespaces (user included, new or joined by path, and
-//! time namespaces with offsets); rootless containers (the user's own ids,
+//! time namespaces with offsets; a type not listed is the runtime's, a
+//! missing mount namespace included: the rootfs is then entered with
+//! chroot and its mounts are detached on delete); rootless containers (the user's own ids,
 //! or subordinate ids through newuidmap/newgidmap); rootfs mounts, devices,
 //! masked and read-only paths, pivot_root or `--no-pivot`; idmapped bind
 //! mounts; capabilities, rlimits, users and groups, scheduler, I/O
 //! priority, personality, CPU affinity and memory policy; network devices
 //! moved into the container; cgroups v1, v2 and hybrid with their limits
-//! and device rules; lifecycle hooks; console sockets; seccomp compiled to
+//! and device rules (`memory.kernelTCP` on v1 only); lifecycle hooks; console sockets; seccomp compiled to
 //! BPF in Rust, with notify; AppArmor and SELinux process labels where the
 //! host runs the module (skipped, as in runc, where it does not).
 //!
-//! Non-goals (today): checkpoint/restore, systemd cgroups, Intel RDT, and
-//! `linux.mountLabel` on an SELinux host. Configs asking for them are
-//! refused with [`Error::Unsupported`] rather than run half-isolated.
+//! Non-goals (today): checkpoint/restore (the features document says so
+//! with runc's `org.opencontainers.runc.checkpoint.enabled` annotation),
+//! systemd cgroups, Intel RDT, and `linux.mountLabel` on an SELinux host.
+//! Configs asking for them are refused with [`Error::Unsupported`] rather
+//! than run half-isolated; so is `memory.kernelTCP` without a v1 memory
+//! controller that has it. Values the engine cannot apply (an unknown
+//! rlimit or capability, a sysctl outside the container's namespaces) are
+//! refused by `create` before anything is set up.
 //!
 //! ```no_run
 //! use ocikit_runtime::{CreateOptions, DeleteMode, Runtime};

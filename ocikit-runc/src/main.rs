@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Commands follow the runc man pages of the same name: `create`, `start`,
-//! `run`, `exec`, `state`, `pause`, `resume`, `ps`, `events`, `update`, `kill`, `delete`, `list`, `spec`, `features`. Run as
+//! `run`, `exec`, `state`, `pause`, `resume`, `ps`, `events`, `update`, `kill`, `delete`, `list`, `spec`, `features`
+//! (`checkpoint` and `restore` answer that they are not supported). Run as
 //! root; containers' state lives under `--root` (default `/run/ocikit`).
 //!
 //! The program re-executes itself as each container's init; the runtime
@@ -18,6 +19,7 @@
 mod out;
 
 mod args;
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -34,6 +36,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod tty;
 mod update;
 
 use args::{Args, Global};
@@ -102,6 +105,7 @@ fn dispatch(global: &Global, argv: &[String]) -> Result<i32, Failure> {
         "list" | "ps-list" => list::main(&rt, Args::parse(rest, list::FLAGS)?),
         "spec" => spec::main(Args::parse(rest, spec::FLAGS)?),
         "features" => features::main(Args::parse(rest, &[])?),
+        "checkpoint" | "restore" => checkpoint::main(cmd),
         "help" | "--help" | "-h" => {
             outln!("{USAGE}");
             Ok(0)

@@ -1,5 +1,7 @@
 //! `run`: like runc-run(8): create, start, and unless `--detach`, wait
-//! for the container and exit with its status, then delete it.
+//! for the container and exit with its status, then delete it. In the
+//! foreground a `process.terminal` without `--console-socket` is proxied
+//! to this program's stdio (see the `tty` module).
 
 use ocikit_runtime::{DeleteMode, Runtime};
 
@@ -37,7 +39,28 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     }
     // Foreground: create, relay signals to the container, start, wait,
     // delete (Runtime::run without the gap where a signal would end us).
+    // A terminal without --console-socket is ours to proxy, as runc.
+    let mut options = options;
+    let console = if a.value("console-socket").is_none() && crate::tty::wants_terminal(&bundle) {
+        let c = crate::tty::ConsoleSocket::bind(id)?;
+        options.console_socket(c.path());
+        Some(c)
+    } else {
+        None
+    };
     rt.create(id, bundle, options)?;
+    let proxy = match console
+        .as_ref()
+        .map(|c| c.receive().and_then(crate::tty::Proxy::start))
+    {
+        Some(Err(e)) => {
+            let _ = rt.delete(id, DeleteMode::Force);
+            return Err(e);
+        }
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    drop(console);
     let pid = rt.container(id)?.pid();
     let forwarder = match ocikit_runtime::SignalRelay::to(pid).step(|| "relay signals".into()) {
         Ok(f) => f,
@@ -53,5 +76,8 @@ pub(crate) fn main(rt: &Runtime, a: Args) -> Result<i32, Failure> {
     let status = rt.wait(id);
     drop(forwarder);
     rt.delete(id, DeleteMode::Force)?;
+    if let Some(p) = proxy {
+        p.finish();
+    }
     Ok(status?.code())
 }

@@ -56,7 +56,8 @@ impl Cgroup {
         write(&path, if is_v1 { &v1.1 } else { &v2.1 })
     }
 
-    /// Applies the limits of `resources`: memory, pids, cpu, cpuset,
+    /// Applies the limits of `resources`: memory (with kernelTCP on v1),
+    /// pids, cpu, cpuset,
     /// blockIO, hugepages, network (v1 only), rdma, `unified`, and v1
     /// device rules.
     pub(crate) fn apply(&self, r: &Resources) -> Result<()> {
@@ -114,8 +115,11 @@ impl Cgroup {
                     ("", String::new()),
                 )?;
             }
-            if m.kernel.is_some() || m.kernel_tcp.is_some() {
-                tracing::warn!("memory.kernel and memory.kernelTCP are deprecated and ignored");
+            if m.kernel.is_some() {
+                tracing::warn!("memory.kernel is deprecated and ignored");
+            }
+            if let Some(tcp) = m.kernel_tcp {
+                self.apply_kernel_tcp(tcp)?;
             }
         }
         if let Some(p) = &r.pids {

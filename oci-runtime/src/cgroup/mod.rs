@@ -4,6 +4,7 @@
 pub(crate) mod devicefilter;
 pub(crate) mod devices;
 mod freezer;
+mod kernel_tcp;
 mod limits;
 pub(crate) mod stats;
 

@@ -40,15 +40,9 @@ pub(crate) fn check_spec(spec: &Spec, console_socket: bool) -> Result<()> {
         found: "none".into(),
     })?;
     check_args_and_terminal(process, console_socket)?;
+    super::check_values::check_process_values(process)?;
     let linux = spec.linux.clone().unwrap_or_default();
     let has = |k: NamespaceType| linux.namespaces.iter().any(|n| n.kind == k);
-    if !has(NamespaceType::Mount) {
-        return Err(Error::BadConfig {
-            field: "linux.namespaces",
-            expected: "a mount namespace (the engine mounts the rootfs in it)",
-            found: "none".into(),
-        });
-    }
     if (!spec.hostname.is_empty() || !spec.domainname.is_empty()) && !has(NamespaceType::Uts) {
         return Err(Error::BadConfig {
             field: "hostname",

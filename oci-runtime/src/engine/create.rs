@@ -11,6 +11,7 @@ use ocikit_types::Document;
 
 use super::check::check_spec;
 use super::container::{now_rfc3339, proc_stat, write_atomic, Container, ExecContext, Record};
+use super::host_mount;
 use super::kill::kill_and_wait;
 use super::namespace::{namespace_plan, NamespacePlan};
 use super::options::{CreateOptions, DeleteMode, ExitStatus, RootEntry};
@@ -124,6 +125,7 @@ impl Runtime {
             dir: Some(dir.clone()),
             cgroup: None,
             pid: None,
+            rootfs_bind: None,
         };
         let container = self.spawn_init(&id, &dir, spec, bundle, rootfs, options, &mut cleanup)?;
         cleanup.disarm();
@@ -183,6 +185,19 @@ impl Runtime {
             new_userns,
             join,
         } = namespace_plan(&linux.namespaces);
+        // Without a mount namespace the init mounts in the runtime's:
+        // remember what was on top of the rootfs to undo only its own.
+        let shares_mount_ns = !linux
+            .namespaces
+            .iter()
+            .any(|n| n.kind == NamespaceType::Mount);
+        let mount_before = if shares_mount_ns {
+            let before = host_mount::top_mount_id(&rootfs);
+            cleanup.rootfs_bind = Some((rootfs.clone(), before));
+            before
+        } else {
+            None
+        };
         let userns = linux
             .namespaces
             .iter()
@@ -192,6 +207,7 @@ impl Runtime {
                 rootfs: rootfs.clone(),
                 bundle: bundle.clone(),
                 pivot: match options.root_entry {
+                    _ if shares_mount_ns => Pivot::Chroot,
                     RootEntry::PivotRoot => Pivot::PivotRoot,
                     RootEntry::MoveRoot => Pivot::MoveRoot,
                 },
@@ -218,6 +234,10 @@ impl Runtime {
         }
         let _ = child.wait();
         let pid = res?;
+        if shares_mount_ns {
+            host_mount::record(dir, &rootfs, mount_before)
+                .map_err(|e| Error::io("record the rootfs bind", &rootfs, e))?;
+        }
 
         let start_time = proc_stat(pid)
             .map(|(_, t)| t)
@@ -411,6 +431,9 @@ pub(crate) struct Cleanup {
     dir: Option<PathBuf>,
     cgroup: Option<Cgroup>,
     pid: Option<u32>,
+    /// Without a mount namespace: the rootfs and the mount that was on top
+    /// of it before the init ran.
+    rootfs_bind: Option<(PathBuf, Option<u64>)>,
 }
 
 impl Cleanup {
@@ -418,6 +441,7 @@ impl Cleanup {
         self.dir = None;
         self.cgroup = None;
         self.pid = None;
+        self.rootfs_bind = None;
     }
 }
 
@@ -425,6 +449,9 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         if let Some(pid) = self.pid {
             kill_and_wait(pid, None);
+        }
+        if let Some((rootfs, before)) = &self.rootfs_bind {
+            host_mount::detach_new(rootfs, *before);
         }
         if let Some(cg) = &self.cgroup {
             for p in cg.procs().unwrap_or_default() {

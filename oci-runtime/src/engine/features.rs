@@ -8,6 +8,10 @@ use ocikit_types::runtime::{
 use super::Runtime;
 use crate::sys;
 
+/// The features annotation (runc's) that says whether `checkpoint` and
+/// `restore` work.
+pub(crate) const CHECKPOINT_ANNOTATION: &str = "org.opencontainers.runc.checkpoint.enabled";
+
 impl Runtime {
     /// What this engine supports, as a runtime-spec `features.md`
     /// document (what `runc features` prints).
@@ -94,6 +98,10 @@ impl Runtime {
         me.idmap = Some(idmap);
         linux.mount_extensions = Some(me);
         f.linux = Some(linux);
+        // runc's annotation, read by tools deciding whether to offer
+        // checkpoint/restore: this engine does not implement it.
+        f.annotations
+            .insert(CHECKPOINT_ANNOTATION.into(), "false".into());
         f
     }
 }

@@ -82,21 +82,33 @@ impl Runtime {
         }
     }
 
-    /// Deletes container `id`: its cgroup, its record; then runs the
-    /// poststop hooks (failures are logged).
+    /// Deletes container `id`: its cgroup, its record, and for a container
+    /// without a mount namespace of its own the mounts it made in the
+    /// runtime's; then runs the poststop hooks (failures are logged).
     ///
     /// # Errors
-    /// [`Error::WrongStatus`] if it is running and `mode` is
-    /// [`DeleteMode::Stopped`].
+    /// [`Error::WrongStatus`] if it is not stopped and `mode` is
+    /// [`DeleteMode::Stopped`] (runtime.md: deleting a container that is
+    /// not stopped MUST fail), or if it is running or paused and `mode`
+    /// is [`DeleteMode::StoppedOrCreated`].
     pub fn delete(&self, id: &str, mode: DeleteMode) -> Result<()> {
         let c = self.container(id)?;
         let _span = tracing::debug_span!("delete", id = %id).entered();
         let status = c.status();
-        if status != Status::Stopped && status != Status::Created && mode == DeleteMode::Stopped {
+        let allowed = match mode {
+            DeleteMode::Force => true,
+            DeleteMode::Stopped => status == Status::Stopped,
+            DeleteMode::StoppedOrCreated => status == Status::Stopped || status == Status::Created,
+        };
+        if !allowed {
             return Err(Error::WrongStatus {
                 id: id.to_owned(),
                 operation: "delete",
-                expected: "stopped",
+                expected: if mode == DeleteMode::Stopped {
+                    "stopped"
+                } else {
+                    "stopped or created"
+                },
                 found: status,
             });
         }
@@ -117,6 +129,9 @@ impl Runtime {
             // Reap it if it is our zombie.
             let _ = sys::waitpid(c.record.pid as i32, true);
         }
+        // A container in the runtime's mount namespace leaves no mount.
+        super::host_mount::detach_recorded(&c.dir, &c.record.rootfs)
+            .map_err(|e| Error::io("detach the rootfs bind", &c.record.rootfs, e))?;
         if let Some(cg) = &c.record.cgroup {
             cg.remove()?;
         }

@@ -3,11 +3,13 @@
 #[cfg(feature = "tokio")]
 pub(crate) mod async_api;
 pub(crate) mod check;
+mod check_values;
 pub(crate) mod container;
 mod control;
 mod create;
 pub(crate) mod exec;
 mod features;
+mod host_mount;
 pub(crate) mod id;
 mod kill;
 pub(crate) mod namespace;

@@ -88,8 +88,14 @@ pub enum KillScope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeleteMode {
-    /// Refuse unless the container is stopped or only created.
+    /// Refuse unless the container is stopped, as the runtime spec's
+    /// `delete` requires.
     Stopped,
+    /// Refuse unless the container is stopped or only created, killing a
+    /// created one: what `runc delete` without `--force` does, and what
+    /// containerd's runc shim relies on to delete a task it created but
+    /// never started.
+    StoppedOrCreated,
     /// Kill it first (`runc delete --force`).
     Force,
 }

@@ -34,11 +34,16 @@ use crate::setup::rootfs::recursive::{Parsed, RecursiveAttrs};
 
 /// How the init enters the rootfs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+// `PivotRoot` names the system call, not the enum.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Pivot {
     /// pivot_root(2), detaching the old root (the default).
     PivotRoot,
     /// MS_MOVE then chroot, for roots on ramfs (`--no-pivot`).
     MoveRoot,
+    /// chroot only, the host's propagation untouched: the container has
+    /// no mount namespace of its own and shares the runtime's.
+    Chroot,
 }
 
 /// What the rootfs setup needs besides the spec.
@@ -234,8 +239,13 @@ pub(crate) fn prepare_joining_net(
         Some(RootfsPropagation::Private | RootfsPropagation::Unbindable) => MS_PRIVATE,
         _ => MS_SLAVE,
     };
-    sys.mount(None, Path::new("/"), None, prop | MS_REC, None)
-        .step(|| "make / a slave mount".into())?;
+    // Without a mount namespace of its own / is the runtime's: left as it
+    // is, and everything below goes under the rootfs bind that `delete`
+    // detaches.
+    if opts.pivot != Pivot::Chroot {
+        sys.mount(None, Path::new("/"), None, prop | MS_REC, None)
+            .step(|| "make / a slave mount".into())?;
+    }
     // pivot_root needs the new root to be a mount point.
     sys.mount(Some(root), root, None, MS_BIND | MS_REC, None)
         .step(|| format!("bind rootfs {} onto itself", root.display()))?;
@@ -304,6 +314,9 @@ pub(crate) fn enter(
         Pivot::MoveRoot => sys
             .move_root(&opts.rootfs)
             .step(|| format!("move root {}", opts.rootfs.display()))?,
+        Pivot::Chroot => sys
+            .chroot(&opts.rootfs)
+            .step(|| format!("chroot {}", opts.rootfs.display()))?,
     }
     if spec.root.as_ref().is_some_and(|r| r.readonly) {
         sys.mount(

@@ -95,6 +95,9 @@ impl Syscalls for Recording {
     fn move_root(&self, root: &Path) -> io::Result<()> {
         self.record(format!("move_root {}", root.display()))
     }
+    fn chroot(&self, root: &Path) -> io::Result<()> {
+        self.record(format!("chroot {}", root.display()))
+    }
     fn write_file(&self, path: &Path, data: &str) -> io::Result<()> {
         self.record(format!("write {} {data}", path.display()))
     }

@@ -45,6 +45,9 @@ pub(crate) trait Syscalls: fmt::Debug {
     fn pivot_root(&self, root: &Path) -> io::Result<()>;
     /// Moves `root` over `/` and chroots into it (the `--no-pivot` way).
     fn move_root(&self, root: &Path) -> io::Result<()>;
+    /// chroot(2) into `root`, then chdir to `/`: for a container in the
+    /// runtime's mount namespace, whose root must not move.
+    fn chroot(&self, root: &Path) -> io::Result<()>;
     /// Writes `data` to an existing file (sysctl, oom_score_adj).
     fn write_file(&self, path: &Path, data: &str) -> io::Result<()>;
     /// sethostname(2).
@@ -185,6 +188,12 @@ impl Syscalls for Linux {
         rustix::process::chdir(root)?;
         sys::mount(Some(root), Path::new("/"), None, MS_MOVE, None)?;
         rustix::process::chroot(".")?;
+        rustix::process::chdir("/")?;
+        Ok(())
+    }
+
+    fn chroot(&self, root: &Path) -> io::Result<()> {
+        rustix::process::chroot(root)?;
         rustix::process::chdir("/")?;
         Ok(())
     }

@@ -191,8 +191,14 @@ fn pid_file_and_list() {
             ("t-pidfile2".into(), Status::Created)
         ]
     );
-    // Deleting a created container needs no force.
-    b.rt.delete("t-pidfile", DeleteMode::Stopped).unwrap();
+    // runtime.md: deleting a container that is not stopped MUST fail; it
+    // is left as it was. runc's leniency is a mode of its own.
+    let e = b.rt.delete("t-pidfile", DeleteMode::Stopped).unwrap_err();
+    assert!(e.to_string().contains("expected status stopped"), "{e}");
+    assert_eq!(b.rt.state("t-pidfile").unwrap().status, Status::Created);
+    b.rt.delete("t-pidfile", DeleteMode::StoppedOrCreated)
+        .unwrap();
+    assert!(b.rt.state("t-pidfile").unwrap_err().is_not_found());
     b.rt.delete("t-pidfile2", DeleteMode::Force).unwrap();
     assert!(b.rt.list().unwrap().is_empty());
 }

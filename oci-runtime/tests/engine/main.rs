@@ -16,6 +16,7 @@ mod escapes;
 mod escapes_proc;
 mod exec;
 mod fields;
+mod gaps;
 mod isolation;
 mod lifecycle;
 mod limits;
@@ -49,5 +50,6 @@ fn main() {
         oom::TESTS,
         fields::TESTS,
         mount_attrs::TESTS,
+        gaps::TESTS,
     ]);
 }

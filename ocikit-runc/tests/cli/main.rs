@@ -12,6 +12,7 @@
 mod common;
 mod containerd;
 mod errors;
+mod gaps;
 mod image;
 mod podman;
 mod runc_cli;
@@ -20,6 +21,7 @@ fn main() {
     testkit::run(&[
         runc_cli::TESTS,
         errors::TESTS,
+        gaps::TESTS,
         podman::TESTS,
         containerd::TESTS,
     ]);
