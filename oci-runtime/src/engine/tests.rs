@@ -88,8 +88,8 @@ fn config_checks() {
         .unwrap()
         .namespaces
         .retain(|n| n.kind != NamespaceType::Mount);
-    let e = check_spec(&s, false).unwrap_err();
-    assert!(e.to_string().contains("expected a mount namespace"), "{e}");
+    // No mount namespace: the container runs in the runtime's (issue 20).
+    check_spec(&s, false).unwrap();
 
     let mut s = spec();
     s.linux
