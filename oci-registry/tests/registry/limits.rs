@@ -319,7 +319,7 @@ async fn abusive_clients_leave_no_file_descriptor_open() {
     );
     let base = format!("http://{}", server.host());
     // Listening, before any connection.
-    let before = server.fds();
+    let before = server.steady_fds().await;
     let data = noise(300 << 10, 5);
     let killed = session(&base, "killed/app").await;
     let stalled = session(&base, "stalled/app").await;
@@ -339,7 +339,8 @@ async fn abusive_clients_leave_no_file_descriptor_open() {
     assert_eq!(
         after,
         before,
-        "file descriptors before and after:\n{}",
+        "file descriptors before and after:\n{}\n{}",
+        server.open_files(),
         server.log_text()
     );
     for (location, size) in [(&killed, data.len()), (&stalled, 1000)] {

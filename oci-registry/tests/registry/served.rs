@@ -68,6 +68,45 @@ impl Served {
             .count()
     }
 
+    /// What each of the server's file descriptors points at, one a line.
+    pub(crate) fn open_files(&self) -> String {
+        let dir = format!("/proc/{}/fd", self.child.id());
+        let mut lines: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| {
+                        let target = std::fs::read_link(e.path()).unwrap_or_default();
+                        format!(
+                            "{} -> {}",
+                            e.file_name().to_string_lossy(),
+                            target.display()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        lines.sort();
+        lines.join("\n")
+    }
+
+    /// The server's file descriptors once their count has held still for
+    /// half a second (up to 10 s): a server just started may still have
+    /// its start-up work's files open.
+    pub(crate) async fn steady_fds(&self) -> usize {
+        let start = Instant::now();
+        let (mut last, mut since) = (self.fds(), Instant::now());
+        while since.elapsed() < Duration::from_millis(500)
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = self.fds();
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+        }
+        last
+    }
+
     /// Waits (up to 20 s) until the server has `n` file descriptors open;
     /// returns how many it has then.
     pub(crate) async fn settle_fds(&self, n: usize) -> usize {
