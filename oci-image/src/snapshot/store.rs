@@ -81,8 +81,22 @@ pub struct SnapshotGcReport {
     pub stale_refs: usize,
 }
 
-/// A directory of layer snapshots and the container roots made of them
-/// (the layout is described in the [module docs](self)).
+/// A directory of layer snapshots and the container roots made of them.
+///
+/// On disk, under the store's directory:
+/// - `layers/<algorithm>-<hex>/`: one layer's changes, whiteouts in the
+///   overlay format ([`WhiteoutMode::Overlay`](crate::WhiteoutMode::Overlay));
+///   only ever made whole by a rename from `tmp/`.
+/// - `refs/<algorithm>-<hex>/`: one empty file per user of the layer,
+///   `image-<algorithm>-<hex>` for an image manifest and `container-<id>`
+///   for a container; a layer with none is collected by [`SnapshotStore::gc`].
+/// - `locks/<algorithm>-<hex>.lock`: the `flock` taken while a layer is
+///   unpacked, referenced or collected, so processes sharing the store
+///   never unpack a layer twice nor collect one being referenced.
+/// - `containers/<id>/`: `rootfs` (the overlay mount point or the copy),
+///   `upper` and `work` for overlayfs, and `method`, which says which.
+/// - `tmp/`: unpacks in progress; what an interrupted one left is removed
+///   by [`SnapshotStore::gc`].
 ///
 /// One store belongs to one user: a root store records opaque
 /// directories in `trusted.overlay.opaque`, a rootless one in
