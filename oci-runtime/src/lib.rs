@@ -8,8 +8,10 @@
 //! Implemented: namespaces (user included, new or joined by path, and
 //! time namespaces with offsets; a type not listed is the runtime's, a
 //! missing mount namespace included: the rootfs is then entered with
-//! chroot and its mounts are detached on delete); rootless containers (the user's own ids,
-//! or subordinate ids through newuidmap/newgidmap); rootfs mounts, devices,
+//! chroot and its mounts are detached on delete); rootless containers
+//! (the user's own ids, or subordinate ids through newuidmap/newgidmap);
+//! rootfs mounts (runtime-spec 1.1's recursive options such as `rro`
+//! applied to the whole tree with `mount_setattr`), devices,
 //! masked and read-only paths, pivot_root or `--no-pivot`; idmapped bind
 //! mounts; capabilities, rlimits, users and groups, scheduler, I/O
 //! priority, personality, CPU affinity and memory policy; network devices
@@ -91,8 +93,12 @@
 //!   (`/proc/self/fd/N`), so a symlink in the rootfs cannot redirect a
 //!   mount onto the host; dangling symlinks met while creating a
 //!   destination are followed inside the rootfs only;
-//! - mounts never propagate to the host (the container's mount tree is made
-//!   slave before anything is mounted);
+//! - in a mount namespace of its own, mounts never propagate to the host
+//!   (the container's mount tree is made slave before anything is
+//!   mounted); a config that asks for the runtime's mount namespace gets
+//!   its mounts under the rootfs, detached on delete;
+//! - procfs and sysfs are mounted only on real directories, never through
+//!   a symlink in the rootfs (CVE-2019-19921);
 //! - descriptors other than stdio and `preserve_fds` are close-on-exec when
 //!   the user program starts, and the init closes any other descriptor it
 //!   inherited before it touches the container; `process.cwd` must be
