@@ -145,6 +145,9 @@ fn kill_all_and_force_delete() {
             .map(|s| s.trim().is_empty())
             .unwrap_or(true)
     });
+    // The cgroup empties before the init's parent has reaped it: until
+    // then the container still reads as running.
+    wait_for(|| b.rt.state("t-killall").unwrap().status == Status::Stopped);
     b.rt.delete("t-killall", DeleteMode::Stopped).unwrap();
 
     // --force on a running one.
