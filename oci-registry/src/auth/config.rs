@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_norway::Value;
 
 use super::{Access, Action, Htpasswd, Mode, TokenAuth, TokenService};
+use crate::settings::bad;
 use crate::Error;
 
 /// The `auth` section of the configuration, as read (files are opened
@@ -204,17 +205,6 @@ fn strings(key: &str, v: &Value) -> Result<Vec<String>, Error> {
             })
             .collect(),
         other => Err(bad(key, "a string or a list of strings", other)),
-    }
-}
-
-fn bad(key: &str, expected: &'static str, found: &Value) -> Error {
-    Error::ConfigValue {
-        key: key.to_owned(),
-        expected,
-        found: serde_norway::to_string(found)
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
     }
 }
 
